@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "app_common.h"
+
+volatile sig_atomic_t g_force_quit;
+
+void
+app_split_args(int argc, char **argv, struct app_args *args)
+{
+	int i;
+
+	memset(args, 0, sizeof(*args));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			break;
+		}
+	}
+	if (i < argc) {
+		args->eal_argc = i - 1;
+		args->eal_argv = argv + 1;
+		/* app_argv[0] is the program name again, for getopt */
+		argv[i] = argv[0];
+		args->app_argc = argc - i;
+		args->app_argv = argv + i;
+	} else {
+		args->app_argc = argc;
+		args->app_argv = argv;
+	}
+}
+
+struct rpci_conf *
+app_load_conf(const char *prog, const char *path, const char *host, unsigned int role,
+	      const struct rpci_conf_host **out_host)
+{
+	char err[RPCI_CONF_ERR_MAX];
+	struct rpci_conf *conf;
+	const struct rpci_conf_host *h;
+
+	if (path == NULL || host == NULL) {
+		fprintf(stderr, "%s: --config FILE and --host NAME are required\n", prog);
+		return NULL;
+	}
+	conf = rpci_conf_load(path, err, sizeof(err));
+	if (conf == NULL) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return NULL;
+	}
+	h = rpci_conf_host_find(conf, host);
+	if (h == NULL) {
+		fprintf(stderr, "%s: %s - no host named '%s'\n", prog, path, host);
+		goto fail;
+	}
+	if (!(h->roles & role)) {
+		fprintf(stderr, "%s: %s:%d - host '%s' does not have the %s role\n", prog, path,
+			h->line, host,
+			role == RPCI_ROLE_SERVER ? "server" :
+			role == RPCI_ROLE_CLIENT ? "client" : "selector");
+		goto fail;
+	}
+	*out_host = h;
+	return conf;
+
+fail:
+	rpci_conf_free(conf);
+	return NULL;
+}
+
+int
+app_eal_init(const char *prog, const struct rpci_conf_host *host, const struct app_args *args)
+{
+	char **argv;
+	int argc, ret;
+
+	argv = rpci_conf_eal_argv(host, prog, args->eal_argc, args->eal_argv, &argc);
+	if (argv == NULL) {
+		fprintf(stderr, "%s: cannot build the EAL arguments: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	/* rte_eal_init() permutes argv: give it a copy of the vector. */
+	{
+		char *copy[argc + 1];
+
+		memcpy(copy, argv, sizeof(char *) * (argc + 1));
+		ret = rte_eal_init(argc, copy);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "%s: EAL did not start: %s\n", prog, rte_strerror(rte_errno));
+		rpci_conf_eal_argv_free(argv);
+		return -1;
+	}
+	/* EAL keeps pointers into argv (e.g. vdev args): keep it for the process. */
+	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	g_force_quit = 1;
+}
+
+void
+app_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+app_parse_u64(const char *s, unsigned long long *v)
+{
+	char *end;
+	unsigned long long x, mul = 1;
+
+	if (s == NULL || *s == '\0' || *s == '-') {
+		return -EINVAL;
+	}
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno != 0 || end == s) {
+		return -EINVAL;
+	}
+	if (*end == 'K' || *end == 'k') {
+		mul = 1ull << 10;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		mul = 1ull << 20;
+		end++;
+	} else if (*end == 'G' || *end == 'g') {
+		mul = 1ull << 30;
+		end++;
+	}
+	if (*end != '\0' || (x != 0 && mul > ~0ull / x)) {
+		return -EINVAL;
+	}
+	*v = x * mul;
+	return 0;
+}

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * rpci-server: serves the virtual GPUs of one host to clients across the
+ * link, one dedicated client per device, one client after another, until
+ * SIGINT or SIGTERM.
+ *
+ *   rpci-server [EAL args --] --config FILE --host NAME
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "app_common.h"
+#include "rpci_conf.h"
+#include "rpci_gpu.h"
+#include "rpci_link.h"
+#include "rpci_vgpu.h"
+
+RTE_LOG_REGISTER(rpci_server_logtype, rpci.app.server, INFO);
+
+#define SERVER_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, rpci_server_logtype, "rpci-server: " fmt "\n", ##__VA_ARGS__)
+
+/* After a memif client leaves, wait this long for its link to drop. */
+#define QUIESCE_MAX_MS 2000
+#define QUIESCE_GRACE_MS 20
+
+struct server_dev {
+	const struct rpci_conf_device *conf;
+	struct rpci_gpu *gpu;
+	struct rpci_vgpu *vgpu;
+	uint16_t completer_id;
+};
+
+struct server {
+	const struct rpci_conf *conf;
+	const struct rpci_conf_host *host;
+	uint16_t host_index;
+	struct server_dev devs[RPCI_CONF_DEVICES_MAX];
+	unsigned int nb_devs;
+	struct rte_mempool *pool;
+	struct rte_mempool *ext_pool;
+	struct rpci_link *link;
+	struct rpci_port_info port_info;
+	/* memif: stop polling while a departing peer's link goes down */
+	bool quiesce;
+	uint64_t quiesce_deadline;
+	uint64_t quiesce_resume;
+};
+
+static struct server g_server;
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s [EAL args --] --config FILE --host NAME\n"
+	       "  Serves the devices that host NAME of the deployment FILE lists.\n"
+	       "  EAL arguments given before -- replace the file's.\n", prog);
+}
+
+/* --------------------------------------------------------- link callbacks */
+
+static int
+server_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg)
+{
+	struct server_dev *d = rpci_link_session_priv(s);
+
+	RTE_SET_USED(arg);
+	if (d == NULL) {
+		return -ENOTCONN;
+	}
+	return rpci_vgpu_rx(d->vgpu, msg);
+}
+
+static void
+drop_session(struct server_dev *d)
+{
+	struct rpci_link_session *s = rpci_vgpu_session(d->vgpu);
+
+	rpci_vgpu_unbind(d->vgpu);
+	if (s != NULL) {
+		rpci_link_session_set_priv(s, NULL);
+		rpci_link_session_free(s);
+	}
+}
+
+static int
+server_open(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
+	    struct rpci_link_open_msg *ack, void *arg)
+{
+	struct server *srv = arg;
+	struct server_dev *d;
+	struct rpci_link_session *old;
+	int ret;
+
+	if (req->function >= srv->nb_devs) {
+		snprintf(ack->reason, sizeof(ack->reason), "%s has no device %u",
+			 srv->host->name, req->function);
+		return -ENODEV;
+	}
+	d = &srv->devs[req->function];
+	old = rpci_vgpu_session(d->vgpu);
+	if (old != NULL) {
+		if (!rte_is_same_ether_addr(rpci_link_session_peer(old),
+					    rpci_link_session_peer(s))) {
+			snprintf(ack->reason, sizeof(ack->reason),
+				 "%.24s is attached to another client", d->conf->name);
+			return -EBUSY;
+		}
+		/* The same port opens again: its previous program is gone. */
+		SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " reconnected, "
+			   "dropping its old session", d->conf->name,
+			   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)));
+		drop_session(d);
+	}
+	ret = rpci_vgpu_bind(d->vgpu, s, req->requester_id);
+	if (ret < 0) {
+		snprintf(ack->reason, sizeof(ack->reason), "cannot attach %s", d->conf->name);
+		return ret;
+	}
+	rpci_link_session_set_priv(s, d);
+	ack->completer_id = d->completer_id;
+	SERVER_LOG(INFO, "%s: attached to client " RTE_ETHER_ADDR_PRT_FMT " (requester %04x)",
+		   d->conf->name, RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)),
+		   req->requester_id);
+	return 0;
+}
+
+static void
+server_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
+{
+	struct server *srv = arg;
+	struct server_dev *d = rpci_link_session_priv(s);
+	struct rpci_vgpu_stats st;
+
+	if (d == NULL) {
+		rpci_link_session_free(s);
+		return;
+	}
+	rpci_vgpu_stats_get(d->vgpu, &st);
+	SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " %s; device cleared "
+		   "(%" PRIu64 " commands, %" PRIu64 " kernels so far)", d->conf->name,
+		   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)),
+		   state == RPCI_LINK_S_DEAD ? "is gone (silent)" : "closed its session",
+		   st.commands, st.launches);
+	drop_session(d);
+	if (srv->port_info.is_memif && state == RPCI_LINK_S_CLOSED) {
+		/*
+		 * The client stops its memif port next. DPDK 22.11's memif unmaps
+		 * the shared rings from its interrupt thread while a burst may be
+		 * running: do not poll until the link has gone down.
+		 */
+		srv->quiesce = true;
+		srv->quiesce_deadline = rte_get_timer_cycles() +
+					rte_get_timer_hz() * QUIESCE_MAX_MS / 1000;
+		srv->quiesce_resume = 0;
+	}
+}
+
+static const struct rpci_link_ops server_link_ops = {
+	.rx_msg = server_rx_msg,
+	.open = server_open,
+	.down = server_down,
+};
+
+/* ------------------------------------------------------------------ setup */
+
+static int
+devices_create(struct server *srv)
+{
+	unsigned int i;
+
+	for (i = 0; i < srv->host->nb_devices; i++) {
+		const struct rpci_conf_device *cd = &srv->host->devices[i];
+		struct server_dev *d = &srv->devs[i];
+		struct rpci_gpu_params gp = {
+			.memory_bytes = cd->memory_bytes,
+			.threads = cd->threads,
+			.slowdown = cd->slowdown,
+		};
+		struct rpci_vgpu_params vp = {
+			.name = cd->name,
+			.personality = {
+				.vendor_id = cd->vendor_id,
+				.device_id = cd->device_id,
+				.subsystem_vendor_id = cd->subsystem_vendor_id,
+				.subsystem_id = cd->subsystem_id,
+				.class_code = cd->class_code,
+				.revision = cd->revision,
+			},
+			.request_timeout_ms = srv->conf->link.request_timeout_ms,
+		};
+
+		d->conf = cd;
+		d->completer_id = (uint16_t)(((srv->host_index + 1) << 8) | i);
+		d->gpu = rpci_gpu_create(cd->backend, &gp);
+		if (d->gpu == NULL) {
+			fprintf(stderr, "rpci-server: %s:%d - device '%s': backend '%s': %s%s%s\n",
+				srv->conf->path, cd->line, cd->name, cd->backend, strerror(errno),
+				errno == ENOENT ? "; built-in backends: " : "",
+				errno == ENOENT ? rpci_gpu_backend_names() : "");
+			return -1;
+		}
+		vp.gpu = d->gpu;
+		vp.completer_id = d->completer_id;
+		d->vgpu = rpci_vgpu_create(&vp);
+		if (d->vgpu == NULL) {
+			fprintf(stderr, "rpci-server: device '%s': %s\n", cd->name, strerror(errno));
+			rpci_gpu_destroy(d->gpu);
+			d->gpu = NULL;
+			return -1;
+		}
+		srv->nb_devs++;
+	}
+	return 0;
+}
+
+static void
+devices_free(struct server *srv)
+{
+	unsigned int i;
+
+	for (i = 0; i < srv->nb_devs; i++) {
+		rpci_vgpu_free(srv->devs[i].vgpu);
+		rpci_gpu_destroy(srv->devs[i].gpu);
+	}
+	srv->nb_devs = 0;
+}
+
+static int
+port_and_link_create(struct server *srv)
+{
+	const struct rpci_conf_link *l = &srv->conf->link;
+	struct rpci_link_params lp;
+	struct rte_ether_addr mac;
+	int ret;
+
+	ret = rpci_link_pools_create("srv", l->mbufs, l->mtu, (int)rte_socket_id(), &srv->pool,
+				     &srv->ext_pool);
+	if (ret < 0) {
+		fprintf(stderr, "rpci-server: cannot create mbuf pools (%u mbufs): %s\n", l->mbufs,
+			strerror(-ret));
+		return -1;
+	}
+	memcpy(mac.addr_bytes, srv->host->mac, sizeof(mac.addr_bytes));
+	ret = rpci_port_init(srv->host->port, l->mtu, 1024, srv->pool, &mac, &srv->port_info);
+	if (ret < 0) {
+		fprintf(stderr, "rpci-server: port %u would not start: %s\n", srv->host->port,
+			strerror(-ret));
+		return -1;
+	}
+	memset(&lp, 0, sizeof(lp));
+	lp.port_id = srv->host->port;
+	lp.mac = mac;
+	lp.ethertype = l->ethertype;
+	lp.crc_payload = l->crc_payload;
+	lp.mtu = l->mtu;
+	lp.max_payload = l->max_payload;
+	lp.replay_frames = l->replay_frames;
+	lp.retransmit_us = l->retransmit_us;
+	lp.retransmit_max = l->retransmit_max;
+	lp.keepalive_ms = l->keepalive_ms;
+	lp.dead_ms = l->dead_ms;
+	lp.burst = l->burst;
+	lp.copy_threshold = srv->port_info.multi_seg ? l->copy_threshold : UINT32_MAX;
+	lp.pool = srv->pool;
+	lp.ext_pool = srv->ext_pool;
+	lp.ops = &server_link_ops;
+	lp.ops_arg = srv;
+	srv->link = rpci_link_create(&lp);
+	if (srv->link == NULL) {
+		fprintf(stderr, "rpci-server: cannot create the link: %s\n",
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- the loop */
+
+/* memif: true while polling must pause (see server_down()). */
+static bool
+quiescing(struct server *srv)
+{
+	uint64_t now = rte_get_timer_cycles();
+
+	if (!srv->quiesce) {
+		return false;
+	}
+	if (srv->quiesce_resume == 0 && !rpci_port_is_up(srv->host->port)) {
+		/* Down: the unmap is under way; give it a moment to finish. */
+		srv->quiesce_resume = now + rte_get_timer_hz() * QUIESCE_GRACE_MS / 1000;
+	}
+	if ((srv->quiesce_resume != 0 && now >= srv->quiesce_resume) ||
+	    now >= srv->quiesce_deadline) {
+		srv->quiesce = false;
+		return false;
+	}
+	return true;
+}
+
+static void
+serve(struct server *srv)
+{
+	struct rpci_idle idle;
+	struct timespec pause = { .tv_sec = 0, .tv_nsec = 1000000 };
+	unsigned int i;
+
+	rpci_idle_init(&idle, srv->host->idle == RPCI_IDLE_ADAPTIVE,
+		       srv->conf->link.spin_polls, srv->conf->link.sleep_max_us);
+	while (!g_force_quit) {
+		int work;
+
+		if (unlikely(quiescing(srv))) {
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		work = rpci_link_poll(srv->link);
+		for (i = 0; i < srv->nb_devs; i++) {
+			work += rpci_vgpu_poll(srv->devs[i].vgpu);
+		}
+		if (work > 0) {
+			rpci_link_flush(srv->link);
+		}
+		rpci_idle_account(&idle, work);
+	}
+}
+
+static void
+print_stats(struct server *srv)
+{
+	struct rpci_link_stats ls;
+	unsigned int i;
+
+	rpci_link_stats_get(srv->link, &ls);
+	printf("rpci-server: link: rx %" PRIu64 " frames, tx %" PRIu64 " frames, "
+	       "%" PRIu64 " retransmitted, %" PRIu64 " bad CRC, %" PRIu64 " malformed\n",
+	       ls.rx_frames, ls.tx_frames, ls.tx_retransmit, ls.rx_bad_crc, ls.rx_malformed_msg);
+	for (i = 0; i < srv->nb_devs; i++) {
+		struct rpci_vgpu_stats vs;
+
+		rpci_vgpu_stats_get(srv->devs[i].vgpu, &vs);
+		printf("rpci-server: %s: %" PRIu64 " clients, %" PRIu64 " commands (%" PRIu64
+		       " failed), %" PRIu64 " kernels, %" PRIu64 " MSI\n",
+		       srv->devs[i].conf->name, vs.sessions, vs.commands, vs.command_errors,
+		       vs.launches, vs.msi_sent);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server *srv = &g_server;
+	struct app_args args;
+	struct rpci_conf *conf;
+	const char *config = NULL, *host = NULL;
+	int opt, ret = 1;
+	unsigned int i;
+
+	app_split_args(argc, argv, &args);
+	optind = 1;
+	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 0;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (optind < args.app_argc) {
+		fprintf(stderr, "rpci-server: unexpected argument '%s'\n", args.app_argv[optind]);
+		return 2;
+	}
+	conf = app_load_conf("rpci-server", config, host, RPCI_ROLE_SERVER, &srv->host);
+	if (conf == NULL) {
+		return 2;
+	}
+	srv->conf = conf;
+	srv->host_index = (uint16_t)(srv->host - conf->hosts);
+	/*
+	 * Backends first: their compute threads then keep the process's CPU
+	 * set instead of inheriting the poll lcore's pinning.
+	 */
+	if (devices_create(srv) < 0) {
+		goto free_devices;
+	}
+	if (app_eal_init("rpci-server", srv->host, &args) < 0) {
+		goto free_devices;
+	}
+	app_signals();
+	if (port_and_link_create(srv) < 0) {
+		goto cleanup;
+	}
+	printf("rpci-server: host %s serving", srv->host->name);
+	for (i = 0; i < srv->nb_devs; i++) {
+		const struct rpci_conf_device *cd = srv->devs[i].conf;
+
+		printf(" %s (%s, %" PRIu64 " MiB, %04x:%04x class %06x)", cd->name, cd->backend,
+		       cd->memory_bytes >> 20, cd->vendor_id, cd->device_id, cd->class_code);
+	}
+	printf(" on port %u (%s)\n", srv->host->port, srv->port_info.driver);
+	fflush(stdout);
+
+	serve(srv);
+
+	printf("rpci-server: shutting down\n");
+	for (i = 0; i < srv->nb_devs; i++) {
+		if (rpci_vgpu_session(srv->devs[i].vgpu) != NULL) {
+			drop_session(&srv->devs[i]);
+		}
+	}
+	print_stats(srv);
+	ret = 0;
+cleanup:
+	rpci_link_free(srv->link);
+	if (rte_eth_dev_is_valid_port(srv->host->port)) {
+		rpci_port_close(srv->host->port);
+	}
+	rte_mempool_free(srv->pool);
+	rte_mempool_free(srv->ext_pool);
+	devices_free(srv);
+	rte_eal_cleanup();
+	rpci_conf_free(conf);
+	return ret;
+free_devices:
+	devices_free(srv);
+	rpci_conf_free(conf);
+	return 1;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef RPCI_GPU_H
+#define RPCI_GPU_H
+
+/**
+ * @file
+ * Compute backends behind one ops table.
+ *
+ * A backend owns a device's memory and runs kernels on it. Device memory is
+ * one flat range of addresses [0, memory_bytes): the device model allocates
+ * within it and names buffers by their offset, which is the "device
+ * address" every operation takes. A backend whose memory the server's CPU
+ * can address (cpu) exposes it with mem_base, so that the fabric reads and
+ * writes it in place; the others implement mem_read and mem_write.
+ *
+ * Backends are listed in one table (drivers/gpu/gpu.c); rpci_gpu_create()
+ * picks one by name.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest kernel or device name, NUL included. */
+#define RPCI_GPU_NAME_MAX 64
+/** Most arguments of one launch. */
+#define RPCI_GPU_ARGS_MAX 32
+/** Most built-in kernels a backend lists. */
+#define RPCI_GPU_BUILTINS_MAX 16
+
+/** Kinds of module a client loads. */
+enum rpci_gpu_module_kind {
+	RPCI_GPU_MODULE_BUILTIN = 0, /**< the backend's built-in kernels; no image */
+	RPCI_GPU_MODULE_OPENCL = 1,  /**< OpenCL C source */
+	RPCI_GPU_MODULE_PTX = 2,     /**< NVIDIA PTX */
+};
+
+/** Kinds of kernel argument. */
+enum rpci_gpu_arg_kind {
+	RPCI_GPU_ARG_DEVPTR = 1, /**< a device address (8 bytes) */
+	RPCI_GPU_ARG_SCALAR = 2, /**< a value of 1, 2, 4 or 8 bytes */
+	RPCI_GPU_ARG_LOCAL = 3,  /**< local (shared) memory of size bytes */
+};
+
+/** One kernel argument. */
+struct rpci_gpu_arg {
+	uint16_t kind; /**< enum rpci_gpu_arg_kind */
+	uint16_t size; /**< bytes of the value (DEVPTR: 8) or of local memory */
+	uint32_t reserved;
+	/** DEVPTR: device address; SCALAR: the value's bytes, little-endian. */
+	uint64_t value;
+};
+
+/** A kernel launch. */
+struct rpci_gpu_launch {
+	uint32_t grid[3];  /**< work groups (blocks) in x, y, z */
+	uint32_t block[3]; /**< work items (threads) per group in x, y, z */
+	uint32_t nb_args;  /**< number of arguments */
+	const struct rpci_gpu_arg *args;
+};
+
+/** Parameters of a backend instance (from the deployment file). */
+struct rpci_gpu_params {
+	uint64_t memory_bytes; /**< device memory size */
+	uint32_t threads;      /**< CPU threads a kernel may use (cpu backend) */
+	double slowdown;       /**< make kernels this many times slower (cpu backend) */
+};
+
+/** What a backend reports about itself (its "API information"). */
+struct rpci_gpu_info {
+	char backend[RPCI_GPU_NAME_MAX];    /**< backend name, e.g. "cpu" */
+	char device_name[RPCI_GPU_NAME_MAX]; /**< what it runs on */
+	uint32_t module_kinds;              /**< bit (1 << enum rpci_gpu_module_kind) per kind */
+	uint32_t compute_units;             /**< threads, compute units or SMs */
+	uint32_t nb_builtins;
+	char builtins[RPCI_GPU_BUILTINS_MAX][RPCI_GPU_NAME_MAX]; /**< built-in kernel names */
+};
+
+/**
+ * Operations of a compute backend. Every int operation returns 0 or a
+ * negative errno. The device model serializes calls: launch runs on a
+ * worker thread while no other operation of the same instance runs.
+ */
+struct rpci_gpu_ops {
+	const char *name; /**< backend name used in the deployment file */
+	/** Create an instance; *priv receives its state. */
+	int (*create)(const struct rpci_gpu_params *params, void **priv);
+	/** Destroy an instance and everything it holds. */
+	void (*destroy)(void *priv);
+	/** Describe the instance. */
+	int (*info)(void *priv, struct rpci_gpu_info *info);
+	/** Host address of device memory, or NULL if the CPU cannot address it. */
+	void *(*mem_base)(void *priv);
+	/** Copy into device memory (bounds already checked by the caller). */
+	int (*mem_write)(void *priv, uint64_t dev_addr, const void *src, size_t len);
+	/** Copy out of device memory (bounds already checked by the caller). */
+	int (*mem_read)(void *priv, uint64_t dev_addr, void *dst, size_t len);
+	/** Set device memory to a byte value (clearing between clients). */
+	int (*mem_fill)(void *priv, uint64_t dev_addr, uint8_t value, size_t len);
+	/**
+	 * Load a module. log receives a NUL-terminated build log (may be
+	 * empty) whether or not the load succeeds.
+	 */
+	int (*module_load)(void *priv, enum rpci_gpu_module_kind kind, const void *image,
+			   size_t len, void **module, char *log, size_t log_len);
+	/** Unload a module and its functions. */
+	void (*module_unload)(void *priv, void *module);
+	/** Look a function up by name in a module. */
+	int (*function_get)(void *priv, void *module, const char *name, void **function);
+	/**
+	 * Run a function to completion. Device addresses in the arguments
+	 * are checked against the memory size by the backend, which knows
+	 * the extent each kernel touches: a kernel that would reach outside
+	 * device memory fails with -EFAULT and changes nothing.
+	 */
+	int (*launch)(void *priv, void *function, const struct rpci_gpu_launch *launch);
+};
+
+/** A backend instance: its ops and its state. */
+struct rpci_gpu {
+	const struct rpci_gpu_ops *ops;
+	void *priv;
+	uint64_t memory_bytes;
+	void *mem_base; /**< ops->mem_base(), cached */
+};
+
+/**
+ * Find a backend by name.
+ *
+ * @param name
+ *   Backend name, e.g. "cpu".
+ * @return
+ *   Its ops table, or NULL with errno ENOENT.
+ */
+const struct rpci_gpu_ops *rpci_gpu_ops_find(const char *name);
+
+/**
+ * Names of the backends built in, separated by spaces (for messages).
+ *
+ * @return
+ *   A static string.
+ */
+const char *rpci_gpu_backend_names(void);
+
+/**
+ * Create a backend instance.
+ *
+ * @param backend
+ *   Backend name.
+ * @param params
+ *   Its parameters.
+ * @return
+ *   The instance, or NULL with errno set: ENOENT (no such backend), EINVAL
+ *   (bad parameters), ENOMEM, or the backend's own error.
+ */
+struct rpci_gpu *rpci_gpu_create(const char *backend, const struct rpci_gpu_params *params);
+
+/**
+ * Destroy a backend instance.
+ *
+ * @param gpu
+ *   The instance; NULL is ignored.
+ */
+void rpci_gpu_destroy(struct rpci_gpu *gpu);
+
+/**
+ * Copy into device memory, bounds checked.
+ *
+ * @return
+ *   0, -EFAULT (outside device memory), or the backend's error.
+ */
+int rpci_gpu_mem_write(struct rpci_gpu *gpu, uint64_t dev_addr, const void *src, size_t len);
+
+/**
+ * Copy out of device memory, bounds checked.
+ *
+ * @return
+ *   0, -EFAULT (outside device memory), or the backend's error.
+ */
+int rpci_gpu_mem_read(struct rpci_gpu *gpu, uint64_t dev_addr, void *dst, size_t len);
+
+/**
+ * Fill device memory with a byte, bounds checked.
+ *
+ * @return
+ *   0, -EFAULT (outside device memory), or the backend's error.
+ */
+int rpci_gpu_mem_fill(struct rpci_gpu *gpu, uint64_t dev_addr, uint8_t value, size_t len);
+
+/**
+ * Whether [dev_addr, dev_addr + len) lies inside device memory.
+ *
+ * @return
+ *   true if it does (len 0 at any address up to the end included).
+ */
+bool rpci_gpu_range_ok(const struct rpci_gpu *gpu, uint64_t dev_addr, uint64_t len);
+
+/**
+ * Read a scalar argument as an unsigned integer.
+ *
+ * @param arg
+ *   The argument.
+ * @param value
+ *   Set to the value (zero-extended).
+ * @return
+ *   0, or -EINVAL if arg is not a scalar of 1, 2, 4 or 8 bytes.
+ */
+int rpci_gpu_arg_u64(const struct rpci_gpu_arg *arg, uint64_t *value);
+
+/**
+ * Read a scalar argument as a float (4 bytes).
+ *
+ * @return
+ *   0, or -EINVAL if arg is not a 4-byte scalar.
+ */
+int rpci_gpu_arg_f32(const struct rpci_gpu_arg *arg, float *value);
+
+/** The cpu backend's ops (drivers/gpu/cpu). */
+extern const struct rpci_gpu_ops rpci_gpu_cpu_ops;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPCI_GPU_H */

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef RPCI_CLIENT_H
+#define RPCI_CLIENT_H
+
+/**
+ * @file
+ * The API a client program uses to run work on a remote virtual GPU, in
+ * the spirit of the CUDA driver API:
+ *
+ *   client = rpci_client_create(conf, "client0");     after rte_eal_init()
+ *   dev = rpci_device_open(client, NULL, NULL);       the server of the config
+ *   rpci_mem_alloc(dev, bytes, &d_x);
+ *   rpci_memcpy_htod(dev, d_x, x, bytes);
+ *   rpci_module_load(dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, NULL, 0);
+ *   rpci_function_get(mod, "saxpy", &fn);
+ *   rpci_launch(fn, grid, block, args, nb_args);       queued
+ *   rpci_synchronize(dev);                             kernel errors show here
+ *   rpci_memcpy_dtoh(dev, y, d_y, bytes);
+ *   rpci_device_close(dev);
+ *   rpci_client_destroy(client);
+ *
+ * Underneath, the client is the device's driver: it sizes and assigns the
+ * BARs with configuration writes, enables MSI, sets up the completion
+ * queue in its own memory, pushes commands into the device's submission
+ * queue with posted writes and rings the doorbell, and reads results that
+ * the device's DMA engine writes into registered windows of its memory.
+ *
+ * Every function returns 0 or a negative errno; rpci_last_error() then
+ * says what went wrong, in words. A peer that stops answering or a request
+ * that times out is an error (-ENOTCONN, -ETIMEDOUT), never a hang.
+ * One thread uses a client at a time.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpci_conf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rpci_client;
+struct rpci_device;
+struct rpci_module;
+struct rpci_function;
+
+/** Kinds of module (as the device's CAPS register reports them). */
+enum rpci_module_kind {
+	RPCI_MODULE_BUILTIN = 0, /**< the backend's built-in kernels; no image */
+	RPCI_MODULE_OPENCL = 1,  /**< OpenCL C source */
+	RPCI_MODULE_PTX = 2,     /**< NVIDIA PTX */
+};
+
+/** Kinds of kernel argument. */
+enum rpci_arg_kind {
+	RPCI_ARG_DEVPTR = 1, /**< a device address */
+	RPCI_ARG_SCALAR = 2, /**< a value of 1, 2, 4 or 8 bytes */
+	RPCI_ARG_LOCAL = 3,  /**< local (shared) memory of a size */
+};
+
+/** One kernel argument (see the rpci_arg_* helpers). */
+struct rpci_kernel_arg {
+	uint16_t kind;  /**< enum rpci_arg_kind */
+	uint16_t size;  /**< bytes of the value, or of local memory */
+	uint64_t value; /**< device address, or the value's bytes (little-endian) */
+};
+
+/** How host-to-device copies travel. */
+enum rpci_h2d_mode {
+	RPCI_H2D_PUSH = 0, /**< posted writes into BAR2 (default: half a round trip) */
+	RPCI_H2D_PULL = 1, /**< the device's DMA engine reads client memory */
+};
+
+/** What a device says about itself. */
+struct rpci_device_info {
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint16_t subsystem_vendor_id;
+	uint16_t subsystem_id;
+	uint32_t class_code;
+	uint8_t revision;
+	uint64_t memory_bytes;   /**< device memory */
+	uint64_t memory_free;    /**< not allocated */
+	uint32_t module_kinds;   /**< bit (1 << enum rpci_module_kind) per kind it loads */
+	uint32_t compute_units;
+	char backend[64];        /**< compute backend */
+	char device_name[64];    /**< what it runs on */
+	char server[RPCI_CONF_NAME_MAX];
+	uint16_t completer_id;   /**< its id on the fabric */
+	uint32_t max_payload;    /**< largest TLP payload of the link */
+};
+
+/** Counters of an open device, seen from the client. */
+struct rpci_device_stats {
+	uint64_t commands;    /**< commands submitted */
+	uint64_t msi;         /**< interrupts received */
+	uint64_t h2d_bytes;   /**< bytes copied to the device */
+	uint64_t d2h_bytes;   /**< bytes copied from the device */
+	uint64_t dma_served;  /**< bytes of client memory the device read */
+	uint64_t refused;     /**< device requests outside the windows, refused */
+};
+
+/**
+ * Text of the last error of this thread.
+ *
+ * @return
+ *   A message (empty if none).
+ */
+const char *rpci_last_error(void);
+
+/**
+ * Set up the client side of a host: mbuf pools, its port (configured and
+ * started) and the link. Call after rte_eal_init().
+ *
+ * @param conf
+ *   The deployment (must outlive the client).
+ * @param host
+ *   Name of this host in conf (a client host).
+ * @return
+ *   The client, or NULL with rte_errno set: EINVAL (no such client host),
+ *   ENODEV (its port does not exist), EIO (the port would not start or
+ *   come up), ENOMEM.
+ */
+struct rpci_client *rpci_client_create(const struct rpci_conf *conf, const char *host);
+
+/**
+ * Close every device still open, stop the port and free the client.
+ *
+ * @param client
+ *   The client; NULL is ignored.
+ */
+void rpci_client_destroy(struct rpci_client *client);
+
+/**
+ * Open a device of a server: a session over the link, then the driver's
+ * bring-up (BARs, MSI, queues).
+ *
+ * @param client
+ *   The client.
+ * @param server
+ *   Server host name, or NULL for the one the client's config names.
+ * @param device
+ *   Device name on that server, or NULL for the config's choice.
+ * @return
+ *   The device, or NULL with rte_errno set: ENOENT (no such server or
+ *   device), ETIMEDOUT (no answer), EBUSY (the device serves another
+ *   client), ENODEV (no function there), EIO (bring-up failed), ENOMEM.
+ */
+struct rpci_device *rpci_device_open(struct rpci_client *client, const char *server,
+				     const char *device);
+
+/**
+ * Wait for the device's work, close the session (the server then clears
+ * the device for the next client) and free every module, function and
+ * window of the device.
+ *
+ * @param dev
+ *   The device (freed whatever this returns); NULL is ignored.
+ * @return
+ *   0, or the first error of work that had not been synchronized, or
+ *   -ETIMEDOUT / -ENOTCONN if the session could not close in order.
+ */
+int rpci_device_close(struct rpci_device *dev);
+
+/**
+ * Describe a device.
+ *
+ * @param dev
+ *   The device.
+ * @param info
+ *   Filled in.
+ * @return
+ *   0, or -ENOTCONN / -ETIMEDOUT if the free-memory register could not be
+ *   read.
+ */
+int rpci_device_info(struct rpci_device *dev, struct rpci_device_info *info);
+
+/**
+ * Counters of a device.
+ *
+ * @param dev
+ *   The device.
+ * @param stats
+ *   Filled in.
+ */
+void rpci_device_stats(const struct rpci_device *dev, struct rpci_device_stats *stats);
+
+/**
+ * Choose how host-to-device copies travel.
+ *
+ * @param dev
+ *   The device.
+ * @param mode
+ *   enum rpci_h2d_mode.
+ * @return
+ *   0, or -EINVAL.
+ */
+int rpci_device_set_h2d_mode(struct rpci_device *dev, enum rpci_h2d_mode mode);
+
+/**
+ * Allocate device memory.
+ *
+ * @param dev
+ *   The device.
+ * @param size
+ *   Bytes (> 0).
+ * @param dptr
+ *   Set to the device address.
+ * @return
+ *   0, -EINVAL (size 0), -ENOMEM (no room on the device), -ENOTCONN,
+ *   -ETIMEDOUT.
+ */
+int rpci_mem_alloc(struct rpci_device *dev, uint64_t size, uint64_t *dptr);
+
+/**
+ * Free device memory.
+ *
+ * @param dev
+ *   The device.
+ * @param dptr
+ *   An address rpci_mem_alloc() gave.
+ * @return
+ *   0, -ENOENT (not an allocation), -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_mem_free(struct rpci_device *dev, uint64_t dptr);
+
+/**
+ * Copy host memory to the device. Waits for earlier commands first (the
+ * copy sees what they wrote) and returns when the data is on the device's
+ * side of the link: src may be reused then.
+ *
+ * @param dev
+ *   The device.
+ * @param dptr
+ *   Device address.
+ * @param src
+ *   Host memory (any: registered or not).
+ * @param size
+ *   Bytes.
+ * @return
+ *   0, -EFAULT (outside device memory), -ENOSPC (no free window),
+ *   -ENOTCONN, -ETIMEDOUT, or an earlier command's error.
+ */
+int rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size);
+
+/**
+ * Copy device memory to the host: the device's DMA engine writes it
+ * straight into dst. Waits for earlier commands first.
+ *
+ * @param dev
+ *   The device.
+ * @param dst
+ *   Host memory (any).
+ * @param dptr
+ *   Device address.
+ * @param size
+ *   Bytes.
+ * @return
+ *   0, -EFAULT, -ENOSPC (no free window), -ENOTCONN, -ETIMEDOUT, or an
+ *   earlier command's error.
+ */
+int rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size);
+
+/**
+ * Set device memory to a byte value.
+ *
+ * @return
+ *   0, -EFAULT, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_memset(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size);
+
+/**
+ * Read a BAR with memory reads (programmed I/O): each read is answered by
+ * one or more completions; reads longer than 4 KiB are split.
+ *
+ * @param dev
+ *   The device.
+ * @param bar
+ *   0 (registers) or 2 (device memory).
+ * @param offset
+ *   Offset in the BAR.
+ * @param dst
+ *   Where the data goes.
+ * @param size
+ *   Bytes.
+ * @return
+ *   0, -EINVAL (bad BAR or range), -EIO (the device answered UR or CA),
+ *   -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_bar_read(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint64_t size);
+
+/**
+ * Write a BAR with posted writes; returns when the peer has them.
+ *
+ * @return
+ *   0, -EINVAL, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void *src,
+		   uint64_t size);
+
+/**
+ * Load a module on the device.
+ *
+ * @param dev
+ *   The device.
+ * @param kind
+ *   enum rpci_module_kind.
+ * @param image
+ *   Source or binary (NULL for RPCI_MODULE_BUILTIN).
+ * @param len
+ *   Its length.
+ * @param module
+ *   Set to the module.
+ * @param log
+ *   If not NULL, receives the device's build log (NUL-terminated).
+ * @param log_len
+ *   Size of log.
+ * @return
+ *   0, -ENOTSUP (the device does not load that kind), -EINVAL (the
+ *   build failed: see the log), -ENOMEM, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void *image,
+		     size_t len, struct rpci_module **module, char *log, size_t log_len);
+
+/**
+ * Unload a module; its functions become invalid.
+ *
+ * @param module
+ *   The module (freed).
+ * @return
+ *   0, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_module_unload(struct rpci_module *module);
+
+/**
+ * Look a function up in a module.
+ *
+ * @param module
+ *   The module.
+ * @param name
+ *   Function name (at most 63 characters).
+ * @param fn
+ *   Set to the function.
+ * @return
+ *   0, -ENOENT (no such function), -EINVAL (name too long), -ENOTCONN,
+ *   -ETIMEDOUT.
+ */
+int rpci_function_get(struct rpci_module *module, const char *name, struct rpci_function **fn);
+
+/**
+ * Queue a kernel launch. Errors of the kernel itself are reported by
+ * rpci_synchronize() (or the next copy).
+ *
+ * @param fn
+ *   The function.
+ * @param grid
+ *   Work groups in x, y, z (each >= 1).
+ * @param block
+ *   Work items per group in x, y, z (each >= 1).
+ * @param args
+ *   The arguments.
+ * @param nb_args
+ *   How many (at most 32).
+ * @return
+ *   0 when queued, -EINVAL (bad geometry or argument), -ENOTCONN,
+ *   -ETIMEDOUT (the queue stayed full).
+ */
+int rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t block[3],
+		const struct rpci_kernel_arg *args, unsigned int nb_args);
+
+/**
+ * Wait until every queued command has completed.
+ *
+ * @param dev
+ *   The device.
+ * @return
+ *   0, the first error of a command since the last synchronization,
+ *   -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_synchronize(struct rpci_device *dev);
+
+/**
+ * Allocate host memory registered with the device: its DMA engine may
+ * read and write it without a per-copy window (like pinned memory).
+ *
+ * @param dev
+ *   The device.
+ * @param size
+ *   Bytes.
+ * @return
+ *   The memory (64-byte aligned), or NULL with rte_errno ENOMEM or ENOSPC
+ *   (no free window).
+ */
+void *rpci_host_alloc(struct rpci_device *dev, size_t size);
+
+/**
+ * Free memory from rpci_host_alloc().
+ *
+ * @param dev
+ *   The device.
+ * @param ptr
+ *   The memory; NULL is ignored.
+ */
+void rpci_host_free(struct rpci_device *dev, void *ptr);
+
+/** A device pointer argument. */
+static inline struct rpci_kernel_arg
+rpci_arg_ptr(uint64_t dptr)
+{
+	struct rpci_kernel_arg a = { RPCI_ARG_DEVPTR, 8, dptr };
+
+	return a;
+}
+
+/** A 32-bit unsigned scalar argument. */
+static inline struct rpci_kernel_arg
+rpci_arg_u32(uint32_t v)
+{
+	struct rpci_kernel_arg a = { RPCI_ARG_SCALAR, 4, v };
+
+	return a;
+}
+
+/** A 64-bit unsigned scalar argument. */
+static inline struct rpci_kernel_arg
+rpci_arg_u64(uint64_t v)
+{
+	struct rpci_kernel_arg a = { RPCI_ARG_SCALAR, 8, v };
+
+	return a;
+}
+
+/** A float scalar argument. */
+static inline struct rpci_kernel_arg
+rpci_arg_f32(float v)
+{
+	union {
+		float f;
+		uint32_t u;
+	} c = { .f = v };
+	struct rpci_kernel_arg a = { RPCI_ARG_SCALAR, 4, c.u };
+
+	return a;
+}
+
+/** A local (shared) memory argument of size bytes. */
+static inline struct rpci_kernel_arg
+rpci_arg_local(uint16_t size)
+{
+	struct rpci_kernel_arg a = { RPCI_ARG_LOCAL, size, 0 };
+
+	return a;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPCI_CLIENT_H */

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef RPCI_CONF_H
+#define RPCI_CONF_H
+
+/**
+ * @file
+ * Deployment file: one libconfig file describes a cluster (hosts, their
+ * roles, EAL settings, ports, idle mode, and each server's devices) and the
+ * link parameters every host shares. Every process is started with the same
+ * file and the name of the host it plays.
+ *
+ * A file that does not parse, or that holds a bad value, an unknown setting
+ * or a missing one, is refused with a message of the form
+ * "file:line - what is wrong". The format is in doc/configuration.md.
+ *
+ * This library has no DPDK dependency, so that it can be fuzzed alone.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest name (host, device, backend), terminating NUL included. */
+#define RPCI_CONF_NAME_MAX 32
+/** Longest string setting (lcores, file prefix, a vdev), NUL included. */
+#define RPCI_CONF_STR_MAX 256
+/** Most vdevs of one host. */
+#define RPCI_CONF_VDEVS_MAX 8
+/** Most extra EAL arguments of one host. */
+#define RPCI_CONF_EXTRA_MAX 16
+/** Most devices of one server host. */
+#define RPCI_CONF_DEVICES_MAX 16
+/** Most hosts in one file. */
+#define RPCI_CONF_HOSTS_MAX 64
+/** Size of an error message buffer large enough for any message. */
+#define RPCI_CONF_ERR_MAX 512
+
+/** Roles a host plays (a bit set). */
+enum rpci_conf_role {
+	RPCI_ROLE_SERVER = 1u << 0,   /**< serves the devices of the host */
+	RPCI_ROLE_CLIENT = 1u << 1,   /**< runs client programs */
+	RPCI_ROLE_SELECTOR = 1u << 2, /**< runs the server selector */
+};
+
+/** What a poll loop does when a poll finds no work. */
+enum rpci_conf_idle {
+	RPCI_IDLE_POLL = 0,     /**< keep spinning: lowest latency */
+	RPCI_IDLE_ADAPTIVE = 1, /**< back off and sleep while idle */
+};
+
+/** Link parameters shared by all hosts (section "link"). */
+struct rpci_conf_link {
+	uint16_t ethertype;          /**< EtherType of rpci frames (default 0x88B5) */
+	bool crc_payload;            /**< CRC32C covers payloads too (default true) */
+	uint32_t mtu;                /**< port MTU (default 1500, 576..9600) */
+	uint32_t max_payload;        /**< TLP max payload; 0 = derived from the MTU */
+	uint32_t replay_frames;      /**< replay buffer, frames (default 512, 8..32768) */
+	uint32_t retransmit_us;      /**< first replay time-out (default 2000) */
+	uint32_t retransmit_max;     /**< replays without progress before the session is dead (default 12) */
+	uint32_t keepalive_ms;       /**< idle keepalive period (default 100) */
+	uint32_t dead_ms;            /**< silence after which a peer is dead (default 3000) */
+	uint32_t request_timeout_ms; /**< completion and command time-out (default 10000) */
+	uint32_t burst;              /**< RX/TX burst size (default 32, 1..512) */
+	uint32_t mbufs;              /**< mbufs in each process's pool (default 8191) */
+	uint32_t sleep_max_us;       /**< adaptive idle: longest sleep (default 200) */
+	uint32_t spin_polls;         /**< adaptive idle: empty polls before sleeping (default 2000) */
+	uint32_t copy_threshold;     /**< payloads up to this size are copied, larger ones attached (default 256) */
+};
+
+/** EAL settings of a host (group "eal" of a host). */
+struct rpci_conf_eal {
+	char lcores[RPCI_CONF_STR_MAX];      /**< -l; required */
+	uint32_t memory_mb;                  /**< -m; 0 = not given */
+	bool no_huge;                        /**< --no-huge */
+	bool no_pci;                         /**< --no-pci (default true) */
+	char file_prefix[RPCI_CONF_STR_MAX]; /**< --file-prefix; "" = not given */
+	char log_level[RPCI_CONF_STR_MAX];   /**< --log-level; "" = not given */
+	char vdevs[RPCI_CONF_VDEVS_MAX][RPCI_CONF_STR_MAX]; /**< --vdev, each */
+	unsigned int nb_vdevs;
+	char extra[RPCI_CONF_EXTRA_MAX][RPCI_CONF_STR_MAX]; /**< more EAL arguments, as given */
+	unsigned int nb_extra;
+};
+
+/** A device a server host serves (an entry of a host's "devices" list). */
+struct rpci_conf_device {
+	char name[RPCI_CONF_NAME_MAX];    /**< unique on its host */
+	char backend[RPCI_CONF_NAME_MAX]; /**< compute backend, e.g. "cpu" */
+	uint64_t memory_bytes;            /**< device memory (memory_mb, 1..65536 MiB) */
+	uint16_t vendor_id;               /**< personality: vendor id */
+	uint16_t device_id;               /**< personality: device id */
+	uint16_t subsystem_vendor_id;     /**< personality: subsystem vendor id */
+	uint16_t subsystem_id;            /**< personality: subsystem id */
+	uint32_t class_code;              /**< personality: 24-bit class code */
+	uint8_t revision;                 /**< personality: revision id */
+	uint32_t threads;                 /**< cpu backend: worker threads (default 1, 1..64) */
+	double slowdown;                  /**< cpu backend: slowdown factor (default 1.0, 1..1000) */
+	int line;                         /**< line of the entry in the file */
+};
+
+/** A host of the cluster (an entry of the "hosts" list). */
+struct rpci_conf_host {
+	char name[RPCI_CONF_NAME_MAX]; /**< unique in the file */
+	unsigned int roles;            /**< enum rpci_conf_role bits, at least one */
+	uint8_t mac[6];                /**< the port's MAC address (unicast) */
+	uint16_t port;                 /**< ethdev port id (default 0) */
+	enum rpci_conf_idle idle;      /**< idle mode (default adaptive) */
+	struct rpci_conf_eal eal;      /**< EAL settings */
+	/** Client: host name of the server to use (must be a server host). */
+	char server[RPCI_CONF_NAME_MAX];
+	/** Client: name of the device on that server ("" = its first one). */
+	char device[RPCI_CONF_NAME_MAX];
+	struct rpci_conf_device devices[RPCI_CONF_DEVICES_MAX]; /**< server: devices */
+	unsigned int nb_devices;
+	int line; /**< line of the entry in the file */
+};
+
+/** A loaded, validated deployment file. */
+struct rpci_conf {
+	char path[RPCI_CONF_STR_MAX]; /**< the file it came from */
+	struct rpci_conf_link link;
+	struct rpci_conf_host hosts[RPCI_CONF_HOSTS_MAX];
+	unsigned int nb_hosts;
+};
+
+/**
+ * Load and validate a deployment file.
+ *
+ * @param path
+ *   The file.
+ * @param err
+ *   Buffer for the error message ("file:line - what is wrong"); may be NULL.
+ * @param err_len
+ *   Size of err (RPCI_CONF_ERR_MAX is always enough).
+ * @return
+ *   The configuration, to be freed with rpci_conf_free(), or NULL with
+ *   errno set: ENOENT or EACCES (cannot read the file), EINVAL (syntax error
+ *   or bad content, message in err), ENOMEM.
+ */
+struct rpci_conf *rpci_conf_load(const char *path, char *err, size_t err_len);
+
+/**
+ * Load and validate a deployment held in a string (tests, fuzzing).
+ *
+ * @param text
+ *   The file's content, NUL-terminated.
+ * @param name
+ *   Name used for the file in error messages.
+ * @param err
+ *   Buffer for the error message; may be NULL.
+ * @param err_len
+ *   Size of err.
+ * @return
+ *   As rpci_conf_load(), errno EINVAL or ENOMEM.
+ */
+struct rpci_conf *rpci_conf_load_string(const char *text, const char *name, char *err,
+					size_t err_len);
+
+/**
+ * Free a configuration.
+ *
+ * @param conf
+ *   The configuration; NULL is ignored.
+ */
+void rpci_conf_free(struct rpci_conf *conf);
+
+/**
+ * Find a host by name.
+ *
+ * @param conf
+ *   The configuration.
+ * @param name
+ *   Host name.
+ * @return
+ *   The host, or NULL with errno ENOENT.
+ */
+const struct rpci_conf_host *rpci_conf_host_find(const struct rpci_conf *conf, const char *name);
+
+/**
+ * Find a device of a server host by name.
+ *
+ * @param host
+ *   A server host.
+ * @param name
+ *   Device name, or NULL or "" for the host's first device.
+ * @return
+ *   The device, or NULL with errno ENOENT.
+ */
+const struct rpci_conf_device *rpci_conf_device_find(const struct rpci_conf_host *host,
+						     const char *name);
+
+/**
+ * Index of a device within its host (its function number on the fabric).
+ *
+ * @param host
+ *   A server host.
+ * @param dev
+ *   One of its devices.
+ * @return
+ *   The index, or -ENOENT if dev is not one of host's devices.
+ */
+int rpci_conf_device_index(const struct rpci_conf_host *host, const struct rpci_conf_device *dev);
+
+/**
+ * Build the EAL argument vector of a host.
+ *
+ * The vector starts with prog, then the arguments the host's "eal" group
+ * gives (-l, -m, --no-huge, --no-pci, --file-prefix, --log-level, --vdev...,
+ * extra), then user_argv. An option given in user_argv replaces the one the
+ * file gives (for --vdev: all of the file's vdevs), so that EAL arguments
+ * given on a command line before "--" are honoured.
+ *
+ * @param host
+ *   The host.
+ * @param prog
+ *   argv[0] of the program.
+ * @param user_argc
+ *   Number of EAL arguments given by the user (may be 0).
+ * @param user_argv
+ *   Those arguments (not including argv[0]).
+ * @param out_argc
+ *   Set to the number of arguments in the vector.
+ * @return
+ *   A NULL-terminated vector whose strings are copies, to be freed with
+ *   rpci_conf_eal_argv_free(), or NULL with errno ENOMEM.
+ */
+char **rpci_conf_eal_argv(const struct rpci_conf_host *host, const char *prog, int user_argc,
+			  char *const user_argv[], int *out_argc);
+
+/**
+ * Free an argument vector made by rpci_conf_eal_argv().
+ *
+ * @param argv
+ *   The vector; NULL is ignored.
+ */
+void rpci_conf_eal_argv_free(char **argv);
+
+/**
+ * Format a MAC address as "xx:xx:xx:xx:xx:xx".
+ *
+ * @param mac
+ *   The address.
+ * @param buf
+ *   Output buffer, at least 18 bytes.
+ * @param len
+ *   Size of buf.
+ * @return
+ *   buf.
+ */
+char *rpci_conf_mac_str(const uint8_t mac[6], char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPCI_CONF_H */

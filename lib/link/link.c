@@ -1,0 +1,1508 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The link: framing over rte_ethdev, sessions, go-back-N reliability.
+ *
+ * Sending: messages are packed into the session's open frame (an mbuf that
+ * starts with the Ethernet and link headers). A payload above the copy
+ * threshold is attached as an external buffer in a second segment and ends
+ * the frame. A closed frame gets its sequence number, ack and CRC and goes
+ * into the replay ring; frames leave the ring for the port in order
+ * (tx_sent), so a retransmission is only "tx_sent = tx_acked".
+ *
+ * Receiving: a DATA frame with the expected sequence number is acked and
+ * kept in the session's in-order queue until every message in it has been
+ * delivered; the transaction layer may ask to be called again (-EAGAIN)
+ * when it has no room to answer.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "link_private.h"
+
+RTE_LOG_REGISTER(rpci_link_logtype, rpci.lib.link, INFO);
+
+#define ETH_LEN ((uint32_t)sizeof(struct rte_ether_hdr))
+#define L2_HDRS (ETH_LEN + RPCI_LINK_HDR_LEN)
+/* Longest replay time-out, whatever the back-off. */
+#define RTO_MAX_US 200000u
+/* Most frames a session puts in one TX burst. */
+#define TX_BATCH_MAX 64
+
+struct replay_ent {
+	struct rte_mbuf *m;
+	uint64_t sent_tsc; /* 0: never sent */
+	bool retx;         /* sent more than once: no RTT sample (Karn) */
+};
+
+/*
+ * A DATA frame accepted in order, waiting for delivery. The mbuf is only
+ * read: a PMD may share it (net_ring hands over the sender's own mbufs).
+ */
+struct rxq_ent {
+	struct rte_mbuf *m;
+	const uint8_t *msgs; /* first message */
+	uint32_t len;        /* bytes of messages */
+};
+
+struct rpci_link_session {
+	struct rpci_link *link;
+	bool in_use;
+	bool is_client;
+	enum rpci_link_state state;
+	uint32_t id;
+	struct rte_ether_addr peer;
+	void *priv;
+
+	/* TX: [tx_acked, tx_sent) on the wire, [tx_sent, tx_next) waiting. */
+	uint32_t tx_next;
+	uint32_t tx_sent;
+	uint32_t tx_acked;
+	struct replay_ent *replay;
+	uint32_t replay_mask;
+	struct rte_mbuf *open_frame; /* frame being filled */
+	uint32_t open_len;           /* L2 payload bytes in it (link header included) */
+	uint32_t retries;
+	uint64_t rto_tsc;   /* current replay time-out, backed off */
+	uint64_t srtt_tsc;  /* smoothed round trip (0: no sample yet) */
+	uint64_t rttvar_tsc;
+	bool probing;       /* a time-out resent the oldest frame alone */
+	uint32_t probe_seq;
+	uint32_t last_nak_ack;
+	uint64_t last_goback_tsc;
+
+	/* RX */
+	uint32_t rx_next;
+	bool ack_pending;
+	bool nak_armed;
+	uint32_t nak_seq;
+	uint64_t nak_tsc;
+	struct rxq_ent *rxq;
+	uint32_t rxq_mask;
+	uint32_t rxq_head;
+	uint32_t rxq_tail;
+	uint32_t rx_off; /* offset of the next message in the head frame */
+
+	uint64_t last_rx_tsc;
+	uint64_t last_tx_tsc;
+
+	/* OPEN / CLOSE handshakes */
+	struct rpci_link_open_msg open_req;
+	struct rpci_link_open_msg open_ack;
+	bool answered;
+	bool close_acked;
+};
+
+struct rpci_link {
+	struct rpci_link_params p;
+	struct rpci_tlp_limits limits;
+	uint32_t max_payload;
+	uint64_t hz;
+	uint64_t rto_base_tsc;
+	uint64_t rto_max_tsc;
+	uint64_t keepalive_tsc;
+	uint64_t dead_tsc;
+	bool iova_va;
+	struct rpci_link_stats stats;
+	struct rpci_link_session sessions[RPCI_LINK_SESSIONS_MAX];
+	uint32_t nb_sessions;
+	struct rpci_link_session *last_hit;
+	struct rte_mbuf **rx_burst;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+uint32_t
+rpci_link_max_payload_for_mtu(uint32_t mtu)
+{
+	uint32_t room;
+
+	if (mtu < RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN + 64) {
+		return 0;
+	}
+	room = mtu - RPCI_LINK_HDR_LEN - RPCI_TLP_HDR_MAX_LEN;
+	room &= ~63u;
+	return RTE_MIN(room, (uint32_t)RPCI_TLP_MAX_PAYLOAD);
+}
+
+static uint32_t
+align_pow2(uint32_t v)
+{
+	return rte_align32pow2(v < 2 ? 2 : v);
+}
+
+static inline uint64_t
+now_tsc(void)
+{
+	return rte_get_timer_cycles();
+}
+
+/* Time from t to now; 0 if t is later (stamped after now was read). */
+static inline uint64_t
+tsc_since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
+static void
+mbuf_chain_ref(struct rte_mbuf *m)
+{
+	for (; m != NULL; m = m->next) {
+		rte_mbuf_refcnt_update(m, 1);
+	}
+}
+
+static void
+extbuf_free_cb(void *addr, void *opaque)
+{
+	/* The memory belongs to the sender, who waits for the ack. */
+	RTE_SET_USED(addr);
+	RTE_SET_USED(opaque);
+}
+
+int
+rpci_link_pools_create(const char *name, uint32_t nb_mbufs, uint32_t mtu, int socket_id,
+		       struct rte_mempool **pool, struct rte_mempool **ext_pool)
+{
+	char pname[RTE_MEMPOOL_NAMESIZE];
+	uint16_t room;
+	uint16_t priv;
+	int ret;
+
+	if (name == NULL || pool == NULL || ext_pool == NULL || nb_mbufs < 64 || mtu > 9600) {
+		return -EINVAL;
+	}
+	room = (uint16_t)RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
+				 RTE_PKTMBUF_HEADROOM + ETH_LEN + mtu + 64);
+	snprintf(pname, sizeof(pname), "%s_pkt", name);
+	*pool = rte_pktmbuf_pool_create(pname, nb_mbufs, 256, 0, room, socket_id);
+	if (*pool == NULL) {
+		ret = -rte_errno;
+		goto fail;
+	}
+	priv = (uint16_t)RTE_ALIGN(sizeof(struct rte_mbuf_ext_shared_info), RTE_MBUF_PRIV_ALIGN);
+	snprintf(pname, sizeof(pname), "%s_ext", name);
+	*ext_pool = rte_pktmbuf_pool_create(pname, nb_mbufs, 256, priv, 0, socket_id);
+	if (*ext_pool == NULL) {
+		ret = -rte_errno;
+		goto free_pool;
+	}
+	return 0;
+
+free_pool:
+	rte_mempool_free(*pool);
+	*pool = NULL;
+fail:
+	return ret;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+struct rpci_link *
+rpci_link_create(const struct rpci_link_params *params)
+{
+	struct rpci_link *link;
+	const struct rpci_link_params *p = params;
+
+	if (p == NULL || p->pool == NULL || p->ext_pool == NULL || p->ops == NULL ||
+	    p->ops->rx_msg == NULL || p->replay_frames < 8 || p->replay_frames > 32768 ||
+	    p->burst == 0 || p->burst > 512 || p->retransmit_us == 0 || p->retransmit_max == 0 ||
+	    p->keepalive_ms == 0 || p->dead_ms <= p->keepalive_ms) {
+		LINK_LOG(ERR, "bad link parameters");
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (rpci_link_max_payload_for_mtu(p->mtu) == 0 ||
+	    (p->max_payload != 0 && (p->max_payload % 64 != 0 ||
+				     p->max_payload > rpci_link_max_payload_for_mtu(p->mtu)))) {
+		LINK_LOG(ERR, "MTU %u and max payload %u do not fit", p->mtu, p->max_payload);
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	link = rte_zmalloc("rpci_link", sizeof(*link), RTE_CACHE_LINE_SIZE);
+	if (link == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	link->p = *p;
+	if (link->p.ethertype == 0) {
+		link->p.ethertype = RPCI_LINK_ETHERTYPE;
+	}
+	link->p.replay_frames = align_pow2(p->replay_frames);
+	if (link->p.rx_queue_frames == 0) {
+		link->p.rx_queue_frames = 2 * link->p.replay_frames;
+	}
+	link->p.rx_queue_frames = align_pow2(link->p.rx_queue_frames);
+	link->max_payload = p->max_payload ? p->max_payload : rpci_link_max_payload_for_mtu(p->mtu);
+	link->limits.max_payload = link->max_payload;
+	link->limits.max_read_req = RPCI_TLP_MAX_PAYLOAD;
+	link->hz = rte_get_timer_hz();
+	link->rto_base_tsc = link->hz * p->retransmit_us / 1000000;
+	if (link->rto_base_tsc == 0) {
+		link->rto_base_tsc = 1;
+	}
+	link->rto_max_tsc = RTE_MAX(link->rto_base_tsc, link->hz * RTO_MAX_US / 1000000);
+	link->keepalive_tsc = link->hz * p->keepalive_ms / 1000;
+	link->dead_tsc = link->hz * p->dead_ms / 1000;
+	link->iova_va = rte_eal_iova_mode() == RTE_IOVA_VA;
+	link->rx_burst = rte_zmalloc("rpci_link_rx", sizeof(struct rte_mbuf *) * p->burst, 0);
+	if (link->rx_burst == NULL) {
+		rte_free(link);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return link;
+}
+
+static void
+session_release_mbufs(struct rpci_link_session *s)
+{
+	uint32_t seq;
+
+	for (seq = s->tx_acked; seq != s->tx_next; seq++) {
+		struct replay_ent *e = &s->replay[seq & s->replay_mask];
+
+		rte_pktmbuf_free(e->m);
+		e->m = NULL;
+	}
+	s->tx_acked = s->tx_sent = s->tx_next;
+	if (s->open_frame != NULL) {
+		rte_pktmbuf_free(s->open_frame);
+		s->open_frame = NULL;
+	}
+	while (s->rxq_head != s->rxq_tail) {
+		rte_pktmbuf_free(s->rxq[s->rxq_head & s->rxq_mask].m);
+		s->rxq_head++;
+	}
+	s->rx_off = 0;
+}
+
+void
+rpci_link_session_free(struct rpci_link_session *s)
+{
+	struct rpci_link *link;
+
+	if (s == NULL || !s->in_use) {
+		return;
+	}
+	link = s->link;
+	session_release_mbufs(s);
+	rte_free(s->replay);
+	rte_free(s->rxq);
+	if (link->last_hit == s) {
+		link->last_hit = NULL;
+	}
+	memset(s, 0, sizeof(*s));
+	link->nb_sessions--;
+}
+
+void
+rpci_link_free(struct rpci_link *link)
+{
+	const struct rpci_link_stats *st;
+	uint32_t i;
+
+	if (link == NULL) {
+		return;
+	}
+	st = &link->stats;
+	LINK_LOG(DEBUG, "rx %" PRIu64 " tx %" PRIu64 " data in %" PRIu64 " out %" PRIu64
+		 " retx %" PRIu64 " not-ours %" PRIu64 " bad-hdr %" PRIu64 " bad-crc %" PRIu64
+		 " unknown-session %" PRIu64 " dup %" PRIu64 " ooo %" PRIu64 " malformed %" PRIu64
+		 " refused %" PRIu64 " tx-dropped %" PRIu64 " timeouts %" PRIu64 " nak %" PRIu64 "/%" PRIu64,
+		 st->rx_frames, st->tx_frames,
+		 st->rx_data, st->tx_data, st->tx_retransmit, st->rx_not_ours, st->rx_bad_header,
+		 st->rx_bad_crc, st->rx_unknown_session, st->rx_duplicate, st->rx_out_of_order,
+		 st->rx_malformed_msg, st->rx_refused_msg, st->tx_dropped, st->timeouts, st->nak_sent,
+		 st->nak_rcvd);
+	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
+		rpci_link_session_free(&link->sessions[i]);
+	}
+	rte_free(link->rx_burst);
+	rte_free(link);
+}
+
+static struct rpci_link_session *
+session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *peer,
+	      bool is_client)
+{
+	struct rpci_link_session *s = NULL;
+	uint32_t i;
+
+	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
+		if (!link->sessions[i].in_use) {
+			s = &link->sessions[i];
+			break;
+		}
+	}
+	if (s == NULL) {
+		rte_errno = ENOSPC;
+		return NULL;
+	}
+	memset(s, 0, sizeof(*s));
+	s->replay = rte_zmalloc("rpci_replay", sizeof(*s->replay) * link->p.replay_frames, 0);
+	s->rxq = rte_zmalloc("rpci_rxq", sizeof(*s->rxq) * link->p.rx_queue_frames, 0);
+	if (s->replay == NULL || s->rxq == NULL) {
+		rte_free(s->replay);
+		rte_free(s->rxq);
+		s->replay = NULL;
+		s->rxq = NULL;
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	s->link = link;
+	s->in_use = true;
+	s->is_client = is_client;
+	s->id = id;
+	s->peer = *peer;
+	s->replay_mask = link->p.replay_frames - 1;
+	s->rxq_mask = link->p.rx_queue_frames - 1;
+	s->rto_tsc = link->rto_base_tsc;
+	s->last_rx_tsc = s->last_tx_tsc = now_tsc();
+	link->nb_sessions++;
+	return s;
+}
+
+static struct rpci_link_session *
+session_find(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *peer)
+{
+	struct rpci_link_session *s = link->last_hit;
+	uint32_t i;
+
+	if (s != NULL && s->in_use && s->id == id && rte_is_same_ether_addr(&s->peer, peer)) {
+		return s;
+	}
+	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
+		s = &link->sessions[i];
+		if (s->in_use && s->id == id && rte_is_same_ether_addr(&s->peer, peer)) {
+			link->last_hit = s;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static void
+session_down(struct rpci_link_session *s, enum rpci_link_state state)
+{
+	struct rpci_link *link = s->link;
+	enum rpci_link_state old = s->state;
+
+	if (old == RPCI_LINK_S_CLOSED || old == RPCI_LINK_S_DEAD) {
+		return;
+	}
+	s->state = state;
+	if (state == RPCI_LINK_S_DEAD) {
+		link->stats.sessions_dead++;
+		LINK_LOG(WARNING, "session %08x: peer " RTE_ETHER_ADDR_PRT_FMT " is dead", s->id,
+			 RTE_ETHER_ADDR_BYTES(&s->peer));
+	}
+	/* Nothing more will be sent or delivered. */
+	session_release_mbufs(s);
+	if ((old == RPCI_LINK_S_OPEN || old == RPCI_LINK_S_CLOSING) && link->p.ops->down != NULL) {
+		link->p.ops->down(s, state, link->p.ops_arg);
+	}
+}
+
+/* ---------------------------------------------------------------- TX side */
+
+static struct rte_mbuf *
+frame_new(struct rpci_link *link, const struct rte_ether_addr *dst)
+{
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eth;
+
+	m = rte_pktmbuf_alloc(link->p.pool);
+	if (unlikely(m == NULL)) {
+		link->stats.no_mbuf++;
+		return NULL;
+	}
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, L2_HDRS);
+	rte_ether_addr_copy(dst, &eth->dst_addr);
+	rte_ether_addr_copy(&link->p.mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(link->p.ethertype);
+	return m;
+}
+
+/* Fill in the link header of a frame and its CRC. */
+static void
+frame_seal(struct rpci_link *link, struct rte_mbuf *m, struct link_hdr *h)
+{
+	uint8_t *hdr = rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN);
+	uint32_t crc;
+	struct rte_mbuf *seg;
+
+	h->version = RPCI_LINK_VERSION;
+	h->payload_len = (uint16_t)(m->pkt_len - L2_HDRS);
+	if (link->p.crc_payload) {
+		h->flags |= RPCI_LINK_F_CRC_PAYLOAD;
+	}
+	link_hdr_encode(h, hdr);
+	crc = link_crc_header(hdr);
+	if (h->flags & RPCI_LINK_F_CRC_PAYLOAD) {
+		crc = link_crc_update(crc, hdr + RPCI_LINK_HDR_LEN, m->data_len - L2_HDRS);
+		for (seg = m->next; seg != NULL; seg = seg->next) {
+			crc = link_crc_update(crc, rte_pktmbuf_mtod(seg, void *), seg->data_len);
+		}
+	}
+	crc ^= ~0u;
+	hdr[LINK_OFF_CRC] = (uint8_t)(crc >> 24);
+	hdr[LINK_OFF_CRC + 1] = (uint8_t)(crc >> 16);
+	hdr[LINK_OFF_CRC + 2] = (uint8_t)(crc >> 8);
+	hdr[LINK_OFF_CRC + 3] = (uint8_t)crc;
+}
+
+/* Send an unsequenced frame now; it is lost if the port does not take it. */
+static int
+frame_send_now(struct rpci_link *link, struct rte_mbuf *m)
+{
+	uint32_t len = m->pkt_len;
+
+	if (rte_eth_tx_burst(link->p.port_id, link->p.queue_id, &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		link->stats.tx_dropped++;
+		return -EAGAIN;
+	}
+	link->stats.tx_frames++;
+	link->stats.tx_bytes += len;
+	return 0;
+}
+
+static int
+send_simple(struct rpci_link *link, const struct rte_ether_addr *dst, uint8_t kind,
+	    uint32_t session, uint32_t seq, uint32_t ack, const void *body, uint16_t len)
+{
+	struct link_hdr h = {
+		.kind = kind,
+		.session = session,
+		.seq = seq,
+		.ack = ack,
+	};
+	struct rte_mbuf *m;
+	void *p;
+
+	m = frame_new(link, dst);
+	if (m == NULL) {
+		return -EAGAIN;
+	}
+	if (len > 0) {
+		p = rte_pktmbuf_append(m, len);
+		if (p == NULL) {
+			rte_pktmbuf_free(m);
+			return -EINVAL;
+		}
+		memcpy(p, body, len);
+	}
+	frame_seal(link, m, &h);
+	return frame_send_now(link, m);
+}
+
+static void
+session_send_ack(struct rpci_link_session *s, uint8_t kind)
+{
+	struct rpci_link *link = s->link;
+
+	if (send_simple(link, &s->peer, kind, s->id, s->tx_next, s->rx_next, NULL, 0) == 0) {
+		s->ack_pending = false;
+		s->last_tx_tsc = now_tsc();
+		if (kind == RPCI_LINK_ACK) {
+			link->stats.ack_sent++;
+		} else {
+			link->stats.nak_sent++;
+		}
+	}
+}
+
+static void
+session_send_open_msg(struct rpci_link_session *s, uint8_t kind,
+		      const struct rpci_link_open_msg *msg)
+{
+	uint8_t body[LINK_OPEN_MSG_LEN];
+
+	link_open_msg_encode(msg, body);
+	if (send_simple(s->link, &s->peer, kind, s->id, 0, 0, body, sizeof(body)) == 0) {
+		s->last_tx_tsc = now_tsc();
+	}
+}
+
+/* Close the open frame: number it, seal it and put it in the replay ring. */
+static void
+session_close_frame(struct rpci_link_session *s)
+{
+	struct rpci_link *link = s->link;
+	struct rte_mbuf *m = s->open_frame;
+	struct link_hdr h = {
+		.kind = RPCI_LINK_DATA,
+		.session = s->id,
+	};
+	struct replay_ent *e;
+
+	if (m == NULL) {
+		return;
+	}
+	h.seq = s->tx_next;
+	h.ack = s->rx_next;
+	frame_seal(link, m, &h);
+	e = &s->replay[s->tx_next & s->replay_mask];
+	e->m = m;
+	e->sent_tsc = 0;
+	e->retx = false;
+	s->tx_next++;
+	s->open_frame = NULL;
+	s->open_len = 0;
+	/* The ack rides on this frame. */
+	s->ack_pending = false;
+	link->stats.tx_data++;
+}
+
+uint32_t
+rpci_link_tx_room(const struct rpci_link_session *s)
+{
+	uint32_t used;
+
+	if (s == NULL || s->state != RPCI_LINK_S_OPEN) {
+		return 0;
+	}
+	used = s->tx_next - s->tx_acked + (s->open_frame != NULL ? 1 : 0);
+	return s->replay_mask + 1 - used;
+}
+
+static inline rte_iova_t
+payload_iova(const struct rpci_link *link, const void *p)
+{
+	const struct rte_memseg *ms;
+
+	if (link->iova_va) {
+		return (rte_iova_t)(uintptr_t)p;
+	}
+	/* A memseg walk, not rte_mem_virt2iova(): that reads pagemap per call. */
+	ms = rte_mem_virt2memseg(p, NULL);
+	if (ms == NULL || ms->iova == RTE_BAD_IOVA) {
+		return RTE_BAD_IOVA;
+	}
+	return ms->iova + RTE_PTR_DIFF(p, ms->addr);
+}
+
+/* Copy only the enabled bytes of a payload; the rest of the DWs are zero. */
+static void
+copy_exact(uint8_t *dst, const uint8_t *src, uint32_t plen, uint32_t first, uint32_t count)
+{
+	memset(dst, 0, plen);
+	if (count > 0) {
+		memcpy(dst + first, src + first, count);
+	}
+}
+
+/* Enabled byte range of a payload-carrying message (for EXACT copies). */
+static void
+msg_enabled_range(const struct rpci_tlp *msg, uint32_t plen, uint32_t *first, uint32_t *count)
+{
+	switch (msg->type) {
+	case RPCI_TLP_MWR:
+	case RPCI_TLP_CFGWR:
+		*count = rpci_tlp_byte_range(msg, first);
+		break;
+	case RPCI_TLP_CPLD:
+		*first = msg->lower_address & 3u;
+		*count = RTE_MIN(msg->byte_count, plen - *first);
+		break;
+	default:
+		*first = 0;
+		*count = plen;
+		break;
+	}
+}
+
+/* A frame opened for a message that could not go in it carries nothing. */
+static void
+session_drop_empty_frame(struct rpci_link_session *s)
+{
+	if (s->open_frame != NULL && s->open_len == RPCI_LINK_HDR_LEN) {
+		rte_pktmbuf_free(s->open_frame);
+		s->open_frame = NULL;
+		s->open_len = 0;
+	}
+}
+
+int
+rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const void *payload,
+	       unsigned int flags)
+{
+	struct rpci_link *link;
+	uint32_t hlen, plen, need;
+	bool attach;
+	uint8_t *p;
+	int ret;
+
+	if (unlikely(s == NULL || !s->in_use)) {
+		return -EINVAL;
+	}
+	link = s->link;
+	if (unlikely(s->state != RPCI_LINK_S_OPEN)) {
+		return -ENOTCONN;
+	}
+	hlen = (uint32_t)rpci_tlp_hdr_len(msg->type);
+	plen = rpci_tlp_payload_len(msg);
+	if (unlikely(hlen == 0 || plen > link->max_payload || (plen > 0 && payload == NULL))) {
+		return -EINVAL;
+	}
+	attach = plen > link->p.copy_threshold && !(flags & RPCI_LINK_SEND_COPY);
+	if (attach && (flags & RPCI_LINK_SEND_EXACT)) {
+		uint32_t first, count;
+
+		msg_enabled_range(msg, plen, &first, &count);
+		if (first != 0 || count != plen) {
+			attach = false;
+		}
+	}
+	need = hlen + (attach ? 0 : plen);
+	/* An attached payload ends its frame; a frame holds at most an MTU. */
+	if (s->open_frame != NULL && s->open_len + hlen + plen > link->p.mtu) {
+		session_close_frame(s);
+	}
+	if (s->open_frame == NULL) {
+		if (s->tx_next - s->tx_acked > s->replay_mask) {
+			return -EAGAIN;
+		}
+		s->open_frame = frame_new(link, &s->peer);
+		if (s->open_frame == NULL) {
+			return -EAGAIN;
+		}
+		s->open_len = RPCI_LINK_HDR_LEN;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(s->open_frame, need);
+	if (unlikely(p == NULL)) {
+		/* Cannot happen: the pool's data room holds an MTU. */
+		return -EINVAL;
+	}
+	ret = rpci_tlp_encode(msg, p, hlen);
+	if (unlikely(ret < 0)) {
+		rte_pktmbuf_trim(s->open_frame, need);
+		session_drop_empty_frame(s);
+		return ret;
+	}
+	if (plen > 0 && !attach) {
+		if (flags & RPCI_LINK_SEND_EXACT) {
+			uint32_t first, count;
+
+			msg_enabled_range(msg, plen, &first, &count);
+			copy_exact(p + hlen, payload, plen, first, count);
+		} else {
+			memcpy(p + hlen, payload, plen);
+		}
+		link->stats.copied++;
+	}
+	s->open_len += hlen + plen;
+	link->stats.tx_msgs++;
+	if (attach) {
+		struct rte_mbuf *e = rte_pktmbuf_alloc(link->p.ext_pool);
+		struct rte_mbuf_ext_shared_info *shinfo;
+
+		if (unlikely(e == NULL)) {
+			link->stats.no_mbuf++;
+			rte_pktmbuf_trim(s->open_frame, need);
+			s->open_len -= hlen + plen;
+			link->stats.tx_msgs--;
+			session_drop_empty_frame(s);
+			return -EAGAIN;
+		}
+		shinfo = rte_mbuf_to_priv(e);
+		shinfo->free_cb = extbuf_free_cb;
+		shinfo->fcb_opaque = NULL;
+		rte_mbuf_ext_refcnt_set(shinfo, 1);
+		rte_pktmbuf_attach_extbuf(e, (void *)(uintptr_t)payload, payload_iova(link, payload),
+					  (uint16_t)plen, shinfo);
+		e->data_len = (uint16_t)plen;
+		e->pkt_len = plen;
+		if (unlikely(rte_pktmbuf_chain(s->open_frame, e) != 0)) {
+			rte_pktmbuf_free(e);
+			return -EINVAL;
+		}
+		link->stats.zero_copy++;
+		session_close_frame(s);
+	}
+	return 0;
+}
+
+/* Hand a session's waiting frames to the port. */
+static int
+session_flush(struct rpci_link_session *s)
+{
+	struct rpci_link *link = s->link;
+	struct rte_mbuf *pkts[TX_BATCH_MAX];
+	uint32_t n, i, sent, total = 0;
+	uint64_t now;
+
+	if (s->open_frame != NULL) {
+		session_close_frame(s);
+	}
+	while (s->tx_sent != s->tx_next) {
+		n = RTE_MIN((uint32_t)(s->tx_next - s->tx_sent), (uint32_t)TX_BATCH_MAX);
+		for (i = 0; i < n; i++) {
+			pkts[i] = s->replay[(s->tx_sent + i) & s->replay_mask].m;
+			/* The replay ring keeps its own reference. */
+			mbuf_chain_ref(pkts[i]);
+		}
+		sent = rte_eth_tx_burst(link->p.port_id, link->p.queue_id, pkts, (uint16_t)n);
+		now = now_tsc();
+		for (i = 0; i < sent; i++) {
+			struct replay_ent *e = &s->replay[(s->tx_sent + i) & s->replay_mask];
+
+			if (e->sent_tsc != 0) {
+				link->stats.tx_retransmit++;
+				e->retx = true;
+			}
+			e->sent_tsc = now;
+			link->stats.tx_bytes += pkts[i]->pkt_len;
+		}
+		for (i = sent; i < n; i++) {
+			rte_pktmbuf_free(pkts[i]);
+		}
+		link->stats.tx_frames += sent;
+		s->tx_sent += sent;
+		total += sent;
+		if (sent > 0) {
+			s->last_tx_tsc = now;
+		}
+		if (sent < n) {
+			break;
+		}
+	}
+	return (int)total;
+}
+
+int
+rpci_link_flush(struct rpci_link *link)
+{
+	uint32_t i;
+	int total = 0;
+
+	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
+		struct rpci_link_session *s = &link->sessions[i];
+
+		if (s->in_use && s->state == RPCI_LINK_S_OPEN &&
+		    (s->open_frame != NULL || s->tx_sent != s->tx_next)) {
+			total += session_flush(s);
+		}
+	}
+	return total;
+}
+
+uint32_t
+rpci_link_session_tx_seq(struct rpci_link_session *s)
+{
+	return s->tx_next + (s->open_frame != NULL ? 1 : 0);
+}
+
+bool
+rpci_link_session_acked(const struct rpci_link_session *s, uint32_t seq)
+{
+	return link_seq_diff(s->tx_acked, seq) >= 0;
+}
+
+/* ---------------------------------------------------------------- RX side */
+
+/* RFC 6298: smoothed round trip and its variation, in TSC cycles. */
+static void
+session_rtt_sample(struct rpci_link_session *s, uint64_t rtt)
+{
+	if (s->srtt_tsc == 0) {
+		s->srtt_tsc = rtt;
+		s->rttvar_tsc = rtt / 2;
+		return;
+	}
+	s->rttvar_tsc = (3 * s->rttvar_tsc +
+			 (rtt > s->srtt_tsc ? rtt - s->srtt_tsc : s->srtt_tsc - rtt)) / 4;
+	s->srtt_tsc = (7 * s->srtt_tsc + rtt) / 8;
+}
+
+/* The replay time-out: the configured floor, or more where the path is slower. */
+static uint64_t
+session_rto(const struct rpci_link_session *s)
+{
+	const struct rpci_link *link = s->link;
+	uint64_t rto = s->srtt_tsc + 4 * s->rttvar_tsc;
+
+	if (rto < link->rto_base_tsc) {
+		rto = link->rto_base_tsc;
+	}
+	return RTE_MIN(rto, link->rto_max_tsc);
+}
+
+static void
+session_process_ack(struct rpci_link_session *s, uint32_t ack)
+{
+	struct replay_ent *last;
+
+	/* An ack beyond what was ever sent is bogus: ignore it. */
+	if (link_seq_diff(ack, s->tx_acked) <= 0 || link_seq_diff(ack, s->tx_next) > 0) {
+		return;
+	}
+	/* After a go-back, frames the ack covers need not be sent again. */
+	if (link_seq_diff(ack, s->tx_sent) > 0) {
+		s->tx_sent = ack;
+	}
+	last = &s->replay[(ack - 1) & s->replay_mask];
+	if (!last->retx && last->sent_tsc != 0) {
+		session_rtt_sample(s, tsc_since(now_tsc(), last->sent_tsc));
+	}
+	while (s->tx_acked != ack) {
+		struct replay_ent *e = &s->replay[s->tx_acked & s->replay_mask];
+
+		rte_pktmbuf_free(e->m);
+		e->m = NULL;
+		s->tx_acked++;
+	}
+	s->retries = 0;
+	s->rto_tsc = session_rto(s);
+	if (s->probing) {
+		s->probing = false;
+		/*
+		 * The probe filled a hole and the peer stopped right after it: what
+		 * followed was dropped as out of order. Send it all again.
+		 */
+		if (ack == s->probe_seq + 1 && s->tx_sent != ack) {
+			s->tx_sent = ack;
+			s->last_goback_tsc = now_tsc();
+		}
+	}
+}
+
+static void
+session_go_back(struct rpci_link_session *s)
+{
+	s->tx_sent = s->tx_acked;
+	s->last_goback_tsc = now_tsc();
+}
+
+static void
+rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *m,
+	const uint8_t *msgs, uint64_t now)
+{
+	struct rpci_link *link = s->link;
+	int32_t d = link_seq_diff(h->seq, s->rx_next);
+	struct rxq_ent *e;
+
+	if (d < 0) {
+		/* Already have it: the ack was lost. Ack again. */
+		link->stats.rx_duplicate++;
+		s->ack_pending = true;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (d > 0) {
+		link->stats.rx_out_of_order++;
+		if (!s->nak_armed || s->nak_seq != s->rx_next ||
+		    tsc_since(now, s->nak_tsc) > s->link->rto_base_tsc) {
+			s->nak_armed = true;
+			s->nak_seq = s->rx_next;
+			s->nak_tsc = now;
+			session_send_ack(s, RPCI_LINK_NAK);
+		}
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (s->rxq_tail - s->rxq_head > s->rxq_mask) {
+		/* No room: not acked, the peer will send it again. */
+		link->stats.rx_queue_full++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	e = &s->rxq[s->rxq_tail & s->rxq_mask];
+	e->m = m;
+	e->msgs = msgs;
+	e->len = h->payload_len;
+	s->rxq_tail++;
+	s->rx_next++;
+	s->nak_armed = false;
+	s->ack_pending = true;
+	link->stats.rx_data++;
+}
+
+static void
+rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct link_hdr *h,
+	const uint8_t *body)
+{
+	struct rpci_link_open_msg req, ack;
+	struct rpci_link_session *s;
+	int ret;
+
+	if (link_open_msg_decode(body, h->payload_len, &req) != 0 || h->session == 0) {
+		link->stats.rx_bad_header++;
+		return;
+	}
+	s = session_find(link, h->session, src);
+	if (s != NULL) {
+		if (!s->is_client && s->state == RPCI_LINK_S_OPEN && s->tx_next == 0 &&
+		    s->rx_next == 0) {
+			/* Our OPEN_ACK was lost: say it again. */
+			session_send_open_msg(s, RPCI_LINK_OPEN_ACK, &s->open_ack);
+		}
+		return;
+	}
+	memset(&ack, 0, sizeof(ack));
+	ack.function = req.function;
+	ack.requester_id = req.requester_id;
+	ack.max_payload = (uint16_t)link->max_payload;
+	ack.replay_frames = link->p.replay_frames;
+	s = session_alloc(link, h->session, src, false);
+	if (s == NULL) {
+		struct rpci_link_session tmp = { .link = link, .id = h->session, .peer = *src };
+
+		ack.status = -ENOSPC;
+		snprintf(ack.reason, sizeof(ack.reason), "server has no room for a session");
+		session_send_open_msg(&tmp, RPCI_LINK_OPEN_ACK, &ack);
+		return;
+	}
+	s->open_req = req;
+	s->state = RPCI_LINK_S_OPEN;
+	if (req.max_payload != 0 && req.max_payload < link->max_payload) {
+		/* Our peer takes less than we would send: refuse, MTUs must agree. */
+		ret = -EPROTO;
+		snprintf(ack.reason, sizeof(ack.reason), "max payload %u differs from ours (%u)",
+			 req.max_payload, link->max_payload);
+	} else if (link->p.ops->open == NULL) {
+		ret = -ECONNREFUSED;
+		snprintf(ack.reason, sizeof(ack.reason), "this host serves no devices");
+	} else {
+		ret = link->p.ops->open(s, &req, &ack, link->p.ops_arg);
+	}
+	ack.status = ret < 0 ? ret : 0;
+	s->open_ack = ack;
+	session_send_open_msg(s, RPCI_LINK_OPEN_ACK, &ack);
+	if (ret < 0) {
+		rpci_link_session_free(s);
+	}
+}
+
+static void
+rx_open_ack(struct rpci_link_session *s, const struct link_hdr *h, const uint8_t *body)
+{
+	struct rpci_link_open_msg ack;
+
+	if (link_open_msg_decode(body, h->payload_len, &ack) != 0) {
+		s->link->stats.rx_bad_header++;
+		return;
+	}
+	if (!s->is_client || s->state != RPCI_LINK_S_OPENING) {
+		return;
+	}
+	s->open_ack = ack;
+	s->answered = true;
+	s->state = ack.status == 0 ? RPCI_LINK_S_OPEN : RPCI_LINK_S_CLOSED;
+}
+
+/* A chained frame, copied into one segment (the chain may be shared). */
+static struct rte_mbuf *
+rx_flatten(struct rpci_link *link, struct rte_mbuf *m)
+{
+	struct rte_mbuf *flat = NULL;
+	const void *src;
+	void *dst;
+
+	if (m->pkt_len <= (uint32_t)rte_pktmbuf_data_room_size(link->p.pool) - RTE_PKTMBUF_HEADROOM) {
+		flat = rte_pktmbuf_alloc(link->p.pool);
+	}
+	if (flat == NULL) {
+		/* Too long for us, or no mbuf: the sender will try again. */
+		link->stats.no_mbuf++;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	dst = rte_pktmbuf_append(flat, (uint16_t)m->pkt_len);
+	src = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
+	if (src != dst) {
+		memcpy(dst, src, m->pkt_len);
+	}
+	rte_pktmbuf_free(m);
+	return flat;
+}
+
+static void
+rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
+{
+	struct rte_ether_hdr *eth;
+	struct rpci_link_session *s;
+	struct link_hdr h;
+	enum link_hdr_error err;
+	const uint8_t *l2;
+	uint32_t l2_len;
+
+	if (unlikely(m->nb_segs > 1)) {
+		m = rx_flatten(link, m);
+		if (m == NULL) {
+			return;
+		}
+	}
+	if (unlikely(m->data_len < L2_HDRS)) {
+		link->stats.rx_not_ours++;
+		goto drop;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (eth->ether_type != rte_cpu_to_be_16(link->p.ethertype) ||
+	    (!rte_is_same_ether_addr(&eth->dst_addr, &link->p.mac) &&
+	     !rte_is_broadcast_ether_addr(&eth->dst_addr))) {
+		link->stats.rx_not_ours++;
+		goto drop;
+	}
+	l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
+	l2_len = m->data_len - ETH_LEN;
+	err = link_hdr_parse(l2, l2_len, &h);
+	if (unlikely(err != LINK_HDR_OK)) {
+		if (err == LINK_HDR_CRC) {
+			link->stats.rx_bad_crc++;
+		} else {
+			link->stats.rx_bad_header++;
+		}
+		goto drop;
+	}
+	link->stats.rx_frames++;
+	link->stats.rx_bytes += m->pkt_len;
+
+	if (h.kind == RPCI_LINK_CTRL) {
+		if (link->p.ops->rx_ctrl != NULL) {
+			link->p.ops->rx_ctrl(link, &eth->src_addr, l2 + RPCI_LINK_HDR_LEN,
+					     h.payload_len, link->p.ops_arg);
+		}
+		goto drop;
+	}
+	if (h.kind == RPCI_LINK_OPEN) {
+		rx_open(link, &eth->src_addr, &h, l2 + RPCI_LINK_HDR_LEN);
+		goto drop;
+	}
+	s = session_find(link, h.session, &eth->src_addr);
+	if (s == NULL) {
+		link->stats.rx_unknown_session++;
+		if (h.kind == RPCI_LINK_CLOSE) {
+			/* Closed already: agree again so the peer can go. */
+			send_simple(link, &eth->src_addr, RPCI_LINK_CLOSE_ACK, h.session, 0, 0,
+				    NULL, 0);
+		}
+		goto drop;
+	}
+	s->last_rx_tsc = now;
+	switch (h.kind) {
+	case RPCI_LINK_DATA:
+		if (s->state != RPCI_LINK_S_OPEN && s->state != RPCI_LINK_S_CLOSING) {
+			goto drop;
+		}
+		session_process_ack(s, h.ack);
+		rx_data(s, &h, m, l2 + RPCI_LINK_HDR_LEN, now);
+		return;
+	case RPCI_LINK_ACK:
+		session_process_ack(s, h.ack);
+		break;
+	case RPCI_LINK_NAK:
+		link->stats.nak_rcvd++;
+		session_process_ack(s, h.ack);
+		if (s->tx_sent != s->tx_acked &&
+		    (h.ack != s->last_nak_ack ||
+		     tsc_since(now, s->last_goback_tsc) > link->rto_base_tsc / 2)) {
+			s->last_nak_ack = h.ack;
+			session_go_back(s);
+		}
+		break;
+	case RPCI_LINK_OPEN_ACK:
+		rx_open_ack(s, &h, l2 + RPCI_LINK_HDR_LEN);
+		break;
+	case RPCI_LINK_CLOSE:
+		/* Deliver what was accepted before agreeing to close. */
+		if (s->rxq_head != s->rxq_tail) {
+			break;
+		}
+		send_simple(link, &s->peer, RPCI_LINK_CLOSE_ACK, s->id, 0, 0, NULL, 0);
+		session_down(s, RPCI_LINK_S_CLOSED);
+		break;
+	case RPCI_LINK_CLOSE_ACK:
+		if (s->state == RPCI_LINK_S_CLOSING) {
+			s->close_acked = true;
+		}
+		break;
+	default:
+		break;
+	}
+drop:
+	rte_pktmbuf_free(m);
+}
+
+/* Deliver the messages of a session's in-order queue. */
+static uint32_t
+session_deliver(struct rpci_link_session *s)
+{
+	struct rpci_link *link = s->link;
+	uint32_t delivered = 0;
+
+	while (s->rxq_head != s->rxq_tail &&
+	       (s->state == RPCI_LINK_S_OPEN || s->state == RPCI_LINK_S_CLOSING)) {
+		struct rxq_ent *e = &s->rxq[s->rxq_head & s->rxq_mask];
+		const uint8_t *data = e->msgs;
+		uint32_t len = e->len;
+
+		while (s->rx_off < len) {
+			struct rpci_tlp msg;
+			const char *why = NULL;
+			int n, ret;
+
+			n = rpci_tlp_decode(data + s->rx_off, len - s->rx_off, &link->limits, &msg,
+					    &why);
+			if (unlikely(n < 0)) {
+				link->stats.rx_malformed_msg++;
+				LINK_LOG(DEBUG, "session %08x: malformed message dropped: %s", s->id,
+					 why != NULL ? why : "?");
+				s->rx_off = len;
+				break;
+			}
+			ret = link->p.ops->rx_msg(s, &msg, link->p.ops_arg);
+			if (ret == -EAGAIN) {
+				return delivered;
+			}
+			if (unlikely(ret < 0)) {
+				link->stats.rx_refused_msg++;
+				LINK_LOG(DEBUG, "session %08x: %s refused: %s", s->id,
+					 rpci_tlp_type_name(msg.type), strerror(-ret));
+			}
+			link->stats.rx_msgs++;
+			delivered++;
+			s->rx_off += (uint32_t)n;
+			if (s->state != RPCI_LINK_S_OPEN && s->state != RPCI_LINK_S_CLOSING) {
+				/* rx_msg ended the session */
+				return delivered;
+			}
+		}
+		rte_pktmbuf_free(e->m);
+		e->m = NULL;
+		s->rxq_head++;
+		s->rx_off = 0;
+	}
+	return delivered;
+}
+
+static void
+session_send_probe(struct rpci_link_session *s, struct replay_ent *e)
+{
+	struct rpci_link *link = s->link;
+	struct rte_mbuf *m = e->m;
+
+	mbuf_chain_ref(m);
+	if (rte_eth_tx_burst(link->p.port_id, link->p.queue_id, &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		e->sent_tsc = now_tsc(); /* try again after the next time-out */
+		return;
+	}
+	link->stats.tx_frames++;
+	link->stats.tx_bytes += m->pkt_len;
+	link->stats.tx_retransmit++;
+	e->sent_tsc = now_tsc();
+	e->retx = true;
+	s->probing = true;
+	s->probe_seq = s->tx_acked;
+	s->last_tx_tsc = e->sent_tsc;
+}
+
+/* Timers of one session: replay time-out, keepalive, dead peer. */
+static void
+session_timers(struct rpci_link_session *s, uint64_t now)
+{
+	struct rpci_link *link = s->link;
+
+	if (s->state != RPCI_LINK_S_OPEN && s->state != RPCI_LINK_S_CLOSING) {
+		return;
+	}
+	if (tsc_since(now, s->last_rx_tsc) > link->dead_tsc) {
+		session_down(s, RPCI_LINK_S_DEAD);
+		return;
+	}
+	if (s->tx_sent != s->tx_acked) {
+		struct replay_ent *e = &s->replay[s->tx_acked & s->replay_mask];
+
+		if (e->sent_tsc != 0 && tsc_since(now, e->sent_tsc) > s->rto_tsc) {
+			link->stats.timeouts++;
+			s->retries++;
+			if (s->retries > link->p.retransmit_max) {
+				session_down(s, RPCI_LINK_S_DEAD);
+				return;
+			}
+			s->rto_tsc = RTE_MIN(s->rto_tsc * 2, link->rto_max_tsc);
+			/*
+			 * Resend the oldest frame alone: a stalled peer (a preempted
+			 * vCPU) answers with an ack for everything, a lost frame gets
+			 * filled and the rest follows (see session_process_ack()).
+			 */
+			session_send_probe(s, e);
+		}
+	}
+	if (s->ack_pending || tsc_since(now, s->last_tx_tsc) > link->keepalive_tsc) {
+		session_send_ack(s, RPCI_LINK_ACK);
+	}
+}
+
+int
+rpci_link_poll(struct rpci_link *link)
+{
+	uint16_t nb_rx, i;
+	uint32_t k;
+	uint64_t now = now_tsc();
+	int work = 0;
+
+	nb_rx = rte_eth_rx_burst(link->p.port_id, link->p.queue_id, link->rx_burst,
+				 (uint16_t)link->p.burst);
+	for (i = 0; i < nb_rx; i++) {
+		if (i + 1 < nb_rx) {
+			rte_prefetch0(rte_pktmbuf_mtod(link->rx_burst[i + 1], void *));
+		}
+		rx_frame(link, link->rx_burst[i], now);
+	}
+	work += nb_rx;
+	if (link->nb_sessions == 0) {
+		return work;
+	}
+	for (k = 0; k < RPCI_LINK_SESSIONS_MAX; k++) {
+		struct rpci_link_session *s = &link->sessions[k];
+
+		if (!s->in_use) {
+			continue;
+		}
+		if (s->rxq_head != s->rxq_tail) {
+			work += (int)session_deliver(s);
+		}
+		if (s->state == RPCI_LINK_S_OPEN &&
+		    (s->open_frame != NULL || s->tx_sent != s->tx_next)) {
+			work += session_flush(s);
+		}
+		session_timers(s, now);
+	}
+	return work;
+}
+
+/* ------------------------------------------------------- sessions by hand */
+
+static void
+poll_once_idle(struct rpci_link *link, struct rpci_idle *idle)
+{
+	rpci_idle_account(idle, rpci_link_poll(link));
+}
+
+struct rpci_link_session *
+rpci_link_open(struct rpci_link *link, const struct rte_ether_addr *peer,
+	       const struct rpci_link_open_msg *req, struct rpci_link_open_msg *ack,
+	       uint32_t timeout_ms)
+{
+	struct rpci_link_session *s;
+	struct rpci_idle idle;
+	uint64_t start, last_sent;
+	uint32_t id;
+
+	if (link == NULL || peer == NULL || req == NULL || ack == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	do {
+		id = (uint32_t)rte_rand();
+	} while (id == 0 || session_find(link, id, peer) != NULL);
+	s = session_alloc(link, id, peer, true);
+	if (s == NULL) {
+		return NULL;
+	}
+	s->state = RPCI_LINK_S_OPENING;
+	s->open_req = *req;
+	s->open_req.status = 0;
+	s->open_req.max_payload = (uint16_t)link->max_payload;
+	s->open_req.replay_frames = link->p.replay_frames;
+	rpci_idle_init(&idle, true, 1000, 100);
+	start = last_sent = now_tsc();
+	session_send_open_msg(s, RPCI_LINK_OPEN, &s->open_req);
+	while (!s->answered) {
+		uint64_t now = now_tsc();
+
+		if (now - start > link->hz * timeout_ms / 1000) {
+			rpci_link_session_free(s);
+			rte_errno = ETIMEDOUT;
+			return NULL;
+		}
+		if (now - last_sent > link->keepalive_tsc) {
+			session_send_open_msg(s, RPCI_LINK_OPEN, &s->open_req);
+			last_sent = now;
+		}
+		poll_once_idle(link, &idle);
+	}
+	*ack = s->open_ack;
+	if (s->state != RPCI_LINK_S_OPEN) {
+		rpci_link_session_free(s);
+		rte_errno = ack->status < 0 ? -ack->status : ECONNREFUSED;
+		return NULL;
+	}
+	s->last_rx_tsc = now_tsc();
+	return s;
+}
+
+int
+rpci_link_close(struct rpci_link_session *s, uint32_t timeout_ms)
+{
+	struct rpci_link *link;
+	struct rpci_idle idle;
+	uint64_t start, deadline, last_sent = 0;
+	int ret = 0;
+
+	if (s == NULL || !s->in_use) {
+		return -EINVAL;
+	}
+	link = s->link;
+	if (s->state != RPCI_LINK_S_OPEN) {
+		rpci_link_session_free(s);
+		return -ENOTCONN;
+	}
+	rpci_idle_init(&idle, true, 1000, 100);
+	start = now_tsc();
+	deadline = start + link->hz * timeout_ms / 1000;
+	/* Everything sent must be acked first: CLOSE is not sequenced. */
+	session_flush(s);
+	while (s->state == RPCI_LINK_S_OPEN && s->tx_acked != s->tx_next) {
+		if (now_tsc() > deadline) {
+			ret = -ETIMEDOUT;
+			goto free;
+		}
+		poll_once_idle(link, &idle);
+	}
+	if (s->state != RPCI_LINK_S_OPEN) {
+		ret = -ENOTCONN;
+		goto free;
+	}
+	s->state = RPCI_LINK_S_CLOSING;
+	while (!s->close_acked && s->state == RPCI_LINK_S_CLOSING) {
+		uint64_t now = now_tsc();
+
+		if (now > deadline) {
+			ret = -ETIMEDOUT;
+			goto free;
+		}
+		if (now - last_sent > link->keepalive_tsc / 4) {
+			send_simple(link, &s->peer, RPCI_LINK_CLOSE, s->id, s->tx_next, s->rx_next,
+				    NULL, 0);
+			last_sent = now;
+		}
+		poll_once_idle(link, &idle);
+	}
+free:
+	s->state = RPCI_LINK_S_CLOSED;
+	rpci_link_session_free(s);
+	return ret;
+}
+
+int
+rpci_link_send_ctrl(struct rpci_link *link, const struct rte_ether_addr *dst, const void *body,
+		    uint16_t len)
+{
+	if (link == NULL || dst == NULL || (len > 0 && body == NULL) || len > RPCI_LINK_CTRL_MAX) {
+		return -EINVAL;
+	}
+	return send_simple(link, dst, RPCI_LINK_CTRL, 0, 0, 0, body, len);
+}
+
+/* ------------------------------------------------------------- accessors */
+
+uint32_t
+rpci_link_max_payload(const struct rpci_link *link)
+{
+	return link->max_payload;
+}
+
+const struct rte_ether_addr *
+rpci_link_mac(const struct rpci_link *link)
+{
+	return &link->p.mac;
+}
+
+void
+rpci_link_stats_get(const struct rpci_link *link, struct rpci_link_stats *stats)
+{
+	*stats = link->stats;
+}
+
+enum rpci_link_state
+rpci_link_session_state(const struct rpci_link_session *s)
+{
+	return s->state;
+}
+
+uint32_t
+rpci_link_session_id(const struct rpci_link_session *s)
+{
+	return s->id;
+}
+
+const struct rte_ether_addr *
+rpci_link_session_peer(const struct rpci_link_session *s)
+{
+	return &s->peer;
+}
+
+struct rpci_link *
+rpci_link_session_link(const struct rpci_link_session *s)
+{
+	return s->link;
+}
+
+void
+rpci_link_session_set_priv(struct rpci_link_session *s, void *priv)
+{
+	s->priv = priv;
+}
+
+void *
+rpci_link_session_priv(const struct rpci_link_session *s)
+{
+	return s->priv;
+}
+
+/* ------------------------------------------------------------ idle back-off */
+
+void
+rpci_idle_init(struct rpci_idle *idle, bool adaptive, uint32_t spin_polls, uint32_t sleep_max_us)
+{
+	idle->adaptive = adaptive;
+	idle->spin_polls = spin_polls;
+	idle->sleep_max_us = sleep_max_us;
+	idle->empty = 0;
+	idle->sleep_us = 1;
+}
+
+void
+rpci_idle_account(struct rpci_idle *idle, int work)
+{
+	struct timespec ts;
+
+	if (work > 0) {
+		idle->empty = 0;
+		idle->sleep_us = 1;
+		return;
+	}
+	if (!idle->adaptive) {
+		rte_pause();
+		return;
+	}
+	if (++idle->empty < idle->spin_polls) {
+		rte_pause();
+		return;
+	}
+	if (idle->sleep_max_us == 0) {
+		sched_yield();
+		return;
+	}
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)idle->sleep_us * 1000;
+	nanosleep(&ts, NULL);
+	idle->sleep_us = RTE_MIN(idle->sleep_us * 2, idle->sleep_max_us);
+}

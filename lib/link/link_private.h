@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef RPCI_LINK_PRIVATE_H
+#define RPCI_LINK_PRIVATE_H
+
+/*
+ * Internals of lib/link, shared by link.c, link_hdr.c and the tests.
+ * Not for other libraries.
+ */
+
+#include <stdint.h>
+
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "rpci_link.h"
+
+extern int rpci_link_logtype;
+
+#define LINK_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, rpci_link_logtype, "rpci.link: %s(): " fmt "\n", \
+		__func__, ##__VA_ARGS__)
+
+/* Offsets of the link header fields on the wire (big-endian). */
+#define LINK_OFF_VERSION 0
+#define LINK_OFF_KIND 1
+#define LINK_OFF_FLAGS 2
+#define LINK_OFF_SESSION 4
+#define LINK_OFF_SEQ 8
+#define LINK_OFF_ACK 12
+#define LINK_OFF_LEN 16
+#define LINK_OFF_CREDIT_P 18
+#define LINK_OFF_CREDIT_NP 20
+#define LINK_OFF_CREDIT_CPL 22
+#define LINK_OFF_CRC 24
+#define LINK_OFF_RESERVED 28
+
+/* A link header, decoded. */
+struct link_hdr {
+	uint8_t version;
+	uint8_t kind;
+	uint16_t flags;
+	uint32_t session;
+	uint32_t seq;
+	uint32_t ack;
+	uint16_t payload_len;
+	uint16_t credit_p;
+	uint16_t credit_np;
+	uint16_t credit_cpl;
+	uint32_t crc;
+};
+
+/* Why a header was refused (link_hdr_parse()). */
+enum link_hdr_error {
+	LINK_HDR_OK = 0,
+	LINK_HDR_SHORT,       /* frame shorter than the header or its payload */
+	LINK_HDR_VERSION,     /* unknown version */
+	LINK_HDR_KIND,        /* unknown kind */
+	LINK_HDR_FLAGS,       /* unknown flag bits or reserved field set */
+	LINK_HDR_CRC,         /* CRC mismatch */
+};
+
+/* Wire size of the OPEN/OPEN_ACK body. */
+#define LINK_OPEN_MSG_LEN 88
+
+/*
+ * Encode a link header at buf (RPCI_LINK_HDR_LEN bytes); the CRC field is
+ * written as zero (see link_crc_finish()).
+ */
+void link_hdr_encode(const struct link_hdr *h, uint8_t *buf);
+
+/*
+ * Parse and check the link header at the start of an L2 payload of len
+ * bytes (Ethernet header excluded), CRC included. Returns LINK_HDR_OK or
+ * why it is refused.
+ */
+enum link_hdr_error link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h);
+
+/* CRC32C (Castagnoli) of buf, continuing from crc (start with ~0u). */
+uint32_t link_crc_update(uint32_t crc, const void *buf, uint32_t len);
+
+/* CRC32C of a link header with its CRC field taken as zero. */
+uint32_t link_crc_header(const uint8_t *hdr);
+
+/* Encode/decode the OPEN body; decode returns 0 or -EBADMSG. */
+void link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf);
+int link_open_msg_decode(const uint8_t *buf, uint32_t len, struct rpci_link_open_msg *m);
+
+/* Sequence numbers compare modulo 2^32. */
+static inline int32_t
+link_seq_diff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+#endif /* RPCI_LINK_PRIVATE_H */

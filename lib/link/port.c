@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* Port bring-up for the link: what every rpci process does with its port. */
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "link_private.h"
+
+int
+rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_mempool *pool,
+	       const struct rte_ether_addr *mac, struct rpci_port_info *info)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info dev_info;
+	struct rte_ether_addr cur;
+	uint16_t nb_rxd = nb_desc, nb_txd = nb_desc;
+	int ret;
+
+	if (!rte_eth_dev_is_valid_port(port_id)) {
+		LINK_LOG(ERR, "port %u does not exist (check the host's vdevs)", port_id);
+		return -ENODEV;
+	}
+	ret = rte_eth_dev_info_get(port_id, &dev_info);
+	if (ret != 0) {
+		LINK_LOG(ERR, "port %u: cannot get its info: %s", port_id, strerror(-ret));
+		return ret;
+	}
+	memset(&conf, 0, sizeof(conf));
+	if (mtu != RTE_ETHER_MTU) {
+		conf.rxmode.mtu = mtu;
+	}
+	if (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	}
+	ret = rte_eth_dev_configure(port_id, 1, 1, &conf);
+	if (ret != 0) {
+		LINK_LOG(ERR, "port %u: configure (MTU %u) failed: %s", port_id, mtu,
+			 strerror(-ret));
+		return ret;
+	}
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
+	if (ret != 0) {
+		LINK_LOG(ERR, "port %u: descriptors: %s", port_id, strerror(-ret));
+		return ret;
+	}
+	ret = rte_eth_rx_queue_setup(port_id, 0, nb_rxd, rte_eth_dev_socket_id(port_id), NULL,
+				     pool);
+	if (ret != 0) {
+		LINK_LOG(ERR, "port %u: RX queue: %s", port_id, strerror(-ret));
+		return ret;
+	}
+	ret = rte_eth_tx_queue_setup(port_id, 0, nb_txd, rte_eth_dev_socket_id(port_id), NULL);
+	if (ret != 0) {
+		LINK_LOG(ERR, "port %u: TX queue: %s", port_id, strerror(-ret));
+		return ret;
+	}
+	if (mac != NULL && rte_eth_macaddr_get(port_id, &cur) == 0 &&
+	    !rte_is_same_ether_addr(&cur, mac)) {
+		ret = rte_eth_dev_default_mac_addr_set(port_id, (struct rte_ether_addr *)mac);
+		if (ret != 0) {
+			/* Frames carry our address anyway; the port just does not know it. */
+			LINK_LOG(DEBUG, "port %u: cannot set MAC: %s", port_id, strerror(-ret));
+		}
+	}
+	ret = rte_eth_dev_start(port_id);
+	if (ret != 0) {
+		LINK_LOG(ERR, "port %u: start failed: %s", port_id, strerror(-ret));
+		return ret;
+	}
+	/* Virtual ports may not filter; ask anyway, failure is harmless. */
+	rte_eth_promiscuous_enable(port_id);
+	if (info != NULL) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->driver, sizeof(info->driver), "%s",
+			 dev_info.driver_name ? dev_info.driver_name : "?");
+		info->multi_seg = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+		info->is_memif = strstr(info->driver, "memif") != NULL;
+	}
+	return 0;
+}
+
+bool
+rpci_port_is_up(uint16_t port_id)
+{
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(port_id, &link) != 0) {
+		return false;
+	}
+	return link.link_status == RTE_ETH_LINK_UP;
+}
+
+int
+rpci_port_wait_up(uint16_t port_id, uint32_t timeout_ms)
+{
+	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() * timeout_ms / 1000;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
+
+	while (!rpci_port_is_up(port_id)) {
+		if (rte_get_timer_cycles() > deadline) {
+			return -ETIMEDOUT;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+void
+rpci_port_close(uint16_t port_id)
+{
+	if (!rte_eth_dev_is_valid_port(port_id)) {
+		return;
+	}
+	rte_eth_dev_stop(port_id);
+	rte_eth_dev_close(port_id);
+}

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef RPCI_LINK_H
+#define RPCI_LINK_H
+
+/**
+ * @file
+ * Reliable, ordered delivery of TLP-like messages between two endpoints
+ * over an Ethernet port (rte_ethdev).
+ *
+ * A frame is Ethernet II with a configurable EtherType, then a 32-byte link
+ * header (version, kind, session, sequence, cumulative ack, credits, payload
+ * length, CRC32C), then for DATA frames one or more messages of lib/tlp
+ * packed back to back. The link keeps sent DATA frames in a bounded replay
+ * buffer until the peer acks them, retransmits on NAK or time-out (go-back-N,
+ * as the PCIe data link layer does), drops duplicates, and hands the
+ * transaction layer every message exactly once and in order.
+ *
+ * A session joins two endpoints (a client and one device of a server).
+ * The client opens it with rpci_link_open(); the server accepts it in its
+ * open callback. Keepalives detect a silent peer; a session whose peer is
+ * silent for dead_ms, or whose frames go unacked after retransmit_max
+ * replays, is dead: sends fail with -ENOTCONN and its owner is told.
+ *
+ * Payloads above copy_threshold bytes are sent from where they live: they are
+ * attached to the frame as an external buffer, so the sender must leave that
+ * memory unchanged until the frame is acked (rpci_link_session_acked()).
+ *
+ * A link is used by one lcore at a time; nothing here locks.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+#include "rpci_tlp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default EtherType of rpci frames (IEEE local experimental 1). */
+#define RPCI_LINK_ETHERTYPE 0x88B5
+/** Link header version. */
+#define RPCI_LINK_VERSION 1
+/** Link header length on the wire. */
+#define RPCI_LINK_HDR_LEN 32
+/** Most sessions one link holds. */
+#define RPCI_LINK_SESSIONS_MAX 64
+/** Largest body of a control (OPEN, CTRL...) frame. */
+#define RPCI_LINK_CTRL_MAX 1024
+
+/** Frame kinds. */
+enum rpci_link_kind {
+	RPCI_LINK_DATA = 1,      /**< sequenced messages */
+	RPCI_LINK_ACK = 2,       /**< cumulative ack alone (also a keepalive) */
+	RPCI_LINK_NAK = 3,       /**< a gap: resend from the ack field on */
+	RPCI_LINK_CTRL = 4,      /**< unsequenced control-plane datagram */
+	RPCI_LINK_OPEN = 5,      /**< client asks for a session */
+	RPCI_LINK_OPEN_ACK = 6,  /**< server accepts or refuses it */
+	RPCI_LINK_CLOSE = 7,     /**< an end closes the session */
+	RPCI_LINK_CLOSE_ACK = 8, /**< the other end agrees */
+};
+
+/** Link header flags. */
+#define RPCI_LINK_F_CRC_PAYLOAD 0x0001 /**< the CRC covers the payload too */
+
+/** Session states. */
+enum rpci_link_state {
+	RPCI_LINK_S_OPENING = 0, /**< OPEN sent, no answer yet */
+	RPCI_LINK_S_OPEN = 1,    /**< exchanging DATA */
+	RPCI_LINK_S_CLOSING = 2, /**< CLOSE sent, no answer yet */
+	RPCI_LINK_S_CLOSED = 3,  /**< closed by either end */
+	RPCI_LINK_S_DEAD = 4,    /**< peer silent or unreachable */
+};
+
+/** Body of OPEN and OPEN_ACK frames (host byte order here). */
+struct rpci_link_open_msg {
+	int32_t status;          /**< OPEN_ACK: 0 or a negative errno (why refused) */
+	uint16_t function;       /**< which device of the server (function number) */
+	uint16_t requester_id;   /**< OPEN: the client's id; OPEN_ACK: echoed */
+	uint16_t completer_id;   /**< OPEN_ACK: the device's id */
+	uint16_t max_payload;    /**< largest payload the sender accepts */
+	uint32_t replay_frames;  /**< the sender's replay window */
+	char reason[64];         /**< OPEN_ACK: why refused, for people */
+};
+
+/** Counters of a link (all sessions). */
+struct rpci_link_stats {
+	uint64_t rx_frames;         /**< frames received and accepted as ours */
+	uint64_t rx_bytes;          /**< their bytes */
+	uint64_t tx_frames;         /**< frames handed to the port (retransmits included) */
+	uint64_t tx_bytes;
+	uint64_t rx_data;           /**< DATA frames delivered in order */
+	uint64_t rx_msgs;           /**< messages delivered to the transaction layer */
+	uint64_t tx_data;           /**< new DATA frames sent */
+	uint64_t tx_msgs;           /**< messages sent */
+	uint64_t rx_not_ours;       /**< other EtherType or destination */
+	uint64_t rx_bad_header;     /**< bad version, kind, length */
+	uint64_t rx_bad_crc;        /**< CRC mismatch */
+	uint64_t rx_unknown_session;/**< frame for no session of ours */
+	uint64_t rx_duplicate;      /**< DATA already delivered */
+	uint64_t rx_out_of_order;   /**< DATA past a gap, dropped */
+	uint64_t rx_queue_full;     /**< DATA dropped: the in-order queue was full */
+	uint64_t rx_malformed_msg;  /**< messages that failed to decode, dropped */
+	uint64_t rx_refused_msg;    /**< messages the transaction layer refused */
+	uint64_t tx_retransmit;     /**< DATA frames sent again */
+	uint64_t timeouts;          /**< replay timer expiries */
+	uint64_t nak_sent;
+	uint64_t nak_rcvd;
+	uint64_t ack_sent;          /**< standalone ACK frames */
+	uint64_t tx_dropped;        /**< frames the port did not take and were dropped */
+	uint64_t no_mbuf;           /**< mbuf allocation failures */
+	uint64_t zero_copy;         /**< payloads attached as external buffers */
+	uint64_t copied;            /**< payloads copied into frames */
+	uint64_t sessions_dead;     /**< sessions declared dead */
+};
+
+struct rpci_link;
+struct rpci_link_session;
+
+/** Callbacks of a link's owner. */
+struct rpci_link_ops {
+	/**
+	 * A message arrived in order on a session. Return 0 when consumed,
+	 * -EAGAIN to be called again with the same message later (no room to
+	 * answer now), any other negative errno to refuse it (dropped and
+	 * counted). Required.
+	 */
+	int (*rx_msg)(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg);
+	/**
+	 * Server: a peer asks for a session. Fill ack (completer_id, reason)
+	 * and return 0 to accept, a negative errno to refuse. NULL refuses
+	 * every OPEN.
+	 */
+	int (*open)(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
+		    struct rpci_link_open_msg *ack, void *arg);
+	/**
+	 * A session left the OPEN state: closed by the peer, or dead. The
+	 * session stays valid until rpci_link_session_free(). May be NULL.
+	 */
+	void (*down)(struct rpci_link_session *s, enum rpci_link_state state, void *arg);
+	/** A CTRL datagram arrived. May be NULL. */
+	void (*rx_ctrl)(struct rpci_link *link, const struct rte_ether_addr *src, const void *body,
+			uint16_t len, void *arg);
+};
+
+/** Parameters of a link. */
+struct rpci_link_params {
+	uint16_t port_id;             /**< started ethdev port */
+	uint16_t queue_id;            /**< RX and TX queue used */
+	struct rte_ether_addr mac;    /**< our address */
+	uint16_t ethertype;           /**< 0 = RPCI_LINK_ETHERTYPE */
+	bool crc_payload;             /**< CRC covers payloads too */
+	uint32_t mtu;                 /**< port MTU (frame payload bytes) */
+	uint32_t max_payload;         /**< TLP max payload; 0 = from the MTU */
+	uint32_t replay_frames;       /**< replay window per session (rounded to a power of 2) */
+	uint32_t rx_queue_frames;     /**< in-order queue per session; 0 = 2 x replay_frames */
+	uint32_t retransmit_us;       /**< first replay time-out */
+	uint32_t retransmit_max;      /**< replays without progress before dead */
+	uint32_t keepalive_ms;        /**< idle keepalive period */
+	uint32_t dead_ms;             /**< silence before a peer is dead */
+	uint32_t burst;               /**< RX/TX burst */
+	uint32_t copy_threshold;      /**< payloads up to this are copied */
+	struct rte_mempool *pool;     /**< mbufs for RX and frame headers */
+	struct rte_mempool *ext_pool; /**< data-less mbufs for external payloads */
+	const struct rpci_link_ops *ops;
+	void *ops_arg;
+};
+
+/** Flags of rpci_link_send(). */
+#define RPCI_LINK_SEND_COPY 0x1  /**< copy the payload even if large */
+/**
+ * Only the enabled bytes of the payload may be read: a partial first or
+ * last DW is copied byte by byte, never read whole.
+ */
+#define RPCI_LINK_SEND_EXACT 0x2
+
+/**
+ * Largest TLP payload that fits a frame of an MTU: a multiple of 64 bytes,
+ * at most RPCI_TLP_MAX_PAYLOAD.
+ *
+ * @param mtu
+ *   The port's MTU.
+ * @return
+ *   The payload size, or 0 if the MTU is too small for any.
+ */
+uint32_t rpci_link_max_payload_for_mtu(uint32_t mtu);
+
+/**
+ * Create the mempools a link needs, sized from the link parameters.
+ *
+ * @param name
+ *   Prefix of the pools' names (unique in the process).
+ * @param nb_mbufs
+ *   Number of mbufs of each pool.
+ * @param mtu
+ *   The port's MTU (sets the data room of the header/RX pool).
+ * @param socket_id
+ *   NUMA socket.
+ * @param pool
+ *   Set to the RX/header pool.
+ * @param ext_pool
+ *   Set to the pool of mbufs for external buffers.
+ * @return
+ *   0, or -ENOMEM / -EEXIST / -EINVAL (rte_errno of the failed create).
+ */
+int rpci_link_pools_create(const char *name, uint32_t nb_mbufs, uint32_t mtu, int socket_id,
+			   struct rte_mempool **pool, struct rte_mempool **ext_pool);
+
+/**
+ * Create a link on a started port.
+ *
+ * @param params
+ *   The parameters (copied).
+ * @return
+ *   The link, or NULL with rte_errno set: EINVAL (bad parameter, message
+ *   logged), ENOMEM.
+ */
+struct rpci_link *rpci_link_create(const struct rpci_link_params *params);
+
+/**
+ * Free a link: every session is dropped without a CLOSE and every mbuf it
+ * holds is freed. Stop polling the port first.
+ *
+ * @param link
+ *   The link; NULL is ignored.
+ */
+void rpci_link_free(struct rpci_link *link);
+
+/**
+ * Do the link's work once: receive a burst, deliver messages in order,
+ * answer with acks, run the timers (retransmission, keepalive, dead
+ * peers), and send what is queued.
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   The number of frames received and sent (0 when there was nothing to
+ *   do: a poll loop may then back off).
+ */
+int rpci_link_poll(struct rpci_link *link);
+
+/**
+ * Send what is queued now (rpci_link_poll() does it too).
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   Number of frames handed to the port.
+ */
+int rpci_link_flush(struct rpci_link *link);
+
+/**
+ * Largest TLP payload this link sends and accepts.
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   Bytes (a multiple of 64).
+ */
+uint32_t rpci_link_max_payload(const struct rpci_link *link);
+
+/**
+ * Our MAC address.
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   The address.
+ */
+const struct rte_ether_addr *rpci_link_mac(const struct rpci_link *link);
+
+/**
+ * Copy the link's counters.
+ *
+ * @param link
+ *   The link.
+ * @param stats
+ *   Filled with the counters.
+ */
+void rpci_link_stats_get(const struct rpci_link *link, struct rpci_link_stats *stats);
+
+/**
+ * Open a session to a server's device and wait for the answer, polling the
+ * link meanwhile (the OPEN is resent every keepalive period).
+ *
+ * @param link
+ *   The link.
+ * @param peer
+ *   The server's MAC address.
+ * @param req
+ *   What to ask (function, requester_id; the rest is filled in).
+ * @param ack
+ *   Filled with the server's answer (completer id, or why it refused).
+ * @param timeout_ms
+ *   How long to wait for an answer.
+ * @return
+ *   The open session, or NULL with rte_errno set: ETIMEDOUT (no answer),
+ *   ECONNREFUSED or the server's reason as errno (refused; ack->reason says
+ *   why), ENOSPC (too many sessions), ENOMEM.
+ */
+struct rpci_link_session *rpci_link_open(struct rpci_link *link, const struct rte_ether_addr *peer,
+					 const struct rpci_link_open_msg *req,
+					 struct rpci_link_open_msg *ack, uint32_t timeout_ms);
+
+/**
+ * Close a session in order: wait until everything sent is acked, send
+ * CLOSE, wait for CLOSE_ACK, then free the session.
+ *
+ * @param s
+ *   The session (freed by this call whatever it returns).
+ * @param timeout_ms
+ *   How long to wait in all.
+ * @return
+ *   0, -ETIMEDOUT (the peer did not answer; the session is freed anyway),
+ *   -ENOTCONN (it was already dead or closed).
+ */
+int rpci_link_close(struct rpci_link_session *s, uint32_t timeout_ms);
+
+/**
+ * Free a session that is closed or dead (after the down callback), or drop
+ * an open one without telling the peer.
+ *
+ * @param s
+ *   The session; NULL is ignored.
+ */
+void rpci_link_session_free(struct rpci_link_session *s);
+
+/**
+ * Queue a message on a session. Small messages are packed together into
+ * one frame; a payload larger than copy_threshold is attached, not copied.
+ * Frames leave on rpci_link_flush() or the next poll.
+ *
+ * @param s
+ *   An open session.
+ * @param msg
+ *   The message (valid, with rpci_tlp_payload_len() bytes of payload).
+ * @param payload
+ *   The payload, DW-aligned to the message (NULL if it has none).
+ * @param flags
+ *   RPCI_LINK_SEND_* flags.
+ * @return
+ *   - 0 on success.
+ *   - -EAGAIN: the replay window or the mbuf pool is full; poll and retry.
+ *   - -ENOTCONN: the session is not open.
+ *   - -EINVAL: the message is not valid or too large for the link.
+ */
+int rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const void *payload,
+		   unsigned int flags);
+
+/**
+ * How many more DATA frames a session may send now.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   Free frames in the replay window (0 if the session is not open).
+ */
+uint32_t rpci_link_tx_room(const struct rpci_link_session *s);
+
+/**
+ * Sequence number that the next DATA frame of a session will carry; every
+ * message queued so far travels in a frame numbered below it once flushed.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   The sequence number.
+ */
+uint32_t rpci_link_session_tx_seq(struct rpci_link_session *s);
+
+/**
+ * Whether every DATA frame numbered below seq has been acked by the peer
+ * (so memory those frames were sent from may change).
+ *
+ * @param s
+ *   The session.
+ * @param seq
+ *   A value of rpci_link_session_tx_seq().
+ * @return
+ *   true if acked.
+ */
+bool rpci_link_session_acked(const struct rpci_link_session *s, uint32_t seq);
+
+/**
+ * State of a session.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   enum rpci_link_state.
+ */
+enum rpci_link_state rpci_link_session_state(const struct rpci_link_session *s);
+
+/**
+ * Session id (chosen by the client, unique on the link).
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   The id.
+ */
+uint32_t rpci_link_session_id(const struct rpci_link_session *s);
+
+/**
+ * MAC address of the session's peer.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   The address.
+ */
+const struct rte_ether_addr *rpci_link_session_peer(const struct rpci_link_session *s);
+
+/**
+ * The link a session belongs to.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   The link.
+ */
+struct rpci_link *rpci_link_session_link(const struct rpci_link_session *s);
+
+/**
+ * Attach the owner's context to a session.
+ *
+ * @param s
+ *   The session.
+ * @param priv
+ *   The context.
+ */
+void rpci_link_session_set_priv(struct rpci_link_session *s, void *priv);
+
+/**
+ * The owner's context of a session.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   What rpci_link_session_set_priv() stored, or NULL.
+ */
+void *rpci_link_session_priv(const struct rpci_link_session *s);
+
+/**
+ * Send a CTRL datagram (unsequenced; the control plane retries itself).
+ *
+ * @param link
+ *   The link.
+ * @param dst
+ *   Destination MAC (may be broadcast).
+ * @param body
+ *   The body.
+ * @param len
+ *   Its length, at most RPCI_LINK_CTRL_MAX.
+ * @return
+ *   0, -EINVAL (too long), -EAGAIN (no mbuf or the port is full).
+ */
+int rpci_link_send_ctrl(struct rpci_link *link, const struct rte_ether_addr *dst,
+			const void *body, uint16_t len);
+
+/** What a port can do, as the link needs it. */
+struct rpci_port_info {
+	char driver[32];  /**< PMD name, e.g. "net_memif" */
+	bool multi_seg;   /**< takes chained mbufs (external payloads) */
+	bool is_memif;    /**< shared-memory port: see rpci_port_quiesce_needed() */
+};
+
+/**
+ * Configure and start a port for the link: one RX and one TX queue, the
+ * MTU, our MAC address where the port lets us set it, promiscuous mode.
+ *
+ * @param port_id
+ *   The port.
+ * @param mtu
+ *   Its MTU (1500 needs no change).
+ * @param nb_desc
+ *   Descriptors per queue.
+ * @param pool
+ *   RX mempool.
+ * @param mac
+ *   Our address (the frames' source, and the destination we accept).
+ * @param info
+ *   If not NULL, filled with what the port can do.
+ * @return
+ *   0, -ENODEV (no such port), or the ethdev error of the step that
+ *   failed (logged).
+ */
+int rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_mempool *pool,
+		   const struct rte_ether_addr *mac, struct rpci_port_info *info);
+
+/**
+ * Whether a port's link is up.
+ *
+ * @param port_id
+ *   The port.
+ * @return
+ *   true if up.
+ */
+bool rpci_port_is_up(uint16_t port_id);
+
+/**
+ * Wait for a port's link to come up.
+ *
+ * @param port_id
+ *   The port.
+ * @param timeout_ms
+ *   How long.
+ * @return
+ *   0, or -ETIMEDOUT.
+ */
+int rpci_port_wait_up(uint16_t port_id, uint32_t timeout_ms);
+
+/**
+ * Stop and close a port. Nothing may poll it any more.
+ *
+ * @param port_id
+ *   The port.
+ */
+void rpci_port_close(uint16_t port_id);
+
+/** State of a poll loop's idle back-off. */
+struct rpci_idle {
+	bool adaptive;         /**< back off when idle (else spin) */
+	uint32_t spin_polls;   /**< empty polls before the first sleep */
+	uint32_t sleep_max_us; /**< longest sleep */
+	uint32_t empty;        /**< empty polls in a row */
+	uint32_t sleep_us;     /**< next sleep */
+};
+
+/**
+ * Set up an idle back-off.
+ *
+ * @param idle
+ *   The state.
+ * @param adaptive
+ *   Sleep when idle (true) or keep spinning (false).
+ * @param spin_polls
+ *   Empty polls before sleeping.
+ * @param sleep_max_us
+ *   Longest sleep, in microseconds.
+ */
+void rpci_idle_init(struct rpci_idle *idle, bool adaptive, uint32_t spin_polls,
+		    uint32_t sleep_max_us);
+
+/**
+ * Account one poll: reset on work; after spin_polls empty polls sleep,
+ * doubling the sleep up to sleep_max_us.
+ *
+ * @param idle
+ *   The state.
+ * @param work
+ *   What the poll did (0 = nothing).
+ */
+void rpci_idle_account(struct rpci_idle *idle, int work);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPCI_LINK_H */
