@@ -157,6 +157,15 @@ tsc_since(uint64_t now, uint64_t t)
 	return now > t ? now - t : 0;
 }
 
+static inline uint16_t
+port_tx(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n)
+{
+	if (link->p.guard_bursts) {
+		return rpci_port_tx_burst_guarded(link->p.port_id, link->p.queue_id, pkts, n);
+	}
+	return rte_eth_tx_burst(link->p.port_id, link->p.queue_id, pkts, n);
+}
+
 static void
 mbuf_chain_ref(struct rte_mbuf *m)
 {
@@ -178,6 +187,7 @@ rpci_link_pools_create(const char *name, uint32_t nb_mbufs, uint32_t mtu, int so
 		       struct rte_mempool **pool, struct rte_mempool **ext_pool)
 {
 	char pname[RTE_MEMPOOL_NAMESIZE];
+	uint32_t cache;
 	uint16_t room;
 	uint16_t priv;
 	int ret;
@@ -185,17 +195,24 @@ rpci_link_pools_create(const char *name, uint32_t nb_mbufs, uint32_t mtu, int so
 	if (name == NULL || pool == NULL || ext_pool == NULL || nb_mbufs < 64 || mtu > 9600) {
 		return -EINVAL;
 	}
+	/*
+	 * Per-lcore cache: mempool refuses a cache whose flush threshold
+	 * (1.5 x its size) exceeds the pool, so a fixed 256 failed every pool
+	 * under 384 mbufs with EINVAL. Small pools get a small cache, which
+	 * also keeps most of their mbufs in the common ring.
+	 */
+	cache = RTE_MIN(256u, nb_mbufs / 8);
 	room = (uint16_t)RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
 				 RTE_PKTMBUF_HEADROOM + ETH_LEN + mtu + 64);
 	snprintf(pname, sizeof(pname), "%s_pkt", name);
-	*pool = rte_pktmbuf_pool_create(pname, nb_mbufs, 256, 0, room, socket_id);
+	*pool = rte_pktmbuf_pool_create(pname, nb_mbufs, cache, 0, room, socket_id);
 	if (*pool == NULL) {
 		ret = -rte_errno;
 		goto fail;
 	}
 	priv = (uint16_t)RTE_ALIGN(sizeof(struct rte_mbuf_ext_shared_info), RTE_MBUF_PRIV_ALIGN);
 	snprintf(pname, sizeof(pname), "%s_ext", name);
-	*ext_pool = rte_pktmbuf_pool_create(pname, nb_mbufs, 256, priv, 0, socket_id);
+	*ext_pool = rte_pktmbuf_pool_create(pname, nb_mbufs, cache, priv, 0, socket_id);
 	if (*ext_pool == NULL) {
 		ret = -rte_errno;
 		goto free_pool;
@@ -264,6 +281,13 @@ rpci_link_create(const struct rpci_link_params *params)
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	if (p->guard_bursts && rpci_port_guard_install() < 0) {
+		LINK_LOG(ERR, "cannot install the burst fault guard");
+		rte_free(link->rx_burst);
+		rte_free(link);
+		rte_errno = EINVAL;
+		return NULL;
+	}
 	return link;
 }
 
@@ -322,11 +346,13 @@ rpci_link_free(struct rpci_link *link)
 	LINK_LOG(DEBUG, "rx %" PRIu64 " tx %" PRIu64 " data in %" PRIu64 " out %" PRIu64
 		 " retx %" PRIu64 " not-ours %" PRIu64 " bad-hdr %" PRIu64 " bad-crc %" PRIu64
 		 " unknown-session %" PRIu64 " dup %" PRIu64 " ooo %" PRIu64 " malformed %" PRIu64
-		 " refused %" PRIu64 " tx-dropped %" PRIu64 " timeouts %" PRIu64 " nak %" PRIu64 "/%" PRIu64,
+		 " refused %" PRIu64 " tx-dropped %" PRIu64 " timeouts %" PRIu64 " nak %" PRIu64
+		 "/%" PRIu64,
 		 st->rx_frames, st->tx_frames,
 		 st->rx_data, st->tx_data, st->tx_retransmit, st->rx_not_ours, st->rx_bad_header,
 		 st->rx_bad_crc, st->rx_unknown_session, st->rx_duplicate, st->rx_out_of_order,
-		 st->rx_malformed_msg, st->rx_refused_msg, st->tx_dropped, st->timeouts, st->nak_sent,
+		 st->rx_malformed_msg, st->rx_refused_msg, st->tx_dropped, st->timeouts,
+		 st->nak_sent,
 		 st->nak_rcvd);
 	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
 		rpci_link_session_free(&link->sessions[i]);
@@ -471,7 +497,7 @@ frame_send_now(struct rpci_link *link, struct rte_mbuf *m)
 {
 	uint32_t len = m->pkt_len;
 
-	if (rte_eth_tx_burst(link->p.port_id, link->p.queue_id, &m, 1) != 1) {
+	if (port_tx(link, &m, 1) != 1) {
 		rte_pktmbuf_free(m);
 		link->stats.tx_dropped++;
 		return -EAGAIN;
@@ -723,7 +749,8 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 		shinfo->free_cb = extbuf_free_cb;
 		shinfo->fcb_opaque = NULL;
 		rte_mbuf_ext_refcnt_set(shinfo, 1);
-		rte_pktmbuf_attach_extbuf(e, (void *)(uintptr_t)payload, payload_iova(link, payload),
+		rte_pktmbuf_attach_extbuf(e, (void *)(uintptr_t)payload,
+					  payload_iova(link, payload),
 					  (uint16_t)plen, shinfo);
 		e->data_len = (uint16_t)plen;
 		e->pkt_len = plen;
@@ -756,7 +783,7 @@ session_flush(struct rpci_link_session *s)
 			/* The replay ring keeps its own reference. */
 			mbuf_chain_ref(pkts[i]);
 		}
-		sent = rte_eth_tx_burst(link->p.port_id, link->p.queue_id, pkts, (uint16_t)n);
+		sent = port_tx(link, pkts, (uint16_t)n);
 		now = now_tsc();
 		for (i = 0; i < sent; i++) {
 			struct replay_ent *e = &s->replay[(s->tx_sent + i) & s->replay_mask];
@@ -946,9 +973,11 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 	}
 	s = session_find(link, h->session, src);
 	if (s != NULL) {
-		if (!s->is_client && s->state == RPCI_LINK_S_OPEN && s->tx_next == 0 &&
-		    s->rx_next == 0) {
-			/* Our OPEN_ACK was lost: say it again. */
+		if (!s->is_client && s->state == RPCI_LINK_S_OPEN) {
+			/*
+			 * Our OPEN_ACK was lost (the client asks again), or this is
+			 * a duplicate: say it again; an open client ignores it.
+			 */
 			session_send_open_msg(s, RPCI_LINK_OPEN_ACK, &s->open_ack);
 		}
 		return;
@@ -969,8 +998,14 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 	}
 	s->open_req = req;
 	s->state = RPCI_LINK_S_OPEN;
-	if (req.max_payload != 0 && req.max_payload < link->max_payload) {
-		/* Our peer takes less than we would send: refuse, MTUs must agree. */
+	if (req.max_payload != 0 && req.max_payload != link->max_payload) {
+		/*
+		 * MTUs must agree. Our peer takes less than we would send, or
+		 * sends more than we take: rpci_link_send() lets payloads up
+		 * to the sender's own max_payload through, and ours would drop
+		 * the larger ones as malformed (after acking them), so they
+		 * would be lost without anyone being told. Refuse both.
+		 */
 		ret = -EPROTO;
 		snprintf(ack.reason, sizeof(ack.reason), "max payload %u differs from ours (%u)",
 			 req.max_payload, link->max_payload);
@@ -1003,6 +1038,7 @@ rx_open_ack(struct rpci_link_session *s, const struct link_hdr *h, const uint8_t
 	s->open_ack = ack;
 	s->answered = true;
 	s->state = ack.status == 0 ? RPCI_LINK_S_OPEN : RPCI_LINK_S_CLOSED;
+	s->last_rx_tsc = now_tsc();
 }
 
 /* A chained frame, copied into one segment (the chain may be shared). */
@@ -1013,7 +1049,8 @@ rx_flatten(struct rpci_link *link, struct rte_mbuf *m)
 	const void *src;
 	void *dst;
 
-	if (m->pkt_len <= (uint32_t)rte_pktmbuf_data_room_size(link->p.pool) - RTE_PKTMBUF_HEADROOM) {
+	if (m->pkt_len <=
+	    (uint32_t)rte_pktmbuf_data_room_size(link->p.pool) - RTE_PKTMBUF_HEADROOM) {
 		flat = rte_pktmbuf_alloc(link->p.pool);
 	}
 	if (flat == NULL) {
@@ -1160,7 +1197,8 @@ session_deliver(struct rpci_link_session *s)
 					    &why);
 			if (unlikely(n < 0)) {
 				link->stats.rx_malformed_msg++;
-				LINK_LOG(DEBUG, "session %08x: malformed message dropped: %s", s->id,
+				LINK_LOG(DEBUG, "session %08x: malformed message dropped: %s",
+					 s->id,
 					 why != NULL ? why : "?");
 				s->rx_off = len;
 				break;
@@ -1197,7 +1235,7 @@ session_send_probe(struct rpci_link_session *s, struct replay_ent *e)
 	struct rte_mbuf *m = e->m;
 
 	mbuf_chain_ref(m);
-	if (rte_eth_tx_burst(link->p.port_id, link->p.queue_id, &m, 1) != 1) {
+	if (port_tx(link, &m, 1) != 1) {
 		rte_pktmbuf_free(m);
 		e->sent_tsc = now_tsc(); /* try again after the next time-out */
 		return;
@@ -1218,6 +1256,13 @@ session_timers(struct rpci_link_session *s, uint64_t now)
 {
 	struct rpci_link *link = s->link;
 
+	if (s->state == RPCI_LINK_S_OPENING && !s->answered) {
+		/* Unanswered OPEN: say it again each keepalive period. */
+		if (tsc_since(now, s->last_tx_tsc) > link->keepalive_tsc) {
+			session_send_open_msg(s, RPCI_LINK_OPEN, &s->open_req);
+		}
+		return;
+	}
 	if (s->state != RPCI_LINK_S_OPEN && s->state != RPCI_LINK_S_CLOSING) {
 		return;
 	}
@@ -1257,8 +1302,13 @@ rpci_link_poll(struct rpci_link *link)
 	uint64_t now = now_tsc();
 	int work = 0;
 
-	nb_rx = rte_eth_rx_burst(link->p.port_id, link->p.queue_id, link->rx_burst,
-				 (uint16_t)link->p.burst);
+	if (link->p.guard_bursts) {
+		nb_rx = rpci_port_rx_burst_guarded(link->p.port_id, link->p.queue_id,
+						   link->rx_burst, (uint16_t)link->p.burst);
+	} else {
+		nb_rx = rte_eth_rx_burst(link->p.port_id, link->p.queue_id, link->rx_burst,
+					 (uint16_t)link->p.burst);
+	}
 	for (i = 0; i < nb_rx; i++) {
 		if (i + 1 < nb_rx) {
 			rte_prefetch0(rte_pktmbuf_mtod(link->rx_burst[i + 1], void *));
@@ -1296,16 +1346,13 @@ poll_once_idle(struct rpci_link *link, struct rpci_idle *idle)
 }
 
 struct rpci_link_session *
-rpci_link_open(struct rpci_link *link, const struct rte_ether_addr *peer,
-	       const struct rpci_link_open_msg *req, struct rpci_link_open_msg *ack,
-	       uint32_t timeout_ms)
+rpci_link_connect(struct rpci_link *link, const struct rte_ether_addr *peer,
+		  const struct rpci_link_open_msg *req)
 {
 	struct rpci_link_session *s;
-	struct rpci_idle idle;
-	uint64_t start, last_sent;
 	uint32_t id;
 
-	if (link == NULL || peer == NULL || req == NULL || ack == NULL) {
+	if (link == NULL || peer == NULL || req == NULL) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -1321,30 +1368,59 @@ rpci_link_open(struct rpci_link *link, const struct rte_ether_addr *peer,
 	s->open_req.status = 0;
 	s->open_req.max_payload = (uint16_t)link->max_payload;
 	s->open_req.replay_frames = link->p.replay_frames;
-	rpci_idle_init(&idle, true, 1000, 100);
-	start = last_sent = now_tsc();
 	session_send_open_msg(s, RPCI_LINK_OPEN, &s->open_req);
-	while (!s->answered) {
-		uint64_t now = now_tsc();
+	return s;
+}
 
-		if (now - start > link->hz * timeout_ms / 1000) {
+int
+rpci_link_session_answer(const struct rpci_link_session *s, struct rpci_link_open_msg *ack)
+{
+	if (s == NULL || !s->is_client) {
+		return -EINVAL;
+	}
+	if (!s->answered) {
+		return -EINPROGRESS;
+	}
+	if (ack != NULL) {
+		*ack = s->open_ack;
+	}
+	return s->state == RPCI_LINK_S_OPEN ? 0 :
+		(s->open_ack.status < 0 ? s->open_ack.status : -ECONNREFUSED);
+}
+
+struct rpci_link_session *
+rpci_link_open(struct rpci_link *link, const struct rte_ether_addr *peer,
+	       const struct rpci_link_open_msg *req, struct rpci_link_open_msg *ack,
+	       uint32_t timeout_ms)
+{
+	struct rpci_link_session *s;
+	struct rpci_idle idle;
+	uint64_t start;
+	int ret;
+
+	if (ack == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	s = rpci_link_connect(link, peer, req);
+	if (s == NULL) {
+		return NULL;
+	}
+	rpci_idle_init(&idle, true, 1000, 100);
+	start = now_tsc();
+	while ((ret = rpci_link_session_answer(s, ack)) == -EINPROGRESS) {
+		if (now_tsc() - start > link->hz * timeout_ms / 1000) {
 			rpci_link_session_free(s);
 			rte_errno = ETIMEDOUT;
 			return NULL;
 		}
-		if (now - last_sent > link->keepalive_tsc) {
-			session_send_open_msg(s, RPCI_LINK_OPEN, &s->open_req);
-			last_sent = now;
-		}
 		poll_once_idle(link, &idle);
 	}
-	*ack = s->open_ack;
-	if (s->state != RPCI_LINK_S_OPEN) {
+	if (ret < 0) {
 		rpci_link_session_free(s);
-		rte_errno = ack->status < 0 ? -ack->status : ECONNREFUSED;
+		rte_errno = -ret;
 		return NULL;
 	}
-	s->last_rx_tsc = now_tsc();
 	return s;
 }
 
@@ -1394,6 +1470,15 @@ rpci_link_close(struct rpci_link_session *s, uint32_t timeout_ms)
 			last_sent = now;
 		}
 		poll_once_idle(link, &idle);
+	}
+	/*
+	 * The loop also ends when the session died while we waited for
+	 * CLOSE_ACK (dead_ms of silence, or replays given up): the peer never
+	 * answered, which is not a clean close. (A peer that closed at the
+	 * same time leaves the session CLOSED: that one is.)
+	 */
+	if (!s->close_acked && s->state == RPCI_LINK_S_DEAD) {
+		ret = -ETIMEDOUT;
 	}
 free:
 	s->state = RPCI_LINK_S_CLOSED;

@@ -119,3 +119,109 @@ rpci_port_close(uint16_t port_id)
 	rte_eth_dev_stop(port_id);
 	rte_eth_dev_close(port_id);
 }
+
+/*
+ * Guarded bursts, for memif ports.
+ *
+ * DPDK 22.11's memif PMD unmaps the shared rings from the EAL interrupt
+ * thread when its peer goes away (memif_disconnect()), with no
+ * synchronization with the lcore that may be inside rx/tx_burst on them at
+ * that moment: the lcore then faults on unmapped memory. Upstream has no
+ * fix (doc/design.md, "memif"). A process must survive its peer, so bursts
+ * on such ports run under a SIGSEGV/SIGBUS handler that returns from the
+ * burst as if it had moved nothing. The burst only reads and writes ring
+ * memory at the points that can fault; mbufs it allocated before the fault
+ * are lost (counted), nothing else is left half done.
+ */
+
+#include <setjmp.h>
+#include <signal.h>
+
+static __thread sigjmp_buf *t_burst_jmp;
+static struct sigaction g_old_segv;
+static struct sigaction g_old_bus;
+static bool g_guard_installed;
+static volatile uint64_t g_port_faults;
+
+static void
+guard_handler(int sig, siginfo_t *info, void *uctx)
+{
+	sigjmp_buf *jb = t_burst_jmp;
+	const struct sigaction *old = sig == SIGSEGV ? &g_old_segv : &g_old_bus;
+
+	if (jb != NULL) {
+		t_burst_jmp = NULL;
+		g_port_faults++;
+		siglongjmp(*jb, 1);
+	}
+	/* Not ours: hand it to whoever had it (the fault repeats on return). */
+	sigaction(sig, old, NULL);
+	if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction != NULL) {
+		old->sa_sigaction(sig, info, uctx);
+	}
+}
+
+int
+rpci_port_guard_install(void)
+{
+	struct sigaction sa;
+
+	if (g_guard_installed) {
+		return 0;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &g_old_segv) != 0 || sigaction(SIGBUS, &sa, &g_old_bus) != 0) {
+		return -errno;
+	}
+	g_guard_installed = true;
+	return 0;
+}
+
+uint16_t
+rpci_port_rx_burst_guarded(uint16_t port_id, uint16_t queue_id, struct rte_mbuf **pkts,
+			   uint16_t n)
+{
+	sigjmp_buf jb;
+	volatile uint16_t got = 0;
+
+	if (sigsetjmp(jb, 0) != 0) {
+		return 0;
+	}
+	t_burst_jmp = &jb;
+	got = rte_eth_rx_burst(port_id, queue_id, pkts, n);
+	t_burst_jmp = NULL;
+	return got;
+}
+
+uint16_t
+rpci_port_tx_burst_guarded(uint16_t port_id, uint16_t queue_id, struct rte_mbuf **pkts,
+			   uint16_t n)
+{
+	sigjmp_buf jb;
+	volatile uint16_t sent = 0;
+	volatile uint16_t asked = n;
+
+	if (sigsetjmp(jb, 0) != 0) {
+		/*
+		 * memif frees each mbuf right after copying it, and touches the
+		 * ring again after the last free: how many it took is unknown.
+		 * Report them all as taken, so that the caller never frees one
+		 * twice; the references memif did not drop leak (a few mbufs per
+		 * fault, counted). Reliability comes from the replay buffer.
+		 */
+		return asked;
+	}
+	t_burst_jmp = &jb;
+	sent = rte_eth_tx_burst(port_id, queue_id, pkts, n);
+	t_burst_jmp = NULL;
+	return sent;
+}
+
+uint64_t
+rpci_port_faults(void)
+{
+	return g_port_faults;
+}

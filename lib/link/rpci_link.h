@@ -164,6 +164,11 @@ struct rpci_link_params {
 	uint32_t dead_ms;             /**< silence before a peer is dead */
 	uint32_t burst;               /**< RX/TX burst */
 	uint32_t copy_threshold;      /**< payloads up to this are copied */
+	/**
+	 * Run bursts under the fault guard (rpci_port_rx_burst_guarded()):
+	 * for ports whose PMD may fault when the peer goes away (memif).
+	 */
+	bool guard_bursts;
 	struct rte_mempool *pool;     /**< mbufs for RX and frame headers */
 	struct rte_mempool *ext_pool; /**< data-less mbufs for external payloads */
 	const struct rpci_link_ops *ops;
@@ -305,6 +310,41 @@ void rpci_link_stats_get(const struct rpci_link *link, struct rpci_link_stats *s
 struct rpci_link_session *rpci_link_open(struct rpci_link *link, const struct rte_ether_addr *peer,
 					 const struct rpci_link_open_msg *req,
 					 struct rpci_link_open_msg *ack, uint32_t timeout_ms);
+
+/**
+ * Start opening a session without waiting: the OPEN is sent now and again
+ * each keepalive period while the link is polled;
+ * rpci_link_session_answer() tells when the server has answered.
+ *
+ * @param link
+ *   The link.
+ * @param peer
+ *   The server's MAC address.
+ * @param req
+ *   What to ask (function, requester_id).
+ * @return
+ *   The session, in state RPCI_LINK_S_OPENING, or NULL with rte_errno set:
+ *   EINVAL, ENOSPC (too many sessions), ENOMEM.
+ */
+struct rpci_link_session *rpci_link_connect(struct rpci_link *link,
+					    const struct rte_ether_addr *peer,
+					    const struct rpci_link_open_msg *req);
+
+/**
+ * The server's answer to a session started by rpci_link_connect().
+ *
+ * @param s
+ *   The session.
+ * @param ack
+ *   If not NULL and answered, filled with the answer.
+ * @return
+ *   - 0: accepted; the session is open.
+ *   - -EINPROGRESS: no answer yet.
+ *   - the server's reason as a negative errno (or -ECONNREFUSED): refused;
+ *     free the session.
+ *   - -EINVAL: not a session this end opened.
+ */
+int rpci_link_session_answer(const struct rpci_link_session *s, struct rpci_link_open_msg *ack);
 
 /**
  * Close a session in order: wait until everything sent is acked, send
@@ -521,6 +561,45 @@ int rpci_port_wait_up(uint16_t port_id, uint32_t timeout_ms);
  *   The port.
  */
 void rpci_port_close(uint16_t port_id);
+
+/**
+ * Install the fault guard used by rpci_port_rx_burst_guarded() and
+ * rpci_port_tx_burst_guarded() (a SIGSEGV/SIGBUS handler; faults outside a
+ * guarded burst go to the handler installed before). Idempotent.
+ *
+ * @return
+ *   0, or a negative errno from sigaction().
+ */
+int rpci_port_guard_install(void);
+
+/**
+ * rte_eth_rx_burst() that survives the PMD faulting on shared memory its
+ * peer took away (DPDK 22.11 memif unmaps it under a running burst).
+ *
+ * @return
+ *   Packets received; 0 after a fault (what the burst had taken leaks).
+ */
+uint16_t rpci_port_rx_burst_guarded(uint16_t port_id, uint16_t queue_id,
+				    struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * rte_eth_tx_burst() that survives the PMD faulting (see
+ * rpci_port_rx_burst_guarded()).
+ *
+ * @return
+ *   Packets sent; n after a fault: the caller must not touch them again
+ *   (references the PMD did not drop leak).
+ */
+uint16_t rpci_port_tx_burst_guarded(uint16_t port_id, uint16_t queue_id,
+				    struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * Faults the guarded bursts survived, in this process.
+ *
+ * @return
+ *   The count.
+ */
+uint64_t rpci_port_faults(void);
 
 /** State of a poll loop's idle back-off. */
 struct rpci_idle {
