@@ -660,8 +660,13 @@ cpu_create(const struct rpci_gpu_params *params, void **priv)
 	dev->threads = threads;
 	dev->slowdown = params->slowdown;
 
+	/*
+	 * Device memory is present, as on a GPU: populated now, so that the
+	 * first copy into it does not pay a page fault per 4 KiB on the data
+	 * path (3.3 us each on the VMs this runs on, more than the copy).
+	 */
 	dev->mem = mmap(NULL, (size_t)params->memory_bytes, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (dev->mem == MAP_FAILED) {
 		rc = -errno;
 		goto err_free_dev;

@@ -110,8 +110,9 @@ enum rpci_vgpu_opcode {
 	RPCI_VGPU_OP_COPY_H2D = 4,      /**< DMA read host_addr/host_len -> device args[0] */
 	RPCI_VGPU_OP_COPY_D2H = 5,      /**< DMA write device args[0] -> host_addr/host_len */
 	RPCI_VGPU_OP_MEMSET = 6,        /**< args[0] address, args[1] byte, args[2] length */
-	RPCI_VGPU_OP_MODULE_LOAD = 7,   /**< args[0] kind, args[1] log address, args[2] log size;
-					 *   image inline or at host_addr/host_len -> result: module */
+	/** args[0] kind, args[1] log address, args[2] log size; image inline or
+	 *  at host_addr/host_len -> result: module */
+	RPCI_VGPU_OP_MODULE_LOAD = 7,
 	RPCI_VGPU_OP_MODULE_UNLOAD = 8, /**< args[0] module */
 	RPCI_VGPU_OP_FUNCTION_GET = 9,  /**< args[0] module; name inline -> result: function */
 	RPCI_VGPU_OP_LAUNCH = 10,       /**< args[0] function, args[1..3] grid/block (see below);
@@ -229,19 +230,34 @@ void rpci_vgpu_free(struct rpci_vgpu *dev);
  * @param requester_id
  *   The client's id.
  * @return
- *   0, or -EBUSY (another session holds the device).
+ *   0, or -EBUSY (another session holds the device, or it is still being
+ *   cleared).
  */
 int rpci_vgpu_bind(struct rpci_vgpu *dev, struct rpci_link_session *s, uint16_t requester_id);
 
 /**
  * Take the device back from its session (closed or dead): stop the queue,
- * wait for a running kernel, free every allocation and module, and clear
- * the memory the client used.
+ * free every allocation and module, and clear the memory the client used.
+ * If a kernel of that client is running, the reset completes in
+ * rpci_vgpu_poll() once it ends (see rpci_vgpu_resetting()); the poll loop
+ * never waits for it.
  *
  * @param dev
  *   The device.
  */
 void rpci_vgpu_unbind(struct rpci_vgpu *dev);
+
+/**
+ * Whether the device is still being cleared after its last client (a
+ * kernel of that client was running and must end first; rpci_vgpu_poll()
+ * finishes the reset). rpci_vgpu_bind() refuses meanwhile.
+ *
+ * @param dev
+ *   The device.
+ * @return
+ *   true while resetting.
+ */
+bool rpci_vgpu_resetting(const struct rpci_vgpu *dev);
 
 /**
  * The session that holds the device.
@@ -264,9 +280,10 @@ struct rpci_link_session *rpci_vgpu_session(const struct rpci_vgpu *dev);
  * @param msg
  *   The message.
  * @return
- *   0 when handled, -EAGAIN when the answer does not fit the link now (call
- *   again with the same message), or a negative errno for a message that
- *   was refused (already answered or counted).
+ *   0 when handled, -EAGAIN when the answer does not fit the link now or
+ *   the message would change device memory that frames not yet acked were
+ *   sent from (call again with the same message), or a negative errno for
+ *   a message that was refused (already answered or counted).
  */
 int rpci_vgpu_rx(struct rpci_vgpu *dev, const struct rpci_tlp *msg);
 

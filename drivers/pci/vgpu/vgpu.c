@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -119,6 +120,9 @@ struct rpci_vgpu {
 
 	/* the command being executed */
 	bool cmd_active;
+	uint32_t cmd_gen;   /* queue_gen when it was fetched */
+	uint32_t queue_gen; /* changes each time the queues are enabled or disabled */
+	bool resetting;     /* unbound while a kernel ran: reset when it ends */
 	int cmd_step;
 	struct rpci_vgpu_cmd cmd;
 	uint64_t cmd_result;
@@ -457,6 +461,7 @@ queue_enable(struct rpci_vgpu *dev)
 	}
 	dev->enabled = true;
 	dev->fatal = false;
+	dev->queue_gen++;
 	dev->sq_head = dev->sq_tail = 0;
 	dev->cq_tail = dev->cq_head = 0;
 	dev->cq_phase = 1;
@@ -489,6 +494,7 @@ bar0_write_reg(struct rpci_vgpu *dev, uint32_t off, uint32_t v)
 		} else if (!(v & RPCI_VGPU_CTRL_ENABLE)) {
 			dev->control = 0;
 			dev->enabled = false;
+			dev->queue_gen++;
 		}
 		return 0;
 	case RPCI_VGPU_REG_INTR_MASK:
@@ -580,8 +586,16 @@ mem_alloc(struct rpci_vgpu *dev, uint64_t size, uint64_t align, uint64_t *addr)
 	uint64_t cur = 0, start;
 	uint32_t i;
 
-	if (size == 0 || size > dev->mem_size) {
+	if (size == 0) {
 		return -EINVAL;
+	}
+	if (size > dev->mem_size) {
+		/*
+		 * More than the device has is "no room" like any other request
+		 * that does not fit (the driver reports -ENOMEM as out of device
+		 * memory); the check also keeps the rounding below from wrapping.
+		 */
+		return -ENOMEM;
 	}
 	if (align < ALLOC_ALIGN) {
 		align = ALLOC_ALIGN;
@@ -711,12 +725,14 @@ free_dev:
 	return NULL;
 }
 
+/* Back to the state of a device nobody used. No kernel may be running. */
 static void
 device_reset(struct rpci_vgpu *dev)
 {
 	uint32_t i;
 
-	kernel_wait(dev);
+	atomic_store(&dev->kernel_state, KERNEL_IDLE);
+	dev->resetting = false;
 	for (i = 0; i < FUNCTIONS_MAX; i++) {
 		dev->functions[i].fn = NULL;
 	}
@@ -758,6 +774,7 @@ rpci_vgpu_free(struct rpci_vgpu *dev)
 	if (dev == NULL) {
 		return;
 	}
+	kernel_wait(dev);
 	device_reset(dev);
 	if (dev->worker_started) {
 		pthread_mutex_lock(&dev->lock);
@@ -777,7 +794,7 @@ rpci_vgpu_free(struct rpci_vgpu *dev)
 int
 rpci_vgpu_bind(struct rpci_vgpu *dev, struct rpci_link_session *s, uint16_t requester_id)
 {
-	if (dev->session != NULL) {
+	if (dev->session != NULL || dev->resetting) {
 		return -EBUSY;
 	}
 	device_reset(dev);
@@ -790,11 +807,25 @@ rpci_vgpu_bind(struct rpci_vgpu *dev, struct rpci_link_session *s, uint16_t requ
 void
 rpci_vgpu_unbind(struct rpci_vgpu *dev)
 {
+	int st;
+
 	if (dev->session == NULL) {
 		return;
 	}
 	dev->session = NULL;
+	st = atomic_load(&dev->kernel_state);
+	if (st == KERNEL_QUEUED || st == KERNEL_RUNNING) {
+		/* Finish the reset when the kernel ends (rpci_vgpu_poll()). */
+		dev->resetting = true;
+		return;
+	}
 	device_reset(dev);
+}
+
+bool
+rpci_vgpu_resetting(const struct rpci_vgpu *dev)
+{
+	return dev->resetting;
 }
 
 struct rpci_link_session *
@@ -816,6 +847,22 @@ rpci_vgpu_stats_get(const struct rpci_vgpu *dev, struct rpci_vgpu_stats *stats)
 }
 
 /* ------------------------------------------------------- requests in */
+
+/*
+ * Whether the frames sent from device memory (BAR2 reads answered, D2H
+ * copies) have been acked: until then device memory must not change, for
+ * the link sends those payloads attached and took their CRC when it sent
+ * them (a change would make every replay fail its CRC).
+ */
+static bool
+zc_settled(struct rpci_vgpu *dev)
+{
+	if (dev->zc_pending && !rpci_link_session_acked(dev->session, dev->zc_seq)) {
+		return false;
+	}
+	dev->zc_pending = false;
+	return true;
+}
 
 static int
 send_cpl(struct rpci_vgpu *dev, const struct rpci_tlp *req, uint8_t status)
@@ -911,6 +958,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 	}
 	if (mem_enabled(dev) && b2 != 0 && range_in(msg->address, len, b2, dev->bar2_size)) {
 		uint64_t off = msg->address - b2;
+		int st = atomic_load(&dev->kernel_state);
 		int ret;
 
 		if (!range_in(off, len, 0, dev->mem_size) || dev->gpu->mem_base == NULL) {
@@ -921,8 +969,16 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 			send_cpl(dev, msg, RPCI_TLP_CPL_CA);
 			return -EFAULT;
 		}
+		/*
+		 * Sent in place, the data must not change until acked (see
+		 * zc_settled()); a kernel that is running may change it at any
+		 * time, so it is copied then. (A kernel starts only once earlier
+		 * frames from device memory are acked.)
+		 */
 		ret = send_read_data(dev, msg, (const uint8_t *)dev->gpu->mem_base + off,
-				     msg->address, 0);
+				     msg->address,
+				     st == KERNEL_QUEUED || st == KERNEL_RUNNING ?
+				     RPCI_LINK_SEND_COPY : 0);
 		if (ret == 0) {
 			dev->stats.mrd_served++;
 			dev->zc_seq = rpci_link_session_tx_seq(dev->session);
@@ -964,6 +1020,9 @@ rx_mwr(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		if (count == 0) {
 			return 0;
 		}
+		if (!zc_settled(dev)) {
+			return -EAGAIN; /* the link delivers it again once they are acked */
+		}
 		if (rpci_gpu_mem_write(dev->gpu, off, (const uint8_t *)msg->payload + first,
 				       count) < 0) {
 			dev->stats.mwr_dropped++;
@@ -988,6 +1047,11 @@ rx_cpl(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 	bool done;
 	int ret;
 
+	/* Data for device memory waits like a posted write (before the tag moves on). */
+	if (dev->dma.active && !dev->dma.to_host && dev->dma.local_is_devmem &&
+	    !zc_settled(dev)) {
+		return -EAGAIN;
+	}
 	ret = rpci_tlp_tag_complete(dev->tags, msg, &offset, &len, &skip, &cookie, &done);
 	if (ret == -ENOENT || ret == -EBADMSG) {
 		dev->stats.cpl_unexpected++;
@@ -1003,7 +1067,8 @@ rx_cpl(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		uint64_t at = (uint64_t)(uintptr_t)cookie + offset;
 
 		if (dev->dma.local_is_devmem) {
-			uint64_t dev_off = (uint64_t)(dev->dma.local - (uint8_t *)dev->gpu->mem_base);
+			uint64_t dev_off =
+				(uint64_t)(dev->dma.local - (uint8_t *)dev->gpu->mem_base);
 
 			rpci_gpu_mem_write(dev->gpu, dev_off + at,
 					   (const uint8_t *)msg->payload + skip, len);
@@ -1085,8 +1150,16 @@ dma_step(struct rpci_vgpu *dev, int *work)
 			int ret;
 
 			rpci_tlp_set_byte_range(&mwr, dst, chunk);
+			/*
+			 * A payload above the link's copy threshold is sent from where
+			 * it lives and must not change until acked (its CRC is taken
+			 * when the frame is sealed). Device memory is guarded by
+			 * zc_pending; any other buffer (the build log) is reused by the
+			 * next command at once, so it is copied into the frame.
+			 */
 			ret = rpci_link_send(dev->session, &mwr, x->local + x->issued - (dst & 3),
-					     RPCI_LINK_SEND_EXACT);
+					     RPCI_LINK_SEND_EXACT |
+					     (x->local_is_devmem ? 0 : RPCI_LINK_SEND_COPY));
 			if (ret == -EAGAIN) {
 				return 0;
 			}
@@ -1242,16 +1315,6 @@ parse_params(struct rpci_vgpu *dev, const uint8_t *buf, uint32_t len)
 	return 0;
 }
 
-static bool
-zc_settled(struct rpci_vgpu *dev)
-{
-	if (dev->zc_pending && !rpci_link_session_acked(dev->session, dev->zc_seq)) {
-		return false;
-	}
-	dev->zc_pending = false;
-	return true;
-}
-
 static int
 log_write_back(struct rpci_vgpu *dev)
 {
@@ -1378,7 +1441,8 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 
 				dev->cmd_status = dev->gpu->ops->module_load(
 					dev->gpu->priv, (enum rpci_gpu_module_kind)c->args[0],
-					len ? dev->staging : NULL, len, &dev->modules[slot], dev->log,
+					len ? dev->staging : NULL, len, &dev->modules[slot],
+					dev->log,
 					LOG_MAX);
 				if (dev->cmd_status == 0) {
 					dev->cmd_result = slot + 1;
@@ -1519,6 +1583,11 @@ cmd_complete(struct rpci_vgpu *dev)
 	bool irq = (dev->cmd.flags & RPCI_VGPU_CMD_F_IRQ) != 0;
 	int ret;
 
+	if (dev->cmd_gen != dev->queue_gen) {
+		/* The queue was disabled (and maybe set up again) meanwhile. */
+		dev->cmd_active = false;
+		return 0;
+	}
 	if (dev->cq_tail - dev->cq_head >= dev->cq_size) {
 		return -EAGAIN; /* the driver has not consumed its completions */
 	}
@@ -1575,7 +1644,17 @@ rpci_vgpu_poll(struct rpci_vgpu *dev)
 	int work = 0;
 	uint32_t budget = 8;
 
-	if (dev->session == NULL ||
+	if (unlikely(dev->resetting)) {
+		int st = atomic_load(&dev->kernel_state);
+
+		if (st == KERNEL_QUEUED || st == KERNEL_RUNNING) {
+			return 0;
+		}
+		device_reset(dev);
+		return 1;
+	}
+	/* Without bus mastering the device writes no completion and no MSI. */
+	if (dev->session == NULL || !master_enabled(dev) ||
 	    rpci_link_session_state(dev->session) != RPCI_LINK_S_OPEN) {
 		return 0;
 	}
@@ -1598,6 +1677,7 @@ rpci_vgpu_poll(struct rpci_vgpu *dev)
 			dev->cmd.host_addr = rte_le_to_cpu_64(dev->cmd.host_addr);
 			dev->cmd.host_len = rte_le_to_cpu_32(dev->cmd.host_len);
 			dev->cmd_active = true;
+			dev->cmd_gen = dev->queue_gen;
 			dev->cmd_step = 0;
 			dev->cmd_status = 0;
 			dev->cmd_result = 0;
