@@ -27,6 +27,7 @@
 #include "rpci_conf.h"
 #include "rpci_gpu.h"
 #include "rpci_link.h"
+#include "rpci_pci_host.h"
 #include "rpci_vgpu.h"
 
 RTE_LOG_REGISTER(rpci_server_logtype, rpci.app.server, INFO);
@@ -67,8 +68,38 @@ static void
 usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] --config FILE --host NAME\n"
+	       "       %s --list-pci\n"
 	       "  Serves the devices that host NAME of the deployment FILE lists.\n"
-	       "  EAL arguments given before -- replace the file's.\n", prog);
+	       "  EAL arguments given before -- replace the file's.\n"
+	       "  --list-pci lists this host's own PCI functions and exits.\n", prog, prog);
+}
+
+/* This host's PCI functions, as a GPU server operator sees them. */
+static int
+list_pci(void)
+{
+	static struct rpci_pci_host_func funcs[1024];
+	unsigned int nb, i;
+	int b;
+
+	if (rpci_pci_host_scan(funcs, RTE_DIM(funcs), &nb) < 0) {
+		fprintf(stderr, "rpci-server: %s\n", rpci_pci_host_error());
+		return 1;
+	}
+	for (i = 0; i < nb && i < RTE_DIM(funcs); i++) {
+		const struct rpci_pci_host_func *f = &funcs[i];
+
+		printf("%04x:%02x:%02x.%u  %04x:%04x  subsystem %04x:%04x  class %06x  rev %02x",
+		       f->domain, f->bus, f->dev, f->func, f->vendor_id, f->device_id,
+		       f->subsystem_vendor_id, f->subsystem_id, f->class_code, f->revision);
+		for (b = 0; b < 6; b++) {
+			if (f->bar_size[b] != 0) {
+				printf("  BAR%d %" PRIu64 " KiB", b, f->bar_size[b] >> 10);
+			}
+		}
+		printf("\n");
+	}
+	return 0;
 }
 
 /* --------------------------------------------------------- link callbacks */
@@ -126,6 +157,11 @@ server_open(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
 			   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)));
 		drop_session(d);
 	}
+	if (rpci_vgpu_resetting(d->vgpu)) {
+		snprintf(ack->reason, sizeof(ack->reason),
+			 "%.24s is being cleared after its last client", d->conf->name);
+		return -EAGAIN;
+	}
 	ret = rpci_vgpu_bind(d->vgpu, s, req->requester_id);
 	if (ret < 0) {
 		snprintf(ack->reason, sizeof(ack->reason), "cannot attach %s", d->conf->name);
@@ -151,12 +187,14 @@ server_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
 		return;
 	}
 	rpci_vgpu_stats_get(d->vgpu, &st);
-	SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " %s; device cleared "
-		   "(%" PRIu64 " commands, %" PRIu64 " kernels so far)", d->conf->name,
+	SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " %s (%" PRIu64 " commands, %"
+		   PRIu64 " kernels so far)", d->conf->name,
 		   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)),
 		   state == RPCI_LINK_S_DEAD ? "is gone (silent)" : "closed its session",
 		   st.commands, st.launches);
 	drop_session(d);
+	SERVER_LOG(INFO, "%s: %s", d->conf->name, rpci_vgpu_resetting(d->vgpu) ?
+		   "device will be cleared when its running kernel ends" : "device cleared");
 	if (srv->port_info.is_memif && state == RPCI_LINK_S_CLOSED) {
 		/*
 		 * The client stops its memif port next. DPDK 22.11's memif unmaps
@@ -218,7 +256,8 @@ devices_create(struct server *srv)
 		vp.completer_id = d->completer_id;
 		d->vgpu = rpci_vgpu_create(&vp);
 		if (d->vgpu == NULL) {
-			fprintf(stderr, "rpci-server: device '%s': %s\n", cd->name, strerror(errno));
+			fprintf(stderr, "rpci-server: device '%s': %s\n", cd->name,
+				strerror(errno));
 			rpci_gpu_destroy(d->gpu);
 			d->gpu = NULL;
 			return -1;
@@ -276,6 +315,7 @@ port_and_link_create(struct server *srv)
 	lp.dead_ms = l->dead_ms;
 	lp.burst = l->burst;
 	lp.copy_threshold = srv->port_info.multi_seg ? l->copy_threshold : UINT32_MAX;
+	lp.guard_bursts = srv->port_info.is_memif;
 	lp.pool = srv->pool;
 	lp.ext_pool = srv->ext_pool;
 	lp.ops = &server_link_ops;
@@ -347,8 +387,10 @@ print_stats(struct server *srv)
 
 	rpci_link_stats_get(srv->link, &ls);
 	printf("rpci-server: link: rx %" PRIu64 " frames, tx %" PRIu64 " frames, "
-	       "%" PRIu64 " retransmitted, %" PRIu64 " bad CRC, %" PRIu64 " malformed\n",
-	       ls.rx_frames, ls.tx_frames, ls.tx_retransmit, ls.rx_bad_crc, ls.rx_malformed_msg);
+	       "%" PRIu64 " retransmitted, %" PRIu64 " bad CRC, %" PRIu64 " malformed, "
+	       "%" PRIu64 " port faults survived\n",
+	       ls.rx_frames, ls.tx_frames, ls.tx_retransmit, ls.rx_bad_crc, ls.rx_malformed_msg,
+	       rpci_port_faults());
 	for (i = 0; i < srv->nb_devs; i++) {
 		struct rpci_vgpu_stats vs;
 
@@ -366,6 +408,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "list-pci", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -386,6 +429,8 @@ main(int argc, char **argv)
 		case 'H':
 			host = optarg;
 			break;
+		case 'L':
+			return list_pci();
 		case 'h':
 			usage(argv[0]);
 			return 0;

@@ -857,6 +857,7 @@ rpci_client_create(const struct rpci_conf *conf, const char *host)
 	lp.dead_ms = l->dead_ms;
 	lp.burst = l->burst;
 	lp.copy_threshold = c->port_info.multi_seg ? l->copy_threshold : UINT32_MAX;
+	lp.guard_bursts = c->port_info.is_memif;
 	lp.pool = c->pool;
 	lp.ext_pool = c->ext_pool;
 	lp.ops = &client_link_ops;
@@ -998,7 +999,8 @@ device_bringup(struct rpci_device *dev)
 	}
 	/* MSI: vector 0, enabled; then memory decode and bus mastering. */
 	if ((ret = cfg_write(dev, RPCI_VGPU_CFG_MSI + 12, 0, 0x3)) < 0 ||
-	    (ret = cfg_write(dev, RPCI_VGPU_CFG_MSI, (uint32_t)RPCI_VGPU_MSI_ENABLE << 16, 0xc)) < 0 ||
+	    (ret = cfg_write(dev, RPCI_VGPU_CFG_MSI, (uint32_t)RPCI_VGPU_MSI_ENABLE << 16,
+			     0xc)) < 0 ||
 	    (ret = cfg_write(dev, RPCI_VGPU_CFG_COMMAND, RPCI_VGPU_CMD_MEM | RPCI_VGPU_CMD_MASTER,
 			     0x3)) < 0) {
 		return ret;

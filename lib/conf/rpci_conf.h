@@ -61,15 +61,16 @@ struct rpci_conf_link {
 	uint32_t max_payload;        /**< TLP max payload; 0 = derived from the MTU */
 	uint32_t replay_frames;      /**< replay buffer, frames (default 512, 8..32768) */
 	uint32_t retransmit_us;      /**< first replay time-out (default 2000) */
-	uint32_t retransmit_max;     /**< replays without progress before the session is dead (default 12) */
+	uint32_t retransmit_max;     /**< replays without progress before dead (default 12) */
 	uint32_t keepalive_ms;       /**< idle keepalive period (default 100) */
 	uint32_t dead_ms;            /**< silence after which a peer is dead (default 3000) */
 	uint32_t request_timeout_ms; /**< completion and command time-out (default 10000) */
 	uint32_t burst;              /**< RX/TX burst size (default 32, 1..512) */
 	uint32_t mbufs;              /**< mbufs in each process's pool (default 8191) */
 	uint32_t sleep_max_us;       /**< adaptive idle: longest sleep (default 200) */
-	uint32_t spin_polls;         /**< adaptive idle: empty polls before sleeping (default 2000) */
-	uint32_t copy_threshold;     /**< payloads up to this size are copied, larger ones attached (default 256) */
+	uint32_t spin_polls;         /**< adaptive idle: empty polls before a sleep (2000) */
+	/** payloads up to this size are copied, larger ones attached (default 256) */
+	uint32_t copy_threshold;
 };
 
 /** EAL settings of a host (group "eal" of a host). */
@@ -98,7 +99,7 @@ struct rpci_conf_device {
 	uint32_t class_code;              /**< personality: 24-bit class code */
 	uint8_t revision;                 /**< personality: revision id */
 	uint32_t threads;                 /**< cpu backend: worker threads (default 1, 1..64) */
-	double slowdown;                  /**< cpu backend: slowdown factor (default 1.0, 1..1000) */
+	double slowdown;                  /**< cpu backend: slowdown (default 1.0, 1..1000) */
 	int line;                         /**< line of the entry in the file */
 };
 
