@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Install the Debian 12 packages rpci builds and runs with (as root).
+set -euo pipefail
+
+PKGS=(build-essential meson ninja-build pkg-config
+      libdpdk-dev dpdk libconfig-dev libcjson-dev libcunit1-dev libpciaccess-dev
+      iproute2 procps python3)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "rpci: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
