@@ -52,8 +52,6 @@ struct server {
 	uint16_t host_index;
 	struct server_dev devs[RPCI_CONF_DEVICES_MAX];
 	unsigned int nb_devs;
-	struct rte_mempool *pool;
-	struct rte_mempool *ext_pool;
 	struct rpci_link *link;
 	struct rpci_port_info port_info;
 	/* memif: stop polling while a departing peer's link goes down */
@@ -282,48 +280,12 @@ devices_free(struct server *srv)
 static int
 port_and_link_create(struct server *srv)
 {
-	const struct rpci_conf_link *l = &srv->conf->link;
-	struct rpci_link_params lp;
-	struct rte_ether_addr mac;
-	int ret;
+	char err[256];
 
-	ret = rpci_link_pools_create("srv", l->mbufs, l->mtu, (int)rte_socket_id(), &srv->pool,
-				     &srv->ext_pool);
-	if (ret < 0) {
-		fprintf(stderr, "rpci-server: cannot create mbuf pools (%u mbufs): %s\n", l->mbufs,
-			strerror(-ret));
-		return -1;
-	}
-	memcpy(mac.addr_bytes, srv->host->mac, sizeof(mac.addr_bytes));
-	ret = rpci_port_init(srv->host->port, l->mtu, 1024, srv->pool, &mac, &srv->port_info);
-	if (ret < 0) {
-		fprintf(stderr, "rpci-server: port %u would not start: %s\n", srv->host->port,
-			strerror(-ret));
-		return -1;
-	}
-	memset(&lp, 0, sizeof(lp));
-	lp.port_id = srv->host->port;
-	lp.mac = mac;
-	lp.ethertype = l->ethertype;
-	lp.crc_payload = l->crc_payload;
-	lp.mtu = l->mtu;
-	lp.max_payload = l->max_payload;
-	lp.replay_frames = l->replay_frames;
-	lp.retransmit_us = l->retransmit_us;
-	lp.retransmit_max = l->retransmit_max;
-	lp.keepalive_ms = l->keepalive_ms;
-	lp.dead_ms = l->dead_ms;
-	lp.burst = l->burst;
-	lp.copy_threshold = srv->port_info.multi_seg ? l->copy_threshold : UINT32_MAX;
-	lp.guard_bursts = srv->port_info.is_memif;
-	lp.pool = srv->pool;
-	lp.ext_pool = srv->ext_pool;
-	lp.ops = &server_link_ops;
-	lp.ops_arg = srv;
-	srv->link = rpci_link_create(&lp);
+	srv->link = rpci_link_create_for_host(srv->conf, srv->host, &server_link_ops, srv, 0,
+					      &srv->port_info, err, sizeof(err));
 	if (srv->link == NULL) {
-		fprintf(stderr, "rpci-server: cannot create the link: %s\n",
-			rte_strerror(rte_errno));
+		fprintf(stderr, "rpci-server: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -485,11 +447,6 @@ main(int argc, char **argv)
 	ret = 0;
 cleanup:
 	rpci_link_free(srv->link);
-	if (rte_eth_dev_is_valid_port(srv->host->port)) {
-		rpci_port_close(srv->host->port);
-	}
-	rte_mempool_free(srv->pool);
-	rte_mempool_free(srv->ext_pool);
 	devices_free(srv);
 	rte_eal_cleanup();
 	rpci_conf_free(conf);

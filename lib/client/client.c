@@ -138,9 +138,6 @@ struct rpci_client {
 	const struct rpci_conf *conf;
 	const struct rpci_conf_host *host;
 	uint16_t host_index;
-	uint16_t port_id;
-	struct rte_mempool *pool;
-	struct rte_mempool *ext_pool;
 	struct rpci_link *link;
 	struct rpci_port_info port_info;
 	uint64_t request_tsc;
@@ -791,10 +788,7 @@ rpci_client_create(const struct rpci_conf *conf, const char *host)
 {
 	struct rpci_client *c;
 	const struct rpci_conf_host *h;
-	const struct rpci_conf_link *l;
-	struct rpci_link_params lp;
-	struct rte_ether_addr mac;
-	char name[32];
+	char err[256];
 	int ret;
 
 	if (conf == NULL || host == NULL) {
@@ -808,7 +802,6 @@ rpci_client_create(const struct rpci_conf *conf, const char *host)
 		fail(-EINVAL, "'%s' is not a client host of %s", host, conf->path);
 		return NULL;
 	}
-	l = &conf->link;
 	c = rte_zmalloc("rpci_client", sizeof(*c), 0);
 	if (c == NULL) {
 		rte_errno = ENOMEM;
@@ -818,66 +811,17 @@ rpci_client_create(const struct rpci_conf *conf, const char *host)
 	c->conf = conf;
 	c->host = h;
 	c->host_index = (uint16_t)(h - conf->hosts);
-	c->port_id = h->port;
-	c->request_tsc = rte_get_timer_hz() * l->request_timeout_ms / 1000;
-	snprintf(name, sizeof(name), "cl%u", c->host_index);
-	ret = rpci_link_pools_create(name, l->mbufs, l->mtu, (int)rte_socket_id(), &c->pool,
-				     &c->ext_pool);
-	if (ret < 0) {
-		rte_errno = -ret;
-		fail(ret, "cannot create mbuf pools (%u mbufs): %s", l->mbufs, strerror(-ret));
-		goto free_client;
-	}
-	memcpy(mac.addr_bytes, h->mac, sizeof(mac.addr_bytes));
-	ret = rpci_port_init(c->port_id, l->mtu, 1024, c->pool, &mac, &c->port_info);
-	if (ret < 0) {
-		rte_errno = ret == -ENODEV ? ENODEV : EIO;
-		fail(-rte_errno, "port %u of host '%s' would not start: %s", c->port_id, host,
-		     strerror(-ret));
-		goto free_pools;
-	}
-	ret = rpci_port_wait_up(c->port_id, OPEN_TIMEOUT_MS);
-	if (ret < 0) {
-		rte_errno = EIO;
-		fail(-EIO, "port %u of host '%s' did not come up (is the server running?)",
-		     c->port_id, host);
-		goto close_port;
-	}
-	memset(&lp, 0, sizeof(lp));
-	lp.port_id = c->port_id;
-	lp.mac = mac;
-	lp.ethertype = l->ethertype;
-	lp.crc_payload = l->crc_payload;
-	lp.mtu = l->mtu;
-	lp.max_payload = l->max_payload;
-	lp.replay_frames = l->replay_frames;
-	lp.retransmit_us = l->retransmit_us;
-	lp.retransmit_max = l->retransmit_max;
-	lp.keepalive_ms = l->keepalive_ms;
-	lp.dead_ms = l->dead_ms;
-	lp.burst = l->burst;
-	lp.copy_threshold = c->port_info.multi_seg ? l->copy_threshold : UINT32_MAX;
-	lp.guard_bursts = c->port_info.is_memif;
-	lp.pool = c->pool;
-	lp.ext_pool = c->ext_pool;
-	lp.ops = &client_link_ops;
-	lp.ops_arg = c;
-	c->link = rpci_link_create(&lp);
+	c->request_tsc = rte_get_timer_hz() * conf->link.request_timeout_ms / 1000;
+	c->link = rpci_link_create_for_host(conf, h, &client_link_ops, c, OPEN_TIMEOUT_MS,
+					    &c->port_info, err, sizeof(err));
 	if (c->link == NULL) {
-		ret = -rte_errno;
-		fail(ret, "cannot create the link: %s", strerror(rte_errno));
-		goto close_port;
+		ret = rte_errno;
+		fail(-ret, "%s", err);
+		rte_free(c);
+		rte_errno = ret;
+		return NULL;
 	}
 	return c;
-
-close_port:
-	rpci_port_close(c->port_id);
-free_pools:
-	rte_mempool_free(c->pool);
-	rte_mempool_free(c->ext_pool);
-free_client:
-	rte_free(c);
-	return NULL;
 }
 
 static void
@@ -933,9 +877,6 @@ rpci_client_destroy(struct rpci_client *client)
 		rpci_device_close(client->devices);
 	}
 	rpci_link_free(client->link);
-	rpci_port_close(client->port_id);
-	rte_mempool_free(client->pool);
-	rte_mempool_free(client->ext_pool);
 	rte_free(client);
 }
 
@@ -1282,6 +1223,46 @@ rpci_synchronize(struct rpci_device *dev)
 	return 0;
 }
 
+/*
+ * A copy done by the device's DMA engine (COPY_H2D reads client memory,
+ * COPY_D2H writes it): host covered by a window for the time of each
+ * command, one command per COPY_MAX_CMD bytes, in order (data lands before
+ * the completion does).
+ */
+static int
+dma_copy(struct rpci_device *dev, uint8_t opcode, uint64_t dptr, const uint8_t *host,
+	 uint64_t size)
+{
+	uint64_t off;
+	int ret;
+
+	for (off = 0; off < size; off += COPY_MAX_CMD) {
+		struct rpci_vgpu_cmd cmd = { .opcode = opcode };
+		uint64_t n = RTE_MIN(size - off, COPY_MAX_CMD);
+		int slot;
+
+		ret = window_cover(dev, host + off, n, &slot);
+		if (ret < 0) {
+			return ret;
+		}
+		cmd.args[0] = dptr + off;
+		cmd.host_addr = (uint64_t)(uintptr_t)host + off;
+		cmd.host_len = (uint32_t)n;
+		ret = run_cmd(dev, &cmd, NULL);
+		if (slot >= 0) {
+			window_del(dev, slot);
+		}
+		if (ret < 0) {
+			return ret == -ENOTCONN ? ret :
+				fail(ret, "copy %s the device failed: %s",
+				     opcode == RPCI_VGPU_OP_COPY_H2D ? "to" : "from",
+				     strerror(-ret));
+		}
+	}
+	ret = take_first_error(dev);
+	return ret < 0 ? fail(ret, "a queued command failed: %s", strerror(-ret)) : 0;
+}
+
 int
 rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size)
 {
@@ -1295,44 +1276,18 @@ rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64
 		return ret;
 	}
 	if (dev->h2d_mode == RPCI_H2D_PULL) {
-		uint64_t off;
-
-		for (off = 0; off < size; off += COPY_MAX_CMD) {
-			struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_COPY_H2D };
-			uint64_t n = RTE_MIN(size - off, COPY_MAX_CMD);
-			int slot;
-
-			ret = window_cover(dev, (const uint8_t *)src + off, n, &slot);
-			if (ret < 0) {
-				return ret;
-			}
-			cmd.args[0] = dptr + off;
-			cmd.host_addr = (uint64_t)(uintptr_t)src + off;
-			cmd.host_len = (uint32_t)n;
-			ret = run_cmd(dev, &cmd, NULL);
-			if (slot >= 0) {
-				window_del(dev, slot);
-			}
-			if (ret < 0) {
-				return ret == -ENOTCONN ? ret :
-					fail(ret, "copy to the device failed: %s", strerror(-ret));
-			}
+		ret = dma_copy(dev, RPCI_VGPU_OP_COPY_H2D, dptr, src, size);
+	} else {
+		/* Push: wait for queued work, then posted writes straight into BAR2. */
+		ret = rpci_synchronize(dev);
+		if (ret == 0) {
+			ret = post_write(dev, dev->bar2 + dptr, src, size);
 		}
-		dev->stats.h2d_bytes += size;
-		ret = take_first_error(dev);
-		return ret < 0 ? fail(ret, "a queued command failed: %s", strerror(-ret)) : 0;
+		/* src was sent in place: it must not change before the peer has it. */
+		if (ret == 0) {
+			ret = wait_acked(dev);
+		}
 	}
-	/* Push: wait for queued work, then posted writes straight into BAR2. */
-	ret = rpci_synchronize(dev);
-	if (ret < 0) {
-		return ret;
-	}
-	ret = post_write(dev, dev->bar2 + dptr, src, size);
-	if (ret < 0) {
-		return ret;
-	}
-	/* src was sent in place: it must not change before the peer has it. */
-	ret = wait_acked(dev);
 	if (ret == 0) {
 		dev->stats.h2d_bytes += size;
 	}
@@ -1342,7 +1297,6 @@ rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64
 int
 rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size)
 {
-	uint64_t off;
 	int ret;
 
 	if (dev == NULL || (dst == NULL && size > 0)) {
@@ -1352,31 +1306,11 @@ rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t siz
 	if (ret < 0) {
 		return ret;
 	}
-	for (off = 0; off < size; off += COPY_MAX_CMD) {
-		struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_COPY_D2H };
-		uint64_t n = RTE_MIN(size - off, COPY_MAX_CMD);
-		int slot;
-
-		ret = window_cover(dev, (uint8_t *)dst + off, n, &slot);
-		if (ret < 0) {
-			return ret;
-		}
-		cmd.args[0] = dptr + off;
-		cmd.host_addr = (uint64_t)(uintptr_t)dst + off;
-		cmd.host_len = (uint32_t)n;
-		/* In order: the data lands before the completion does. */
-		ret = run_cmd(dev, &cmd, NULL);
-		if (slot >= 0) {
-			window_del(dev, slot);
-		}
-		if (ret < 0) {
-			return ret == -ENOTCONN ? ret :
-				fail(ret, "copy from the device failed: %s", strerror(-ret));
-		}
+	ret = dma_copy(dev, RPCI_VGPU_OP_COPY_D2H, dptr, dst, size);
+	if (ret == 0) {
+		dev->stats.d2h_bytes += size;
 	}
-	dev->stats.d2h_bytes += size;
-	ret = take_first_error(dev);
-	return ret < 0 ? fail(ret, "a queued command failed: %s", strerror(-ret)) : 0;
+	return ret;
 }
 
 int

@@ -121,6 +121,7 @@ struct rpci_link {
 	uint32_t nb_sessions;
 	struct rpci_link_session *last_hit;
 	struct rte_mbuf **rx_burst;
+	bool owns_port; /* close the port and free the pools with the link */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -357,8 +358,20 @@ rpci_link_free(struct rpci_link *link)
 	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
 		rpci_link_session_free(&link->sessions[i]);
 	}
+	if (link->owns_port) {
+		/* The PMD gives its mbufs back to the pools as the port closes. */
+		rpci_port_close(link->p.port_id);
+		rte_mempool_free(link->p.pool);
+		rte_mempool_free(link->p.ext_pool);
+	}
 	rte_free(link->rx_burst);
 	rte_free(link);
+}
+
+void
+link_take_port(struct rpci_link *link)
+{
+	link->owns_port = true;
 }
 
 static struct rpci_link_session *

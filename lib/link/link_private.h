@@ -86,6 +86,9 @@ uint32_t link_crc_header(const uint8_t *hdr);
 void link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf);
 int link_open_msg_decode(const uint8_t *buf, uint32_t len, struct rpci_link_open_msg *m);
 
+/* The link now owns its port and pools: rpci_link_free() closes them. */
+void link_take_port(struct rpci_link *link);
+
 /* Sequence numbers compare modulo 2^32. */
 static inline int32_t
 link_seq_diff(uint32_t a, uint32_t b)

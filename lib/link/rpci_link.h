@@ -35,6 +35,7 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
+#include "rpci_conf.h"
 #include "rpci_tlp.h"
 
 #ifdef __cplusplus
@@ -120,6 +121,7 @@ struct rpci_link_stats {
 
 struct rpci_link;
 struct rpci_link_session;
+struct rpci_port_info;
 
 /** Callbacks of a link's owner. */
 struct rpci_link_ops {
@@ -227,8 +229,44 @@ int rpci_link_pools_create(const char *name, uint32_t nb_mbufs, uint32_t mtu, in
 struct rpci_link *rpci_link_create(const struct rpci_link_params *params);
 
 /**
+ * Bring up a host's port and its link as the deployment file says: mbuf
+ * pools sized from the link section, the host's port (rpci_port_init())
+ * with its MAC, and a link with the file's parameters. Payloads are copied
+ * on ports that take no mbuf chains; memif ports get the burst fault
+ * guard. The link owns the pools and the port: rpci_link_free() closes the
+ * port and frees the pools.
+ *
+ * @param conf
+ *   The deployment.
+ * @param host
+ *   This host (one of conf's).
+ * @param ops
+ *   The link's callbacks.
+ * @param ops_arg
+ *   Their argument.
+ * @param wait_up_ms
+ *   Wait this long for the port's link to come up (0: do not wait).
+ * @param info
+ *   If not NULL, filled with what the port can do.
+ * @param err
+ *   Receives a message on failure.
+ * @param err_len
+ *   Size of err.
+ * @return
+ *   The link, or NULL with rte_errno set: EINVAL, ENOMEM (pools), ENODEV
+ *   (no such port: check the host's vdevs), EIO (the port would not start
+ *   or come up).
+ */
+struct rpci_link *rpci_link_create_for_host(const struct rpci_conf *conf,
+					    const struct rpci_conf_host *host,
+					    const struct rpci_link_ops *ops, void *ops_arg,
+					    uint32_t wait_up_ms, struct rpci_port_info *info,
+					    char *err, size_t err_len);
+
+/**
  * Free a link: every session is dropped without a CLOSE and every mbuf it
- * holds is freed. Stop polling the port first.
+ * holds is freed; a link made by rpci_link_create_for_host() also closes its
+ * port and frees its pools. Stop polling the port first.
  *
  * @param link
  *   The link; NULL is ignored.

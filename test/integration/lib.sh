@@ -85,18 +85,8 @@ it_start_server() {
 # it_stop PID SECONDS: SIGINT, wait; returns the exit status or 124 if it had
 # to be killed.
 it_stop() {
-	local pid=$1 secs=$2 i
-	kill -INT "$pid" 2>/dev/null
-	for i in $(seq 1 $((secs * 10))); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			wait "$pid"
-			return $?
-		fi
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 124
+	kill -INT "$1" 2>/dev/null
+	it_wait_exit "$1" "$2"
 }
 
 # it_wait_exit PID SECONDS: wait for a process to end by itself; its exit

@@ -1284,6 +1284,28 @@ cmd_data_begin(struct rpci_vgpu *dev, uint64_t max_len)
 	return 0; /* fetching */
 }
 
+/*
+ * Step 1 of MODULE_LOAD and LAUNCH: the command's data travels into
+ * staging. 1 once it is there (step 2 next), 0 while it travels, -1 if it
+ * failed (cmd_status says why).
+ */
+static int
+cmd_data_fetch(struct rpci_vgpu *dev, int *work)
+{
+	if (dev->cmd_step != 1) {
+		return 1;
+	}
+	if (dma_step(dev, work) == 0) {
+		return 0;
+	}
+	if (dev->dma.error != 0) {
+		dev->cmd_status = dev->dma.error;
+		return -1;
+	}
+	dev->cmd_step = 2;
+	return 1;
+}
+
 static uint32_t
 cmd_data_len(const struct rpci_vgpu *dev)
 {
@@ -1413,15 +1435,9 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 			}
 			dev->cmd_step = ret == 1 ? 2 : 1;
 		}
-		if (dev->cmd_step == 1) {
-			if (dma_step(dev, work) == 0) {
-				return 0;
-			}
-			if (dev->dma.error != 0) {
-				dev->cmd_status = dev->dma.error;
-				return 1;
-			}
-			dev->cmd_step = 2;
+		ret = cmd_data_fetch(dev, work);
+		if (ret <= 0) {
+			return ret < 0 ? 1 : 0;
 		}
 		if (dev->cmd_step == 2) {
 			uint32_t slot;
@@ -1524,15 +1540,9 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 			}
 			dev->cmd_step = ret == 1 ? 2 : 1;
 		}
-		if (dev->cmd_step == 1) {
-			if (dma_step(dev, work) == 0) {
-				return 0;
-			}
-			if (dev->dma.error != 0) {
-				dev->cmd_status = dev->dma.error;
-				return 1;
-			}
-			dev->cmd_step = 2;
+		ret = cmd_data_fetch(dev, work);
+		if (ret <= 0) {
+			return ret < 0 ? 1 : 0;
 		}
 		if (dev->cmd_step == 2) {
 			/* Kernels write device memory: frames sent from it must be acked. */
