@@ -767,6 +767,12 @@ session_close(void)
 }
 
 /* A device with mem_bytes of memory, and a client session open on it. */
+/*
+ * Play a backend whose memory the CPU cannot address (OpenCL, CUDA): the
+ * device model must then read and write it through the ops, never in place.
+ */
+static bool g_hide_mem_base;
+
 static bool
 env_open(uint64_t mem_bytes)
 {
@@ -783,6 +789,9 @@ env_open(uint64_t mem_bytes)
 	CU_ASSERT_PTR_NOT_NULL(g_srv.gpu);
 	if (g_srv.gpu == NULL) {
 		return false;
+	}
+	if (g_hide_mem_base) {
+		g_srv.gpu->mem_base = NULL;
 	}
 	vp.gpu = g_srv.gpu;
 	g_srv.dev = rpci_vgpu_create(&vp);
@@ -2598,6 +2607,19 @@ fabric_free(void)
 	free(g_host.mem);
 }
 
+/* The same decode, copies, kernels and isolation on memory without a host address. */
+static void
+test_not_host_addressable(void)
+{
+	g_hide_mem_base = true;
+	test_memory_decode();
+	test_cmd_memset_copy_d2h();
+	test_cmd_copy_h2d();
+	test_cmd_launch();
+	test_isolation();
+	g_hide_mem_base = false;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2648,6 +2670,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_cq_full_waits);
 	CU_ADD_TEST(suite, test_sq_wrap);
 	CU_ADD_TEST(suite, test_isolation);
+	CU_ADD_TEST(suite, test_not_host_addressable);
 	CU_ADD_TEST(suite, test_no_dma_outside_windows);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

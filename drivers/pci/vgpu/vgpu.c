@@ -52,8 +52,9 @@ struct dma_xfer {
 	bool to_host;          /* MWr out (true) or MRd in (false) */
 	uint64_t host_addr;
 	uint64_t len;
-	uint8_t *local;        /* device memory or staging buffer */
+	uint8_t *local;        /* staging buffer, or device memory's host address */
 	bool local_is_devmem;
+	uint64_t dev_addr;     /* device memory: the device address */
 	uint64_t issued;       /* bytes requested (reads) or sent (writes) */
 	uint64_t done;         /* bytes received (reads) */
 	uint32_t outstanding;  /* reads in flight */
@@ -961,7 +962,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		int st = atomic_load(&dev->kernel_state);
 		int ret;
 
-		if (!range_in(off, len, 0, dev->mem_size) || dev->gpu->mem_base == NULL) {
+		if (!range_in(off, len, 0, dev->mem_size)) {
 			/* Decoded but not backed. */
 			if (rpci_link_tx_room(dev->session) < 1) {
 				return -EAGAIN;
@@ -975,6 +976,23 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		 * time, so it is copied then. (A kernel starts only once earlier
 		 * frames from device memory are acked.)
 		 */
+		if (dev->gpu->mem_base == NULL) {
+			/* Memory the CPU cannot address: read it out, send a copy. */
+			uint8_t buf[RPCI_TLP_MAX_PAYLOAD];
+
+			if (rpci_link_tx_room(dev->session) < 2 + len / 64) {
+				return -EAGAIN;
+			}
+			if (rpci_gpu_mem_read(dev->gpu, off, buf, len) < 0) {
+				send_cpl(dev, msg, RPCI_TLP_CPL_CA);
+				return -EIO;
+			}
+			ret = send_read_data(dev, msg, buf, msg->address, RPCI_LINK_SEND_COPY);
+			if (ret == 0) {
+				dev->stats.mrd_served++;
+			}
+			return ret;
+		}
 		ret = send_read_data(dev, msg, (const uint8_t *)dev->gpu->mem_base + off,
 				     msg->address,
 				     st == KERNEL_QUEUED || st == KERNEL_RUNNING ?
@@ -1067,12 +1085,9 @@ rx_cpl(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		uint64_t at = (uint64_t)(uintptr_t)cookie + offset;
 
 		if (dev->dma.local_is_devmem) {
-			uint64_t dev_off =
-				(uint64_t)(dev->dma.local - (uint8_t *)dev->gpu->mem_base);
-
-			rpci_gpu_mem_write(dev->gpu, dev_off + at,
+			rpci_gpu_mem_write(dev->gpu, dev->dma.dev_addr + at,
 					   (const uint8_t *)msg->payload + skip, len);
-			dirty(dev, dev_off + at, len);
+			dirty(dev, dev->dma.dev_addr + at, len);
 		} else {
 			memcpy(dev->dma.local + at, (const uint8_t *)msg->payload + skip, len);
 		}
@@ -1112,8 +1127,7 @@ rpci_vgpu_rx(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 /* ------------------------------------------------------------- DMA engine */
 
 static void
-dma_start(struct rpci_vgpu *dev, bool to_host, uint64_t host_addr, uint64_t len, uint8_t *local,
-	  bool local_is_devmem)
+dma_start(struct rpci_vgpu *dev, bool to_host, uint64_t host_addr, uint64_t len, uint8_t *local)
 {
 	memset(&dev->dma, 0, sizeof(dev->dma));
 	dev->dma.active = true;
@@ -1121,8 +1135,44 @@ dma_start(struct rpci_vgpu *dev, bool to_host, uint64_t host_addr, uint64_t len,
 	dev->dma.host_addr = host_addr;
 	dev->dma.len = len;
 	dev->dma.local = local;
-	dev->dma.local_is_devmem = local_is_devmem;
 	dev->dma.last_progress = rte_get_timer_cycles();
+}
+
+/* A DMA transfer to or from device memory at dev_addr. */
+static void
+dma_start_devmem(struct rpci_vgpu *dev, bool to_host, uint64_t host_addr, uint64_t len,
+		 uint64_t dev_addr)
+{
+	dma_start(dev, to_host, host_addr, len,
+		  dev->gpu->mem_base != NULL ? (uint8_t *)dev->gpu->mem_base + dev_addr : NULL);
+	dev->dma.local_is_devmem = true;
+	dev->dma.dev_addr = dev_addr;
+}
+
+/*
+ * One MWr of a transfer to the host. Device memory the CPU addresses is sent
+ * in place (guarded by zc_pending); memory it cannot address is read out
+ * first; any other buffer (the build log) is reused by the next command at
+ * once, so it is copied into the frame (its CRC is taken when the frame is
+ * sealed: the bytes may not change before the ack).
+ */
+static int
+dma_send_chunk(struct rpci_vgpu *dev, struct rpci_tlp *mwr, uint64_t dst, uint32_t chunk)
+{
+	struct dma_xfer *x = &dev->dma;
+	uint8_t bounce[RPCI_TLP_MAX_PAYLOAD + 4];
+	uint32_t lead = (uint32_t)(dst & 3);
+
+	if (x->local_is_devmem && x->local == NULL) {
+		memset(bounce, 0, sizeof(bounce));
+		if (rpci_gpu_mem_read(dev->gpu, x->dev_addr + x->issued, bounce + lead, chunk) < 0) {
+			return -EIO;
+		}
+		return rpci_link_send(dev->session, mwr, bounce, RPCI_LINK_SEND_COPY);
+	}
+	return rpci_link_send(dev->session, mwr, x->local + x->issued - lead,
+			      RPCI_LINK_SEND_EXACT |
+			      (x->local_is_devmem ? 0 : RPCI_LINK_SEND_COPY));
 }
 
 /*
@@ -1150,16 +1200,7 @@ dma_step(struct rpci_vgpu *dev, int *work)
 			int ret;
 
 			rpci_tlp_set_byte_range(&mwr, dst, chunk);
-			/*
-			 * A payload above the link's copy threshold is sent from where
-			 * it lives and must not change until acked (its CRC is taken
-			 * when the frame is sealed). Device memory is guarded by
-			 * zc_pending; any other buffer (the build log) is reused by the
-			 * next command at once, so it is copied into the frame.
-			 */
-			ret = rpci_link_send(dev->session, &mwr, x->local + x->issued - (dst & 3),
-					     RPCI_LINK_SEND_EXACT |
-					     (x->local_is_devmem ? 0 : RPCI_LINK_SEND_COPY));
+			ret = dma_send_chunk(dev, &mwr, dst, chunk);
 			if (ret == -EAGAIN) {
 				return 0;
 			}
@@ -1171,7 +1212,7 @@ dma_step(struct rpci_vgpu *dev, int *work)
 			dev->stats.dma_write_bytes += chunk;
 			(*work)++;
 		}
-		if (x->local_is_devmem) {
+		if (x->local_is_devmem && x->local != NULL) {
 			dev->zc_seq = rpci_link_session_tx_seq(dev->session);
 			dev->zc_pending = true;
 		}
@@ -1280,7 +1321,7 @@ cmd_data_begin(struct rpci_vgpu *dev, uint64_t max_len)
 	if (ret < 0) {
 		return ret;
 	}
-	dma_start(dev, false, c->host_addr, c->host_len, dev->staging, false);
+	dma_start(dev, false, c->host_addr, c->host_len, dev->staging);
 	return 0; /* fetching */
 }
 
@@ -1354,7 +1395,7 @@ log_write_back(struct rpci_vgpu *dev)
 		dev->stats.dma_refused++;
 		return -EFAULT;
 	}
-	dma_start(dev, true, addr, n, (uint8_t *)dev->log, false);
+	dma_start(dev, true, addr, n, (uint8_t *)dev->log);
 	return 1;
 }
 
@@ -1403,8 +1444,7 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 				dev->cmd_status = 0;
 				return 1;
 			}
-			if (!rpci_gpu_range_ok(dev->gpu, c->args[0], c->host_len) ||
-			    dev->gpu->mem_base == NULL) {
+			if (!rpci_gpu_range_ok(dev->gpu, c->args[0], c->host_len)) {
 				dev->cmd_status = -EFAULT;
 				return 1;
 			}
@@ -1413,8 +1453,7 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 				dev->cmd_status = -EFAULT;
 				return 1;
 			}
-			dma_start(dev, to_host, c->host_addr, c->host_len,
-				  (uint8_t *)dev->gpu->mem_base + c->args[0], true);
+			dma_start_devmem(dev, to_host, c->host_addr, c->host_len, c->args[0]);
 			dev->cmd_step = 1;
 		}
 		if (dma_step(dev, work) == 0) {
