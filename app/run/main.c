@@ -25,6 +25,7 @@
 #include "app_common.h"
 #include "rpci_client.h"
 #include "rpci_conf.h"
+#include "rpci_link.h"
 
 enum job_kind {
 	JOB_VECTOR_ADD,
@@ -62,6 +63,7 @@ struct run_opts {
 	bool int_data;
 	enum rpci_h2d_mode h2d;
 	bool info_only;
+	bool stats;
 };
 
 /* Timings of one run, in seconds. */
@@ -99,6 +101,7 @@ usage(const char *prog)
 	       "  --server S --device D   another server or device than the config names\n"
 	       "  --json FILE         append the result as one JSON object\n"
 	       "  --info              print the device's description and exit\n"
+	       "  --stats             print the link's counters at the end\n"
 	       "Sizes take K, M, G suffixes. Exit: 0 verified, 1 mismatch or error, 2 bad usage.\n",
 	       prog);
 }
@@ -156,6 +159,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		{ "device", required_argument, NULL, 'D' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "info", no_argument, NULL, 'I' },
+		{ "stats", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -248,6 +252,9 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'I':
 			o->info_only = true;
+			break;
+		case 'T':
+			o->stats = true;
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -721,6 +728,22 @@ print_info(struct rpci_device *dev)
 	       info.completer_id, info.max_payload);
 }
 
+static void
+print_link_stats(const struct rpci_client *client)
+{
+	struct rpci_link_stats s;
+
+	rpci_client_link_stats(client, &s);
+	printf("rpci-run: link: rx %" PRIu64 " frames (%" PRIu64 " data, %" PRIu64
+	       " duplicate, %" PRIu64 " out of order, %" PRIu64 " bad CRC, %" PRIu64
+	       " bad header, %" PRIu64 " not ours), tx %" PRIu64 " frames (%" PRIu64 " data, %"
+	       PRIu64 " retransmitted), %" PRIu64 " time-outs, NAK %" PRIu64 " sent %" PRIu64
+	       " received, %" PRIu64 " malformed messages\n",
+	       s.rx_frames, s.rx_data, s.rx_duplicate, s.rx_out_of_order, s.rx_bad_crc,
+	       s.rx_bad_header, s.rx_not_ours, s.tx_frames, s.tx_data, s.tx_retransmit,
+	       s.timeouts, s.nak_sent, s.nak_rcvd, s.rx_malformed_msg);
+}
+
 static int
 run_job(struct rpci_device *dev, const struct run_opts *o)
 {
@@ -827,6 +850,9 @@ main(int argc, char **argv)
 	if (rpci_device_close(dev) < 0 && ret == 0) {
 		fprintf(stderr, "rpci-run: close: %s\n", rpci_last_error());
 		ret = 1;
+	}
+	if (o.stats) {
+		print_link_stats(client);
 	}
 destroy:
 	rpci_client_destroy(client);

@@ -18,11 +18,16 @@
 
 /*
  * Every backend built in, the default first. A backend that depends on an
- * optional library is added under its own #ifdef, e.g.
- * #ifdef RPCI_HAVE_OPENCL  &rpci_gpu_opencl_ops,  #endif
+ * optional library is listed when meson found it (RPCI_HAVE_*).
  */
 static const struct rpci_gpu_ops *const g_gpu_backends[] = {
 	&rpci_gpu_cpu_ops,
+#ifdef RPCI_HAVE_OPENCL
+	&rpci_gpu_opencl_ops,
+#endif
+#ifdef RPCI_HAVE_CUDA
+	&rpci_gpu_cuda_ops,
+#endif
 };
 
 #define GPU_NB_BACKENDS (sizeof(g_gpu_backends) / sizeof(g_gpu_backends[0]))

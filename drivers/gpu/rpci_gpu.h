@@ -222,6 +222,10 @@ int rpci_gpu_arg_f32(const struct rpci_gpu_arg *arg, float *value);
 
 /** The cpu backend's ops (drivers/gpu/cpu). */
 extern const struct rpci_gpu_ops rpci_gpu_cpu_ops;
+/** The OpenCL backend's ops (drivers/gpu/opencl), built when OpenCL is found. */
+extern const struct rpci_gpu_ops rpci_gpu_opencl_ops;
+/** The CUDA backend's ops (drivers/gpu/cuda), built when the CUDA headers are found. */
+extern const struct rpci_gpu_ops rpci_gpu_cuda_ops;
 
 #ifdef __cplusplus
 }

@@ -66,6 +66,7 @@ rpci_last_error(void)
 	return g_errmsg;
 }
 
+
 struct host_window {
 	uint64_t base;
 	uint64_t size;
@@ -865,6 +866,12 @@ device_free(struct rpci_device *dev)
 	rpci_tlp_tags_free(dev->tags);
 	rte_free(dev->drv);
 	free(dev);
+}
+
+void
+rpci_client_link_stats(const struct rpci_client *client, struct rpci_link_stats *stats)
+{
+	rpci_link_stats_get(client->link, stats);
 }
 
 void

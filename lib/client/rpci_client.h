@@ -103,6 +103,18 @@ struct rpci_device_stats {
 	uint64_t refused;     /**< device requests outside the windows, refused */
 };
 
+struct rpci_link_stats;
+
+/**
+ * Counters of the client's link (frames, retransmissions, drops by cause).
+ *
+ * @param client
+ *   The client.
+ * @param stats
+ *   Filled in.
+ */
+void rpci_client_link_stats(const struct rpci_client *client, struct rpci_link_stats *stats);
+
 /**
  * Text of the last error of this thread.
  *
