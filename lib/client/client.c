@@ -393,7 +393,7 @@ mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
 
 		rpci_tlp_set_byte_range(&mrd, a, chunk);
 		tag = rpci_tlp_tag_alloc(dev->tags, &mrd, dst + issued);
-		if (tag < 0 || rpci_link_tx_room(dev->s) == 0) {
+		if (tag < 0 || rpci_link_tx_room_for(dev->s, RPCI_TLP_MRD) == 0) {
 			if (tag >= 0) {
 				rpci_tlp_tag_release(dev->tags, (uint16_t)tag, NULL);
 			}
@@ -489,7 +489,7 @@ rx_dma_read(struct rpci_device *dev, const struct rpci_tlp *msg)
 	int ret;
 
 	count = rpci_tlp_byte_range(msg, &first);
-	if (rpci_link_tx_room(dev->s) < msg->length_dw * 4 / max_payload + 2) {
+	if (rpci_link_tx_room_for(dev->s, RPCI_TLP_CPLD) < msg->length_dw * 4 / max_payload + 2) {
 		return -EAGAIN;
 	}
 	if (count == 0 || !window_ok(dev, msg->address + first, count)) {
@@ -553,7 +553,7 @@ client_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg
 	case RPCI_TLP_CFGRD:
 	case RPCI_TLP_CFGWR:
 		/* We are a host, not a function: nothing to configure here. */
-		if (rpci_link_tx_room(s) < 1) {
+		if (rpci_link_tx_room_for(s, RPCI_TLP_CPL) < 1) {
 			return -EAGAIN;
 		}
 		rpci_tlp_cpl_for(&cpl, msg, dev->requester_id, RPCI_TLP_CPL_UR);
@@ -618,7 +618,7 @@ cq_poll(struct rpci_device *dev)
 	}
 	/* Tell the device what we consumed, before it could run out of room. */
 	if (any && dev->cq_head - dev->cq_head_told >= CQ_SIZE / 4 && session_alive(dev) &&
-	    rpci_link_tx_room(dev->s) > 0) {
+	    rpci_link_tx_room_for(dev->s, RPCI_TLP_MWR) > 0) {
 		uint32_t v = rte_cpu_to_le_32(dev->cq_head);
 		struct rpci_tlp mwr = {
 			.type = RPCI_TLP_MWR,

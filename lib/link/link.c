@@ -56,6 +56,18 @@ struct rxq_ent {
 	struct rte_mbuf *m;
 	const uint8_t *msgs; /* first message */
 	uint32_t len;        /* bytes of messages */
+	uint32_t seq;        /* its sequence number: orders the classes */
+};
+
+/* The receive queue of one traffic class. */
+struct rx_class {
+	struct rxq_ent *q;
+	uint32_t mask;
+	uint32_t head;
+	uint32_t tail;
+	uint32_t off;   /* offset of the next message in the head frame */
+	uint16_t freed; /* frames delivered and freed (mod 2^16): the credits given back */
+	uint16_t cap;   /* frames it holds: the credits we give */
 };
 
 struct rpci_link_session {
@@ -90,11 +102,13 @@ struct rpci_link_session {
 	bool nak_armed;
 	uint32_t nak_seq;
 	uint64_t nak_tsc;
-	struct rxq_ent *rxq;
-	uint32_t rxq_mask;
-	uint32_t rxq_head;
-	uint32_t rxq_tail;
-	uint32_t rx_off; /* offset of the next message in the head frame */
+	struct rx_class rxc[RPCI_LINK_CLASSES];
+	bool credit_pending; /* frames were freed: tell the peer */
+
+	/* TX credits per class: frames sent, and the peer's limit (mod 2^16) */
+	uint16_t tx_consumed[RPCI_LINK_CLASSES];
+	uint16_t tx_limit[RPCI_LINK_CLASSES];
+	uint8_t open_class; /* class of the open frame */
 
 	uint64_t last_rx_tsc;
 	uint64_t last_tx_tsc;
@@ -122,6 +136,7 @@ struct rpci_link {
 	struct rpci_link_session *last_hit;
 	struct rte_mbuf **rx_burst;
 	bool owns_port; /* close the port and free the pools with the link */
+	uint16_t rx_cap[RPCI_LINK_CLASSES]; /* receive queue per class, frames */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -149,6 +164,30 @@ static inline uint64_t
 now_tsc(void)
 {
 	return rte_get_timer_cycles();
+}
+
+/* Class of a message type (enum rpci_link_class). */
+static inline uint8_t
+msg_class(uint8_t type)
+{
+	switch (type) {
+	case RPCI_TLP_MRD:
+	case RPCI_TLP_CFGRD:
+	case RPCI_TLP_CFGWR:
+		return RPCI_LINK_CLASS_NP;
+	case RPCI_TLP_CPL:
+	case RPCI_TLP_CPLD:
+		return RPCI_LINK_CLASS_CPL;
+	default:
+		return RPCI_LINK_CLASS_P;
+	}
+}
+
+/* Credit counters compare modulo 2^16. */
+static inline int16_t
+credit_diff(uint16_t a, uint16_t b)
+{
+	return (int16_t)(uint16_t)(a - b);
 }
 
 /* Time from t to now; 0 if t is later (stamped after now was read). */
@@ -264,6 +303,20 @@ rpci_link_create(const struct rpci_link_params *params)
 		link->p.rx_queue_frames = 2 * link->p.replay_frames;
 	}
 	link->p.rx_queue_frames = align_pow2(link->p.rx_queue_frames);
+	/*
+	 * Half for posted writes (bulk data), a quarter each for requests and
+	 * completions. Completions of the reads one requester keeps in flight
+	 * (64 tags of 4 KiB, 4 frames each at most) fit in 256 frames.
+	 */
+	link->rx_cap[RPCI_LINK_CLASS_P] = (uint16_t)RTE_MAX(link->p.rx_queue_frames / 2, 2u);
+	link->rx_cap[RPCI_LINK_CLASS_NP] = (uint16_t)RTE_MAX(link->p.rx_queue_frames / 4, 2u);
+	link->rx_cap[RPCI_LINK_CLASS_CPL] = (uint16_t)RTE_MAX(link->p.rx_queue_frames / 4, 2u);
+	if (link->p.rx_queue_frames > 32768) {
+		LINK_LOG(ERR, "receive queue of %u frames: at most 32768", link->p.rx_queue_frames);
+		rte_free(link);
+		rte_errno = EINVAL;
+		return NULL;
+	}
 	link->max_payload = p->max_payload ? p->max_payload : rpci_link_max_payload_for_mtu(p->mtu);
 	link->limits.max_payload = link->max_payload;
 	link->limits.max_read_req = RPCI_TLP_MAX_PAYLOAD;
@@ -295,7 +348,7 @@ rpci_link_create(const struct rpci_link_params *params)
 static void
 session_release_mbufs(struct rpci_link_session *s)
 {
-	uint32_t seq;
+	uint32_t seq, c;
 
 	for (seq = s->tx_acked; seq != s->tx_next; seq++) {
 		struct replay_ent *e = &s->replay[seq & s->replay_mask];
@@ -308,17 +361,22 @@ session_release_mbufs(struct rpci_link_session *s)
 		rte_pktmbuf_free(s->open_frame);
 		s->open_frame = NULL;
 	}
-	while (s->rxq_head != s->rxq_tail) {
-		rte_pktmbuf_free(s->rxq[s->rxq_head & s->rxq_mask].m);
-		s->rxq_head++;
+	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
+		struct rx_class *rc = &s->rxc[c];
+
+		while (rc->head != rc->tail) {
+			rte_pktmbuf_free(rc->q[rc->head & rc->mask].m);
+			rc->head++;
+		}
+		rc->off = 0;
 	}
-	s->rx_off = 0;
 }
 
 void
 rpci_link_session_free(struct rpci_link_session *s)
 {
 	struct rpci_link *link;
+	uint32_t c;
 
 	if (s == NULL || !s->in_use) {
 		return;
@@ -326,7 +384,9 @@ rpci_link_session_free(struct rpci_link_session *s)
 	link = s->link;
 	session_release_mbufs(s);
 	rte_free(s->replay);
-	rte_free(s->rxq);
+	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
+		rte_free(s->rxc[c].q);
+	}
 	if (link->last_hit == s) {
 		link->last_hit = NULL;
 	}
@@ -379,7 +439,7 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 	      bool is_client)
 {
 	struct rpci_link_session *s = NULL;
-	uint32_t i;
+	uint32_t i, c;
 
 	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
 		if (!link->sessions[i].in_use) {
@@ -393,14 +453,19 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 	}
 	memset(s, 0, sizeof(*s));
 	s->replay = rte_zmalloc("rpci_replay", sizeof(*s->replay) * link->p.replay_frames, 0);
-	s->rxq = rte_zmalloc("rpci_rxq", sizeof(*s->rxq) * link->p.rx_queue_frames, 0);
-	if (s->replay == NULL || s->rxq == NULL) {
-		rte_free(s->replay);
-		rte_free(s->rxq);
-		s->replay = NULL;
-		s->rxq = NULL;
-		rte_errno = ENOMEM;
-		return NULL;
+	if (s->replay == NULL) {
+		goto nomem;
+	}
+	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
+		struct rx_class *rc = &s->rxc[c];
+		uint32_t n = align_pow2(link->rx_cap[c]);
+
+		rc->q = rte_zmalloc("rpci_rxq", sizeof(*rc->q) * n, 0);
+		if (rc->q == NULL) {
+			goto nomem;
+		}
+		rc->mask = n - 1;
+		rc->cap = link->rx_cap[c];
 	}
 	s->link = link;
 	s->in_use = true;
@@ -408,11 +473,19 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 	s->id = id;
 	s->peer = *peer;
 	s->replay_mask = link->p.replay_frames - 1;
-	s->rxq_mask = link->p.rx_queue_frames - 1;
 	s->rto_tsc = link->rto_base_tsc;
 	s->last_rx_tsc = s->last_tx_tsc = now_tsc();
 	link->nb_sessions++;
 	return s;
+
+nomem:
+	rte_free(s->replay);
+	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
+		rte_free(s->rxc[c].q);
+	}
+	memset(s, 0, sizeof(*s));
+	rte_errno = ENOMEM;
+	return NULL;
 }
 
 static struct rpci_link_session *
@@ -521,15 +594,9 @@ frame_send_now(struct rpci_link *link, struct rte_mbuf *m)
 }
 
 static int
-send_simple(struct rpci_link *link, const struct rte_ether_addr *dst, uint8_t kind,
-	    uint32_t session, uint32_t seq, uint32_t ack, const void *body, uint16_t len)
+send_hdr(struct rpci_link *link, const struct rte_ether_addr *dst, struct link_hdr *h,
+	 const void *body, uint16_t len)
 {
-	struct link_hdr h = {
-		.kind = kind,
-		.session = session,
-		.seq = seq,
-		.ack = ack,
-	};
 	struct rte_mbuf *m;
 	void *p;
 
@@ -545,8 +612,66 @@ send_simple(struct rpci_link *link, const struct rte_ether_addr *dst, uint8_t ki
 		}
 		memcpy(p, body, len);
 	}
-	frame_seal(link, m, &h);
+	frame_seal(link, m, h);
 	return frame_send_now(link, m);
+}
+
+static int
+send_simple(struct rpci_link *link, const struct rte_ether_addr *dst, uint8_t kind,
+	    uint32_t session, uint32_t seq, uint32_t ack, const void *body, uint16_t len)
+{
+	struct link_hdr h = {
+		.kind = kind,
+		.session = session,
+		.seq = seq,
+		.ack = ack,
+	};
+
+	return send_hdr(link, dst, &h, body, len);
+}
+
+/*
+ * The credits we give, as cumulative limits: the peer may have sent this
+ * many frames of each class in all, counted from the start of the session.
+ */
+static void
+session_fill_credits(struct rpci_link_session *s, struct link_hdr *h)
+{
+	h->credit_p = (uint16_t)(s->rxc[RPCI_LINK_CLASS_P].freed +
+				 s->rxc[RPCI_LINK_CLASS_P].cap);
+	h->credit_np = (uint16_t)(s->rxc[RPCI_LINK_CLASS_NP].freed +
+				  s->rxc[RPCI_LINK_CLASS_NP].cap);
+	h->credit_cpl = (uint16_t)(s->rxc[RPCI_LINK_CLASS_CPL].freed +
+				   s->rxc[RPCI_LINK_CLASS_CPL].cap);
+	s->credit_pending = false;
+}
+
+/* A header from the peer raises the limits it gave us (never lowers them). */
+static void
+session_take_credits(struct rpci_link_session *s, const struct link_hdr *h)
+{
+	const uint16_t lim[RPCI_LINK_CLASSES] = { h->credit_p, h->credit_np, h->credit_cpl };
+	uint32_t c;
+
+	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
+		if (credit_diff(lim[c], s->tx_limit[c]) > 0) {
+			s->tx_limit[c] = lim[c];
+		}
+	}
+}
+
+static int
+session_send_simple(struct rpci_link_session *s, uint8_t kind)
+{
+	struct link_hdr h = {
+		.kind = kind,
+		.session = s->id,
+		.seq = s->tx_next,
+		.ack = s->rx_next,
+	};
+
+	session_fill_credits(s, &h);
+	return send_hdr(s->link, &s->peer, &h, NULL, 0);
 }
 
 static void
@@ -554,7 +679,7 @@ session_send_ack(struct rpci_link_session *s, uint8_t kind)
 {
 	struct rpci_link *link = s->link;
 
-	if (send_simple(link, &s->peer, kind, s->id, s->tx_next, s->rx_next, NULL, 0) == 0) {
+	if (session_send_simple(s, kind) == 0) {
 		s->ack_pending = false;
 		s->last_tx_tsc = now_tsc();
 		if (kind == RPCI_LINK_ACK) {
@@ -594,6 +719,8 @@ session_close_frame(struct rpci_link_session *s)
 	}
 	h.seq = s->tx_next;
 	h.ack = s->rx_next;
+	h.flags = (uint16_t)(s->open_class << RPCI_LINK_F_CLASS_SHIFT);
+	session_fill_credits(s, &h);
 	frame_seal(link, m, &h);
 	e = &s->replay[s->tx_next & s->replay_mask];
 	e->m = m;
@@ -602,7 +729,7 @@ session_close_frame(struct rpci_link_session *s)
 	s->tx_next++;
 	s->open_frame = NULL;
 	s->open_len = 0;
-	/* The ack rides on this frame. */
+	/* The ack (and the credits) ride on this frame. */
 	s->ack_pending = false;
 	link->stats.tx_data++;
 }
@@ -617,6 +744,20 @@ rpci_link_tx_room(const struct rpci_link_session *s)
 	}
 	used = s->tx_next - s->tx_acked + (s->open_frame != NULL ? 1 : 0);
 	return s->replay_mask + 1 - used;
+}
+
+uint32_t
+rpci_link_tx_room_for(const struct rpci_link_session *s, uint8_t type)
+{
+	uint8_t c = msg_class(type);
+	uint32_t room = rpci_link_tx_room(s);
+	int16_t credits;
+
+	if (room == 0) {
+		return 0;
+	}
+	credits = credit_diff(s->tx_limit[c], s->tx_consumed[c]);
+	return credits <= 0 ? 0 : RTE_MIN(room, (uint32_t)credits);
 }
 
 static inline rte_iova_t
@@ -673,6 +814,7 @@ session_drop_empty_frame(struct rpci_link_session *s)
 		rte_pktmbuf_free(s->open_frame);
 		s->open_frame = NULL;
 		s->open_len = 0;
+		s->tx_consumed[s->open_class]--; /* its credit was not used */
 	}
 }
 
@@ -682,6 +824,7 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 {
 	struct rpci_link *link;
 	uint32_t hlen, plen, need;
+	uint8_t cls;
 	bool attach;
 	uint8_t *p;
 	int ret;
@@ -709,11 +852,19 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 	}
 	need = hlen + (attach ? 0 : plen);
 	/* An attached payload ends its frame; a frame holds at most an MTU. */
-	if (s->open_frame != NULL && s->open_len + hlen + plen > link->p.mtu) {
+	/* A frame holds one class, and an MTU. */
+	cls = msg_class(msg->type);
+	if (s->open_frame != NULL &&
+	    (s->open_class != cls || s->open_len + hlen + plen > link->p.mtu)) {
 		session_close_frame(s);
 	}
 	if (s->open_frame == NULL) {
 		if (s->tx_next - s->tx_acked > s->replay_mask) {
+			return -EAGAIN;
+		}
+		/* No credit: the peer has no room for another frame of this class. */
+		if (credit_diff(s->tx_limit[cls], s->tx_consumed[cls]) <= 0) {
+			link->stats.tx_no_credit++;
 			return -EAGAIN;
 		}
 		s->open_frame = frame_new(link, &s->peer);
@@ -721,6 +872,8 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 			return -EAGAIN;
 		}
 		s->open_len = RPCI_LINK_HDR_LEN;
+		s->open_class = cls;
+		s->tx_consumed[cls]++;
 	}
 	p = (uint8_t *)rte_pktmbuf_append(s->open_frame, need);
 	if (unlikely(p == NULL)) {
@@ -928,12 +1081,27 @@ session_go_back(struct rpci_link_session *s)
 	s->last_goback_tsc = now_tsc();
 }
 
+/* Whether any frame accepted is still waiting for delivery. */
+static bool
+session_rx_pending(const struct rpci_link_session *s)
+{
+	uint32_t c;
+
+	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
+		if (s->rxc[c].head != s->rxc[c].tail) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *m,
 	const uint8_t *msgs, uint64_t now)
 {
 	struct rpci_link *link = s->link;
 	int32_t d = link_seq_diff(h->seq, s->rx_next);
+	struct rx_class *rc;
 	struct rxq_ent *e;
 
 	if (d < 0) {
@@ -955,17 +1123,19 @@ rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (s->rxq_tail - s->rxq_head > s->rxq_mask) {
-		/* No room: not acked, the peer will send it again. */
+	rc = &s->rxc[(h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT];
+	if (rc->tail - rc->head >= rc->cap) {
+		/* Past the credits we gave: not acked, the peer sends it again. */
 		link->stats.rx_queue_full++;
 		rte_pktmbuf_free(m);
 		return;
 	}
-	e = &s->rxq[s->rxq_tail & s->rxq_mask];
+	e = &rc->q[rc->tail & rc->mask];
 	e->m = m;
 	e->msgs = msgs;
 	e->len = h->payload_len;
-	s->rxq_tail++;
+	e->seq = h->seq;
+	rc->tail++;
 	s->rx_next++;
 	s->nak_armed = false;
 	s->ack_pending = true;
@@ -1000,6 +1170,7 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 	ack.requester_id = req.requester_id;
 	ack.max_payload = (uint16_t)link->max_payload;
 	ack.replay_frames = link->p.replay_frames;
+	memcpy(ack.credits, link->rx_cap, sizeof(ack.credits));
 	s = session_alloc(link, h->session, src, false);
 	if (s == NULL) {
 		struct rpci_link_session tmp = { .link = link, .id = h->session, .peer = *src };
@@ -1011,7 +1182,13 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 	}
 	s->open_req = req;
 	s->state = RPCI_LINK_S_OPEN;
-	if (req.max_payload != 0 && req.max_payload != link->max_payload) {
+	memcpy(s->tx_limit, req.credits, sizeof(s->tx_limit));
+	if (req.credits[RPCI_LINK_CLASS_P] == 0 || req.credits[RPCI_LINK_CLASS_NP] == 0 ||
+	    req.credits[RPCI_LINK_CLASS_CPL] == 0) {
+		/* A peer that can take nothing of some class could never be answered. */
+		ret = -EPROTO;
+		snprintf(ack.reason, sizeof(ack.reason), "no credits for some traffic class");
+	} else if (req.max_payload != 0 && req.max_payload != link->max_payload) {
 		/*
 		 * MTUs must agree. Our peer takes less than we would send, or
 		 * sends more than we take: rpci_link_send() lets payloads up
@@ -1050,6 +1227,7 @@ rx_open_ack(struct rpci_link_session *s, const struct link_hdr *h, const uint8_t
 	}
 	s->open_ack = ack;
 	s->answered = true;
+	memcpy(s->tx_limit, ack.credits, sizeof(s->tx_limit));
 	s->state = ack.status == 0 ? RPCI_LINK_S_OPEN : RPCI_LINK_S_CLOSED;
 	s->last_rx_tsc = now_tsc();
 }
@@ -1150,14 +1328,17 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 			goto drop;
 		}
 		session_process_ack(s, h.ack);
+		session_take_credits(s, &h);
 		rx_data(s, &h, m, l2 + RPCI_LINK_HDR_LEN, now);
 		return;
 	case RPCI_LINK_ACK:
 		session_process_ack(s, h.ack);
+		session_take_credits(s, &h);
 		break;
 	case RPCI_LINK_NAK:
 		link->stats.nak_rcvd++;
 		session_process_ack(s, h.ack);
+		session_take_credits(s, &h);
 		if (s->tx_sent != s->tx_acked &&
 		    (h.ack != s->last_nak_ack ||
 		     tsc_since(now, s->last_goback_tsc) > link->rto_base_tsc / 2)) {
@@ -1170,7 +1351,7 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		break;
 	case RPCI_LINK_CLOSE:
 		/* Deliver what was accepted before agreeing to close. */
-		if (s->rxq_head != s->rxq_tail) {
+		if (session_rx_pending(s)) {
 			break;
 		}
 		send_simple(link, &s->peer, RPCI_LINK_CLOSE_ACK, s->id, 0, 0, NULL, 0);
@@ -1188,37 +1369,79 @@ drop:
 	rte_pktmbuf_free(m);
 }
 
-/* Deliver the messages of a session's in-order queue. */
+/*
+ * The next frame to deliver: the oldest head among the classes not blocked
+ * this turn, under PCIe's ordering: a posted write may pass requests and
+ * completions, but nothing passes an earlier posted write. NULL when
+ * nothing may go.
+ */
+static struct rx_class *
+session_next_class(struct rpci_link_session *s, const bool *blocked)
+{
+	struct rx_class *best = NULL;
+	struct rx_class *p = &s->rxc[RPCI_LINK_CLASS_P];
+	uint32_t c;
+
+	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
+		struct rx_class *rc = &s->rxc[c];
+
+		if (rc->head == rc->tail || blocked[c]) {
+			continue;
+		}
+		if (best == NULL || link_seq_diff(rc->q[rc->head & rc->mask].seq,
+						  best->q[best->head & best->mask].seq) < 0) {
+			best = rc;
+		}
+	}
+	if (best != NULL && best != p && blocked[RPCI_LINK_CLASS_P] && p->head != p->tail &&
+	    link_seq_diff(p->q[p->head & p->mask].seq, best->q[best->head & best->mask].seq) < 0) {
+		/* An earlier posted write waits: what came after it waits too. */
+		return NULL;
+	}
+	return best;
+}
+
+/*
+ * Deliver the messages of a session's receive queues. A class whose head
+ * message is declined (-EAGAIN: no room to answer it yet) is blocked for
+ * this turn while the others go on, so that a read waiting for room never
+ * holds up the writes and completions that would make that room.
+ */
 static uint32_t
 session_deliver(struct rpci_link_session *s)
 {
 	struct rpci_link *link = s->link;
+	bool blocked[RPCI_LINK_CLASSES] = { false, false, false };
+	struct rx_class *rc;
 	uint32_t delivered = 0;
 
-	while (s->rxq_head != s->rxq_tail &&
-	       (s->state == RPCI_LINK_S_OPEN || s->state == RPCI_LINK_S_CLOSING)) {
-		struct rxq_ent *e = &s->rxq[s->rxq_head & s->rxq_mask];
+	while ((s->state == RPCI_LINK_S_OPEN || s->state == RPCI_LINK_S_CLOSING) &&
+	       (rc = session_next_class(s, blocked)) != NULL) {
+		struct rxq_ent *e = &rc->q[rc->head & rc->mask];
 		const uint8_t *data = e->msgs;
 		uint32_t len = e->len;
+		uint8_t cls = (uint8_t)(rc - s->rxc);
 
-		while (s->rx_off < len) {
+		while (rc->off < len) {
 			struct rpci_tlp msg;
 			const char *why = NULL;
 			int n, ret;
 
-			n = rpci_tlp_decode(data + s->rx_off, len - s->rx_off, &link->limits, &msg,
+			n = rpci_tlp_decode(data + rc->off, len - rc->off, &link->limits, &msg,
 					    &why);
-			if (unlikely(n < 0)) {
+			if (unlikely(n < 0 || msg_class(msg.type) != cls)) {
+				/* A message of another class would break the ordering rules. */
 				link->stats.rx_malformed_msg++;
 				LINK_LOG(DEBUG, "session %08x: malformed message dropped: %s",
-					 s->id,
-					 why != NULL ? why : "?");
-				s->rx_off = len;
+					 s->id, n < 0 ? (why != NULL ? why : "?") :
+					 "message of another class than its frame");
+				rc->off = len;
 				break;
 			}
 			ret = link->p.ops->rx_msg(s, &msg, link->p.ops_arg);
 			if (ret == -EAGAIN) {
-				return delivered;
+				blocked[cls] = true;
+				break;
 			}
 			if (unlikely(ret < 0)) {
 				link->stats.rx_refused_msg++;
@@ -1227,16 +1450,21 @@ session_deliver(struct rpci_link_session *s)
 			}
 			link->stats.rx_msgs++;
 			delivered++;
-			s->rx_off += (uint32_t)n;
+			rc->off += (uint32_t)n;
 			if (s->state != RPCI_LINK_S_OPEN && s->state != RPCI_LINK_S_CLOSING) {
 				/* rx_msg ended the session */
 				return delivered;
 			}
 		}
+		if (blocked[cls]) {
+			continue;
+		}
 		rte_pktmbuf_free(e->m);
 		e->m = NULL;
-		s->rxq_head++;
-		s->rx_off = 0;
+		rc->head++;
+		rc->off = 0;
+		rc->freed++;
+		s->credit_pending = true;
 	}
 	return delivered;
 }
@@ -1302,7 +1530,8 @@ session_timers(struct rpci_link_session *s, uint64_t now)
 			session_send_probe(s, e);
 		}
 	}
-	if (s->ack_pending || tsc_since(now, s->last_tx_tsc) > link->keepalive_tsc) {
+	if (s->ack_pending || s->credit_pending ||
+	    tsc_since(now, s->last_tx_tsc) > link->keepalive_tsc) {
 		session_send_ack(s, RPCI_LINK_ACK);
 	}
 }
@@ -1338,7 +1567,7 @@ rpci_link_poll(struct rpci_link *link)
 		if (!s->in_use) {
 			continue;
 		}
-		if (s->rxq_head != s->rxq_tail) {
+		if (session_rx_pending(s)) {
 			work += (int)session_deliver(s);
 		}
 		if (s->state == RPCI_LINK_S_OPEN &&
@@ -1381,6 +1610,7 @@ rpci_link_connect(struct rpci_link *link, const struct rte_ether_addr *peer,
 	s->open_req.status = 0;
 	s->open_req.max_payload = (uint16_t)link->max_payload;
 	s->open_req.replay_frames = link->p.replay_frames;
+	memcpy(s->open_req.credits, link->rx_cap, sizeof(s->open_req.credits));
 	session_send_open_msg(s, RPCI_LINK_OPEN, &s->open_req);
 	return s;
 }

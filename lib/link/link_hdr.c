@@ -130,7 +130,9 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 	if (h->kind < RPCI_LINK_DATA || h->kind > RPCI_LINK_CLOSE_ACK) {
 		return LINK_HDR_KIND;
 	}
-	if ((h->flags & ~RPCI_LINK_F_CRC_PAYLOAD) != 0 || get_be32(buf + LINK_OFF_RESERVED) != 0) {
+	if ((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK)) != 0 ||
+	    ((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT) >= RPCI_LINK_CLASSES ||
+	    get_be32(buf + LINK_OFF_RESERVED) != 0) {
 		return LINK_HDR_FLAGS;
 	}
 	if ((uint32_t)h->payload_len > len - RPCI_LINK_HDR_LEN) {
@@ -149,7 +151,8 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 /*
  * OPEN body: status (be32), function (be16), requester_id (be16),
  * completer_id (be16), max_payload (be16), replay_frames (be32),
- * reserved (8 bytes, zero), reason (64 bytes, NUL-padded).
+ * credits P, NP, CPL (3 x be16), reserved (2 bytes, zero), reason (64 bytes,
+ * NUL-padded).
  */
 void
 link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf)
@@ -161,6 +164,9 @@ link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf)
 	put_be16(buf + 8, m->completer_id);
 	put_be16(buf + 10, m->max_payload);
 	put_be32(buf + 12, m->replay_frames);
+	put_be16(buf + 16, m->credits[RPCI_LINK_CLASS_P]);
+	put_be16(buf + 18, m->credits[RPCI_LINK_CLASS_NP]);
+	put_be16(buf + 20, m->credits[RPCI_LINK_CLASS_CPL]);
 	memcpy(buf + 24, m->reason, strnlen(m->reason, sizeof(m->reason) - 1));
 }
 
@@ -179,8 +185,17 @@ link_open_msg_decode(const uint8_t *buf, uint32_t len, struct rpci_link_open_msg
 	m->completer_id = get_be16(buf + 8);
 	m->max_payload = get_be16(buf + 10);
 	m->replay_frames = get_be32(buf + 12);
-	for (i = 16; i < 24; i++) {
+	m->credits[RPCI_LINK_CLASS_P] = get_be16(buf + 16);
+	m->credits[RPCI_LINK_CLASS_NP] = get_be16(buf + 18);
+	m->credits[RPCI_LINK_CLASS_CPL] = get_be16(buf + 20);
+	for (i = 22; i < 24; i++) {
 		if (buf[i] != 0) {
+			return -EBADMSG;
+		}
+	}
+	/* A credit count is a queue size: below 2^15, so that limits compare. */
+	for (i = 0; i < RPCI_LINK_CLASSES; i++) {
+		if (m->credits[i] >= 0x8000) {
 			return -EBADMSG;
 		}
 	}

@@ -67,6 +67,22 @@ enum rpci_link_kind {
 
 /** Link header flags. */
 #define RPCI_LINK_F_CRC_PAYLOAD 0x0001 /**< the CRC covers the payload too */
+/** DATA: bits 2:1 hold the frame's traffic class (enum rpci_link_class). */
+#define RPCI_LINK_F_CLASS_SHIFT 1
+#define RPCI_LINK_F_CLASS_MASK 0x0006
+
+/**
+ * Traffic classes, as in PCIe flow control. A DATA frame carries messages of
+ * one class; each class has its own receive queue and credits, and delivery
+ * keeps PCIe's ordering: posted writes may pass blocked reads and
+ * completions, nothing passes an earlier posted write.
+ */
+enum rpci_link_class {
+	RPCI_LINK_CLASS_P = 0,   /**< posted: MWr, Msg */
+	RPCI_LINK_CLASS_NP = 1,  /**< non-posted: MRd, CfgRd, CfgWr */
+	RPCI_LINK_CLASS_CPL = 2, /**< completions: Cpl, CplD */
+	RPCI_LINK_CLASSES = 3,
+};
 
 /** Session states. */
 enum rpci_link_state {
@@ -85,6 +101,8 @@ struct rpci_link_open_msg {
 	uint16_t completer_id;   /**< OPEN_ACK: the device's id */
 	uint16_t max_payload;    /**< largest payload the sender accepts */
 	uint32_t replay_frames;  /**< the sender's replay window */
+	/** Frames of each class the sender of this message can take in at once. */
+	uint16_t credits[RPCI_LINK_CLASSES];
 	char reason[64];         /**< OPEN_ACK: why refused, for people */
 };
 
@@ -104,7 +122,8 @@ struct rpci_link_stats {
 	uint64_t rx_unknown_session;/**< frame for no session of ours */
 	uint64_t rx_duplicate;      /**< DATA already delivered */
 	uint64_t rx_out_of_order;   /**< DATA past a gap, dropped */
-	uint64_t rx_queue_full;     /**< DATA dropped: the in-order queue was full */
+	uint64_t rx_queue_full;     /**< DATA dropped: past the credits we gave */
+	uint64_t tx_no_credit;      /**< sends that waited for the peer's credits */
 	uint64_t rx_malformed_msg;  /**< messages that failed to decode, dropped */
 	uint64_t rx_refused_msg;    /**< messages the transaction layer refused */
 	uint64_t tx_retransmit;     /**< DATA frames sent again */
@@ -438,6 +457,19 @@ int rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, cons
  *   Free frames in the replay window (0 if the session is not open).
  */
 uint32_t rpci_link_tx_room(const struct rpci_link_session *s);
+
+/**
+ * How many more DATA frames of a message type's class a session may send
+ * now: the room in the replay window and the peer's credits for the class.
+ *
+ * @param s
+ *   The session.
+ * @param type
+ *   A message type (enum rpci_tlp_type): its class counts.
+ * @return
+ *   Frames (0 if the session is not open).
+ */
+uint32_t rpci_link_tx_room_for(const struct rpci_link_session *s, uint8_t type);
 
 /**
  * Sequence number that the next DATA frame of a session will carry; every

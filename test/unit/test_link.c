@@ -349,10 +349,17 @@ test_hdr_refused(void)
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_KIND);
 	h.kind = RPCI_LINK_DATA;
 
-	/* Unknown flag bits. */
-	h.flags = 0x0002;
+	/* Unknown flag bits, and traffic class 3 (there are three). */
+	h.flags = 0x0008;
 	hdr_seal(buf, &h);
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.flags = RPCI_LINK_F_CLASS_MASK;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.flags = (uint16_t)(RPCI_LINK_CLASS_CPL << RPCI_LINK_F_CLASS_SHIFT);
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_OK);
+	CU_ASSERT_EQUAL(out.flags, RPCI_LINK_CLASS_CPL << RPCI_LINK_F_CLASS_SHIFT);
 	h.flags = 0x8000 | RPCI_LINK_F_CRC_PAYLOAD;
 	hdr_seal(buf, &h);
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
@@ -412,11 +419,24 @@ test_open_msg_codec(void)
 	CU_ASSERT_EQUAL(link_open_msg_decode(buf, 0, &out), -EBADMSG);
 
 	/* Reserved bytes. */
-	for (i = 16; i < 24; i++) {
+	for (i = 22; i < 24; i++) {
 		link_open_msg_encode(&m, buf);
 		buf[i] = 1;
 		CU_ASSERT_EQUAL(link_open_msg_decode(buf, LINK_OPEN_MSG_LEN, &out), -EBADMSG);
 	}
+	/* Credits: each class's, below 2^15. */
+	m.credits[RPCI_LINK_CLASS_P] = 512;
+	m.credits[RPCI_LINK_CLASS_NP] = 256;
+	m.credits[RPCI_LINK_CLASS_CPL] = 0x7fff;
+	link_open_msg_encode(&m, buf);
+	CU_ASSERT_EQUAL(link_open_msg_decode(buf, LINK_OPEN_MSG_LEN, &out), 0);
+	CU_ASSERT_EQUAL(out.credits[RPCI_LINK_CLASS_P], 512);
+	CU_ASSERT_EQUAL(out.credits[RPCI_LINK_CLASS_NP], 256);
+	CU_ASSERT_EQUAL(out.credits[RPCI_LINK_CLASS_CPL], 0x7fff);
+	m.credits[RPCI_LINK_CLASS_NP] = 0x8000;
+	link_open_msg_encode(&m, buf);
+	CU_ASSERT_EQUAL(link_open_msg_decode(buf, LINK_OPEN_MSG_LEN, &out), -EBADMSG);
+	memset(m.credits, 0, sizeof(m.credits));
 
 	/* Status: 0 and errnos only. */
 	m.status = 0;
@@ -568,6 +588,8 @@ struct side {
 	uint32_t wrong_session;
 	/* raw: keep the last message instead of checking it against the plan */
 	bool raw;
+	uint8_t block_classes;  /* raw: decline messages of these classes (bit per class) */
+	uint8_t order[64];      /* raw: types in the order they were taken */
 	uint32_t raw_calls;
 	struct rpci_tlp raw_msg;
 	uint8_t raw_payload[RPCI_TLP_MAX_PAYLOAD];
@@ -714,6 +736,18 @@ on_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg)
 		sd->wrong_session++;
 	}
 	if (sd->raw) {
+		bool posted = msg->type == RPCI_TLP_MWR || msg->type == RPCI_TLP_MSG;
+		bool cpl = msg->type == RPCI_TLP_CPL || msg->type == RPCI_TLP_CPLD;
+		uint8_t cls = posted ? RPCI_LINK_CLASS_P :
+			(cpl ? RPCI_LINK_CLASS_CPL : RPCI_LINK_CLASS_NP);
+
+		if (sd->block_classes & (1u << cls)) {
+			sd->eagain_calls++;
+			return -EAGAIN;
+		}
+		if (sd->raw_calls < RTE_DIM(sd->order)) {
+			sd->order[sd->raw_calls] = msg->type;
+		}
 		sd->raw_calls++;
 		sd->raw_msg = *msg;
 		sd->raw_msg.payload = NULL;
@@ -1589,7 +1623,10 @@ test_backpressure_rx(void)
 	CU_ASSERT_EQUAL(rpci_link_session_state(s), RPCI_LINK_S_OPEN);
 	env_stop();
 
-	/* An in-order queue of 2 frames overflows while the receiver waits. */
+	/*
+	 * A receive queue of 2 frames while the receiver waits: the credits
+	 * hold the sender back, nothing is dropped.
+	 */
 	pc = params_make(false);
 	ps = params_make(true);
 	ps.rx_queue_frames = 2;
@@ -1604,7 +1641,8 @@ test_backpressure_rx(void)
 	check_delivered(600);
 	rpci_link_stats_get(g_sv, &ss);
 	rpci_link_stats_get(g_cl, &sc);
-	CHECK_GE(ss.rx_queue_full, 1);
+	CHECK_EQ(ss.rx_queue_full, 0);
+	CHECK_GE(sc.tx_no_credit, 1);
 	CHECK_EQ(ss.rx_msgs, 600);
 	CHECK_EQ(sc.sessions_dead + ss.sessions_dead, 0);
 	env_stop();
@@ -1674,6 +1712,75 @@ pump_until_raw(uint32_t n, uint32_t ms)
 		pump_once();
 	}
 	return true;
+}
+
+static void
+send_one(struct rpci_link_session *s, uint8_t type, uint16_t tag)
+{
+	static const uint8_t word[4] = { 1, 2, 3, 4 };
+	struct rpci_tlp m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.tag = tag;
+	if (type == RPCI_TLP_CPL) {
+		m.requester_id = 0x0100;
+		m.completer_id = 0x0200;
+		m.byte_count = 4;
+	} else {
+		CU_ASSERT_EQUAL(rpci_tlp_set_byte_range(&m, 0x1000 + 64u * tag, 4), 0);
+	}
+	CU_ASSERT_EQUAL(rpci_link_send(s, &m, type == RPCI_TLP_MWR ? word : NULL, 0), 0);
+}
+
+/*
+ * PCIe's ordering across the three traffic classes: a read the receiver
+ * cannot answer yet does not hold up later writes and completions (no
+ * deadlock), and nothing passes an earlier write that waits.
+ */
+static void
+test_class_ordering(void)
+{
+	struct rpci_link_session *s;
+	struct rpci_link_stats st;
+
+	env_start();
+	s = session_open(NULL);
+	g_srv.raw = true;
+
+	g_srv.block_classes = 1u << RPCI_LINK_CLASS_NP;
+	send_one(s, RPCI_TLP_MRD, 1);
+	send_one(s, RPCI_TLP_MWR, 2);
+	send_one(s, RPCI_TLP_CPL, 3);
+	rpci_link_flush(g_cl);
+	CU_ASSERT(pump_until_raw(2, 1000));
+	pump_for(5);
+	CHECK_EQ(g_srv.raw_calls, 2);
+	CHECK_EQ(g_srv.order[0], RPCI_TLP_MWR);
+	CHECK_EQ(g_srv.order[1], RPCI_TLP_CPL);
+	g_srv.block_classes = 0;
+	CU_ASSERT(pump_until_raw(3, 1000));
+	CHECK_EQ(g_srv.order[2], RPCI_TLP_MRD);
+
+	g_srv.block_classes = 1u << RPCI_LINK_CLASS_P;
+	send_one(s, RPCI_TLP_MWR, 4);
+	send_one(s, RPCI_TLP_MRD, 5);
+	send_one(s, RPCI_TLP_CPL, 6);
+	rpci_link_flush(g_cl);
+	pump_for(10);
+	CHECK_EQ(g_srv.raw_calls, 3);
+	g_srv.block_classes = 0;
+	CU_ASSERT(pump_until_raw(6, 1000));
+	CHECK_EQ(g_srv.order[3], RPCI_TLP_MWR);
+	CHECK_EQ(g_srv.order[4], RPCI_TLP_MRD);
+	CHECK_EQ(g_srv.order[5], RPCI_TLP_CPL);
+
+	/* One class per frame: three frames went for each group of three. */
+	rpci_link_stats_get(g_cl, &st);
+	CHECK_EQ(st.tx_data, 6);
+	rpci_link_stats_get(g_sv, &st);
+	CHECK_EQ(st.rx_queue_full, 0);
+	env_stop();
 }
 
 static void
@@ -1782,7 +1889,8 @@ test_send_modes(void)
 	CU_ASSERT_EQUAL(g_srv.raw_msg.length_dw, 1024);
 	rpci_link_stats_get(g_cl, &a);
 	CHECK_EQ(a.tx_msgs - b.tx_msgs, 2);
-	CHECK_EQ(a.tx_data - b.tx_data, 1);
+	/* A write and a read are of two classes: two frames. */
+	CHECK_EQ(a.tx_data - b.tx_data, 2);
 	pump_for(5);
 	CHECK_EQ(g_srv.raw_calls, n);
 	CHECK_EQ(g_srv.bad + g_srv.wrong_session, 0);
@@ -1811,6 +1919,7 @@ test_pool_exhaustion(void)
 	pc.pool = pool;
 	pc.ext_pool = ext;
 	pc.replay_frames = 128; /* the pool runs out before the window */
+	ps.rx_queue_frames = 1024; /* and before the server's credits */
 	env_start_with(&pc, &ps);
 	s = session_open(NULL);
 	plan_fixed(200, 512);
@@ -2650,6 +2759,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_loss_middle);
 	CU_ADD_TEST(suite, test_loss_tail);
 	CU_ADD_TEST(suite, test_duplicates);
+	CU_ADD_TEST(suite, test_class_ordering);
 	CU_ADD_TEST(suite, test_corruption);
 	CU_ADD_TEST(suite, test_reorder);
 	CU_ADD_TEST(suite, test_dead_peer);

@@ -896,7 +896,7 @@ send_read_data(struct rpci_vgpu *dev, const struct rpci_tlp *req, const uint8_t 
 	int ret;
 
 	need = (req->length_dw * 4 + max_payload - 1) / max_payload + 1;
-	if (rpci_link_tx_room(dev->session) < need) {
+	if (rpci_link_tx_room_for(dev->session, RPCI_TLP_CPLD) < need) {
 		return -EAGAIN;
 	}
 	ret = rpci_tlp_cpl_iter_init(&it, req, dev->p.completer_id, max_payload);
@@ -921,7 +921,7 @@ rx_cfg(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 {
 	uint32_t v;
 
-	if (rpci_link_tx_room(dev->session) < 1) {
+	if (rpci_link_tx_room_for(dev->session, RPCI_TLP_CPLD) < 1) {
 		return -EAGAIN;
 	}
 	if (msg->completer_id != dev->p.completer_id) {
@@ -947,7 +947,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		uint8_t buf[RPCI_TLP_MAX_PAYLOAD];
 		int ret;
 
-		if (rpci_link_tx_room(dev->session) < 2) {
+		if (rpci_link_tx_room_for(dev->session, RPCI_TLP_CPLD) < 2) {
 			return -EAGAIN;
 		}
 		bar0_read(dev, (uint32_t)(msg->address - b0), (uint32_t)len, buf);
@@ -964,7 +964,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 
 		if (!range_in(off, len, 0, dev->mem_size)) {
 			/* Decoded but not backed. */
-			if (rpci_link_tx_room(dev->session) < 1) {
+			if (rpci_link_tx_room_for(dev->session, RPCI_TLP_CPLD) < 1) {
 				return -EAGAIN;
 			}
 			send_cpl(dev, msg, RPCI_TLP_CPL_CA);
@@ -980,7 +980,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 			/* Memory the CPU cannot address: read it out, send a copy. */
 			uint8_t buf[RPCI_TLP_MAX_PAYLOAD];
 
-			if (rpci_link_tx_room(dev->session) < 2 + len / 64) {
+			if (rpci_link_tx_room_for(dev->session, RPCI_TLP_CPLD) < 2 + len / 64) {
 				return -EAGAIN;
 			}
 			if (rpci_gpu_mem_read(dev->gpu, off, buf, len) < 0) {
@@ -1004,7 +1004,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		}
 		return ret;
 	}
-	if (rpci_link_tx_room(dev->session) < 1) {
+	if (rpci_link_tx_room_for(dev->session, RPCI_TLP_CPLD) < 1) {
 		return -EAGAIN;
 	}
 	send_cpl(dev, msg, RPCI_TLP_CPL_UR);
@@ -1165,7 +1165,8 @@ dma_send_chunk(struct rpci_vgpu *dev, struct rpci_tlp *mwr, uint64_t dst, uint32
 
 	if (x->local_is_devmem && x->local == NULL) {
 		memset(bounce, 0, sizeof(bounce));
-		if (rpci_gpu_mem_read(dev->gpu, x->dev_addr + x->issued, bounce + lead, chunk) < 0) {
+		if (rpci_gpu_mem_read(dev->gpu, x->dev_addr + x->issued, bounce + lead,
+				      chunk) < 0) {
 			return -EIO;
 		}
 		return rpci_link_send(dev->session, mwr, bounce, RPCI_LINK_SEND_COPY);
@@ -1219,7 +1220,7 @@ dma_step(struct rpci_vgpu *dev, int *work)
 		goto finish;
 	}
 	while (x->issued < x->len && x->outstanding < DMA_TAGS &&
-	       rpci_link_tx_room(dev->session) > 0) {
+	       rpci_link_tx_room_for(dev->session, RPCI_TLP_MRD) > 0) {
 		uint64_t src = x->host_addr + x->issued;
 		uint32_t chunk = rpci_tlp_chunk_len(src, x->len - x->issued, DMA_READ_MAX);
 		struct rpci_tlp mrd = {
@@ -1640,7 +1641,7 @@ cmd_complete(struct rpci_vgpu *dev)
 	if (dev->cq_tail - dev->cq_head >= dev->cq_size) {
 		return -EAGAIN; /* the driver has not consumed its completions */
 	}
-	if (rpci_link_tx_room(dev->session) < 2) {
+	if (rpci_link_tx_room_for(dev->session, RPCI_TLP_MWR) < 2) {
 		return -EAGAIN;
 	}
 	memset(&cpl, 0, sizeof(cpl));
