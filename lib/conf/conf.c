@@ -47,7 +47,7 @@ static const char *const g_root_keys[] = { "link", "hosts", NULL };
 static const char *const g_link_keys[] = {
 	"ethertype", "crc_payload", "mtu", "max_payload", "replay_frames", "retransmit_us",
 	"retransmit_max", "keepalive_ms", "dead_ms", "request_timeout_ms", "burst", "mbufs",
-	"sleep_max_us", "spin_polls", "copy_threshold", NULL,
+	"sleep_max_us", "spin_polls", "copy_threshold", "faults", NULL,
 };
 
 static const char *const g_host_keys[] = {
@@ -434,6 +434,90 @@ conf_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+static const char *const g_faults_keys[] = { "seed", "tx", "rx", NULL };
+static const char *const g_fault_rate_keys[] = { "drop", "dup", "reorder", "corrupt", NULL };
+
+/* An optional number (float or integer) in [min, max]. */
+static int
+conf_number(struct parse *p, const config_setting_t *grp, const char *key, double min,
+	    double max, double *out)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	double v;
+
+	if (s == NULL) {
+		return 0;
+	}
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
+		v = config_setting_get_float(s);
+	} else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+		   config_setting_type(s) == CONFIG_TYPE_INT64) {
+		v = (double)config_setting_get_int64(s);
+	} else {
+		return conf_err(p, s, "'%s' must be a number", key);
+	}
+	if (!(v >= min && v <= max)) {
+		return conf_err(p, s, "'%s' %g is out of range (%g..%g)", key, v, min, max);
+	}
+	*out = v;
+	return 0;
+}
+
+/* Group link.faults.tx or .rx: the rates of one direction. */
+static int
+parse_fault_rates(struct parse *p, const config_setting_t *faults, const char *dir,
+		  struct rpci_conf_faults *f)
+{
+	const config_setting_t *grp = config_setting_get_member(faults, dir);
+
+	if (grp == NULL) {
+		return 0;
+	}
+	if (!config_setting_is_group(grp)) {
+		return conf_err(p, grp, "'%s' must be a group: %s = { drop = 0.01; ... };", dir,
+				dir);
+	}
+	if (conf_check_keys(p, grp, g_fault_rate_keys) < 0 ||
+	    conf_number(p, grp, "drop", 0.0, 1.0, &f->drop) < 0 ||
+	    conf_number(p, grp, "dup", 0.0, 1.0, &f->dup) < 0 ||
+	    conf_number(p, grp, "reorder", 0.0, 1.0, &f->reorder) < 0 ||
+	    conf_number(p, grp, "corrupt", 0.0, 1.0, &f->corrupt) < 0) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Group link.faults: the built-in fault injector. */
+static int
+parse_faults(struct parse *p, const config_setting_t *link_grp, struct rpci_conf_link *link)
+{
+	const config_setting_t *grp = config_setting_get_member(link_grp, "faults");
+	const config_setting_t *seed_s;
+
+	if (grp == NULL) {
+		return 0;
+	}
+	if (!config_setting_is_group(grp)) {
+		return conf_err(p, grp, "'faults' must be a group: faults = { ... };");
+	}
+	if (conf_check_keys(p, grp, g_faults_keys) < 0) {
+		return -EINVAL;
+	}
+	seed_s = config_setting_get_member(grp, "seed");
+	if (seed_s != NULL) {
+		if (config_setting_type(seed_s) != CONFIG_TYPE_INT &&
+		    config_setting_type(seed_s) != CONFIG_TYPE_INT64) {
+			return conf_err(p, seed_s, "'seed' must be an integer");
+		}
+		link->faults_seed = (uint64_t)config_setting_get_int64(seed_s);
+	}
+	if (parse_fault_rates(p, grp, "tx", &link->faults_tx) < 0 ||
+	    parse_fault_rates(p, grp, "rx", &link->faults_rx) < 0) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Section "link": all optional. */
 static int
 parse_link(struct parse *p, const config_setting_t *root, struct rpci_conf_link *link)
@@ -458,6 +542,7 @@ parse_link(struct parse *p, const config_setting_t *root, struct rpci_conf_link 
 		.sleep_max_us = 200,
 		.spin_polls = 2000,
 		.copy_threshold = 256,
+		.faults_seed = 1,
 	};
 	grp = config_setting_get_member(root, "link");
 	if (grp == NULL) {
@@ -492,7 +577,8 @@ parse_link(struct parse *p, const config_setting_t *root, struct rpci_conf_link 
 	    conf_u32(p, grp, "spin_polls", false, 0, 10000000, false, &link->spin_polls,
 		     NULL) < 0 ||
 	    conf_u32(p, grp, "copy_threshold", false, 0, 4096, false, &link->copy_threshold,
-		     NULL) < 0) {
+		     NULL) < 0 ||
+	    parse_faults(p, grp, link) < 0) {
 		rc = -EINVAL;
 		goto restore_where;
 	}

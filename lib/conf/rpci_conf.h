@@ -53,6 +53,14 @@ enum rpci_conf_idle {
 	RPCI_IDLE_ADAPTIVE = 1, /**< back off and sleep while idle */
 };
 
+/** Rates of the link's built-in fault injector in one direction (0..1 each). */
+struct rpci_conf_faults {
+	double drop;    /**< frames lost */
+	double dup;     /**< frames doubled */
+	double reorder; /**< frames held behind the next one */
+	double corrupt; /**< frames with one bit flipped */
+};
+
 /** Link parameters shared by all hosts (section "link"). */
 struct rpci_conf_link {
 	uint16_t ethertype;          /**< EtherType of rpci frames (default 0x88B5) */
@@ -71,6 +79,10 @@ struct rpci_conf_link {
 	uint32_t spin_polls;         /**< adaptive idle: empty polls before a sleep (2000) */
 	/** payloads up to this size are copied, larger ones attached (default 256) */
 	uint32_t copy_threshold;
+	/** group "faults": the built-in injector, off unless a rate is set (tests) */
+	struct rpci_conf_faults faults_tx;
+	struct rpci_conf_faults faults_rx;
+	uint64_t faults_seed; /**< its generator's seed (default 1) */
 };
 
 /** EAL settings of a host (group "eal" of a host). */

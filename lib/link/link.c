@@ -137,6 +137,12 @@ struct rpci_link {
 	struct rte_mbuf **rx_burst;
 	bool owns_port; /* close the port and free the pools with the link */
 	uint16_t rx_cap[RPCI_LINK_CLASSES]; /* receive queue per class, frames */
+	/* built-in fault injector (tests) */
+	bool faults_on;
+	struct rpci_link_faults faults[2]; /* 0 TX, 1 RX */
+	uint64_t fault_rng;
+	struct rte_mbuf *fault_held[2];    /* a frame held back (reorder) */
+	struct rte_mbuf **fault_rx;        /* RX burst after faults */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -198,12 +204,23 @@ tsc_since(uint64_t now, uint64_t t)
 }
 
 static inline uint16_t
-port_tx(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n)
+port_tx_burst(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n)
 {
 	if (link->p.guard_bursts) {
 		return rpci_port_tx_burst_guarded(link->p.port_id, link->p.queue_id, pkts, n);
 	}
 	return rte_eth_tx_burst(link->p.port_id, link->p.queue_id, pkts, n);
+}
+
+static uint16_t faults_tx(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n);
+
+static inline uint16_t
+port_tx(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n)
+{
+	if (unlikely(link->faults_on)) {
+		return faults_tx(link, pkts, n);
+	}
+	return port_tx_burst(link, pkts, n);
 }
 
 static void
@@ -264,6 +281,159 @@ free_pool:
 	*pool = NULL;
 fail:
 	return ret;
+}
+
+/* ---------------------------------------------------------- fault injector */
+
+static inline double
+fault_rand(struct rpci_link *link)
+{
+	/* xorshift64*: repeatable for a seed, cheap, good enough for tests */
+	uint64_t x = link->fault_rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	link->fault_rng = x;
+	return (double)((x * 0x2545f4914f6cdd1dull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* A copy of a frame with one bit flipped past the Ethernet header. */
+static struct rte_mbuf *
+fault_corrupt_copy(struct rpci_link *link, struct rte_mbuf *m)
+{
+	struct rte_mbuf *c = rte_pktmbuf_alloc(link->p.pool);
+	const void *src;
+	uint8_t *dst;
+	uint32_t bit;
+
+	if (c == NULL || m->pkt_len <= ETH_LEN ||
+	    m->pkt_len > rte_pktmbuf_tailroom(c)) {
+		rte_pktmbuf_free(c);
+		return NULL;
+	}
+	dst = (uint8_t *)rte_pktmbuf_append(c, (uint16_t)m->pkt_len);
+	src = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
+	if (src != dst) {
+		memcpy(dst, src, m->pkt_len);
+	}
+	bit = (uint32_t)(fault_rand(link) * (m->pkt_len - ETH_LEN) * 8);
+	dst[ETH_LEN + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	return c;
+}
+
+/*
+ * Apply one direction's faults to a burst, writing the frames that go on
+ * to out (room for 2 n + 1). Each input frame is consumed: passed on,
+ * freed, copied or held.
+ */
+static uint16_t
+faults_apply(struct rpci_link *link, int dir, struct rte_mbuf **in, uint16_t n,
+	     struct rte_mbuf **out)
+{
+	const struct rpci_link_faults *f = &link->faults[dir];
+	uint16_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = in[i];
+
+		if (fault_rand(link) < f->drop) {
+			link->stats.fault_drop[dir]++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (fault_rand(link) < f->corrupt) {
+			struct rte_mbuf *c = fault_corrupt_copy(link, m);
+
+			if (c != NULL) {
+				link->stats.fault_corrupt[dir]++;
+				rte_pktmbuf_free(m); /* the original (maybe a replay's) stays intact */
+				m = c;
+			}
+		}
+		if (fault_rand(link) < f->dup) {
+			link->stats.fault_dup[dir]++;
+			mbuf_chain_ref(m);
+			out[k++] = m;
+		}
+		if (link->fault_held[dir] == NULL && fault_rand(link) < f->reorder) {
+			/* Held back: it goes after the next frame. */
+			link->stats.fault_reorder[dir]++;
+			link->fault_held[dir] = m;
+			continue;
+		}
+		out[k++] = m;
+		if (link->fault_held[dir] != NULL) {
+			out[k++] = link->fault_held[dir];
+			link->fault_held[dir] = NULL;
+		}
+	}
+	return k;
+}
+
+/*
+ * TX with faults: every frame counts as sent (a frame the port refuses is
+ * lost, as on a full ring; the replay recovers it).
+ */
+static uint16_t
+faults_tx(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mbuf *out[2 * TX_BATCH_MAX + 1];
+	uint16_t done = 0;
+
+	while (done < n) {
+		uint16_t chunk = (uint16_t)RTE_MIN(n - done, TX_BATCH_MAX);
+		uint16_t k = faults_apply(link, 0, pkts + done, chunk, out);
+		uint16_t sent = k > 0 ? port_tx_burst(link, out, k) : 0;
+
+		while (sent < k) {
+			rte_pktmbuf_free(out[sent++]);
+			link->stats.tx_dropped++;
+		}
+		done += chunk;
+	}
+	return n;
+}
+
+int
+rpci_link_set_faults(struct rpci_link *link, const struct rpci_link_faults *tx,
+		     const struct rpci_link_faults *rx, uint64_t seed)
+{
+	const struct rpci_link_faults none = { 0 };
+	const struct rpci_link_faults *f[2] = { tx ? tx : &none, rx ? rx : &none };
+	int d;
+
+	if (link == NULL) {
+		return -EINVAL;
+	}
+	for (d = 0; d < 2; d++) {
+		if (!(f[d]->drop >= 0 && f[d]->drop <= 1) || !(f[d]->dup >= 0 && f[d]->dup <= 1) ||
+		    !(f[d]->reorder >= 0 && f[d]->reorder <= 1) ||
+		    !(f[d]->corrupt >= 0 && f[d]->corrupt <= 1)) {
+			return -EINVAL;
+		}
+	}
+	for (d = 0; d < 2; d++) {
+		link->faults[d] = *f[d];
+		if (link->fault_held[d] != NULL) {
+			rte_pktmbuf_free(link->fault_held[d]);
+			link->fault_held[d] = NULL;
+		}
+	}
+	link->fault_rng = seed != 0 ? seed : 0x9e3779b97f4a7c15ull;
+	link->faults_on = false;
+	for (d = 0; d < 2; d++) {
+		if (f[d]->drop > 0 || f[d]->dup > 0 || f[d]->reorder > 0 || f[d]->corrupt > 0) {
+			link->faults_on = true;
+		}
+	}
+	if (link->faults_on) {
+		LINK_LOG(INFO, "fault injector on: tx drop %g dup %g reorder %g corrupt %g, "
+			 "rx drop %g dup %g reorder %g corrupt %g, seed %" PRIu64, f[0]->drop,
+			 f[0]->dup, f[0]->reorder, f[0]->corrupt, f[1]->drop, f[1]->dup,
+			 f[1]->reorder, f[1]->corrupt, seed);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -330,7 +500,11 @@ rpci_link_create(const struct rpci_link_params *params)
 	link->dead_tsc = link->hz * p->dead_ms / 1000;
 	link->iova_va = rte_eal_iova_mode() == RTE_IOVA_VA;
 	link->rx_burst = rte_zmalloc("rpci_link_rx", sizeof(struct rte_mbuf *) * p->burst, 0);
-	if (link->rx_burst == NULL) {
+	link->fault_rx = rte_zmalloc("rpci_link_frx",
+				     sizeof(struct rte_mbuf *) * (2 * p->burst + 1), 0);
+	if (link->rx_burst == NULL || link->fault_rx == NULL) {
+		rte_free(link->rx_burst);
+		rte_free(link->fault_rx);
 		rte_free(link);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -338,6 +512,7 @@ rpci_link_create(const struct rpci_link_params *params)
 	if (p->guard_bursts && rpci_port_guard_install() < 0) {
 		LINK_LOG(ERR, "cannot install the burst fault guard");
 		rte_free(link->rx_burst);
+		rte_free(link->fault_rx);
 		rte_free(link);
 		rte_errno = EINVAL;
 		return NULL;
@@ -424,7 +599,10 @@ rpci_link_free(struct rpci_link *link)
 		rte_mempool_free(link->p.pool);
 		rte_mempool_free(link->p.ext_pool);
 	}
+	rte_pktmbuf_free(link->fault_held[0]);
+	rte_pktmbuf_free(link->fault_held[1]);
 	rte_free(link->rx_burst);
+	rte_free(link->fault_rx);
 	rte_free(link);
 }
 
@@ -1539,6 +1717,7 @@ session_timers(struct rpci_link_session *s, uint64_t now)
 int
 rpci_link_poll(struct rpci_link *link)
 {
+	struct rte_mbuf **rx;
 	uint16_t nb_rx, i;
 	uint32_t k;
 	uint64_t now = now_tsc();
@@ -1551,11 +1730,17 @@ rpci_link_poll(struct rpci_link *link)
 		nb_rx = rte_eth_rx_burst(link->p.port_id, link->p.queue_id, link->rx_burst,
 					 (uint16_t)link->p.burst);
 	}
+	rx = link->rx_burst;
+	if (unlikely(link->faults_on)) {
+		work += nb_rx;
+		nb_rx = faults_apply(link, 1, link->rx_burst, nb_rx, link->fault_rx);
+		rx = link->fault_rx;
+	}
 	for (i = 0; i < nb_rx; i++) {
 		if (i + 1 < nb_rx) {
-			rte_prefetch0(rte_pktmbuf_mtod(link->rx_burst[i + 1], void *));
+			rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
 		}
-		rx_frame(link, link->rx_burst[i], now);
+		rx_frame(link, rx[i], now);
 	}
 	work += nb_rx;
 	if (link->nb_sessions == 0) {

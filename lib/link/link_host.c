@@ -81,6 +81,19 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		goto close_port;
 	}
 	link_take_port(link);
+	{
+		const struct rpci_link_faults tx = {
+			.drop = l->faults_tx.drop, .dup = l->faults_tx.dup,
+			.reorder = l->faults_tx.reorder, .corrupt = l->faults_tx.corrupt,
+		};
+		const struct rpci_link_faults rx = {
+			.drop = l->faults_rx.drop, .dup = l->faults_rx.dup,
+			.reorder = l->faults_rx.reorder, .corrupt = l->faults_rx.corrupt,
+		};
+
+		/* The file's injector (rates checked when it was loaded). */
+		rpci_link_set_faults(link, &tx, &rx, l->faults_seed);
+	}
 	if (info != NULL) {
 		*info = pi;
 	}

@@ -51,7 +51,7 @@ extern "C" {
 /** Most sessions one link holds. */
 #define RPCI_LINK_SESSIONS_MAX 64
 /** Largest body of a control (OPEN, CTRL...) frame. */
-#define RPCI_LINK_CTRL_MAX 1024
+#define RPCI_LINK_CTRL_MAX 1400
 
 /** Frame kinds. */
 enum rpci_link_kind {
@@ -136,6 +136,19 @@ struct rpci_link_stats {
 	uint64_t zero_copy;         /**< payloads attached as external buffers */
 	uint64_t copied;            /**< payloads copied into frames */
 	uint64_t sessions_dead;     /**< sessions declared dead */
+	/** Faults the built-in injector made, per direction (0 TX, 1 RX). */
+	uint64_t fault_drop[2];
+	uint64_t fault_dup[2];
+	uint64_t fault_reorder[2];
+	uint64_t fault_corrupt[2];
+};
+
+/** Fault rates of one direction (probabilities per frame, 0..1). */
+struct rpci_link_faults {
+	double drop;    /**< frame lost */
+	double dup;     /**< frame sent (or received) twice */
+	double reorder; /**< frame held back behind the next one */
+	double corrupt; /**< one bit flipped past the Ethernet header */
 };
 
 struct rpci_link;
@@ -670,6 +683,27 @@ uint16_t rpci_port_tx_burst_guarded(uint16_t port_id, uint16_t queue_id,
  *   The count.
  */
 uint64_t rpci_port_faults(void);
+
+/**
+ * Set the link's built-in fault injector (off by default): every frame the
+ * link sends (tx) and receives (rx) is dropped, duplicated, reordered or
+ * corrupted at these rates, drawn from a generator seeded with seed, so a
+ * run is repeatable. Corruption works on a copy: frames kept for replay
+ * stay intact. All rates 0 turns it off.
+ *
+ * @param link
+ *   The link.
+ * @param tx
+ *   Rates for frames sent (NULL: none).
+ * @param rx
+ *   Rates for frames received (NULL: none).
+ * @param seed
+ *   Seed of the generator.
+ * @return
+ *   0, or -EINVAL (a rate outside 0..1).
+ */
+int rpci_link_set_faults(struct rpci_link *link, const struct rpci_link_faults *tx,
+			 const struct rpci_link_faults *rx, uint64_t seed);
 
 /** State of a poll loop's idle back-off. */
 struct rpci_idle {

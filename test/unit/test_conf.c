@@ -622,6 +622,43 @@ test_link_range(void)
 	EXPECT_ERR(text2(32, "link = {", 34, "burst = 0; };"), 34, "'burst' 0");
 }
 
+/* link.faults: the built-in fault injector's rates and seed. */
+static void
+test_link_faults(void)
+{
+	struct rpci_conf *conf;
+
+	conf = load(text2(32, "link = { faults = { seed = 77; tx = { drop = 0.01; dup = 0.02; };",
+			  33, "rx = { reorder = 0.5; corrupt = 1; }; }; };"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT_EQUAL(conf->link.faults_seed, 77);
+	CU_ASSERT_DOUBLE_EQUAL(conf->link.faults_tx.drop, 0.01, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(conf->link.faults_tx.dup, 0.02, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(conf->link.faults_tx.reorder, 0.0, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(conf->link.faults_rx.reorder, 0.5, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(conf->link.faults_rx.corrupt, 1.0, 1e-12);
+	rpci_conf_free(conf);
+	/* Off unless set. */
+	conf = load(text1(0, NULL));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT_DOUBLE_EQUAL(conf->link.faults_tx.drop + conf->link.faults_rx.drop +
+			       conf->link.faults_tx.corrupt, 0.0, 1e-12);
+	CU_ASSERT_EQUAL(conf->link.faults_seed, 1);
+	rpci_conf_free(conf);
+	EXPECT_ERR(text2(32, "link = { faults = {", 33, "tx = { drop = 1.5; }; }; };"), 33,
+		   "'drop' 1.5 is out of range (0..1)");
+	EXPECT_ERR(text2(32, "link = { faults = {", 33, "rx = { corrupt = -0.1; }; }; };"), 33,
+		   "'corrupt' -0.1 is out of range");
+	EXPECT_ERR(text2(32, "link = { faults = {", 33, "tx = { lose = 0.1; }; }; };"), 33,
+		   "unknown setting 'lose'");
+	EXPECT_ERR(text2(32, "link = { faults = {", 33, "seed = \"x\"; }; };"), 33,
+		   "'seed' must be an integer");
+	EXPECT_ERR(text2(32, "link = { faults = {", 33, "tx = 0.1; }; };"), 33,
+		   "'tx' must be a group");
+	EXPECT_ERR(text2(32, "link = { faults = {", 33, "tx = { dup = \"a\"; }; }; };"), 33,
+		   "'dup' must be a number");
+}
+
 static void
 test_host_range(void)
 {
@@ -1127,6 +1164,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_too_many_hosts);
 	CU_ADD_TEST(suite, test_wrong_type);
 	CU_ADD_TEST(suite, test_link_range);
+	CU_ADD_TEST(suite, test_link_faults);
 	CU_ADD_TEST(suite, test_host_range);
 	CU_ADD_TEST(suite, test_device_range);
 	CU_ADD_TEST(suite, test_missing_required);
