@@ -42,7 +42,10 @@ struct parse {
 	const config_setting_t *device_s[RPCI_CONF_HOSTS_MAX];
 };
 
-static const char *const g_root_keys[] = { "link", "hosts", NULL };
+static const char *const g_root_keys[] = { "link", "hosts", "selector", NULL };
+static const char *const g_selector_keys[] = {
+	"host", "policy", "heartbeat_ms", "missed_heartbeats", "lease_ms", "explore", "seed", NULL,
+};
 
 static const char *const g_link_keys[] = {
 	"ethertype", "crc_payload", "mtu", "max_payload", "replay_frames", "retransmit_us",
@@ -51,7 +54,8 @@ static const char *const g_link_keys[] = {
 };
 
 static const char *const g_host_keys[] = {
-	"name", "roles", "mac", "port", "idle", "eal", "devices", "server", "device", NULL,
+	"name", "roles", "mac", "port", "idle", "eal", "devices", "server", "device", "console",
+	NULL,
 };
 
 static const char *const g_eal_keys[] = {
@@ -924,8 +928,19 @@ parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struc
 		return -EINVAL;
 	}
 
+	s = config_setting_get_member(grp, "console");
+	if (s != NULL) {
+		v_str = config_setting_get_string(s);
+		if (v_str == NULL || v_str[0] != '/' || strlen(v_str) >= sizeof(host->console)) {
+			return conf_err(p, s, "'console' must be an absolute path of at most %zu "
+					"characters", sizeof(host->console) - 1);
+		}
+		memcpy(host->console, v_str, strlen(v_str) + 1);
+	}
+
 	if (host->roles & RPCI_ROLE_CLIENT) {
-		if (conf_name(p, grp, "server", true, host->server, NAME_CHARS, "[A-Za-z0-9_.-]",
+		/* Required unless a selector chooses (checked once all is read). */
+		if (conf_name(p, grp, "server", false, host->server, NAME_CHARS, "[A-Za-z0-9_.-]",
 			      &s) < 0) {
 			return -EINVAL;
 		}
@@ -960,6 +975,14 @@ check_clients(struct parse *p, const struct rpci_conf *conf)
 		if (!(host->roles & RPCI_ROLE_CLIENT)) {
 			continue;
 		}
+		if (host->server[0] == '\0') {
+			if (conf->selector.present) {
+				continue; /* the selector chooses */
+			}
+			return conf_err_at(p, p->name, host->line, "host '%s': missing 'server' "
+					   "(a client needs one when the file has no selector)",
+					   host->name);
+		}
 		srv = rpci_conf_host_find(conf, host->server);
 		if (srv == NULL) {
 			return conf_err_plain(p, p->server_s[i], "client '%s' names server '%s', "
@@ -978,6 +1001,86 @@ check_clients(struct parse *p, const struct rpci_conf *conf)
 		}
 	}
 	return 0;
+}
+
+/* Section "selector": who runs it and how it chooses (hosts are read). */
+static int
+parse_selector(struct parse *p, const config_setting_t *root, struct rpci_conf *conf)
+{
+	static const char *const policies[] = {
+		"first-fit", "best-fit", "least-loaded", "learned", NULL,
+	};
+	struct rpci_conf_selector *sel = &conf->selector;
+	const config_setting_t *grp = config_setting_get_member(root, "selector");
+	const config_setting_t *s;
+	const struct rpci_conf_host *h;
+	const char *v;
+	unsigned int i;
+	int rc = -EINVAL;
+
+	*sel = (struct rpci_conf_selector){
+		.heartbeat_ms = 200,
+		.missed_heartbeats = 3,
+		.lease_ms = 5000,
+		.explore = 0.1,
+		.seed = 1,
+	};
+	memcpy(sel->policy, "first-fit", sizeof("first-fit"));
+	if (grp == NULL) {
+		return 0;
+	}
+	if (!config_setting_is_group(grp)) {
+		return conf_err(p, grp, "'selector' must be a group: selector = { host = ...; };");
+	}
+	sel->present = true;
+	sel->line = (int)config_setting_source_line(grp);
+	conf_where(p, false, "selector");
+	if (conf_check_keys(p, grp, g_selector_keys) < 0 ||
+	    conf_name(p, grp, "host", true, sel->host, NAME_CHARS, "[A-Za-z0-9_.-]", &s) < 0) {
+		goto restore_where;
+	}
+	h = rpci_conf_host_find(conf, sel->host);
+	if (h == NULL || !(h->roles & RPCI_ROLE_SELECTOR)) {
+		conf_err(p, s, "selector host '%s' is not a host with the selector role",
+			 sel->host);
+		goto restore_where;
+	}
+	s = config_setting_get_member(grp, "policy");
+	if (s != NULL) {
+		v = config_setting_get_string(s);
+		for (i = 0; v != NULL && policies[i] != NULL; i++) {
+			if (strcmp(v, policies[i]) == 0) {
+				break;
+			}
+		}
+		if (v == NULL || policies[i] == NULL) {
+			conf_err(p, s, "'policy' must be \"first-fit\", \"best-fit\", "
+				 "\"least-loaded\" or \"learned\"");
+			goto restore_where;
+		}
+		memcpy(sel->policy, v, strlen(v) + 1);
+	}
+	if (conf_u32(p, grp, "heartbeat_ms", false, 10, 60000, false, &sel->heartbeat_ms,
+		     NULL) < 0 ||
+	    conf_u32(p, grp, "missed_heartbeats", false, 2, 100, false, &sel->missed_heartbeats,
+		     NULL) < 0 ||
+	    conf_u32(p, grp, "lease_ms", false, 100, 86400000, false, &sel->lease_ms, NULL) < 0 ||
+	    conf_number(p, grp, "explore", 0.0, 1.0, &sel->explore) < 0) {
+		goto restore_where;
+	}
+	s = config_setting_get_member(grp, "seed");
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_INT &&
+		    config_setting_type(s) != CONFIG_TYPE_INT64) {
+			conf_err(p, s, "'seed' must be an integer");
+			goto restore_where;
+		}
+		sel->seed = (uint64_t)config_setting_get_int64(s);
+	}
+	rc = 0;
+restore_where:
+	conf_where(p, false, "%s", "");
+	return rc;
 }
 
 /* List "hosts". */
@@ -1006,6 +1109,9 @@ parse_hosts(struct parse *p, const config_setting_t *root, struct rpci_conf *con
 		conf->nb_hosts = i + 1;
 	}
 	conf_where(p, false, "%s", "");
+	if (parse_selector(p, root, conf) < 0) {
+		return -EINVAL;
+	}
 	return check_clients(p, conf);
 }
 

@@ -123,19 +123,38 @@ struct rpci_conf_host {
 	uint16_t port;                 /**< ethdev port id (default 0) */
 	enum rpci_conf_idle idle;      /**< idle mode (default adaptive) */
 	struct rpci_conf_eal eal;      /**< EAL settings */
-	/** Client: host name of the server to use (must be a server host). */
+	/**
+	 * Client: host name of the server to use (a server host); "" when
+	 * the file has a selector that chooses.
+	 */
 	char server[RPCI_CONF_NAME_MAX];
 	/** Client: name of the device on that server ("" = its first one). */
 	char device[RPCI_CONF_NAME_MAX];
 	struct rpci_conf_device devices[RPCI_CONF_DEVICES_MAX]; /**< server: devices */
 	unsigned int nb_devices;
+	/** Unix socket of the console of a process of this host ("" = default). */
+	char console[RPCI_CONF_STR_MAX];
 	int line; /**< line of the entry in the file */
+};
+
+/** The server selector (section "selector", optional). */
+struct rpci_conf_selector {
+	bool present;                    /**< the file has a selector */
+	char host[RPCI_CONF_NAME_MAX];   /**< the host that runs it (role selector) */
+	char policy[RPCI_CONF_NAME_MAX]; /**< first-fit, best-fit, least-loaded, learned */
+	uint32_t heartbeat_ms;           /**< servers report this often (default 200) */
+	uint32_t missed_heartbeats;      /**< missed: server down (default 3, 2..100) */
+	uint32_t lease_ms;               /**< an attachment lasts this long unrenewed (5000) */
+	double explore;                  /**< learned policy's exploration (0.1, 0..1) */
+	uint64_t seed;                   /**< for exploration (1) */
+	int line;                        /**< line of the section */
 };
 
 /** A loaded, validated deployment file. */
 struct rpci_conf {
 	char path[RPCI_CONF_STR_MAX]; /**< the file it came from */
 	struct rpci_conf_link link;
+	struct rpci_conf_selector selector;
 	struct rpci_conf_host hosts[RPCI_CONF_HOSTS_MAX];
 	unsigned int nb_hosts;
 };

@@ -659,6 +659,79 @@ test_link_faults(void)
 		   "'dup' must be a number");
 }
 
+/* Section "selector", and clients that let it choose. */
+static void
+test_selector_section(void)
+{
+	struct rpci_conf *conf;
+
+	/* No selector: defaults, and every client names its server. */
+	conf = load(text1(0, NULL));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT_FALSE(conf->selector.present);
+	CU_ASSERT_STRING_EQUAL(conf->selector.policy, "first-fit");
+	rpci_conf_free(conf);
+	EXPECT_ERR(text1(28, ""), 23, "missing 'server'");
+
+	/* s0 also runs the selector; c0 needs no server then. */
+	conf = load(text2(4, "        roles = [ \"server\", \"selector\" ];", 32,
+			  "selector = { host = \"s0\"; policy = \"learned\"; heartbeat_ms = 100; "
+			  "missed_heartbeats = 4; lease_ms = 2000; explore = 0.25; seed = 9; };"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT(conf->selector.present);
+	CU_ASSERT_STRING_EQUAL(conf->selector.host, "s0");
+	CU_ASSERT_STRING_EQUAL(conf->selector.policy, "learned");
+	CU_ASSERT_EQUAL(conf->selector.heartbeat_ms, 100);
+	CU_ASSERT_EQUAL(conf->selector.missed_heartbeats, 4);
+	CU_ASSERT_EQUAL(conf->selector.lease_ms, 2000);
+	CU_ASSERT_DOUBLE_EQUAL(conf->selector.explore, 0.25, 1e-12);
+	CU_ASSERT_EQUAL(conf->selector.seed, 9);
+	CU_ASSERT_EQUAL(conf->selector.line, 32);
+	rpci_conf_free(conf);
+	conf = load(text2(4, "        roles = [ \"server\", \"selector\" ];", 32,
+			  "selector = { host = \"s0\"; };"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	rpci_conf_free(conf);
+	/* text2() writes g_text, which the block below edits in place */
+	text2(4, "        roles = [ \"server\", \"selector\" ];", 32, "selector = { host = \"s0\"; };");
+	/* the same with client c0 naming no server */
+	{
+		char *at = strstr(g_text, "        server = \"s0\";");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+		memset(at, ' ', strlen("        server = \"s0\";"));
+		conf = load(g_text);
+		CU_ASSERT_PTR_NOT_NULL(conf);
+		if (conf != NULL) {
+			CU_ASSERT_STRING_EQUAL(conf->hosts[1].server, "");
+		}
+		rpci_conf_free(conf);
+	}
+
+	EXPECT_ERR(text1(32, "selector = { host = \"s0\"; };"), 32,
+		   "selector host 's0' is not a host with the selector role");
+	EXPECT_ERR(text1(32, "selector = { host = \"zz\"; };"), 32, "selector host 'zz'");
+	EXPECT_ERR(text2(4, "        roles = [ \"server\", \"selector\" ];", 32,
+			 "selector = { host = \"s0\"; policy = \"fastest\"; };"), 32,
+		   "'policy' must be");
+	EXPECT_ERR(text2(4, "        roles = [ \"server\", \"selector\" ];", 32,
+			 "selector = { host = \"s0\"; heartbeat_ms = 5; };"), 32,
+		   "'heartbeat_ms' 5 is out of range");
+	EXPECT_ERR(text2(4, "        roles = [ \"server\", \"selector\" ];", 32,
+			 "selector = { host = \"s0\"; explore = 2; };"), 32,
+		   "'explore' 2 is out of range");
+	EXPECT_ERR(text2(4, "        roles = [ \"server\", \"selector\" ];", 32,
+			 "selector = { host = \"s0\"; colour = 1; };"), 32,
+		   "unknown setting 'colour'");
+	EXPECT_ERR(text1(32, "selector = 3;"), 32, "'selector' must be a group");
+	EXPECT_ERR(text1(6, "        console = \"rel/path.sock\";"), 6,
+		   "'console' must be an absolute path");
+	conf = load(text1(6, "        console = \"/run/rpci/s0.sock\";"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT_STRING_EQUAL(conf->hosts[0].console, "/run/rpci/s0.sock");
+	rpci_conf_free(conf);
+}
+
 static void
 test_host_range(void)
 {
@@ -1165,6 +1238,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_wrong_type);
 	CU_ADD_TEST(suite, test_link_range);
 	CU_ADD_TEST(suite, test_link_faults);
+	CU_ADD_TEST(suite, test_selector_section);
 	CU_ADD_TEST(suite, test_host_range);
 	CU_ADD_TEST(suite, test_device_range);
 	CU_ADD_TEST(suite, test_missing_required);
