@@ -152,7 +152,7 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
  * OPEN body: status (be32), function (be16), requester_id (be16),
  * completer_id (be16), max_payload (be16), replay_frames (be32),
  * credits P, NP, CPL (3 x be16), reserved (2 bytes, zero), reason (64 bytes,
- * NUL-padded).
+ * NUL-padded), lease id (be64).
  */
 void
 link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf)
@@ -168,6 +168,8 @@ link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf)
 	put_be16(buf + 18, m->credits[RPCI_LINK_CLASS_NP]);
 	put_be16(buf + 20, m->credits[RPCI_LINK_CLASS_CPL]);
 	memcpy(buf + 24, m->reason, strnlen(m->reason, sizeof(m->reason) - 1));
+	put_be32(buf + 88, (uint32_t)(m->lease_id >> 32));
+	put_be32(buf + 92, (uint32_t)m->lease_id);
 }
 
 int
@@ -204,6 +206,7 @@ link_open_msg_decode(const uint8_t *buf, uint32_t len, struct rpci_link_open_msg
 	}
 	memcpy(m->reason, buf + 24, sizeof(m->reason) - 1);
 	m->reason[sizeof(m->reason) - 1] = '\0';
+	m->lease_id = ((uint64_t)get_be32(buf + 88) << 32) | get_be32(buf + 92);
 	/* Only printable text: the reason is shown to people. */
 	for (i = 0; m->reason[i] != '\0'; i++) {
 		if (m->reason[i] < 0x20 || m->reason[i] > 0x7e) {

@@ -61,7 +61,7 @@ enum link_hdr_error {
 };
 
 /* Wire size of the OPEN/OPEN_ACK body. */
-#define LINK_OPEN_MSG_LEN 88
+#define LINK_OPEN_MSG_LEN 96
 
 /*
  * Encode a link header at buf (RPCI_LINK_HDR_LEN bytes); the CRC field is

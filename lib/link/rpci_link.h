@@ -104,6 +104,11 @@ struct rpci_link_open_msg {
 	/** Frames of each class the sender of this message can take in at once. */
 	uint16_t credits[RPCI_LINK_CLASSES];
 	char reason[64];         /**< OPEN_ACK: why refused, for people */
+	/**
+	 * OPEN: the attachment the server selector gave the client (0 when
+	 * the deployment has no selector); the server checks it.
+	 */
+	uint64_t lease_id;
 };
 
 /** Counters of a link (all sessions). */

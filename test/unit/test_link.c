@@ -406,6 +406,7 @@ test_open_msg_codec(void)
 
 	memset(&out, 0x55, sizeof(out));
 	CU_ASSERT_EQUAL(link_open_msg_decode(buf, LINK_OPEN_MSG_LEN, &out), 0);
+	CU_ASSERT_EQUAL(out.lease_id, 0);
 	CU_ASSERT_EQUAL(out.status, -EBUSY);
 	CU_ASSERT_EQUAL(out.function, 0x1234);
 	CU_ASSERT_EQUAL(out.requester_id, 0x0100);
@@ -413,6 +414,16 @@ test_open_msg_codec(void)
 	CU_ASSERT_EQUAL(out.max_payload, 1408);
 	CU_ASSERT_EQUAL(out.replay_frames, 0x00010000);
 	CU_ASSERT_STRING_EQUAL(out.reason, "function 3 is busy");
+
+	/* The selector's lease id, big-endian after the reason. */
+	m.lease_id = 0x0102030405060708ull;
+	link_open_msg_encode(&m, buf);
+	CU_ASSERT_EQUAL(buf[88], 0x01);
+	CU_ASSERT_EQUAL(buf[95], 0x08);
+	CU_ASSERT_EQUAL(link_open_msg_decode(buf, LINK_OPEN_MSG_LEN, &out), 0);
+	CU_ASSERT_EQUAL(out.lease_id, 0x0102030405060708ull);
+	m.lease_id = 0;
+	link_open_msg_encode(&m, buf);
 
 	/* Too short. */
 	CU_ASSERT_EQUAL(link_open_msg_decode(buf, LINK_OPEN_MSG_LEN - 1, &out), -EBADMSG);
