@@ -29,6 +29,7 @@
 #include "rpci_link.h"
 #include "rpci_pci_host.h"
 #include "rpci_vgpu.h"
+#include "server.h"
 
 RTE_LOG_REGISTER(rpci_server_logtype, rpci.app.server, INFO);
 
@@ -38,27 +39,6 @@ RTE_LOG_REGISTER(rpci_server_logtype, rpci.app.server, INFO);
 /* After a memif client leaves, wait this long for its link to drop. */
 #define QUIESCE_MAX_MS 2000
 #define QUIESCE_GRACE_MS 20
-
-struct server_dev {
-	const struct rpci_conf_device *conf;
-	struct rpci_gpu *gpu;
-	struct rpci_vgpu *vgpu;
-	uint16_t completer_id;
-};
-
-struct server {
-	const struct rpci_conf *conf;
-	const struct rpci_conf_host *host;
-	uint16_t host_index;
-	struct server_dev devs[RPCI_CONF_DEVICES_MAX];
-	unsigned int nb_devs;
-	struct rpci_link *link;
-	struct rpci_port_info port_info;
-	/* memif: stop polling while a departing peer's link goes down */
-	bool quiesce;
-	uint64_t quiesce_deadline;
-	uint64_t quiesce_resume;
-};
 
 static struct server g_server;
 
@@ -114,8 +94,8 @@ server_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg
 	return rpci_vgpu_rx(d->vgpu, msg);
 }
 
-static void
-drop_session(struct server_dev *d)
+void
+server_drop_session(struct server_dev *d)
 {
 	struct rpci_link_session *s = rpci_vgpu_session(d->vgpu);
 
@@ -141,6 +121,11 @@ server_open(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
 		return -ENODEV;
 	}
 	d = &srv->devs[req->function];
+	ret = agent_open_allowed(srv, d, req, rpci_link_session_peer(s), ack->reason,
+				 sizeof(ack->reason));
+	if (ret < 0) {
+		return ret;
+	}
 	old = rpci_vgpu_session(d->vgpu);
 	if (old != NULL) {
 		if (!rte_is_same_ether_addr(rpci_link_session_peer(old),
@@ -153,7 +138,7 @@ server_open(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
 		SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " reconnected, "
 			   "dropping its old session", d->conf->name,
 			   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)));
-		drop_session(d);
+		server_drop_session(d);
 	}
 	if (rpci_vgpu_resetting(d->vgpu)) {
 		snprintf(ack->reason, sizeof(ack->reason),
@@ -190,7 +175,8 @@ server_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
 		   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)),
 		   state == RPCI_LINK_S_DEAD ? "is gone (silent)" : "closed its session",
 		   st.commands, st.launches);
-	drop_session(d);
+	server_drop_session(d);
+	agent_session_ended(srv, d);
 	SERVER_LOG(INFO, "%s: %s", d->conf->name, rpci_vgpu_resetting(d->vgpu) ?
 		   "device will be cleared when its running kernel ends" : "device cleared");
 	if (srv->port_info.is_memif && state == RPCI_LINK_S_CLOSED) {
@@ -210,6 +196,7 @@ static const struct rpci_link_ops server_link_ops = {
 	.rx_msg = server_rx_msg,
 	.open = server_open,
 	.down = server_down,
+	.rx_ctrl = agent_rx_ctrl,
 };
 
 /* ------------------------------------------------------------------ setup */
@@ -327,6 +314,13 @@ serve(struct server *srv)
 		int work;
 
 		if (unlikely(quiescing(srv))) {
+			/*
+			 * A selector in this process keeps its clock (its
+			 * messages to this server stay in the process).
+			 */
+			if (srv->selnode != NULL) {
+				agent_poll(srv);
+			}
 			nanosleep(&pause, NULL);
 			continue;
 		}
@@ -334,6 +328,7 @@ serve(struct server *srv)
 		for (i = 0; i < srv->nb_devs; i++) {
 			work += rpci_vgpu_poll(srv->devs[i].vgpu);
 		}
+		work += agent_poll(srv);
 		if (work > 0) {
 			rpci_link_flush(srv->link);
 		}
@@ -422,7 +417,7 @@ main(int argc, char **argv)
 		goto free_devices;
 	}
 	app_signals();
-	if (port_and_link_create(srv) < 0) {
+	if (port_and_link_create(srv) < 0 || agent_init(srv) < 0) {
 		goto cleanup;
 	}
 	printf("rpci-server: host %s serving", srv->host->name);
@@ -440,12 +435,13 @@ main(int argc, char **argv)
 	printf("rpci-server: shutting down\n");
 	for (i = 0; i < srv->nb_devs; i++) {
 		if (rpci_vgpu_session(srv->devs[i].vgpu) != NULL) {
-			drop_session(&srv->devs[i]);
+			server_drop_session(&srv->devs[i]);
 		}
 	}
 	print_stats(srv);
 	ret = 0;
 cleanup:
+	agent_fini(srv);
 	rpci_link_free(srv->link);
 	devices_free(srv);
 	rte_eal_cleanup();

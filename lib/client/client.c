@@ -22,34 +22,15 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 
-#include "rpci_client.h"
-#include "rpci_link.h"
-#include "rpci_tlp.h"
-#include "rpci_vgpu.h"
+#include "client_private.h"
 
 RTE_LOG_REGISTER(rpci_client_logtype, rpci.lib.client, INFO);
 
-#define CLIENT_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_ ## level, rpci_client_logtype, "rpci.client: %s(): " fmt "\n", \
-		__func__, ##__VA_ARGS__)
-
-/* Where the driver puts the BARs in the fabric's address space. */
-#define BAR0_ADDR 0xe0000000ull
-#define BAR2_ADDR 0x1000000000ull
-/* Queue sizes the driver asks for. */
-#define SQ_SIZE RPCI_VGPU_SQ_MAX
-#define CQ_SIZE 256u
-#define PARAMS_SLOT (8u + 16u * RPCI_GPU_ARGS_MAX)
-#define PARAMS_MAX PARAMS_SLOT
-#define LOG_AREA 16384u
-#define DEV_TAGS 64
-#define OPEN_TIMEOUT_MS 3000
-#define COPY_MAX_CMD (1ull << 30) /* bytes one copy command moves */
 
 static __thread char g_errmsg[256];
 
-static int
-fail(int err, const char *fmt, ...)
+int
+cl_fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -66,91 +47,12 @@ rpci_last_error(void)
 	return g_errmsg;
 }
 
-
-struct host_window {
-	uint64_t base;
-	uint64_t size;
-	bool in_use;
-	void *alloc;    /* rpci_host_alloc() memory, else NULL */
-	bool rte;       /* alloc came from rte_malloc */
-};
-
-/* A programmed read in progress (config or BAR reads). */
-struct pio_read {
-	uint64_t done;
-	uint32_t outstanding;
-	int error;
-};
-
-struct rpci_module {
-	struct rpci_device *dev;
-	uint64_t handle;
-	struct rpci_module *next;
-};
-
-struct rpci_function {
-	struct rpci_module *module;
-	uint64_t handle;
-	struct rpci_function *next;
-};
-
-struct rpci_device {
-	struct rpci_client *client;
-	struct rpci_device *next;
-	struct rpci_link_session *s;
-	bool lost;
-	uint16_t requester_id;
-	uint16_t completer_id;
-	uint64_t bar0;
-	uint64_t bar2;
-	uint64_t bar2_size;
-	struct rpci_device_info info;
-	enum rpci_h2d_mode h2d_mode;
-
-	/* driver memory: completion queue, launch parameters, build log */
-	uint8_t *drv;
-	size_t drv_len;
-	struct rpci_vgpu_cpl *cq;
-	uint8_t *params;
-	char *log;
-	uint32_t cq_head;
-	uint32_t cq_phase;
-	uint32_t cq_head_told;
-	uint32_t sq_tail;
-	uint32_t sq_head;
-	uint32_t next_cmd_id;
-
-	/* the command a caller waits for */
-	uint32_t wait_id;
-	bool wait_done;
-	int wait_status;
-	uint64_t wait_result;
-	int first_error; /* of commands nobody waited for */
-
-	struct host_window windows[RPCI_VGPU_WINDOWS];
-	struct rpci_tlp_tags *tags;
-	struct pio_read *pio;
-	struct rpci_module *modules;
-	struct rpci_function *functions;
-	struct rpci_device_stats stats;
-};
-
-struct rpci_client {
-	const struct rpci_conf *conf;
-	const struct rpci_conf_host *host;
-	uint16_t host_index;
-	struct rpci_link *link;
-	struct rpci_port_info port_info;
-	uint64_t request_tsc;
-	struct rpci_device *devices;
-};
-
 /* ------------------------------------------------------------- waiting */
 
-static bool
-session_alive(struct rpci_device *dev)
+bool
+cl_session_alive(struct rpci_device *dev)
 {
-	if (dev->lost || dev->s == NULL ||
+	if (dev->lost || dev->s == NULL || cl_sel_detached(dev) ||
 	    rpci_link_session_state(dev->s) != RPCI_LINK_S_OPEN) {
 		dev->lost = true;
 		return false;
@@ -158,26 +60,27 @@ session_alive(struct rpci_device *dev)
 	return true;
 }
 
-static int
-lost_error(struct rpci_device *dev)
+int
+cl_lost_error(struct rpci_device *dev)
 {
-	return fail(-ENOTCONN, "lost the device: server '%s' stopped answering", dev->info.server);
+	return cl_fail(-ENOTCONN, "lost the device: server '%s' stopped answering",
+		       dev->info.server);
 }
 
-static void cq_poll(struct rpci_device *dev);
 
 /* One turn of the wait loop: poll the link, take completions, back off. */
-static void
-wait_turn(struct rpci_device *dev, struct rpci_idle *idle)
+void
+cl_wait_turn(struct rpci_device *dev, struct rpci_idle *idle)
 {
 	int work = rpci_link_poll(dev->client->link);
 
-	cq_poll(dev);
+	cl_cq_poll(dev);
+	cl_sel_timers(dev->client);
 	rpci_idle_account(idle, work);
 }
 
-static void
-idle_init(struct rpci_device *dev, struct rpci_idle *idle)
+void
+cl_idle_init(struct rpci_device *dev, struct rpci_idle *idle)
 {
 	const struct rpci_conf_host *h = dev->client->host;
 	const struct rpci_conf_link *l = &dev->client->conf->link;
@@ -195,16 +98,16 @@ wait_acked(struct rpci_device *dev)
 
 	rpci_link_flush(dev->client->link);
 	seq = rpci_link_session_tx_seq(dev->s);
-	idle_init(dev, &idle);
+	cl_idle_init(dev, &idle);
 	while (!rpci_link_session_acked(dev->s, seq)) {
-		if (!session_alive(dev)) {
-			return lost_error(dev);
+		if (!cl_session_alive(dev)) {
+			return cl_lost_error(dev);
 		}
 		if (rte_get_timer_cycles() > deadline) {
-			return fail(-ETIMEDOUT, "server '%s' did not acknowledge our writes",
+			return cl_fail(-ETIMEDOUT, "server '%s' did not acknowledge our writes",
 				    dev->info.server);
 		}
-		wait_turn(dev, &idle);
+		cl_wait_turn(dev, &idle);
 	}
 	return 0;
 }
@@ -225,25 +128,25 @@ send_msg(struct rpci_device *dev, const struct rpci_tlp *msg, const void *payloa
 		}
 		if (deadline == 0) {
 			deadline = rte_get_timer_cycles() + dev->client->request_tsc;
-			idle_init(dev, &idle);
+			cl_idle_init(dev, &idle);
 		} else if (rte_get_timer_cycles() > deadline) {
-			return fail(-ETIMEDOUT, "link to '%s' stayed full", dev->info.server);
+			return cl_fail(-ETIMEDOUT, "link to '%s' stayed full", dev->info.server);
 		}
-		wait_turn(dev, &idle);
+		cl_wait_turn(dev, &idle);
 	}
 	if (ret == -ENOTCONN) {
 		dev->lost = true;
-		return lost_error(dev);
+		return cl_lost_error(dev);
 	}
 	if (ret < 0) {
-		return fail(ret, "cannot send a request: %s", strerror(-ret));
+		return cl_fail(ret, "cannot send a request: %s", strerror(-ret));
 	}
 	return 0;
 }
 
 /* Posted writes of [src, src + size) to fabric address addr. */
-static int
-post_write(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size)
+int
+cl_post_write(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size)
 {
 	uint32_t max_payload = rpci_link_max_payload(dev->client->link);
 	uint64_t off = 0;
@@ -272,7 +175,7 @@ static int
 post_write32(struct rpci_device *dev, uint32_t reg, uint32_t v)
 {
 	v = rte_cpu_to_le_32(v);
-	return post_write(dev, dev->bar0 + reg, (const uint8_t *)&v, sizeof(v));
+	return cl_post_write(dev, dev->bar0 + reg, (const uint8_t *)&v, sizeof(v));
 }
 
 /* ---------------------------------------------------- programmed reads */
@@ -284,15 +187,15 @@ pio_wait(struct rpci_device *dev, struct pio_read *pio, uint64_t total)
 	uint64_t deadline = rte_get_timer_cycles() + dev->client->request_tsc;
 
 	rpci_link_flush(dev->client->link);
-	idle_init(dev, &idle);
+	cl_idle_init(dev, &idle);
 	while (pio->outstanding > 0 || (pio->done < total && pio->error == 0)) {
-		if (!session_alive(dev)) {
+		if (!cl_session_alive(dev)) {
 			goto lost;
 		}
 		if (rte_get_timer_cycles() > deadline) {
 			goto timeout;
 		}
-		wait_turn(dev, &idle);
+		cl_wait_turn(dev, &idle);
 	}
 	return pio->error;
 
@@ -307,10 +210,10 @@ timeout:
 		}
 		dev->pio = NULL;
 	}
-	if (!session_alive(dev)) {
-		return lost_error(dev);
+	if (!cl_session_alive(dev)) {
+		return cl_lost_error(dev);
 	}
-	return fail(-ETIMEDOUT, "read completion from '%s' timed out", dev->info.server);
+	return cl_fail(-ETIMEDOUT, "read completion from '%s' timed out", dev->info.server);
 }
 
 static int
@@ -330,7 +233,7 @@ cfg_access(struct rpci_device *dev, uint8_t type, uint16_t reg, uint32_t *value,
 
 	tag = rpci_tlp_tag_alloc(dev->tags, &req, &v);
 	if (tag < 0) {
-		return fail(-EBUSY, "no free tag");
+		return cl_fail(-EBUSY, "no free tag");
 	}
 	req.tag = (uint16_t)tag;
 	dev->pio = &pio;
@@ -350,7 +253,7 @@ cfg_access(struct rpci_device *dev, uint8_t type, uint16_t reg, uint32_t *value,
 	ret = pio_wait(dev, &pio, type == RPCI_TLP_CFGRD ? 4 : 0);
 	dev->pio = NULL;
 	if (ret < 0) {
-		return ret == -EIO ? fail(-EIO, "configuration %s of register %u refused",
+		return ret == -EIO ? cl_fail(-EIO, "configuration %s of register %u refused",
 					  type == RPCI_TLP_CFGRD ? "read" : "write", reg) : ret;
 	}
 	if (type == RPCI_TLP_CFGRD) {
@@ -381,7 +284,7 @@ mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
 	int ret;
 
 	dev->pio = &pio;
-	idle_init(dev, &idle);
+	cl_idle_init(dev, &idle);
 	while (issued < size && pio.error == 0) {
 		uint64_t a = addr + issued;
 		uint32_t chunk = rpci_tlp_chunk_len(a, size - issued, RPCI_TLP_MAX_PAYLOAD);
@@ -397,14 +300,14 @@ mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
 			if (tag >= 0) {
 				rpci_tlp_tag_release(dev->tags, (uint16_t)tag, NULL);
 			}
-			if (!session_alive(dev)) {
+			if (!cl_session_alive(dev)) {
 				dev->pio = NULL;
-				return lost_error(dev);
+				return cl_lost_error(dev);
 			}
 			if (rte_get_timer_cycles() > deadline) {
 				break;
 			}
-			wait_turn(dev, &idle);
+			cl_wait_turn(dev, &idle);
 			continue;
 		}
 		mrd.tag = (uint16_t)tag;
@@ -421,10 +324,10 @@ mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
 	ret = pio_wait(dev, &pio, issued);
 	dev->pio = NULL;
 	if (ret == -EIO) {
-		return fail(-EIO, "read of 0x%" PRIx64 " answered with an error", addr);
+		return cl_fail(-EIO, "read of 0x%" PRIx64 " answered with an error", addr);
 	}
 	if (ret == 0 && issued < size) {
-		return fail(-ETIMEDOUT, "read of 0x%" PRIx64 " could not be issued", addr);
+		return cl_fail(-ETIMEDOUT, "read of 0x%" PRIx64 " could not be issued", addr);
 	}
 	return ret;
 }
@@ -580,12 +483,13 @@ client_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
 static const struct rpci_link_ops client_link_ops = {
 	.rx_msg = client_rx_msg,
 	.down = client_down,
+	.rx_ctrl = cl_rx_ctrl,
 };
 
 /* --------------------------------------------------------------- queues */
 
-static void
-cq_poll(struct rpci_device *dev)
+void
+cl_cq_poll(struct rpci_device *dev)
 {
 	bool any = false;
 
@@ -617,7 +521,7 @@ cq_poll(struct rpci_device *dev)
 		any = true;
 	}
 	/* Tell the device what we consumed, before it could run out of room. */
-	if (any && dev->cq_head - dev->cq_head_told >= CQ_SIZE / 4 && session_alive(dev) &&
+	if (any && dev->cq_head - dev->cq_head_told >= CQ_SIZE / 4 && cl_session_alive(dev) &&
 	    rpci_link_tx_room_for(dev->s, RPCI_TLP_MWR) > 0) {
 		uint32_t v = rte_cpu_to_le_32(dev->cq_head);
 		struct rpci_tlp mwr = {
@@ -633,8 +537,8 @@ cq_poll(struct rpci_device *dev)
 }
 
 /* Put a command in the submission queue and ring the doorbell. */
-static int
-submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *id)
+int
+cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *id)
 {
 	struct rpci_idle idle;
 	uint8_t buf[RPCI_VGPU_CMD_SIZE];
@@ -642,17 +546,17 @@ submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *
 	uint32_t slot, len, i;
 	int ret;
 
-	if (!session_alive(dev)) {
-		return lost_error(dev);
+	if (!cl_session_alive(dev)) {
+		return cl_lost_error(dev);
 	}
-	idle_init(dev, &idle);
+	cl_idle_init(dev, &idle);
 	while (dev->sq_tail - dev->sq_head >= SQ_SIZE) {
 		/* Full: wait for the device to take commands. No time limit while
 		 * the session lives: kernels take the time they take. */
-		if (!session_alive(dev)) {
-			return lost_error(dev);
+		if (!cl_session_alive(dev)) {
+			return cl_lost_error(dev);
 		}
-		wait_turn(dev, &idle);
+		cl_wait_turn(dev, &idle);
 	}
 	cmd->cmd_id = ++dev->next_cmd_id;
 	if (cmd->cmd_id == 0) {
@@ -674,7 +578,7 @@ submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *
 	slot = dev->sq_tail & (SQ_SIZE - 1);
 	len = RTE_ALIGN_CEIL((uint32_t)offsetof(struct rpci_vgpu_cmd, data) + cmd->inline_len, 4u);
 	/* Descriptor and doorbell: two posted writes, one frame. */
-	ret = post_write(dev, dev->bar0 + RPCI_VGPU_REG_SQ + (uint64_t)slot * RPCI_VGPU_CMD_SIZE,
+	ret = cl_post_write(dev, dev->bar0 + RPCI_VGPU_REG_SQ + (uint64_t)slot * RPCI_VGPU_CMD_SIZE,
 			 buf, len);
 	if (ret < 0) {
 		return ret;
@@ -686,6 +590,7 @@ submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *
 	}
 	rpci_link_flush(dev->client->link);
 	dev->stats.commands++;
+	cl_log_cmd(dev, cmd);
 	if (id != NULL) {
 		*id = cmd->cmd_id;
 	}
@@ -693,31 +598,34 @@ submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *
 }
 
 /* Submit a command and wait for its completion. */
-static int
-run_cmd(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, uint64_t *result)
+int
+cl_run_cmd(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, uint64_t *result)
 {
 	struct rpci_idle idle;
 	int ret;
 
-	ret = submit(dev, cmd, true, NULL);
+	ret = cl_submit(dev, cmd, true, NULL);
 	if (ret < 0) {
 		return ret;
 	}
-	idle_init(dev, &idle);
+	cl_idle_init(dev, &idle);
 	while (!dev->wait_done) {
-		if (!session_alive(dev)) {
-			return lost_error(dev);
+		if (!cl_session_alive(dev)) {
+			/* Not known to have run: the retried call logs it again. */
+			cl_log_result(dev, cmd->cmd_id, -ENOTCONN, 0);
+			return cl_lost_error(dev);
 		}
-		wait_turn(dev, &idle);
+		cl_wait_turn(dev, &idle);
 	}
 	if (result != NULL) {
 		*result = dev->wait_result;
 	}
+	cl_log_result(dev, cmd->cmd_id, dev->wait_status, dev->wait_result);
 	return dev->wait_status;
 }
 
-static int
-take_first_error(struct rpci_device *dev)
+int
+cl_take_first_error(struct rpci_device *dev)
 {
 	int err = dev->first_error;
 
@@ -727,17 +635,17 @@ take_first_error(struct rpci_device *dev)
 
 /* ------------------------------------------------------------- windows */
 
-static int
-window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t size)
+int
+cl_window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t size)
 {
 	uint64_t v[2] = { rte_cpu_to_le_64(base), rte_cpu_to_le_64(size) };
 
-	return post_write(dev, dev->bar0 + RPCI_VGPU_REG_WINDOWS + 16 * i, (const uint8_t *)v,
+	return cl_post_write(dev, dev->bar0 + RPCI_VGPU_REG_WINDOWS + 16 * i, (const uint8_t *)v,
 			  sizeof(v));
 }
 
-static int
-window_add(struct rpci_device *dev, const void *p, uint64_t size, int *slot)
+int
+cl_window_add(struct rpci_device *dev, const void *p, uint64_t size, int *slot)
 {
 	uint32_t i;
 	int ret;
@@ -748,9 +656,9 @@ window_add(struct rpci_device *dev, const void *p, uint64_t size, int *slot)
 		}
 	}
 	if (i == RPCI_VGPU_WINDOWS) {
-		return fail(-ENOSPC, "all %u DMA windows are in use", RPCI_VGPU_WINDOWS);
+		return cl_fail(-ENOSPC, "all %u DMA windows are in use", RPCI_VGPU_WINDOWS);
 	}
-	ret = window_set(dev, i, (uint64_t)(uintptr_t)p, size);
+	ret = cl_window_set(dev, i, (uint64_t)(uintptr_t)p, size);
 	if (ret < 0) {
 		return ret;
 	}
@@ -762,12 +670,12 @@ window_add(struct rpci_device *dev, const void *p, uint64_t size, int *slot)
 	return 0;
 }
 
-static void
-window_del(struct rpci_device *dev, int slot)
+void
+cl_window_del(struct rpci_device *dev, int slot)
 {
 	dev->windows[slot].in_use = false;
-	if (session_alive(dev)) {
-		window_set(dev, (uint32_t)slot, 0, 0);
+	if (cl_session_alive(dev)) {
+		cl_window_set(dev, (uint32_t)slot, 0, 0);
 	}
 }
 
@@ -779,7 +687,7 @@ window_cover(struct rpci_device *dev, const void *p, uint64_t size, int *temp_sl
 	if (window_ok(dev, (uint64_t)(uintptr_t)p, size)) {
 		return 0;
 	}
-	return window_add(dev, p, size, temp_slot);
+	return cl_window_add(dev, p, size, temp_slot);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -794,19 +702,19 @@ rpci_client_create(const struct rpci_conf *conf, const char *host)
 
 	if (conf == NULL || host == NULL) {
 		rte_errno = EINVAL;
-		fail(-EINVAL, "no configuration or host given");
+		cl_fail(-EINVAL, "no configuration or host given");
 		return NULL;
 	}
 	h = rpci_conf_host_find(conf, host);
 	if (h == NULL || !(h->roles & RPCI_ROLE_CLIENT)) {
 		rte_errno = EINVAL;
-		fail(-EINVAL, "'%s' is not a client host of %s", host, conf->path);
+		cl_fail(-EINVAL, "'%s' is not a client host of %s", host, conf->path);
 		return NULL;
 	}
 	c = rte_zmalloc("rpci_client", sizeof(*c), 0);
 	if (c == NULL) {
 		rte_errno = ENOMEM;
-		fail(-ENOMEM, "out of memory");
+		cl_fail(-ENOMEM, "out of memory");
 		return NULL;
 	}
 	c->conf = conf;
@@ -817,16 +725,23 @@ rpci_client_create(const struct rpci_conf *conf, const char *host)
 					    &c->port_info, err, sizeof(err));
 	if (c->link == NULL) {
 		ret = rte_errno;
-		fail(-ret, "%s", err);
+		cl_fail(-ret, "%s", err);
 		rte_free(c);
 		rte_errno = ret;
+		return NULL;
+	}
+	ret = cl_sel_init(c);
+	if (ret < 0) {
+		rpci_link_free(c->link);
+		rte_free(c);
+		rte_errno = -ret;
 		return NULL;
 	}
 	return c;
 }
 
-static void
-device_free(struct rpci_device *dev)
+void
+cl_device_free(struct rpci_device *dev)
 {
 	struct rpci_client *c = dev->client;
 	struct rpci_device **pp;
@@ -838,6 +753,7 @@ device_free(struct rpci_device *dev)
 			break;
 		}
 	}
+	cl_log_free(dev);
 	while (dev->functions != NULL) {
 		struct rpci_function *f = dev->functions;
 
@@ -883,13 +799,14 @@ rpci_client_destroy(struct rpci_client *client)
 	while (client->devices != NULL) {
 		rpci_device_close(client->devices);
 	}
+	cl_sel_fini(client);
 	rpci_link_free(client->link);
 	rte_free(client);
 }
 
 /* The driver's bring-up of a function: BARs, MSI, queues. */
-static int
-device_bringup(struct rpci_device *dev)
+int
+cl_device_bringup(struct rpci_device *dev)
 {
 	uint32_t v, lo, hi;
 	uint8_t regs[0x100];
@@ -900,7 +817,7 @@ device_bringup(struct rpci_device *dev)
 		return ret;
 	}
 	if ((v & 0xffff) == 0xffff) {
-		return fail(-ENODEV, "no function at %04x", dev->completer_id);
+		return cl_fail(-ENODEV, "no function at %04x", dev->completer_id);
 	}
 	dev->info.vendor_id = (uint16_t)v;
 	dev->info.device_id = (uint16_t)(v >> 16);
@@ -923,7 +840,7 @@ device_bringup(struct rpci_device *dev)
 		return ret;
 	}
 	if ((~(v & ~0xfu) + 1) != RPCI_VGPU_BAR0_SIZE) {
-		return fail(-EIO, "BAR0 has an unexpected size (0x%x)", ~(v & ~0xfu) + 1);
+		return cl_fail(-EIO, "BAR0 has an unexpected size (0x%x)", ~(v & ~0xfu) + 1);
 	}
 	if ((ret = cfg_write(dev, RPCI_VGPU_CFG_BAR2, 0xffffffff, 0xf)) < 0 ||
 	    (ret = cfg_write(dev, RPCI_VGPU_CFG_BAR2_HI, 0xffffffff, 0xf)) < 0 ||
@@ -932,11 +849,11 @@ device_bringup(struct rpci_device *dev)
 		return ret;
 	}
 	if ((lo & 0x6) != 0x4) {
-		return fail(-EIO, "BAR2 is not a 64-bit BAR");
+		return cl_fail(-EIO, "BAR2 is not a 64-bit BAR");
 	}
 	dev->bar2_size = ~((((uint64_t)hi) << 32) | (lo & ~0xfu)) + 1;
 	if (dev->bar2_size == 0 || dev->bar2_size > BAR2_ADDR) {
-		return fail(-EIO, "BAR2 size 0x%" PRIx64 " is not usable", dev->bar2_size);
+		return cl_fail(-EIO, "BAR2 size 0x%" PRIx64 " is not usable", dev->bar2_size);
 	}
 	dev->bar0 = BAR0_ADDR;
 	dev->bar2 = BAR2_ADDR;
@@ -959,7 +876,8 @@ device_bringup(struct rpci_device *dev)
 	}
 	memcpy(&v, regs + RPCI_VGPU_REG_ID, 4);
 	if (rte_le_to_cpu_32(v) != RPCI_VGPU_ID) {
-		return fail(-ENODEV, "function %04x is not an rpci virtual GPU", dev->completer_id);
+		return cl_fail(-ENODEV, "function %04x is not an rpci virtual GPU",
+			       dev->completer_id);
 	}
 	memcpy(&dev->info.memory_bytes, regs + RPCI_VGPU_REG_MEM_SIZE, 8);
 	dev->info.memory_bytes = rte_le_to_cpu_64(dev->info.memory_bytes);
@@ -977,7 +895,7 @@ device_bringup(struct rpci_device *dev)
 	dev->windows[0].base = (uint64_t)(uintptr_t)dev->drv;
 	dev->windows[0].size = dev->drv_len;
 	dev->windows[0].in_use = true;
-	if ((ret = window_set(dev, 0, dev->windows[0].base, dev->windows[0].size)) < 0 ||
+	if ((ret = cl_window_set(dev, 0, dev->windows[0].base, dev->windows[0].size)) < 0 ||
 	    (ret = post_write32(dev, RPCI_VGPU_REG_SQ_SIZE, SQ_SIZE)) < 0 ||
 	    (ret = post_write32(dev, RPCI_VGPU_REG_CQ_BASE, (uint32_t)(uintptr_t)dev->cq)) < 0 ||
 	    (ret = post_write32(dev, RPCI_VGPU_REG_CQ_BASE + 4,
@@ -993,7 +911,92 @@ device_bringup(struct rpci_device *dev)
 	}
 	v = rte_le_to_cpu_32(v);
 	if (!(v & RPCI_VGPU_STATUS_ENABLED) || (v & RPCI_VGPU_STATUS_FATAL)) {
-		return fail(-EIO, "the device refused our queue setup (status 0x%x)", v);
+		return cl_fail(-EIO, "the device refused our queue setup (status 0x%x)", v);
+	}
+	return 0;
+}
+
+struct rpci_device *
+cl_device_alloc(struct rpci_client *c, const char *server)
+{
+	struct rpci_device *dev = calloc(1, sizeof(*dev));
+
+	if (dev == NULL) {
+		return NULL;
+	}
+	dev->client = c;
+	snprintf(dev->info.server, sizeof(dev->info.server), "%s", server);
+	dev->requester_id = (uint16_t)((c->host_index + 1) << 8);
+	dev->tags = rpci_tlp_tags_create(DEV_TAGS);
+	dev->drv_len = RTE_ALIGN_CEIL(CQ_SIZE * sizeof(struct rpci_vgpu_cpl) +
+				      SQ_SIZE * PARAMS_SLOT + LOG_AREA, 4096u);
+	dev->drv = rte_zmalloc("rpci_drv", dev->drv_len, 4096);
+	if (dev->tags == NULL || dev->drv == NULL) {
+		rpci_tlp_tags_free(dev->tags);
+		rte_free(dev->drv);
+		free(dev);
+		return NULL;
+	}
+	dev->cq = (struct rpci_vgpu_cpl *)dev->drv;
+	dev->params = dev->drv + CQ_SIZE * sizeof(struct rpci_vgpu_cpl);
+	dev->log = (char *)(dev->params + SQ_SIZE * PARAMS_SLOT);
+	/* Listed from the start: its session's callbacks find it, destroy frees it. */
+	dev->next = c->devices;
+	c->devices = dev;
+	return dev;
+}
+
+int
+cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn, uint64_t lease_id,
+		  const char *server)
+{
+	struct rpci_client *c = dev->client;
+	struct rpci_link_open_msg req, ack;
+	struct rte_ether_addr peer;
+	uint16_t t;
+	int ret;
+
+	/* A fresh driver state: the device starts from reset too. */
+	memset(dev->drv, 0, dev->drv_len);
+	dev->cq_phase = 1; /* the device's first pass writes phase 1 */
+	dev->cq_head = dev->cq_head_told = 0;
+	dev->sq_tail = dev->sq_head = 0;
+	dev->wait_done = false;
+	dev->first_error = 0;
+	dev->pio = NULL;
+	dev->lost = false;
+	for (t = 0; t < DEV_TAGS; t++) {
+		rpci_tlp_tag_release(dev->tags, t, NULL);
+	}
+	snprintf(dev->info.server, sizeof(dev->info.server), "%s", server);
+	memset(&req, 0, sizeof(req));
+	req.function = fn;
+	req.requester_id = dev->requester_id;
+	req.lease_id = lease_id;
+	memcpy(peer.addr_bytes, mac, sizeof(peer.addr_bytes));
+	dev->s = rpci_link_open(c->link, &peer, &req, &ack, OPEN_TIMEOUT_MS);
+	if (dev->s == NULL) {
+		ret = rte_errno;
+		if (ret == ETIMEDOUT) {
+			return cl_fail(-ret, "server '%s' did not answer", server);
+		}
+		return cl_fail(-ret, "server '%s' refused function %u: %s", server, fn,
+			       ack.reason[0] ? ack.reason : strerror(ret));
+	}
+	rpci_link_session_set_priv(dev->s, dev);
+	dev->function = fn;
+	memcpy(dev->server_mac, mac, 6);
+	dev->completer_id = ack.completer_id;
+	dev->info.completer_id = ack.completer_id;
+	dev->info.max_payload = rpci_link_max_payload(c->link);
+	ret = cl_device_bringup(dev);
+	if (ret < 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", g_errmsg);
+		rpci_link_close(dev->s, 1000);
+		dev->s = NULL;
+		return cl_fail(ret, "bring-up of function %u on '%s' failed: %s", fn, server, msg);
 	}
 	return 0;
 }
@@ -1004,14 +1007,12 @@ rpci_device_open(struct rpci_client *client, const char *server, const char *dev
 	const struct rpci_conf *conf;
 	const struct rpci_conf_host *sh;
 	const struct rpci_conf_device *sd;
-	struct rpci_link_open_msg req, ack;
-	struct rte_ether_addr peer;
 	struct rpci_device *dev;
 	int ret, idx;
 
 	if (client == NULL) {
 		rte_errno = EINVAL;
-		fail(-EINVAL, "no client");
+		cl_fail(-EINVAL, "no client");
 		return NULL;
 	}
 	conf = client->conf;
@@ -1021,84 +1022,43 @@ rpci_device_open(struct rpci_client *client, const char *server, const char *dev
 			device = client->host->device;
 		}
 	}
+	if (server[0] == '\0' && client->with_selector) {
+		/* No server named: the selector chooses any device. */
+		ret = rpci_device_request(client, NULL, 1, &dev);
+		if (ret < 0) {
+			rte_errno = -ret;
+			return NULL;
+		}
+		return dev;
+	}
 	sh = rpci_conf_host_find(conf, server);
 	if (sh == NULL || !(sh->roles & RPCI_ROLE_SERVER)) {
 		rte_errno = ENOENT;
-		fail(-ENOENT, "'%s' is not a server host of %s", server, conf->path);
+		cl_fail(-ENOENT, "'%s' is not a server host of %s", server, conf->path);
 		return NULL;
 	}
 	sd = rpci_conf_device_find(sh, device);
 	if (sd == NULL) {
 		rte_errno = ENOENT;
-		fail(-ENOENT, "server '%s' has no device '%s'", server, device ? device : "");
+		cl_fail(-ENOENT, "server '%s' has no device '%s'", server, device ? device : "");
 		return NULL;
 	}
 	idx = rpci_conf_device_index(sh, sd);
-	dev = calloc(1, sizeof(*dev));
+	dev = cl_device_alloc(client, server);
 	if (dev == NULL) {
 		rte_errno = ENOMEM;
-		fail(-ENOMEM, "out of memory");
+		cl_fail(-ENOMEM, "out of memory for the driver's queues");
 		return NULL;
 	}
-	dev->client = client;
-	snprintf(dev->info.server, sizeof(dev->info.server), "%s", server);
-	dev->requester_id = (uint16_t)((client->host_index + 1) << 8);
-	dev->tags = rpci_tlp_tags_create(DEV_TAGS);
-	dev->drv_len = RTE_ALIGN_CEIL(CQ_SIZE * sizeof(struct rpci_vgpu_cpl) +
-				      SQ_SIZE * PARAMS_SLOT + LOG_AREA, 4096u);
-	dev->drv = rte_zmalloc("rpci_drv", dev->drv_len, 4096);
-	if (dev->tags == NULL || dev->drv == NULL) {
-		rte_errno = ENOMEM;
-		fail(-ENOMEM, "out of memory for the driver's queues");
-		goto free_dev;
-	}
-	dev->cq = (struct rpci_vgpu_cpl *)dev->drv;
-	dev->params = dev->drv + CQ_SIZE * sizeof(struct rpci_vgpu_cpl);
-	dev->log = (char *)(dev->params + SQ_SIZE * PARAMS_SLOT);
-	/* The CQ is zeroed: the device's first pass writes phase 1. */
-	dev->cq_phase = 1;
-
-	memset(&req, 0, sizeof(req));
-	req.function = (uint16_t)idx;
-	req.requester_id = dev->requester_id;
-	memcpy(peer.addr_bytes, sh->mac, sizeof(peer.addr_bytes));
-	dev->s = rpci_link_open(client->link, &peer, &req, &ack, OPEN_TIMEOUT_MS);
-	if (dev->s == NULL) {
-		ret = rte_errno;
-		if (ret == ETIMEDOUT) {
-			fail(-ret, "server '%s' did not answer", server);
-		} else {
-			fail(-ret, "server '%s' refused device '%s': %s", server, sd->name,
-			     ack.reason[0] ? ack.reason : strerror(ret));
-		}
-		goto free_dev;
-	}
-	rpci_link_session_set_priv(dev->s, dev);
-	dev->completer_id = ack.completer_id;
-	dev->info.completer_id = ack.completer_id;
-	dev->info.max_payload = rpci_link_max_payload(client->link);
-	dev->next = client->devices;
-	client->devices = dev;
-	ret = device_bringup(dev);
+	ret = cl_device_connect(dev, sh->mac, (uint16_t)idx, 0, server);
 	if (ret < 0) {
-		char msg[256];
-
-		snprintf(msg, sizeof(msg), "%s", g_errmsg);
-		rpci_link_close(dev->s, 1000);
-		dev->s = NULL;
-		device_free(dev);
-		fail(ret, "bring-up of '%s' on '%s' failed: %s", sd->name, server, msg);
-		rte_errno = ret == -ENODEV ? ENODEV : (ret == -ENOTCONN || ret == -ETIMEDOUT) ?
+		cl_device_free(dev);
+		rte_errno = ret == -ENODEV ? ENODEV : (ret == -ENOTCONN || ret == -ETIMEDOUT ||
+						       ret == -EBUSY || ret == -EAGAIN) ?
 			-ret : EIO;
 		return NULL;
 	}
 	return dev;
-
-free_dev:
-	rpci_tlp_tags_free(dev->tags);
-	rte_free(dev->drv);
-	free(dev);
-	return NULL;
 }
 
 int
@@ -1109,30 +1069,34 @@ rpci_device_close(struct rpci_device *dev)
 	if (dev == NULL) {
 		return 0;
 	}
-	if (session_alive(dev)) {
+	if (cl_session_alive(dev)) {
 		ret = rpci_synchronize(dev);
+		/* Released first: the server may stop listening once the session closes. */
+		cl_sel_release(dev);
 		r = rpci_link_close(dev->s, 3000);
 		dev->s = NULL;
 		if (ret == 0 && r < 0) {
-			ret = fail(r, "session with '%s' did not close in order", dev->info.server);
+			ret = cl_fail(r, "session with '%s' did not close in order",
+				      dev->info.server);
 		}
 	} else {
-		ret = lost_error(dev);
+		ret = cl_lost_error(dev);
+		cl_sel_release(dev);
 	}
-	device_free(dev);
+	cl_device_free(dev);
 	return ret;
 }
 
-int
-rpci_device_info(struct rpci_device *dev, struct rpci_device_info *info)
+static int
+device_info_once(struct rpci_device *dev, struct rpci_device_info *info)
 {
 	uint64_t v;
 	int ret;
 
 	if (dev == NULL || info == NULL) {
-		return fail(-EINVAL, "no device or info");
+		return cl_fail(-EINVAL, "no device or info");
 	}
-	if (session_alive(dev)) {
+	if (cl_session_alive(dev)) {
 		ret = mem_read(dev, dev->bar0 + RPCI_VGPU_REG_MEM_FREE, (uint8_t *)&v, 8);
 		if (ret < 0) {
 			return ret;
@@ -1140,7 +1104,18 @@ rpci_device_info(struct rpci_device *dev, struct rpci_device_info *info)
 		dev->info.memory_free = rte_le_to_cpu_64(v);
 	}
 	*info = dev->info;
-	return session_alive(dev) ? 0 : lost_error(dev);
+	return cl_session_alive(dev) ? 0 : cl_lost_error(dev);
+}
+
+int
+rpci_device_info(struct rpci_device *dev, struct rpci_device_info *info)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = device_info_once(dev, info);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
 }
 
 void
@@ -1153,7 +1128,7 @@ int
 rpci_device_set_h2d_mode(struct rpci_device *dev, enum rpci_h2d_mode mode)
 {
 	if (dev == NULL || (mode != RPCI_H2D_PUSH && mode != RPCI_H2D_PULL)) {
-		return fail(-EINVAL, "bad copy mode");
+		return cl_fail(-EINVAL, "bad copy mode");
 	}
 	dev->h2d_mode = mode;
 	return 0;
@@ -1161,24 +1136,52 @@ rpci_device_set_h2d_mode(struct rpci_device *dev, enum rpci_h2d_mode mode)
 
 /* ------------------------------------------------------------- memory */
 
-int
-rpci_mem_alloc(struct rpci_device *dev, uint64_t size, uint64_t *dptr)
+static int
+mem_alloc_once(struct rpci_device *dev, uint64_t size, uint64_t *dptr)
 {
 	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_ALLOC };
 	int ret;
 
 	if (dev == NULL || dptr == NULL || size == 0) {
-		return fail(-EINVAL, "bad allocation request (size %" PRIu64 ")", size);
+		return cl_fail(-EINVAL, "bad allocation request (size %" PRIu64 ")", size);
 	}
 	cmd.args[0] = size;
 	cmd.args[1] = 256;
-	ret = run_cmd(dev, &cmd, dptr);
+	ret = cl_run_cmd(dev, &cmd, dptr);
 	if (ret == -ENOMEM) {
-		return fail(ret, "device has no room for %" PRIu64 " bytes", size);
+		return cl_fail(ret, "device has no room for %" PRIu64 " bytes", size);
 	}
 	if (ret < 0 && ret != -ENOTCONN) {
-		return fail(ret, "allocation of %" PRIu64 " bytes failed: %s", size,
+		return cl_fail(ret, "allocation of %" PRIu64 " bytes failed: %s", size,
 			    strerror(-ret));
+	}
+	return ret;
+}
+
+int
+rpci_mem_alloc(struct rpci_device *dev, uint64_t size, uint64_t *dptr)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = mem_alloc_once(dev, size, dptr);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
+}
+
+static int
+mem_free_once(struct rpci_device *dev, uint64_t dptr)
+{
+	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_FREE };
+	int ret;
+
+	if (dev == NULL) {
+		return cl_fail(-EINVAL, "no device");
+	}
+	cmd.args[0] = dptr;
+	ret = cl_run_cmd(dev, &cmd, NULL);
+	if (ret == -ENOENT) {
+		return cl_fail(ret, "0x%" PRIx64 " is not an allocation", dptr);
 	}
 	return ret;
 }
@@ -1186,17 +1189,11 @@ rpci_mem_alloc(struct rpci_device *dev, uint64_t size, uint64_t *dptr)
 int
 rpci_mem_free(struct rpci_device *dev, uint64_t dptr)
 {
-	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_FREE };
-	int ret;
+	int ret, tries = 0;
 
-	if (dev == NULL) {
-		return fail(-EINVAL, "no device");
-	}
-	cmd.args[0] = dptr;
-	ret = run_cmd(dev, &cmd, NULL);
-	if (ret == -ENOENT) {
-		return fail(ret, "0x%" PRIx64 " is not an allocation", dptr);
-	}
+	do {
+		ret = mem_free_once(dev, dptr);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
 	return ret;
 }
 
@@ -1204,8 +1201,28 @@ static int
 check_range(struct rpci_device *dev, uint64_t dptr, uint64_t size)
 {
 	if (dptr > dev->info.memory_bytes || size > dev->info.memory_bytes - dptr) {
-		return fail(-EFAULT, "[0x%" PRIx64 ", +%" PRIu64 ") is outside device memory",
+		return cl_fail(-EFAULT, "[0x%" PRIx64 ", +%" PRIu64 ") is outside device memory",
 			    dptr, size);
+	}
+	return 0;
+}
+
+static int
+synchronize_once(struct rpci_device *dev)
+{
+	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_FENCE };
+	int ret;
+
+	if (dev == NULL) {
+		return cl_fail(-EINVAL, "no device");
+	}
+	ret = cl_run_cmd(dev, &cmd, NULL);
+	if (ret < 0) {
+		return ret;
+	}
+	ret = cl_take_first_error(dev);
+	if (ret < 0) {
+		return cl_fail(ret, "a queued command failed: %s", strerror(-ret));
 	}
 	return 0;
 }
@@ -1213,21 +1230,12 @@ check_range(struct rpci_device *dev, uint64_t dptr, uint64_t size)
 int
 rpci_synchronize(struct rpci_device *dev)
 {
-	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_FENCE };
-	int ret;
+	int ret, tries = 0;
 
-	if (dev == NULL) {
-		return fail(-EINVAL, "no device");
-	}
-	ret = run_cmd(dev, &cmd, NULL);
-	if (ret < 0) {
-		return ret;
-	}
-	ret = take_first_error(dev);
-	if (ret < 0) {
-		return fail(ret, "a queued command failed: %s", strerror(-ret));
-	}
-	return 0;
+	do {
+		ret = synchronize_once(dev);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
 }
 
 /*
@@ -1255,28 +1263,28 @@ dma_copy(struct rpci_device *dev, uint8_t opcode, uint64_t dptr, const uint8_t *
 		cmd.args[0] = dptr + off;
 		cmd.host_addr = (uint64_t)(uintptr_t)host + off;
 		cmd.host_len = (uint32_t)n;
-		ret = run_cmd(dev, &cmd, NULL);
+		ret = cl_run_cmd(dev, &cmd, NULL);
 		if (slot >= 0) {
-			window_del(dev, slot);
+			cl_window_del(dev, slot);
 		}
 		if (ret < 0) {
 			return ret == -ENOTCONN ? ret :
-				fail(ret, "copy %s the device failed: %s",
+				cl_fail(ret, "copy %s the device failed: %s",
 				     opcode == RPCI_VGPU_OP_COPY_H2D ? "to" : "from",
 				     strerror(-ret));
 		}
 	}
-	ret = take_first_error(dev);
-	return ret < 0 ? fail(ret, "a queued command failed: %s", strerror(-ret)) : 0;
+	ret = cl_take_first_error(dev);
+	return ret < 0 ? cl_fail(ret, "a queued command failed: %s", strerror(-ret)) : 0;
 }
 
-int
-rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size)
+static int
+memcpy_htod_once(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size)
 {
 	int ret;
 
 	if (dev == NULL || (src == NULL && size > 0)) {
-		return fail(-EINVAL, "bad copy arguments");
+		return cl_fail(-EINVAL, "bad copy arguments");
 	}
 	ret = check_range(dev, dptr, size);
 	if (ret < 0 || size == 0) {
@@ -1288,11 +1296,14 @@ rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64
 		/* Push: wait for queued work, then posted writes straight into BAR2. */
 		ret = rpci_synchronize(dev);
 		if (ret == 0) {
-			ret = post_write(dev, dev->bar2 + dptr, src, size);
+			ret = cl_post_write(dev, dev->bar2 + dptr, src, size);
 		}
 		/* src was sent in place: it must not change before the peer has it. */
 		if (ret == 0) {
 			ret = wait_acked(dev);
+		}
+		if (ret == 0) {
+			cl_log_push(dev, dptr, src, size);
 		}
 	}
 	if (ret == 0) {
@@ -1302,12 +1313,23 @@ rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64
 }
 
 int
-rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size)
+rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = memcpy_htod_once(dev, dptr, src, size);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
+}
+
+static int
+memcpy_dtoh_once(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size)
 {
 	int ret;
 
 	if (dev == NULL || (dst == NULL && size > 0)) {
-		return fail(-EINVAL, "bad copy arguments");
+		return cl_fail(-EINVAL, "bad copy arguments");
 	}
 	ret = check_range(dev, dptr, size);
 	if (ret < 0) {
@@ -1321,13 +1343,24 @@ rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t siz
 }
 
 int
-rpci_memset(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size)
+rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = memcpy_dtoh_once(dev, dst, dptr, size);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
+}
+
+static int
+memset_once(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size)
 {
 	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_MEMSET };
 	int ret;
 
 	if (dev == NULL) {
-		return fail(-EINVAL, "no device");
+		return cl_fail(-EINVAL, "no device");
 	}
 	ret = check_range(dev, dptr, size);
 	if (ret < 0) {
@@ -1336,7 +1369,18 @@ rpci_memset(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size
 	cmd.args[0] = dptr;
 	cmd.args[1] = value;
 	cmd.args[2] = size;
-	return run_cmd(dev, &cmd, NULL);
+	return cl_run_cmd(dev, &cmd, NULL);
+}
+
+int
+rpci_memset(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = memset_once(dev, dptr, value, size);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
 }
 
 static int
@@ -1345,19 +1389,19 @@ bar_range(struct rpci_device *dev, int bar, uint64_t offset, uint64_t size, uint
 	uint64_t bar_size;
 
 	if (dev == NULL || (bar != 0 && bar != 2)) {
-		return fail(-EINVAL, "BAR%d is not implemented", bar);
+		return cl_fail(-EINVAL, "BAR%d is not implemented", bar);
 	}
 	bar_size = bar == 0 ? RPCI_VGPU_BAR0_SIZE : dev->bar2_size;
 	if (offset > bar_size || size > bar_size - offset) {
-		return fail(-EINVAL, "[0x%" PRIx64 ", +%" PRIu64 ") is outside BAR%d", offset,
+		return cl_fail(-EINVAL, "[0x%" PRIx64 ", +%" PRIu64 ") is outside BAR%d", offset,
 			    size, bar);
 	}
 	*addr = (bar == 0 ? dev->bar0 : dev->bar2) + offset;
 	return 0;
 }
 
-int
-rpci_bar_read(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint64_t size)
+static int
+bar_read_once(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint64_t size)
 {
 	uint64_t addr = 0;
 	int ret = bar_range(dev, bar, offset, size, &addr);
@@ -1365,8 +1409,8 @@ rpci_bar_read(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint
 	if (ret < 0) {
 		return ret;
 	}
-	if (!session_alive(dev)) {
-		return lost_error(dev);
+	if (!cl_session_alive(dev)) {
+		return cl_lost_error(dev);
 	}
 	ret = mem_read(dev, addr, dst, size);
 	if (ret == 0) {
@@ -1376,7 +1420,18 @@ rpci_bar_read(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint
 }
 
 int
-rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void *src, uint64_t size)
+rpci_bar_read(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint64_t size)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = bar_read_once(dev, bar, offset, dst, size);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
+}
+
+static int
+bar_write_once(struct rpci_device *dev, int bar, uint64_t offset, const void *src, uint64_t size)
 {
 	uint64_t addr = 0;
 	int ret = bar_range(dev, bar, offset, size, &addr);
@@ -1384,10 +1439,10 @@ rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void *sr
 	if (ret < 0) {
 		return ret;
 	}
-	if (!session_alive(dev)) {
-		return lost_error(dev);
+	if (!cl_session_alive(dev)) {
+		return cl_lost_error(dev);
 	}
-	ret = post_write(dev, addr, src, size);
+	ret = cl_post_write(dev, addr, src, size);
 	if (ret < 0) {
 		return ret;
 	}
@@ -1395,6 +1450,17 @@ rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void *sr
 	if (ret == 0) {
 		dev->stats.h2d_bytes += size;
 	}
+	return ret;
+}
+
+int
+rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void *src, uint64_t size)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = bar_write_once(dev, bar, offset, src, size);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
 	return ret;
 }
 
@@ -1407,7 +1473,7 @@ rpci_host_alloc(struct rpci_device *dev, size_t size)
 
 	if (dev == NULL || size == 0) {
 		rte_errno = EINVAL;
-		fail(-EINVAL, "bad host allocation");
+		cl_fail(-EINVAL, "bad host allocation");
 		return NULL;
 	}
 	size = RTE_ALIGN_CEIL(size, 64);
@@ -1416,11 +1482,11 @@ rpci_host_alloc(struct rpci_device *dev, size_t size)
 		rte = false;
 		if (posix_memalign(&p, 64, size) != 0) {
 			rte_errno = ENOMEM;
-			fail(-ENOMEM, "cannot allocate %zu bytes of host memory", size);
+			cl_fail(-ENOMEM, "cannot allocate %zu bytes of host memory", size);
 			return NULL;
 		}
 	}
-	ret = window_add(dev, p, size, &slot);
+	ret = cl_window_add(dev, p, size, &slot);
 	if (ret < 0) {
 		if (rte) {
 			rte_free(p);
@@ -1447,7 +1513,7 @@ rpci_host_free(struct rpci_device *dev, void *ptr)
 		struct host_window *w = &dev->windows[i];
 
 		if (w->in_use && w->alloc == ptr) {
-			window_del(dev, (int)i);
+			cl_window_del(dev, (int)i);
 			if (w->rte) {
 				rte_free(ptr);
 			} else {
@@ -1457,13 +1523,13 @@ rpci_host_free(struct rpci_device *dev, void *ptr)
 			return;
 		}
 	}
-	fail(-EINVAL, "%p was not allocated by rpci_host_alloc()", ptr);
+	cl_fail(-EINVAL, "%p was not allocated by rpci_host_alloc()", ptr);
 }
 
 /* ------------------------------------------------------------- modules */
 
-int
-rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void *image,
+static int
+module_load_once(struct rpci_device *dev, enum rpci_module_kind kind, const void *image,
 		 size_t len, struct rpci_module **module, char *log, size_t log_len)
 {
 	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_MODULE_LOAD };
@@ -1476,18 +1542,19 @@ rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void
 	}
 	if (dev == NULL || module == NULL || (len > 0 && image == NULL) ||
 	    (unsigned int)kind > RPCI_MODULE_PTX) {
-		return fail(-EINVAL, "bad module load arguments");
+		return cl_fail(-EINVAL, "bad module load arguments");
 	}
 	if (!(dev->info.module_kinds & (1u << kind))) {
-		return fail(-ENOTSUP, "device '%s' (%s backend) does not load that kind of module",
+		return cl_fail(-ENOTSUP,
+			       "device '%s' (%s backend) does not load that kind of module",
 			    dev->info.server, dev->info.backend);
 	}
 	if (len > UINT32_MAX) {
-		return fail(-E2BIG, "module image too large");
+		return cl_fail(-E2BIG, "module image too large");
 	}
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
-		return fail(-ENOMEM, "out of memory");
+		return cl_fail(-ENOMEM, "out of memory");
 	}
 	cmd.args[0] = kind;
 	cmd.args[1] = (uint64_t)(uintptr_t)dev->log;
@@ -1506,9 +1573,9 @@ rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void
 		cmd.host_addr = (uint64_t)(uintptr_t)image;
 		cmd.host_len = (uint32_t)len;
 	}
-	ret = run_cmd(dev, &cmd, &handle);
+	ret = cl_run_cmd(dev, &cmd, &handle);
 	if (slot >= 0) {
-		window_del(dev, slot);
+		cl_window_del(dev, slot);
 	}
 	if (log != NULL && log_len > 0) {
 		snprintf(log, log_len, "%s", dev->log);
@@ -1518,7 +1585,7 @@ rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void
 		if (ret == -ENOTCONN) {
 			return ret;
 		}
-		return fail(ret, "module load failed: %s%s%s", strerror(-ret),
+		return cl_fail(ret, "module load failed: %s%s%s", strerror(-ret),
 			    dev->log[0] ? ": " : "", dev->log);
 	}
 	m->dev = dev;
@@ -1530,7 +1597,19 @@ rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void
 }
 
 int
-rpci_module_unload(struct rpci_module *module)
+rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void *image,
+		 size_t len, struct rpci_module **module, char *log, size_t log_len)
+{
+	int ret, tries = 0;
+
+	do {
+		ret = module_load_once(dev, kind, image, len, module, log, log_len);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
+}
+
+static int
+module_unload_once(struct rpci_module *module)
 {
 	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_MODULE_UNLOAD };
 	struct rpci_device *dev;
@@ -1539,11 +1618,11 @@ rpci_module_unload(struct rpci_module *module)
 	int ret;
 
 	if (module == NULL) {
-		return fail(-EINVAL, "no module");
+		return cl_fail(-EINVAL, "no module");
 	}
 	dev = module->dev;
 	cmd.args[0] = module->handle;
-	ret = run_cmd(dev, &cmd, NULL);
+	ret = cl_run_cmd(dev, &cmd, NULL);
 	for (pf = &dev->functions; *pf != NULL;) {
 		if ((*pf)->module == module) {
 			struct rpci_function *f = *pf;
@@ -1565,7 +1644,19 @@ rpci_module_unload(struct rpci_module *module)
 }
 
 int
-rpci_function_get(struct rpci_module *module, const char *name, struct rpci_function **fn)
+rpci_module_unload(struct rpci_module *module)
+{
+	struct rpci_device *dev = (module != NULL ? module->dev : NULL);
+	int ret, tries = 0;
+
+	do {
+		ret = module_unload_once(module);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
+}
+
+static int
+function_get_once(struct rpci_module *module, const char *name, struct rpci_function **fn)
 {
 	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_FUNCTION_GET };
 	struct rpci_function *f;
@@ -1573,25 +1664,25 @@ rpci_function_get(struct rpci_module *module, const char *name, struct rpci_func
 	int ret;
 
 	if (module == NULL || name == NULL || fn == NULL) {
-		return fail(-EINVAL, "bad function lookup arguments");
+		return cl_fail(-EINVAL, "bad function lookup arguments");
 	}
 	n = strlen(name) + 1;
 	if (n > RPCI_GPU_NAME_MAX) {
-		return fail(-EINVAL, "function name '%.20s...' is too long", name);
+		return cl_fail(-EINVAL, "function name '%.20s...' is too long", name);
 	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL) {
-		return fail(-ENOMEM, "out of memory");
+		return cl_fail(-ENOMEM, "out of memory");
 	}
 	cmd.args[0] = module->handle;
 	cmd.flags = RPCI_VGPU_CMD_F_INLINE;
 	cmd.inline_len = (uint16_t)n;
 	memcpy(cmd.data, name, n);
-	ret = run_cmd(module->dev, &cmd, &f->handle);
+	ret = cl_run_cmd(module->dev, &cmd, &f->handle);
 	if (ret < 0) {
 		free(f);
 		if (ret == -ENOENT) {
-			return fail(ret, "no function '%s' in the module", name);
+			return cl_fail(ret, "no function '%s' in the module", name);
 		}
 		return ret;
 	}
@@ -1603,7 +1694,19 @@ rpci_function_get(struct rpci_module *module, const char *name, struct rpci_func
 }
 
 int
-rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t block[3],
+rpci_function_get(struct rpci_module *module, const char *name, struct rpci_function **fn)
+{
+	struct rpci_device *dev = (module != NULL ? module->dev : NULL);
+	int ret, tries = 0;
+
+	do {
+		ret = function_get_once(module, name, fn);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
+	return ret;
+}
+
+static int
+launch_once(struct rpci_function *fn, const uint32_t grid[3], const uint32_t block[3],
 	    const struct rpci_kernel_arg *args, unsigned int nb_args)
 {
 	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_LAUNCH };
@@ -1613,14 +1716,14 @@ rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 	int ret;
 
 	if (fn == NULL || grid == NULL || block == NULL || (nb_args > 0 && args == NULL)) {
-		return fail(-EINVAL, "bad launch arguments");
+		return cl_fail(-EINVAL, "bad launch arguments");
 	}
 	if (nb_args > RPCI_GPU_ARGS_MAX) {
-		return fail(-EINVAL, "%u arguments: at most %u", nb_args, RPCI_GPU_ARGS_MAX);
+		return cl_fail(-EINVAL, "%u arguments: at most %u", nb_args, RPCI_GPU_ARGS_MAX);
 	}
 	for (i = 0; i < 3; i++) {
 		if (grid[i] == 0 || block[i] == 0) {
-			return fail(-EINVAL, "grid and block sizes must be at least 1");
+			return cl_fail(-EINVAL, "grid and block sizes must be at least 1");
 		}
 	}
 	dev = fn->module->dev;
@@ -1633,7 +1736,7 @@ rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 		uint64_t value = rte_cpu_to_le_64(args[i].value);
 
 		if (args[i].kind < RPCI_ARG_DEVPTR || args[i].kind > RPCI_ARG_LOCAL) {
-			return fail(-EINVAL, "argument %u has an unknown kind", i);
+			return cl_fail(-EINVAL, "argument %u has an unknown kind", i);
 		}
 		memcpy(a, &kind, 2);
 		memcpy(a + 2, &size, 2);
@@ -1655,6 +1758,19 @@ rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 		cmd.host_addr = (uint64_t)(uintptr_t)(dev->params + (size_t)slot * PARAMS_SLOT);
 		cmd.host_len = len;
 	}
-	ret = submit(dev, &cmd, false, NULL);
+	ret = cl_submit(dev, &cmd, false, NULL);
+	return ret;
+}
+
+int
+rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t block[3],
+	    const struct rpci_kernel_arg *args, unsigned int nb_args)
+{
+	struct rpci_device *dev = (fn != NULL ? fn->module->dev : NULL);
+	int ret, tries = 0;
+
+	do {
+		ret = launch_once(fn, grid, block, args, nb_args);
+	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
 	return ret;
 }

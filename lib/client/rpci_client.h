@@ -93,8 +93,27 @@ struct rpci_device_info {
 	uint32_t max_payload;    /**< largest TLP payload of the link */
 };
 
+/**
+ * What a client needs from a device (rpci_device_request()). Zero or empty
+ * fields mean "any".
+ */
+struct rpci_requirements {
+	uint16_t vendor_id;    /**< personality: vendor id */
+	uint32_t class_code;   /**< personality: class code */
+	uint32_t class_mask;   /**< bits of class_code compared (0: all 24) */
+	uint64_t min_memory;   /**< free device memory, bytes */
+	char backend[32];      /**< compute backend: "cpu", "opencl", "cuda" */
+	uint32_t module_kinds; /**< bit (1 << enum rpci_module_kind) per kind it must load */
+	char kernel[32];       /**< a built-in kernel it must have */
+	char job[32];          /**< what will run, for the learned policy */
+	uint64_t job_size;     /**< its size, in the job's own measure */
+	bool no_failover;      /**< do not move the work if its server goes down */
+};
+
 /** Counters of an open device, seen from the client. */
 struct rpci_device_stats {
+	uint64_t failovers;   /**< times the device was re-created on another server */
+	uint64_t replayed;    /**< commands replayed by those failovers */
 	uint64_t commands;    /**< commands submitted */
 	uint64_t msi;         /**< interrupts received */
 	uint64_t h2d_bytes;   /**< bytes copied to the device */
@@ -137,6 +156,107 @@ const char *rpci_last_error(void);
  *   come up), ENOMEM.
  */
 struct rpci_client *rpci_client_create(const struct rpci_conf *conf, const char *host);
+
+/**
+ * Ask the server selector for devices that meet requirements, and open
+ * them. Each is dedicated to this client until closed. Unless
+ * req->no_failover, the client keeps a log of what it did on each device
+ * (allocations, data copied in, modules, launches) so that, if the device's
+ * server goes down, the selector attaches another matching device and the
+ * client re-creates the device's state there and carries on: the call in
+ * progress then returns as if nothing happened.
+ *
+ * @param client
+ *   The client (its deployment file must have a selector).
+ * @param req
+ *   The requirements (NULL: any device).
+ * @param count
+ *   How many devices (1..16).
+ * @param devs
+ *   Filled with count devices.
+ * @return
+ *   0; or -ENOTSUP (no selector in the deployment), -EINVAL, -ETIMEDOUT
+ *   (the selector did not answer), the selector's refusal as a negative
+ *   errno (-ENODEV: nothing matches, -EBUSY: all matching devices are in
+ *   use; rpci_last_error() gives the selector's reason), or an error of
+ *   opening a device. On error no device is left open.
+ */
+int rpci_device_request(struct rpci_client *client, const struct rpci_requirements *req,
+			unsigned int count, struct rpci_device **devs);
+
+/**
+ * Tell the selector how long a job took on a device (its learned policy
+ * learns from these).
+ *
+ * @param dev
+ *   A device from rpci_device_request().
+ * @param job
+ *   The job's kind (as in the requirements).
+ * @param job_size
+ *   Its size.
+ * @param elapsed_us
+ *   Its time on the device.
+ * @return
+ *   0 (sent), -ENOTSUP (not a device from the selector).
+ */
+int rpci_device_report(struct rpci_device *dev, const char *job, uint64_t job_size,
+		       uint64_t elapsed_us);
+
+/**
+ * The selector's lease of a device.
+ *
+ * @param dev
+ *   The device.
+ * @return
+ *   The lease id, or 0 for a device opened without the selector.
+ */
+uint64_t rpci_device_lease(const struct rpci_device *dev);
+
+/**
+ * Send a small text to another client host through the selector.
+ *
+ * @param client
+ *   The client.
+ * @param to
+ *   The other host's name.
+ * @param text
+ *   At most 255 bytes.
+ * @return
+ *   0 (sent; the selector passes it on), -ENOTSUP (no selector), -EINVAL.
+ */
+int rpci_client_message_send(struct rpci_client *client, const char *to, const char *text);
+
+/**
+ * Take a text another client sent (polls the link once).
+ *
+ * @param client
+ *   The client.
+ * @param from
+ *   Receives the sender's host name.
+ * @param from_len
+ *   Size of from.
+ * @param text
+ *   Receives the text.
+ * @param text_len
+ *   Size of text.
+ * @return
+ *   1 if a text was taken, 0 if none is waiting.
+ */
+int rpci_client_message_recv(struct rpci_client *client, char *from, size_t from_len, char *text,
+			     size_t text_len);
+
+/**
+ * Do the client's background work once (link, keepalives, lease renewal).
+ * Every API call that waits does it; a program that holds devices but does
+ * not call the API for a while (dead_ms, or the lease time) must call this
+ * meanwhile, or its devices are taken back.
+ *
+ * @param client
+ *   The client.
+ * @return
+ *   Work done (0: nothing).
+ */
+int rpci_client_poll(struct rpci_client *client);
 
 /**
  * Close every device still open, stop the port and free the client.

@@ -347,7 +347,8 @@ faults_apply(struct rpci_link *link, int dir, struct rte_mbuf **in, uint16_t n,
 
 			if (c != NULL) {
 				link->stats.fault_corrupt[dir]++;
-				rte_pktmbuf_free(m); /* the original (maybe a replay's) stays intact */
+				/* the original (maybe a replay's) stays intact */
+				rte_pktmbuf_free(m);
 				m = c;
 			}
 		}

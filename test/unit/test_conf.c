@@ -693,7 +693,8 @@ test_selector_section(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
 	rpci_conf_free(conf);
 	/* text2() writes g_text, which the block below edits in place */
-	text2(4, "        roles = [ \"server\", \"selector\" ];", 32, "selector = { host = \"s0\"; };");
+	text2(4, "        roles = [ \"server\", \"selector\" ];",
+	      32, "selector = { host = \"s0\"; };");
 	/* the same with client c0 naming no server */
 	{
 		char *at = strstr(g_text, "        server = \"s0\";");

@@ -186,6 +186,7 @@ struct rpci_vgpu_stats {
 	uint64_t dma_refused;   /**< DMA outside the registered windows */
 	uint64_t cpl_unexpected;/**< completions for no read of ours */
 	uint64_t sessions;      /**< clients served */
+	uint64_t kernel_ns;     /**< time spent running kernels (the device's load) */
 };
 
 struct rpci_vgpu;

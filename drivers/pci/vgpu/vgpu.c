@@ -247,6 +247,7 @@ static void *
 worker_main(void *arg)
 {
 	struct rpci_vgpu *dev = arg;
+	struct timespec t0, t1;
 
 	pthread_mutex_lock(&dev->lock);
 	for (;;) {
@@ -258,8 +259,13 @@ worker_main(void *arg)
 		}
 		atomic_store(&dev->kernel_state, KERNEL_RUNNING);
 		pthread_mutex_unlock(&dev->lock);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		dev->kernel_status = dev->gpu->ops->launch(dev->gpu->priv, dev->kernel_fn,
 							   &dev->kernel_launch);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		__atomic_fetch_add(&dev->stats.kernel_ns,
+				   (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll +
+					      (t1.tv_nsec - t0.tv_nsec)), __ATOMIC_RELAXED);
 		pthread_mutex_lock(&dev->lock);
 		atomic_store(&dev->kernel_state, KERNEL_DONE);
 	}
@@ -845,6 +851,8 @@ void
 rpci_vgpu_stats_get(const struct rpci_vgpu *dev, struct rpci_vgpu_stats *stats)
 {
 	*stats = dev->stats;
+	/* written by the kernel worker */
+	stats->kernel_ns = __atomic_load_n(&dev->stats.kernel_ns, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------- requests in */

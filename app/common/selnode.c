@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* The server selector as a node on the fabric (see selnode.h). */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_log.h>
+
+#include "selnode.h"
+
+RTE_LOG_REGISTER(rpci_selnode_logtype, rpci.app.selector, INFO);
+
+#define SEL_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, rpci_selnode_logtype, "rpci-selector: " fmt "\n", \
+		##__VA_ARGS__)
+
+#define ACTIONS_MAX 64
+/* Control messages that must arrive are sent again this often, this many times. */
+#define RETRY_MS 50
+#define RETRY_MAX 40
+
+uint64_t
+selnode_now_us(void)
+{
+	static uint64_t hz;
+
+	if (hz == 0) {
+		hz = rte_get_timer_hz();
+	}
+	return rte_get_timer_cycles() / (hz / 1000000 ? hz / 1000000 : 1);
+}
+
+int
+selnode_init(struct selnode *n, const struct rpci_conf *conf, struct rpci_link *link)
+{
+	const struct rpci_conf_selector *cs = &conf->selector;
+	struct rpci_sel_params sp;
+	enum rpci_sel_policy policy;
+
+	memset(n, 0, sizeof(*n));
+	n->conf = conf;
+	if (rpci_selector_policy_parse(cs->policy, &policy) < 0) {
+		fprintf(stderr, "rpci-selector: unknown policy '%s'\n", cs->policy);
+		return -EINVAL;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.policy = policy;
+	sp.heartbeat_us = (uint64_t)cs->heartbeat_ms * 1000;
+	sp.missed_heartbeats = cs->missed_heartbeats;
+	sp.lease_us = (uint64_t)cs->lease_ms * 1000;
+	sp.explore = cs->explore;
+	sp.seed = cs->seed;
+	n->sel = rpci_selector_create(&sp);
+	if (n->sel == NULL) {
+		fprintf(stderr, "rpci-selector: cannot create the selector: %s\n", strerror(errno));
+		return -errno;
+	}
+	n->chan = rpci_ctrl_chan_create(link, RETRY_MS, RETRY_MAX, 1024,
+					(rte_get_timer_cycles() & 0xffffffffull) << 20);
+	if (n->chan == NULL) {
+		rpci_selector_free(n->sel);
+		n->sel = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+selnode_fini(struct selnode *n)
+{
+	rpci_ctrl_chan_free(n->chan);
+	rpci_selector_free(n->sel);
+	n->chan = NULL;
+	n->sel = NULL;
+}
+
+/* Send what the selector decided. dst: the requester, for a REJECT. */
+static void
+selnode_act(struct selnode *n, const struct rpci_sel_action *a, const uint8_t *dst)
+{
+	struct rpci_ctrl_msg m;
+	char mac[18];
+
+	memset(&m, 0, sizeof(m));
+	switch (a->kind) {
+	case RPCI_SEL_ACT_ATTACH:
+		m.type = RPCI_CTRL_ATTACH;
+		m.u.attach.request_id = a->request_id;
+		m.u.attach.att = a->att;
+		m.u.attach.failover = a->failover;
+		n->stats.attaches++;
+		if (a->failover) {
+			n->stats.failovers++;
+		}
+		SEL_LOG(INFO, "lease %" PRIu64 ": %s/%s attached to client %s%s", a->att.lease_id,
+			a->att.server, a->att.device, rpci_ctrl_mac_str(a->att.client_mac, mac),
+			a->failover ? " (failover)" : "");
+		/* Both ends must know: retried until each acknowledges. */
+		rpci_ctrl_chan_send_reliable(n->chan, a->att.server_mac, &m);
+		m.id = 0;
+		rpci_ctrl_chan_send_reliable(n->chan, a->att.client_mac, &m);
+		break;
+	case RPCI_SEL_ACT_REJECT:
+		m.type = RPCI_CTRL_REJECT;
+		m.u.reject.request_id = a->request_id;
+		m.u.reject.error = a->error;
+		memcpy(m.u.reject.reason, a->reason, sizeof(m.u.reject.reason));
+		n->stats.rejects++;
+		SEL_LOG(INFO, "request %" PRIu64 " of %s rejected: %s", a->request_id,
+			dst != NULL ? rpci_ctrl_mac_str(dst, mac) : "?", a->reason);
+		/* The client asks again until it has an answer. */
+		if (dst != NULL) {
+			rpci_ctrl_chan_send(n->chan, dst, &m);
+		}
+		break;
+	case RPCI_SEL_ACT_DETACH:
+		m.type = RPCI_CTRL_DETACH;
+		m.u.detach.lease_id = a->att.lease_id;
+		m.u.detach.error = a->error;
+		m.u.detach.failover = a->failover;
+		memcpy(m.u.detach.reason, a->reason, sizeof(m.u.detach.reason));
+		n->stats.detaches++;
+		SEL_LOG(INFO, "lease %" PRIu64 ": %s/%s detached from client %s: %s",
+			a->att.lease_id, a->att.server, a->att.device,
+			rpci_ctrl_mac_str(a->att.client_mac, mac), a->reason);
+		rpci_ctrl_chan_send_reliable(n->chan, a->att.server_mac, &m);
+		m.id = 0;
+		rpci_ctrl_chan_send_reliable(n->chan, a->att.client_mac, &m);
+		break;
+	}
+}
+
+static void
+selnode_message(struct selnode *n, const uint8_t src[6], struct rpci_ctrl_msg *m)
+{
+	const struct rpci_conf_host *to = rpci_conf_host_find(n->conf, m->u.message.to);
+	uint64_t id = m->id;
+
+	n->stats.messages++;
+	if (to == NULL) {
+		rpci_ctrl_chan_ack(n->chan, src, id, -ENOENT);
+		return;
+	}
+	/* Passed on as a new message of ours; the sender gets its ACK now. */
+	m->id = 0;
+	rpci_ctrl_chan_send_reliable(n->chan, to->mac, m);
+	rpci_ctrl_chan_ack(n->chan, src, id, 0);
+}
+
+void
+selnode_rx(struct selnode *n, const struct rte_ether_addr *src, const void *body, uint16_t len)
+{
+	struct rpci_sel_action acts[ACTIONS_MAX];
+	struct rpci_ctrl_msg m;
+	const uint8_t *from = src->addr_bytes;
+	uint64_t now = selnode_now_us();
+	int ret, i, nb;
+
+	if (rpci_ctrl_chan_rx(n->chan, from, body, len, &m) < 0) {
+		return;
+	}
+	switch (m.type) {
+	case RPCI_CTRL_REGISTER:
+		n->stats.registers++;
+		ret = rpci_selector_register(n->sel, &m.u.reg, now);
+		if (ret == 0) {
+			SEL_LOG(INFO, "%s/%s registered (%s backend, %" PRIu64 " MiB)",
+				m.u.reg.server, m.u.reg.device, m.u.reg.backend,
+				m.u.reg.memory_bytes >> 20);
+		}
+		rpci_ctrl_chan_ack(n->chan, from, m.id, ret);
+		break;
+	case RPCI_CTRL_STATUS:
+		n->stats.statuses++;
+		ret = rpci_selector_status(n->sel, m.u.status.server, m.u.status.device,
+					   &m.u.status.st, now);
+		if (ret < 0) {
+			/* Unknown (we restarted): the server registers again. */
+			rpci_ctrl_chan_ack(n->chan, from, m.id, ret);
+		}
+		break;
+	case RPCI_CTRL_REQUEST:
+		n->stats.requests++;
+		nb = rpci_selector_request(n->sel, m.id, from, &m.u.request.req,
+					   m.u.request.count, now, acts, ACTIONS_MAX);
+		for (i = 0; i < nb; i++) {
+			selnode_act(n, &acts[i], from);
+		}
+		break;
+	case RPCI_CTRL_RELEASE:
+		n->stats.releases++;
+		ret = rpci_selector_release(n->sel, m.u.release.lease_id, now);
+		rpci_ctrl_chan_ack(n->chan, from, m.id, ret);
+		break;
+	case RPCI_CTRL_RENEW:
+		rpci_selector_renew(n->sel, from, now);
+		break;
+	case RPCI_CTRL_REPORT:
+		n->stats.reports++;
+		ret = rpci_selector_report(n->sel, m.u.report.lease_id, m.u.report.job,
+					   m.u.report.job_size, m.u.report.elapsed_us);
+		rpci_ctrl_chan_ack(n->chan, from, m.id, ret);
+		break;
+	case RPCI_CTRL_MESSAGE:
+		selnode_message(n, from, &m);
+		break;
+	case RPCI_CTRL_ACK:
+		break;
+	default:
+		n->stats.unexpected++;
+		break;
+	}
+}
+
+int
+selnode_poll(struct selnode *n)
+{
+	struct rpci_sel_action acts[ACTIONS_MAX];
+	int nb, i, work;
+
+	work = rpci_ctrl_chan_poll(n->chan);
+	nb = rpci_selector_tick(n->sel, selnode_now_us(), acts, ACTIONS_MAX);
+	for (i = 0; i < nb; i++) {
+		selnode_act(n, &acts[i], NULL);
+	}
+	return work + (nb > 0 ? nb : 0);
+}
+
+int
+selnode_attach(struct selnode *n, const char *server, const char *device,
+	       const uint8_t client_mac[6], char *msg, size_t len)
+{
+	struct rpci_sel_action a;
+	int ret;
+
+	ret = rpci_selector_attach(n->sel, server, device, client_mac, selnode_now_us(), &a);
+	if (ret < 0) {
+		snprintf(msg, len, "cannot attach %s/%s: %s", server, device,
+			 ret == -EBUSY ? "not free" : ret == -ENOENT ? "no such device" :
+			 strerror(-ret));
+		return ret;
+	}
+	selnode_act(n, &a, NULL);
+	snprintf(msg, len, "lease %" PRIu64 ": %s/%s attached", a.att.lease_id, server, device);
+	return 0;
+}
+
+int
+selnode_detach(struct selnode *n, uint64_t lease_id, char *msg, size_t len)
+{
+	struct rpci_sel_action a;
+	int ret;
+
+	ret = rpci_selector_detach(n->sel, lease_id, selnode_now_us(), &a);
+	if (ret < 0) {
+		snprintf(msg, len, "no lease %" PRIu64, lease_id);
+		return ret;
+	}
+	selnode_act(n, &a, NULL);
+	snprintf(msg, len, "lease %" PRIu64 " detached", lease_id);
+	return 0;
+}
+
+int
+selnode_drain(struct selnode *n, const char *server, bool on, char *msg, size_t len)
+{
+	int ret = rpci_selector_drain(n->sel, server, on);
+
+	if (ret < 0) {
+		snprintf(msg, len, "no server '%s'", server);
+		return ret;
+	}
+	snprintf(msg, len, "%s: %d devices %s", server, ret, on ? "draining" : "back in service");
+	return 0;
+}

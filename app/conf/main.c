@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * rpci-conf: check a deployment file, and print its hosts for scripts
+ * (usertools/rpci-cluster).
+ *
+ *   rpci-conf --config FILE            check it: "FILE: ok" or "FILE:LINE - ..."
+ *   rpci-conf --config FILE --hosts    one line per host:
+ *       NAME ROLES MAC PORT IFACE FILE_PREFIX CONSOLE
+ *     ROLES: comma-separated; IFACE: the iface= of an af_packet vdev, or "-"
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rpci_conf.h"
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s --config FILE [--hosts]\n", prog);
+}
+
+/* The iface= value of the host's first vdev that has one. */
+static void
+host_iface(const struct rpci_conf_host *h, char *out, size_t len)
+{
+	unsigned int i;
+
+	snprintf(out, len, "-");
+	for (i = 0; i < h->eal.nb_vdevs; i++) {
+		const char *p = strstr(h->eal.vdevs[i], "iface=");
+		size_t n;
+
+		if (p == NULL) {
+			continue;
+		}
+		p += strlen("iface=");
+		n = strcspn(p, ",");
+		if (n > 0 && n < len) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+		}
+		return;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "hosts", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[RPCI_CONF_ERR_MAX];
+	const char *path = NULL;
+	struct rpci_conf *conf;
+	bool hosts = false;
+	unsigned int i;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "c:Hh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'H':
+			hosts = true;
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 0;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (path == NULL || optind < argc) {
+		usage(argv[0]);
+		return 2;
+	}
+	conf = rpci_conf_load(path, err, sizeof(err));
+	if (conf == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (!hosts) {
+		printf("%s: ok (%u hosts%s)\n", path, conf->nb_hosts,
+		       conf->selector.present ? ", a selector" : "");
+		rpci_conf_free(conf);
+		return 0;
+	}
+	for (i = 0; i < conf->nb_hosts; i++) {
+		const struct rpci_conf_host *h = &conf->hosts[i];
+		char roles[64], mac[18], iface[64];
+
+		snprintf(roles, sizeof(roles), "%s%s%s",
+			 (h->roles & RPCI_ROLE_SERVER) ? "server," : "",
+			 (h->roles & RPCI_ROLE_SELECTOR) ? "selector," : "",
+			 (h->roles & RPCI_ROLE_CLIENT) ? "client," : "");
+		roles[strlen(roles) - 1] = '\0'; /* at least one role: drop the last comma */
+		host_iface(h, iface, sizeof(iface));
+		printf("%s %s %s %u %s %s %s\n", h->name, roles,
+		       rpci_conf_mac_str(h->mac, mac, sizeof(mac)), h->port, iface,
+		       h->eal.file_prefix[0] ? h->eal.file_prefix : "-",
+		       h->console[0] ? h->console : "-");
+	}
+	rpci_conf_free(conf);
+	return 0;
+}

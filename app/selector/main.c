@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * rpci-selector: the server selector on its own control lcore. Servers
+ * register their devices and report their status to it; clients ask it
+ * for devices by requirements; it dedicates each device to one client,
+ * watches heartbeats and leases, and moves clients off servers that go
+ * down.
+ *
+ *   rpci-selector [EAL args --] --config FILE --host NAME
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "app_common.h"
+#include "rpci_conf.h"
+#include "rpci_link.h"
+#include "selnode.h"
+
+struct selector_app {
+	const struct rpci_conf *conf;
+	const struct rpci_conf_host *host;
+	struct rpci_link *link;
+	struct rpci_port_info port_info;
+	struct selnode node;
+};
+
+static struct selector_app g_app;
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s [EAL args --] --config FILE --host NAME\n"
+	       "  Runs the server selector that the deployment FILE names (its selector\n"
+	       "  section) on host NAME. EAL arguments given before -- replace the file's.\n",
+	       prog);
+}
+
+static int
+no_sessions(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg)
+{
+	RTE_SET_USED(s);
+	RTE_SET_USED(msg);
+	RTE_SET_USED(arg);
+	return -EPROTO; /* a selector has no data sessions */
+}
+
+static void
+on_ctrl(struct rpci_link *link, const struct rte_ether_addr *src, const void *body, uint16_t len,
+	void *arg)
+{
+	struct selector_app *app = arg;
+
+	RTE_SET_USED(link);
+	selnode_rx(&app->node, src, body, len);
+}
+
+static const struct rpci_link_ops selector_link_ops = {
+	.rx_msg = no_sessions,
+	.rx_ctrl = on_ctrl,
+};
+
+static void
+print_stats(const struct selector_app *app)
+{
+	const struct selnode_stats *s = &app->node.stats;
+
+	printf("rpci-selector: %" PRIu64 " registrations, %" PRIu64 " status reports, %" PRIu64
+	       " requests: %" PRIu64 " attachments (%" PRIu64 " failovers), %" PRIu64
+	       " rejections, %" PRIu64 " detachments, %" PRIu64 " releases, %" PRIu64
+	       " job reports, %" PRIu64 " messages passed on\n",
+	       s->registers, s->statuses, s->requests, s->attaches, s->failovers, s->rejects,
+	       s->detaches, s->releases, s->reports, s->messages);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct selector_app *app = &g_app;
+	struct app_args args;
+	struct rpci_conf *conf;
+	struct rpci_idle idle;
+	const char *config = NULL, *host = NULL;
+	char err[256];
+	int opt, ret = 1;
+
+	app_split_args(argc, argv, &args);
+	optind = 1;
+	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 0;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (optind < args.app_argc) {
+		fprintf(stderr, "rpci-selector: unexpected argument '%s'\n",
+			args.app_argv[optind]);
+		return 2;
+	}
+	conf = app_load_conf("rpci-selector", config, host, RPCI_ROLE_SELECTOR, &app->host);
+	if (conf == NULL) {
+		return 2;
+	}
+	app->conf = conf;
+	if (!conf->selector.present || strcmp(conf->selector.host, app->host->name) != 0) {
+		fprintf(stderr,
+			"rpci-selector: %s - the selector section does not name host '%s'\n",
+			conf->path, app->host->name);
+		rpci_conf_free(conf);
+		return 2;
+	}
+	if (app_eal_init("rpci-selector", app->host, &args) < 0) {
+		rpci_conf_free(conf);
+		return 1;
+	}
+	app_signals();
+	app->link = rpci_link_create_for_host(conf, app->host, &selector_link_ops, app, 0,
+					      &app->port_info, err, sizeof(err));
+	if (app->link == NULL) {
+		fprintf(stderr, "rpci-selector: %s\n", err);
+		goto cleanup;
+	}
+	if (selnode_init(&app->node, conf, app->link) < 0) {
+		goto free_link;
+	}
+	printf("rpci-selector: host %s selecting with policy %s (heartbeat %u ms, %u missed = "
+	       "down, lease %u ms) on port %u (%s)\n", app->host->name, conf->selector.policy,
+	       conf->selector.heartbeat_ms, conf->selector.missed_heartbeats,
+	       conf->selector.lease_ms, app->host->port, app->port_info.driver);
+	fflush(stdout);
+
+	rpci_idle_init(&idle, app->host->idle == RPCI_IDLE_ADAPTIVE, conf->link.spin_polls,
+		       conf->link.sleep_max_us);
+	while (!g_force_quit) {
+		int work = rpci_link_poll(app->link);
+
+		work += selnode_poll(&app->node);
+		rpci_idle_account(&idle, work);
+	}
+	printf("rpci-selector: shutting down\n");
+	print_stats(app);
+	ret = 0;
+	selnode_fini(&app->node);
+free_link:
+	rpci_link_free(app->link);
+cleanup:
+	rte_eal_cleanup();
+	rpci_conf_free(conf);
+	return ret;
+}
