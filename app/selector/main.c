@@ -7,7 +7,7 @@
  * watches heartbeats and leases, and moves clients off servers that go
  * down.
  *
- *   rpci-selector [EAL args --] --config FILE --host NAME
+ *   rpci-selector [EAL args --] --config FILE --host NAME [-i] [--cmdfile F]
  */
 
 #include <errno.h>
@@ -22,6 +22,8 @@
 #include <rte_lcore.h>
 
 #include "app_common.h"
+#include "app_console.h"
+#include "app_telemetry.h"
 #include "rpci_conf.h"
 #include "rpci_link.h"
 #include "selnode.h"
@@ -32,6 +34,7 @@ struct selector_app {
 	struct rpci_link *link;
 	struct rpci_port_info port_info;
 	struct selnode node;
+	struct app_console console;
 };
 
 static struct selector_app g_app;
@@ -39,9 +42,12 @@ static struct selector_app g_app;
 static void
 usage(const char *prog)
 {
-	printf("usage: %s [EAL args --] --config FILE --host NAME\n"
+	printf("usage: %s [EAL args --] --config FILE --host NAME [-i] [--cmdfile F]\n"
 	       "  Runs the server selector that the deployment FILE names (its selector\n"
-	       "  section) on host NAME. EAL arguments given before -- replace the file's.\n",
+	       "  section) on host NAME. EAL arguments given before -- replace the file's.\n"
+	       "  -i, --interactive  the console on this terminal (also on the host's\n"
+	       "                     console socket, always)\n"
+	       "  --cmdfile F        run the console commands of file F at start\n",
 	       prog);
 }
 
@@ -88,6 +94,8 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "cmdfile", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,19 +103,26 @@ main(int argc, char **argv)
 	struct app_args args;
 	struct rpci_conf *conf;
 	struct rpci_idle idle;
-	const char *config = NULL, *host = NULL;
+	const char *config = NULL, *host = NULL, *cmdfile = NULL;
+	bool interactive = false;
 	char err[256];
 	int opt, ret = 1;
 
 	app_split_args(argc, argv, &args);
 	optind = 1;
-	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:if:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
 			break;
 		case 'H':
 			host = optarg;
+			break;
+		case 'i':
+			interactive = true;
+			break;
+		case 'f':
+			cmdfile = optarg;
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -148,11 +163,21 @@ main(int argc, char **argv)
 	if (selnode_init(&app->node, conf, app->link) < 0) {
 		goto free_link;
 	}
+	if (app_telemetry_register_link(app->link) < 0 ||
+	    app_telemetry_register_selnode(&app->node) < 0) {
+		fprintf(stderr, "rpci-selector: cannot register the telemetry commands\n");
+		goto free_node;
+	}
 	printf("rpci-selector: host %s selecting with policy %s (heartbeat %u ms, %u missed = "
 	       "down, lease %u ms) on port %u (%s)\n", app->host->name, conf->selector.policy,
 	       conf->selector.heartbeat_ms, conf->selector.missed_heartbeats,
 	       conf->selector.lease_ms, app->host->port, app->port_info.driver);
 	fflush(stdout);
+	app->console.node = &app->node;
+	if (app_console_start(&app->console, "rpci-selector", conf, app->host, app->link,
+			      interactive, cmdfile) < 0) {
+		goto free_node;
+	}
 
 	rpci_idle_init(&idle, app->host->idle == RPCI_IDLE_ADAPTIVE, conf->link.spin_polls,
 		       conf->link.sleep_max_us);
@@ -160,11 +185,17 @@ main(int argc, char **argv)
 		int work = rpci_link_poll(app->link);
 
 		work += selnode_poll(&app->node);
+		work += app_console_poll(&app->console);
+		work += app_telemetry_poll();
 		rpci_idle_account(&idle, work);
 	}
+	app_telemetry_stop();
+	app_console_stop(&app->console);
 	printf("rpci-selector: shutting down\n");
 	print_stats(app);
 	ret = 0;
+free_node:
+	app_telemetry_stop();
 	selnode_fini(&app->node);
 free_link:
 	rpci_link_free(app->link);

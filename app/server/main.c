@@ -5,7 +5,7 @@
  * link, one dedicated client per device, one client after another, until
  * SIGINT or SIGTERM.
  *
- *   rpci-server [EAL args --] --config FILE --host NAME
+ *   rpci-server [EAL args --] --config FILE --host NAME [-i] [--cmdfile F]
  */
 
 #include <errno.h>
@@ -22,8 +22,10 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <cmdline.h>
 
 #include "app_common.h"
+#include "app_telemetry.h"
 #include "rpci_conf.h"
 #include "rpci_gpu.h"
 #include "rpci_link.h"
@@ -45,10 +47,13 @@ static struct server g_server;
 static void
 usage(const char *prog)
 {
-	printf("usage: %s [EAL args --] --config FILE --host NAME\n"
+	printf("usage: %s [EAL args --] --config FILE --host NAME [-i] [--cmdfile F]\n"
 	       "       %s --list-pci\n"
 	       "  Serves the devices that host NAME of the deployment FILE lists.\n"
 	       "  EAL arguments given before -- replace the file's.\n"
+	       "  -i, --interactive  the console on this terminal (also on the host's\n"
+	       "                     console socket, always)\n"
+	       "  --cmdfile F        run the console commands of file F at start\n"
 	       "  --list-pci lists this host's own PCI functions and exits.\n", prog, prog);
 }
 
@@ -329,11 +334,118 @@ serve(struct server *srv)
 			work += rpci_vgpu_poll(srv->devs[i].vgpu);
 		}
 		work += agent_poll(srv);
+		work += app_console_poll(&srv->console);
+		work += app_telemetry_poll();
 		if (work > 0) {
 			rpci_link_flush(srv->link);
 		}
 		rpci_idle_account(&idle, work);
 	}
+}
+
+/* ------------------------------------------------------ console, telemetry */
+
+static void
+session_peer(const struct server_dev *d, char *buf, size_t len)
+{
+	struct rpci_link_session *s = rpci_vgpu_session(d->vgpu);
+
+	if (s == NULL) {
+		snprintf(buf, len, "-");
+	} else {
+		rte_ether_format_addr(buf, len, rpci_link_session_peer(s));
+	}
+}
+
+/* "show devices" */
+static int
+show_devices(void *arg, struct cmdline *cl)
+{
+	struct server *srv = arg;
+	unsigned int i;
+
+	cmdline_printf(cl, "%-12s %-8s %10s %10s %-17s %6s %10s %8s\n", "device", "backend",
+		       "memory MiB", "used MiB", "client", "lease", "commands", "kernels");
+	for (i = 0; i < srv->nb_devs; i++) {
+		const struct server_dev *d = &srv->devs[i];
+		struct rpci_vgpu_stats vs;
+		char peer[RTE_ETHER_ADDR_FMT_SIZE], lease[24] = "-";
+
+		rpci_vgpu_stats_get(d->vgpu, &vs);
+		session_peer(d, peer, sizeof(peer));
+		if (d->attached) {
+			snprintf(lease, sizeof(lease), "%" PRIu64, d->lease_id);
+		}
+		cmdline_printf(cl, "%-12s %-8s %10" PRIu64 " %10" PRIu64 " %-17s %6s %10" PRIu64
+			       " %8" PRIu64 "\n", d->conf->name, d->conf->backend,
+			       d->conf->memory_bytes >> 20, rpci_vgpu_mem_used(d->vgpu) >> 20,
+			       peer, lease, vs.commands, vs.launches);
+	}
+	return 0;
+}
+
+/* /rpci/devices: the devices of this server, a dict each, by name. */
+static int
+build_devices(void *arg, const char *params, struct rte_tel_data *d)
+{
+	struct server *srv = arg;
+	unsigned int i;
+
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < srv->nb_devs; i++) {
+		const struct server_dev *dev = &srv->devs[i];
+		struct rte_tel_data *v = rte_tel_data_alloc();
+		struct rpci_vgpu_stats vs;
+		char peer[RTE_ETHER_ADDR_FMT_SIZE], text[64];
+
+		if (v == NULL) {
+			return -ENOMEM;
+		}
+		/* containers hold arrays of scalars only: "key=value" strings */
+		rte_tel_data_start_array(v, RTE_TEL_STRING_VAL);
+		rpci_vgpu_stats_get(dev->vgpu, &vs);
+		session_peer(dev, peer, sizeof(peer));
+#define DEV_FIELD(fmt, ...) \
+	do { \
+		snprintf(text, sizeof(text), fmt, __VA_ARGS__); \
+		rte_tel_data_add_array_string(v, text); \
+	} while (0)
+		DEV_FIELD("backend=%s", dev->conf->backend);
+		DEV_FIELD("memory=%" PRIu64, dev->conf->memory_bytes);
+		DEV_FIELD("memory_used=%" PRIu64, rpci_vgpu_mem_used(dev->vgpu));
+		DEV_FIELD("client=%s", peer);
+		DEV_FIELD("lease=%" PRIu64, dev->attached ? dev->lease_id : 0);
+		DEV_FIELD("sessions=%" PRIu64, vs.sessions);
+		DEV_FIELD("commands=%" PRIu64, vs.commands);
+		DEV_FIELD("command_errors=%" PRIu64, vs.command_errors);
+		DEV_FIELD("launches=%" PRIu64, vs.launches);
+		DEV_FIELD("kernel_ns=%" PRIu64, vs.kernel_ns);
+		DEV_FIELD("dma_read_bytes=%" PRIu64, vs.dma_read_bytes);
+		DEV_FIELD("dma_write_bytes=%" PRIu64, vs.dma_write_bytes);
+		DEV_FIELD("ur_sent=%" PRIu64, vs.ur_sent);
+		DEV_FIELD("ca_sent=%" PRIu64, vs.ca_sent);
+#undef DEV_FIELD
+		if (rte_tel_data_add_dict_container(d, dev->conf->name, v, 0) < 0) {
+			rte_tel_data_free(v);
+		}
+	}
+	return 0;
+}
+
+static int
+telemetry_register(struct server *srv)
+{
+	int ret = app_telemetry_register_link(srv->link);
+
+	if (ret == 0) {
+		ret = app_telemetry_register("/rpci/devices", build_devices, srv,
+					     "This server's devices. No parameters");
+	}
+	if (ret == 0 && srv->selnode != NULL) {
+		ret = app_telemetry_register_selnode(srv->selnode);
+	}
+	return ret;
 }
 
 static void
@@ -366,19 +478,22 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "list-pci", no_argument, NULL, 'L' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "cmdfile", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server *srv = &g_server;
 	struct app_args args;
 	struct rpci_conf *conf;
-	const char *config = NULL, *host = NULL;
+	const char *config = NULL, *host = NULL, *cmdfile = NULL;
+	bool interactive = false;
 	int opt, ret = 1;
 	unsigned int i;
 
 	app_split_args(argc, argv, &args);
 	optind = 1;
-	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:if:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
@@ -388,6 +503,12 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			return list_pci();
+		case 'i':
+			interactive = true;
+			break;
+		case 'f':
+			cmdfile = optarg;
+			break;
 		case 'h':
 			usage(argv[0]);
 			return 0;
@@ -429,8 +550,21 @@ main(int argc, char **argv)
 	}
 	printf(" on port %u (%s)\n", srv->host->port, srv->port_info.driver);
 	fflush(stdout);
+	if (telemetry_register(srv) < 0) {
+		fprintf(stderr, "rpci-server: cannot register the telemetry commands\n");
+		goto cleanup;
+	}
+	srv->console.node = srv->selnode;
+	srv->console.show_devices = show_devices;
+	srv->console.arg = srv;
+	if (app_console_start(&srv->console, "rpci-server", conf, srv->host, srv->link,
+			      interactive, cmdfile) < 0) {
+		goto cleanup;
+	}
 
 	serve(srv);
+	app_telemetry_stop();
+	app_console_stop(&srv->console);
 
 	printf("rpci-server: shutting down\n");
 	for (i = 0; i < srv->nb_devs; i++) {
@@ -441,6 +575,7 @@ main(int argc, char **argv)
 	print_stats(srv);
 	ret = 0;
 cleanup:
+	app_telemetry_stop();
 	agent_fini(srv);
 	rpci_link_free(srv->link);
 	devices_free(srv);

@@ -10,6 +10,7 @@
 
 #include <rte_ether.h>
 
+#include "app_console.h"
 #include "rpci_conf.h"
 #include "rpci_ctrl.h"
 #include "rpci_gpu.h"
@@ -53,6 +54,7 @@ struct server {
 	uint64_t last_heartbeat_tsc;
 	struct selnode *selnode; /* this host runs the selector too */
 	struct selnode selnode_storage;
+	struct app_console console;
 };
 
 /* Set up the selector agent (and the embedded selector). 0 or -1. */

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app_common.h"
+#include "app_console.h"
+
+static uint64_t
+console_now_us(void *arg)
+{
+	RTE_SET_USED(arg);
+	return selnode_now_us();
+}
+
+static int
+console_attach(void *arg, const char *server, const char *device, const uint8_t client_mac[6],
+	       char *msg, size_t len)
+{
+	struct app_console *ac = arg;
+
+	return selnode_attach(ac->node, server, device, client_mac, msg, len);
+}
+
+static int
+console_detach(void *arg, uint64_t lease_id, char *msg, size_t len)
+{
+	struct app_console *ac = arg;
+
+	return selnode_detach(ac->node, lease_id, msg, len);
+}
+
+static int
+console_drain(void *arg, const char *server, bool on, char *msg, size_t len)
+{
+	struct app_console *ac = arg;
+
+	return selnode_drain(ac->node, server, on, msg, len);
+}
+
+static int
+console_show_devices(void *arg, struct cmdline *cl)
+{
+	struct app_console *ac = arg;
+
+	return ac->show_devices(ac->arg, cl);
+}
+
+static void
+faults_from_conf(struct rpci_link_faults *f, const struct rpci_conf_faults *c)
+{
+	f->drop = c->drop;
+	f->dup = c->dup;
+	f->reorder = c->reorder;
+	f->corrupt = c->corrupt;
+}
+
+int
+app_console_start(struct app_console *ac, const char *prog, const struct rpci_conf *conf,
+		  const struct rpci_conf_host *host, struct rpci_link *link, bool interactive,
+		  const char *cmdfile)
+{
+	struct rpci_console_env env = {
+		.prog = prog,
+		.host = host->name,
+		.link = link,
+		.port_id = host->port,
+		.faults_seed = conf->link.faults_seed,
+		.arg = ac,
+		.quit = &g_force_quit,
+	};
+	char path[108];
+	int ret;
+
+	faults_from_conf(&env.faults_tx, &conf->link.faults_tx);
+	faults_from_conf(&env.faults_rx, &conf->link.faults_rx);
+	if (ac->node != NULL) {
+		env.selector = ac->node->sel;
+		env.now_us = console_now_us;
+		env.attach = console_attach;
+		env.detach = console_detach;
+		env.drain = console_drain;
+	}
+	if (ac->show_devices != NULL) {
+		env.show_devices = console_show_devices;
+	}
+	ac->console = rpci_console_create(&env);
+	if (ac->console == NULL) {
+		fprintf(stderr, "%s: console: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	if (cmdfile != NULL) {
+		ret = rpci_console_run_file(ac->console, cmdfile);
+		if (ret < 0) {
+			goto fail; /* the console said why */
+		}
+		if (ret > 0) {
+			fprintf(stderr, "%s: %s: %d command%s failed\n", prog, cmdfile, ret,
+				ret == 1 ? "" : "s");
+		}
+		fflush(stdout);
+	}
+	ret = rpci_console_socket_path(host, path, sizeof(path));
+	if (ret == 0) {
+		ret = rpci_console_listen(ac->console, path);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "%s: console socket %s: %s\n", prog, path, strerror(-ret));
+		goto fail;
+	}
+	if (interactive && rpci_console_interactive(ac->console) < 0) {
+		fprintf(stderr, "%s: cannot open the console on the terminal\n", prog);
+		goto fail;
+	}
+	return 0;
+fail:
+	rpci_console_free(ac->console);
+	ac->console = NULL;
+	return -1;
+}
+
+int
+app_console_poll(struct app_console *ac)
+{
+	return ac->console != NULL ? rpci_console_poll(ac->console) : 0;
+}
+
+void
+app_console_stop(struct app_console *ac)
+{
+	rpci_console_free(ac->console);
+	ac->console = NULL;
+}
