@@ -69,6 +69,7 @@ struct module_kind_desc {
 
 static const struct module_kind_desc g_module_kinds[] = {
 	{ "cl", RPCI_MODULE_OPENCL, "OpenCL C source" },
+	{ "ptx", RPCI_MODULE_PTX, "PTX" },
 };
 
 /* Element types of buffers and scalars. */
@@ -219,6 +220,7 @@ usage(const char *prog)
 	       "  --stats             print the link's counters at the end\n"
 	       "A user's kernel from a file (--seed, --h2d, --json, --stats apply too):\n"
 	       "  --job cl            the file is OpenCL C source\n"
+	       "  --job ptx           the file is NVIDIA PTX (a server with the cuda backend)\n"
 	       "  --source FILE --kernel NAME   the file, and the kernel in it\n"
 	       "  --global X[,Y[,Z]]  work items in all, per dimension\n"
 	       "  --local X[,Y[,Z]]   work items per work group (each divides the global size;\n"
