@@ -47,14 +47,6 @@ static const char *const g_job_names[] = {
 	[JOB_REDUCE] = "reduce",
 };
 
-/* Name of each job's kernel among the backend's built-ins. */
-static const char *const g_kernel_names[] = {
-	[JOB_VECTOR_ADD] = "vector-add",
-	[JOB_SAXPY] = "saxpy",
-	[JOB_SGEMM] = "sgemm",
-	[JOB_REDUCE] = "reduce-sum",
-};
-
 /* ------------------------------------------- user kernels (--job cl, ...) */
 
 /*
@@ -131,6 +123,7 @@ struct uarg {
 	uint64_t dptr;
 };
 
+#define RUN_DEVICES_MAX 16 /* --devices */
 #define UARGS_MAX 32 /* arguments of one launch (RPCI_GPU_ARGS_MAX) */
 #define USER_LOG_LEN 16384 /* a build log (the device keeps as much) */
 
@@ -179,6 +172,10 @@ struct run_opts {
 	bool info_only;
 	bool stats;
 	struct user_job user; /* JOB_USER */
+	/* the selector */
+	unsigned int nb_devices;       /* --devices (0: not given) */
+	struct rpci_requirements req;  /* what the devices must have */
+	bool have_req;                 /* a requirement was given */
 };
 
 /* Timings of one run, in seconds. */
@@ -218,6 +215,16 @@ usage(const char *prog)
 	       "  --json FILE         append the result as one JSON object\n"
 	       "  --info              print the device's description and exit\n"
 	       "  --stats             print the link's counters at the end\n"
+	       "Devices from the server selector (a deployment with a selector section):\n"
+	       "  --devices N         N devices (1..16); a built-in job is split across them\n"
+	       "                      (vectors by range, sgemm by rows) and gathered\n"
+	       "  --min-memory SIZE   each with at least SIZE bytes of free memory\n"
+	       "  --backend NAME      of that compute backend (cpu, opencl, cuda)\n"
+	       "  --vendor ID --class CODE   of that personality\n"
+	       "  --need-kernel NAME  that has this built-in kernel\n"
+	       "  --need-module KIND  that loads modules of this kind (cl, ptx)\n"
+	       "  --no-failover       if a device's server goes down, fail instead of moving\n"
+	       "                      the work to another device\n"
 	       "A user's kernel from a file (--seed, --h2d, --json, --stats apply too):\n"
 	       "  --job cl            the file is OpenCL C source\n"
 	       "  --job ptx           the file is NVIDIA PTX (a server with the cuda backend)\n"
@@ -635,6 +642,76 @@ close:
 	return -1;
 }
 
+/* --devices and the requirements of the selector's devices. 0 or -1. */
+static int
+parse_requirement(int opt, const char *arg, struct run_opts *o)
+{
+	struct rpci_requirements *r = &o->req;
+	unsigned long long v;
+	unsigned int i;
+
+	if (opt == 'F') {
+		r->no_failover = true;
+		o->have_req = true;
+		return 0;
+	}
+	if (opt == 'B' || opt == 'E') {
+		char *dst = opt == 'B' ? r->backend : r->kernel;
+
+		if (strlen(arg) == 0 || strlen(arg) >= sizeof(r->backend)) {
+			fprintf(stderr, "rpci-run: --%s takes a name of 1..%zu characters\n",
+				opt == 'B' ? "backend" : "need-kernel", sizeof(r->backend) - 1);
+			return -1;
+		}
+		snprintf(dst, sizeof(r->backend), "%s", arg);
+		o->have_req = true;
+		return 0;
+	}
+	if (opt == 'O') {
+		for (i = 0; i < RTE_DIM(g_module_kinds); i++) {
+			if (strcmp(arg, g_module_kinds[i].job) == 0) {
+				r->module_kinds |= 1u << g_module_kinds[i].kind;
+				o->have_req = true;
+				return 0;
+			}
+		}
+		fprintf(stderr, "rpci-run: --need-module takes %s\n", module_job_names());
+		return -1;
+	}
+	if (app_parse_u64(arg, &v) < 0) {
+		fprintf(stderr, "rpci-run: '%s' is not a number\n", arg);
+		return -1;
+	}
+	switch (opt) {
+	case 'N':
+		if (v < 1 || v > RUN_DEVICES_MAX) {
+			fprintf(stderr, "rpci-run: --devices takes 1..%d\n", RUN_DEVICES_MAX);
+			return -1;
+		}
+		o->nb_devices = (unsigned int)v;
+		return 0;
+	case 'M':
+		r->min_memory = v;
+		break;
+	case 'V':
+		if (v > 0xffff) {
+			fprintf(stderr, "rpci-run: --vendor takes a 16-bit id\n");
+			return -1;
+		}
+		r->vendor_id = (uint16_t)v;
+		break;
+	default: /* 'L' */
+		if (v > 0xffffff) {
+			fprintf(stderr, "rpci-run: --class takes a 24-bit class code\n");
+			return -1;
+		}
+		r->class_code = (uint32_t)v;
+		break;
+	}
+	o->have_req = true;
+	return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct run_opts *o)
 {
@@ -660,6 +737,14 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		{ "arg", required_argument, NULL, 'a' },
 		{ "check", required_argument, NULL, 'C' },
 		{ "dump", required_argument, NULL, 'U' },
+		{ "devices", required_argument, NULL, 'N' },
+		{ "min-memory", required_argument, NULL, 'M' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "vendor", required_argument, NULL, 'V' },
+		{ "class", required_argument, NULL, 'L' },
+		{ "need-kernel", required_argument, NULL, 'E' },
+		{ "need-module", required_argument, NULL, 'O' },
+		{ "no-failover", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -816,6 +901,18 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			u->dump = optarg;
 			user_opts = true;
 			break;
+		case 'N':
+		case 'M':
+		case 'B':
+		case 'V':
+		case 'L':
+		case 'E':
+		case 'O':
+		case 'F':
+			if (parse_requirement(opt, optarg, o) < 0) {
+				return -1;
+			}
+			break;
 		case 'h':
 			usage(argv[0]);
 			exit(0);
@@ -834,6 +931,11 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		fprintf(stderr, "rpci-run: --config FILE and --host NAME are required\n");
 		return -1;
 	}
+	if ((o->nb_devices != 0 || o->have_req) && (o->server != NULL || o->device != NULL)) {
+		fprintf(stderr, "rpci-run: --server and --device name a device; --devices and "
+			"the requirements ask the selector for one\n");
+		return -1;
+	}
 	if (o->info_only) {
 		return 0;
 	}
@@ -843,6 +945,10 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		return -1;
 	}
 	if (o->job == JOB_USER) {
+		if (o->nb_devices > 1) {
+			fprintf(stderr, "rpci-run: --devices N splits the built-in jobs only\n");
+			return -1;
+		}
 		return user_job_validate(o);
 	}
 	if (user_opts) {
@@ -908,7 +1014,10 @@ verdict_check(struct verdict *v, uint64_t i, double got, double want, double bou
 /* ------------------------------------------------------------ the jobs */
 
 struct job_ctx {
-	struct rpci_device *dev;
+	struct rpci_device *dev;            /* the device (a user's kernel: the only one) */
+	struct rpci_device **devs;          /* built-in jobs: all of them */
+	unsigned int nb_devs;
+	struct rpci_split_part parts[RUN_DEVICES_MAX];
 	struct rpci_function *fn;
 	const struct run_opts *o;
 	struct user_job *u; /* JOB_USER */
@@ -938,285 +1047,260 @@ copy_out(struct job_ctx *c, void *h, uint64_t d, uint64_t bytes)
 	return ret;
 }
 
-static int
-run_kernel(struct job_ctx *c, uint64_t work_items, const struct rpci_kernel_arg *args,
-	   unsigned int nb_args)
-{
-	uint32_t grid[3] = { 1, 1, 1 }, block[3] = { 256, 1, 1 };
-	double t0 = now_s();
-	int ret;
+/*
+ * A built-in job: its data and the reference result are made before any
+ * device is opened (a long local computation must not leave a session
+ * silent past the link's dead time or the selector's lease), then the
+ * devices run it (rpci_split_run(): shares of the vectors or of the rows of
+ * A and C, one per device), then the result is checked.
+ */
+struct builtin_job {
+	struct rpci_split_job sj;
+	float *a, *b, *c, *out, *ref;
+	double *bound;     /* sgemm: the error bound of each element (float data) */
+	double sum, mag;   /* reduce: the exact sum and sum of magnitudes */
+	uint64_t out_count;
+	double local_s;    /* the reference's time */
+};
 
-	grid[0] = (uint32_t)RTE_MIN((work_items + 255) / 256, (uint64_t)UINT32_MAX);
-	if (grid[0] == 0) {
-		grid[0] = 1;
-	}
-	ret = rpci_launch(c->fn, grid, block, args, nb_args);
-	if (ret == 0) {
-		ret = rpci_synchronize(c->dev);
-	}
-	c->t.kernel += now_s() - t0;
-	return ret;
+static void
+builtin_free(struct builtin_job *bj)
+{
+	free(bj->a);
+	free(bj->b);
+	free(bj->c);
+	free(bj->out);
+	free(bj->ref);
+	free(bj->bound);
+	memset(bj, 0, sizeof(*bj));
 }
 
-static int
-job_vector(struct job_ctx *c)
+static void
+ref_vector(const struct run_opts *o, struct builtin_job *bj)
 {
-	const struct run_opts *o = c->o;
-	uint64_t n = o->n, bytes = n * sizeof(float), i, state = o->seed;
-	bool saxpy = o->job == JOB_SAXPY;
-	float alpha = o->int_data ? 3.0f : 1.7f;
-	float *a = malloc(bytes), *b = malloc(bytes), *out = malloc(bytes), *ref = malloc(bytes);
-	uint64_t da = 0, db = 0, dc = 0;
-	double t0;
-	int ret = -ENOMEM;
+	uint64_t i, n = o->n;
 
-	if (a == NULL || b == NULL || out == NULL || ref == NULL) {
-		fprintf(stderr, "rpci-run: no memory for %" PRIu64 " elements\n", n);
-		goto free_host;
-	}
-	fill(a, n, &state, o->int_data);
-	fill(b, n, &state, o->int_data);
-	/* Results land in memory already in use, as in a program that reuses buffers. */
-	memset(out, 0, bytes);
-	memset(ref, 0, bytes);
-
-	t0 = now_s();
-	if ((ret = rpci_mem_alloc(c->dev, bytes, &da)) < 0 ||
-	    (ret = rpci_mem_alloc(c->dev, bytes, &db)) < 0 ||
-	    (!saxpy && (ret = rpci_mem_alloc(c->dev, bytes, &dc)) < 0)) {
-		goto free_dev;
-	}
-	if ((ret = copy_in(c, da, a, bytes)) < 0 || (ret = copy_in(c, db, b, bytes)) < 0) {
-		goto free_dev;
-	}
-	if (saxpy) {
-		struct rpci_kernel_arg args[] = {
-			rpci_arg_f32(alpha), rpci_arg_ptr(da), rpci_arg_ptr(db), rpci_arg_u64(n),
-		};
-
-		ret = run_kernel(c, n, args, RTE_DIM(args));
-		if (ret == 0) {
-			ret = copy_out(c, out, db, bytes);
-		}
-	} else {
-		struct rpci_kernel_arg args[] = {
-			rpci_arg_ptr(da), rpci_arg_ptr(db), rpci_arg_ptr(dc), rpci_arg_u64(n),
-		};
-
-		ret = run_kernel(c, n, args, RTE_DIM(args));
-		if (ret == 0) {
-			ret = copy_out(c, out, dc, bytes);
-		}
-	}
-	c->t.total = now_s() - t0;
-	if (ret < 0) {
-		goto free_dev;
-	}
-
-	t0 = now_s();
 	for (i = 0; i < n; i++) {
-		ref[i] = saxpy ? alpha * a[i] + b[i] : a[i] + b[i];
+		bj->ref[i] = o->job == JOB_SAXPY ? bj->sj.alpha * bj->a[i] + bj->b[i] :
+			bj->a[i] + bj->b[i];
 	}
-	c->t.local = now_s() - t0;
-	verdict_init(&c->v);
-	for (i = 0; i < n; i++) {
-		double bound = o->int_data ? 0.0 :
-			2.0 * FLT_EPSILON * (fabs(saxpy ? alpha * a[i] : a[i]) + fabs(b[i]));
-
-		verdict_check(&c->v, i, out[i], ref[i], bound);
-	}
-
-free_dev:
-	if (dc != 0) {
-		rpci_mem_free(c->dev, dc);
-	}
-	if (db != 0) {
-		rpci_mem_free(c->dev, db);
-	}
-	if (da != 0) {
-		rpci_mem_free(c->dev, da);
-	}
-free_host:
-	free(a);
-	free(b);
-	free(out);
-	free(ref);
-	return ret;
 }
 
+/* C = alpha * A.B + beta * C in float, and (float data) each element's bound. */
 static int
-job_sgemm(struct job_ctx *c)
+ref_sgemm(const struct run_opts *o, struct builtin_job *bj)
 {
-	const struct run_opts *o = c->o;
-	uint64_t m = o->m, n = o->n, k = o->k, i, j, p, state = o->seed;
-	uint64_t ab = m * k * 4, bb = k * n * 4, cb = m * n * 4;
-	float alpha = o->int_data ? 1.0f : 1.25f, beta = o->int_data ? 2.0f : 0.5f;
-	float *A = malloc(ab), *B = malloc(bb), *C = malloc(cb), *out = malloc(cb);
-	float *ref = malloc(cb), *acc = malloc(n * 4);
+	uint64_t m = o->m, n = o->n, k = o->k, i, j, p;
+	float alpha = bj->sj.alpha, beta = bj->sj.beta;
+	float *acc = malloc(n * sizeof(float));
 	double *mag = malloc(n * sizeof(double));
-	uint64_t dA = 0, dB = 0, dC = 0;
-	double t0;
-	int ret = -ENOMEM;
 
-	if (A == NULL || B == NULL || C == NULL || out == NULL || ref == NULL || acc == NULL ||
-	    mag == NULL) {
-		fprintf(stderr, "rpci-run: no memory for a %" PRIu64 "x%" PRIu64 "x%" PRIu64
-			" sgemm\n", m, n, k);
-		goto free_host;
+	if (acc == NULL || mag == NULL) {
+		free(acc);
+		free(mag);
+		return -ENOMEM;
 	}
-	fill(A, m * k, &state, o->int_data);
-	fill(B, k * n, &state, o->int_data);
-	fill(C, m * n, &state, o->int_data);
-	memset(out, 0, cb);
-	memset(ref, 0, cb);
-
-	t0 = now_s();
-	if ((ret = rpci_mem_alloc(c->dev, ab, &dA)) < 0 ||
-	    (ret = rpci_mem_alloc(c->dev, bb, &dB)) < 0 ||
-	    (ret = rpci_mem_alloc(c->dev, cb, &dC)) < 0) {
-		goto free_dev;
-	}
-	if ((ret = copy_in(c, dA, A, ab)) < 0 || (ret = copy_in(c, dB, B, bb)) < 0 ||
-	    (ret = copy_in(c, dC, C, cb)) < 0) {
-		goto free_dev;
-	}
-	{
-		struct rpci_kernel_arg args[] = {
-			rpci_arg_ptr(dA), rpci_arg_ptr(dB), rpci_arg_ptr(dC),
-			rpci_arg_u64(m), rpci_arg_u64(n), rpci_arg_u64(k),
-			rpci_arg_f32(alpha), rpci_arg_f32(beta),
-		};
-
-		ret = run_kernel(c, m * n, args, RTE_DIM(args));
-	}
-	if (ret == 0) {
-		ret = copy_out(c, out, dC, cb);
-	}
-	c->t.total = now_s() - t0;
-	if (ret < 0) {
-		goto free_dev;
-	}
-
-	/* The same computation here: C = alpha * A.B + beta * C, in float. */
-	t0 = now_s();
 	for (i = 0; i < m; i++) {
 		for (j = 0; j < n; j++) {
 			acc[j] = 0.0f;
+			mag[j] = 0.0;
 		}
 		for (p = 0; p < k; p++) {
-			float a = A[i * k + p];
+			float a = bj->a[i * k + p];
 
 			for (j = 0; j < n; j++) {
-				acc[j] += a * B[p * n + j];
+				acc[j] += a * bj->b[p * n + j];
 			}
 		}
 		for (j = 0; j < n; j++) {
-			ref[i * n + j] = alpha * acc[j] + beta * C[i * n + j];
+			bj->ref[i * n + j] = alpha * acc[j] + beta * bj->c[i * n + j];
 		}
-	}
-	c->t.local = now_s() - t0;
-	verdict_init(&c->v);
-	for (i = 0; i < m; i++) {
-		if (!o->int_data) {
+		if (o->int_data) {
+			continue; /* compared exactly */
+		}
+		for (p = 0; p < k; p++) {
 			for (j = 0; j < n; j++) {
-				mag[j] = 0.0;
-			}
-			for (p = 0; p < k; p++) {
-				for (j = 0; j < n; j++) {
-					mag[j] += fabs((double)A[i * k + p] * B[p * n + j]);
-				}
+				mag[j] += fabs((double)bj->a[i * k + p] * bj->b[p * n + j]);
 			}
 		}
 		for (j = 0; j < n; j++) {
 			/* Two float sums of k terms may differ by 2k ulps of the magnitudes. */
-			double bound = o->int_data ? 0.0 :
-				(2.0 * k + 4.0) * FLT_EPSILON *
-				(fabs(alpha) * mag[j] + fabs(beta * C[i * n + j]));
-
-			verdict_check(&c->v, i * n + j, out[i * n + j], ref[i * n + j], bound);
+			bj->bound[i * n + j] = (2.0 * k + 4.0) * FLT_EPSILON *
+				(fabs(alpha) * mag[j] + fabs(beta * bj->c[i * n + j]));
 		}
 	}
-
-free_dev:
-	if (dC != 0) {
-		rpci_mem_free(c->dev, dC);
-	}
-	if (dB != 0) {
-		rpci_mem_free(c->dev, dB);
-	}
-	if (dA != 0) {
-		rpci_mem_free(c->dev, dA);
-	}
-free_host:
-	free(A);
-	free(B);
-	free(C);
-	free(out);
-	free(ref);
 	free(acc);
 	free(mag);
+	return 0;
+}
+
+/* Make the job's data and its reference result. 0 or -ENOMEM (message printed). */
+static int
+builtin_prepare(const struct run_opts *o, struct builtin_job *bj)
+{
+	uint64_t n = o->n, m = o->m, k = o->k, state = o->seed, i;
+	double t0;
+	int ret = 0;
+
+	memset(bj, 0, sizeof(*bj));
+	bj->sj.n = n;
+	switch (o->job) {
+	case JOB_SGEMM:
+		bj->sj.kernel = RPCI_SPLIT_SGEMM;
+		bj->sj.m = m;
+		bj->sj.k = k;
+		bj->sj.alpha = o->int_data ? 1.0f : 1.25f;
+		bj->sj.beta = o->int_data ? 2.0f : 0.5f;
+		bj->out_count = m * n;
+		bj->a = malloc(m * k * sizeof(float));
+		bj->b = malloc(k * n * sizeof(float));
+		bj->c = malloc(m * n * sizeof(float));
+		bj->bound = o->int_data ? NULL : malloc(m * n * sizeof(double));
+		break;
+	case JOB_REDUCE:
+		bj->sj.kernel = RPCI_SPLIT_REDUCE;
+		bj->out_count = 1;
+		bj->a = malloc(n * sizeof(float));
+		break;
+	default:
+		bj->sj.kernel = o->job == JOB_SAXPY ? RPCI_SPLIT_SAXPY : RPCI_SPLIT_VECTOR_ADD;
+		bj->sj.alpha = o->int_data ? 3.0f : 1.7f;
+		bj->out_count = n;
+		bj->a = malloc(n * sizeof(float));
+		bj->b = malloc(n * sizeof(float));
+		break;
+	}
+	bj->out = malloc(bj->out_count * sizeof(float));
+	bj->ref = malloc(bj->out_count * sizeof(float));
+	if (bj->a == NULL || bj->out == NULL || bj->ref == NULL ||
+	    (o->job != JOB_REDUCE && bj->b == NULL) ||
+	    (o->job == JOB_SGEMM && (bj->c == NULL || (!o->int_data && bj->bound == NULL)))) {
+		fprintf(stderr, "rpci-run: no memory for the job's data\n");
+		builtin_free(bj);
+		return -ENOMEM;
+	}
+	/* The same data, in the same order, as rpci-run always made for a seed. */
+	if (o->job == JOB_SGEMM) {
+		fill(bj->a, m * k, &state, o->int_data);
+		fill(bj->b, k * n, &state, o->int_data);
+		fill(bj->c, m * n, &state, o->int_data);
+	} else {
+		fill(bj->a, n, &state, o->int_data);
+		if (bj->b != NULL) {
+			fill(bj->b, n, &state, o->int_data);
+		}
+	}
+	/* Results land in memory already in use, as in a program that reuses buffers. */
+	memset(bj->out, 0, bj->out_count * sizeof(float));
+	memset(bj->ref, 0, bj->out_count * sizeof(float));
+	bj->sj.a = bj->a;
+	bj->sj.b = bj->b;
+	bj->sj.c = bj->c;
+	bj->sj.out = bj->out;
+
+	t0 = now_s();
+	switch (o->job) {
+	case JOB_SGEMM:
+		ret = ref_sgemm(o, bj);
+		break;
+	case JOB_REDUCE:
+		for (i = 0; i < n; i++) {
+			bj->sum += bj->a[i];
+			bj->mag += fabs(bj->a[i]);
+		}
+		bj->ref[0] = (float)bj->sum;
+		break;
+	default:
+		ref_vector(o, bj);
+		break;
+	}
+	bj->local_s = now_s() - t0;
+	if (ret < 0) {
+		fprintf(stderr, "rpci-run: no memory for the reference computation\n");
+		builtin_free(bj);
+	}
 	return ret;
 }
 
+/* Compare the devices' result with the reference. */
+static void
+builtin_verify(const struct run_opts *o, const struct builtin_job *bj, unsigned int nb_devs,
+	       struct verdict *v)
+{
+	uint64_t i;
+	double bound;
+
+	verdict_init(v);
+	switch (o->job) {
+	case JOB_SGEMM:
+		for (i = 0; i < bj->out_count; i++) {
+			verdict_check(v, i, bj->out[i], bj->ref[i],
+				      o->int_data ? 0.0 : bj->bound[i]);
+		}
+		break;
+	case JOB_REDUCE:
+		/*
+		 * Integer data sums exactly; floats: summation order and rounding,
+		 * and with several devices the rounding of each partial sum.
+		 */
+		bound = o->int_data ? 0.0 : FLT_EPSILON * fabs(bj->sum) +
+			2.0 * o->n * DBL_EPSILON * bj->mag +
+			(nb_devs > 1 ? FLT_EPSILON * bj->mag : 0.0);
+		verdict_check(v, 0, bj->out[0], bj->ref[0], bound);
+		break;
+	default:
+		for (i = 0; i < bj->out_count; i++) {
+			bound = o->int_data ? 0.0 : 2.0 * FLT_EPSILON *
+				(fabs(o->job == JOB_SAXPY ? bj->sj.alpha * bj->a[i] : bj->a[i]) +
+				 fabs(bj->b[i]));
+			verdict_check(v, i, bj->out[i], bj->ref[i], bound);
+		}
+		break;
+	}
+}
+
+/* Run the job on the devices; times and verdict in c. */
 static int
-job_reduce(struct job_ctx *c)
+builtin_run(struct job_ctx *c, struct builtin_job *bj)
 {
 	const struct run_opts *o = c->o;
-	uint64_t n = o->n, bytes = n * 4, i, state = o->seed;
-	float *in = malloc(bytes), out = 0.0f, ref;
-	uint64_t din = 0, dout = 0;
-	double sum = 0.0, mag = 0.0, t0, bound;
-	int ret = -ENOMEM;
+	unsigned int i, used = 0;
+	double t0;
+	int ret = 0;
 
-	if (in == NULL) {
-		fprintf(stderr, "rpci-run: no memory for %" PRIu64 " elements\n", n);
+	for (i = 0; i < c->nb_devs && ret == 0; i++) {
+		ret = rpci_device_set_h2d_mode(c->devs[i], o->h2d);
+	}
+	if (ret < 0) {
 		return ret;
 	}
-	fill(in, n, &state, o->int_data);
 	t0 = now_s();
-	if ((ret = rpci_mem_alloc(c->dev, bytes, &din)) < 0 ||
-	    (ret = rpci_mem_alloc(c->dev, 4, &dout)) < 0) {
-		goto free_dev;
+	ret = rpci_split_run(c->devs, c->nb_devs, &bj->sj, c->parts);
+	c->t.total = now_s() - t0;
+	c->t.local = bj->local_s;
+	for (i = 0; i < c->nb_devs; i++) {
+		c->t.h2d += c->parts[i].h2d_s;
+		c->t.kernel += c->parts[i].wait_s;
+		c->t.d2h += c->parts[i].d2h_s;
+		used += c->parts[i].count != 0;
 	}
-	if ((ret = copy_in(c, din, in, bytes)) < 0) {
-		goto free_dev;
-	}
-	{
-		struct rpci_kernel_arg args[] = {
-			rpci_arg_ptr(din), rpci_arg_ptr(dout), rpci_arg_u64(n),
-		};
-
-		ret = run_kernel(c, n, args, RTE_DIM(args));
+	switch (o->job) {
+	case JOB_SGEMM:
+		c->t.h2d_bytes = (o->m * o->k + used * o->k * o->n + o->m * o->n) * 4;
+		c->t.d2h_bytes = o->m * o->n * 4;
+		break;
+	case JOB_REDUCE:
+		c->t.h2d_bytes = o->n * 4;
+		c->t.d2h_bytes = used * 4;
+		break;
+	default:
+		c->t.h2d_bytes = 2 * o->n * 4;
+		c->t.d2h_bytes = o->n * 4;
+		break;
 	}
 	if (ret == 0) {
-		ret = copy_out(c, &out, dout, 4);
+		builtin_verify(o, bj, used, &c->v);
 	}
-	c->t.total = now_s() - t0;
-	if (ret < 0) {
-		goto free_dev;
-	}
-	t0 = now_s();
-	for (i = 0; i < n; i++) {
-		sum += in[i];
-	}
-	ref = (float)sum;
-	c->t.local = now_s() - t0;
-	for (i = 0; i < n; i++) {
-		mag += fabs(in[i]);
-	}
-	/* Integer data sums exactly in double; floats: summation order and rounding. */
-	bound = o->int_data ? 0.0 : FLT_EPSILON * fabs(sum) + 2.0 * n * DBL_EPSILON * mag;
-	verdict_init(&c->v);
-	verdict_check(&c->v, 0, out, ref, bound);
-
-free_dev:
-	if (dout != 0) {
-		rpci_mem_free(c->dev, dout);
-	}
-	if (din != 0) {
-		rpci_mem_free(c->dev, din);
-	}
-	free(in);
 	return ret;
 }
 
@@ -1865,6 +1949,7 @@ write_json(const struct run_opts *o, const struct job_ctx *c, const char *status
 		cJSON_AddNumberToObject(j, "n", (double)o->n);
 	}
 	cJSON_AddNumberToObject(j, "seed", (double)o->seed);
+	cJSON_AddNumberToObject(j, "devices", c->nb_devs != 0 ? c->nb_devs : 1);
 	if (o->job != JOB_USER) {
 		cJSON_AddStringToObject(j, "data", o->int_data ? "int" : "float");
 	}
@@ -2034,43 +2119,27 @@ run_user_job(struct rpci_device *dev, struct run_opts *o)
 }
 
 static int
-run_job(struct rpci_device *dev, struct run_opts *o)
+run_job(struct rpci_device **devs, unsigned int nb_devs, struct run_opts *o,
+	struct builtin_job *bj, struct job_ctx *cp)
 {
 	struct job_ctx c;
-	struct rpci_module *mod = NULL;
-	char sizes[96], log[256];
+	char sizes[96];
 	int ret;
 
 	if (o->job == JOB_USER) {
-		return run_user_job(dev, o);
+		double t0 = now_s();
+
+		ret = run_user_job(devs[0], o);
+		cp->t.total = now_s() - t0;
+		return ret;
 	}
 	memset(&c, 0, sizeof(c));
-	c.dev = dev;
+	c.dev = devs[0];
+	c.devs = devs;
+	c.nb_devs = nb_devs;
 	c.o = o;
-	ret = rpci_device_set_h2d_mode(dev, o->h2d);
-	if (ret == 0) {
-		ret = rpci_module_load(dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, log, sizeof(log));
-	}
-	if (ret == 0) {
-		ret = rpci_function_get(mod, g_kernel_names[o->job], &c.fn);
-	}
-	if (ret == 0) {
-		switch (o->job) {
-		case JOB_VECTOR_ADD:
-		case JOB_SAXPY:
-			ret = job_vector(&c);
-			break;
-		case JOB_SGEMM:
-			ret = job_sgemm(&c);
-			break;
-		case JOB_REDUCE:
-			ret = job_reduce(&c);
-			break;
-		case JOB_USER:
-			/* run_user_job() */
-			break;
-		}
-	}
+	ret = builtin_run(&c, bj);
+	*cp = c;
 	print_sizes(o, sizes, sizeof(sizes));
 	if (ret < 0) {
 		fprintf(stderr, "rpci-run: job %s %s failed: %s\n", g_job_names[o->job], sizes,
@@ -2103,6 +2172,97 @@ run_job(struct rpci_device *dev, struct run_opts *o)
 	return 0;
 }
 
+/* The job's size in its own measure, for the selector's learned policy. */
+static uint64_t
+job_size(const struct run_opts *o, uint64_t share)
+{
+	if (o->job == JOB_SGEMM) {
+		return share * o->n * o->k; /* multiply-adds */
+	}
+	if (o->job == JOB_USER) {
+		return o->user.global[0] * RTE_MAX(o->user.global[1], 1ULL) *
+			RTE_MAX(o->user.global[2], 1ULL);
+	}
+	return share;
+}
+
+/* The devices: from the selector by requirements, or the one named. */
+static int
+devices_get(struct rpci_client *client, struct run_opts *o, struct rpci_device **devs,
+	    unsigned int *nb_devs)
+{
+	struct rpci_requirements req = o->req;
+	unsigned int i;
+	int ret;
+
+	if (o->nb_devices == 0 && !o->have_req) {
+		*nb_devs = 1;
+		devs[0] = rpci_device_open(client, o->server, o->device);
+		if (devs[0] == NULL) {
+			fprintf(stderr, "rpci-run: %s\n", rpci_last_error());
+			return -1;
+		}
+	} else {
+		*nb_devs = RTE_MAX(o->nb_devices, 1u);
+		if (o->have_job) {
+			snprintf(req.job, sizeof(req.job), "%s", job_name(o));
+			req.job_size = job_size(o, o->job == JOB_SGEMM ? o->m : o->n);
+		}
+		ret = rpci_device_request(client, &req, *nb_devs, devs);
+		if (ret < 0) {
+			fprintf(stderr, "rpci-run: no device: %s\n",
+				rpci_last_error()[0] ? rpci_last_error() : strerror(-ret));
+			return -1;
+		}
+	}
+	for (i = 0; i < *nb_devs; i++) {
+		struct rpci_device_info info;
+
+		if (rpci_device_lease(devs[i]) != 0 && rpci_device_info(devs[i], &info) == 0) {
+			printf("rpci-run: device %u of %u: %s on %s, %" PRIu64 " MiB, lease %"
+			       PRIu64 "\n", i + 1, *nb_devs, info.backend, info.server,
+			       info.memory_bytes >> 20, rpci_device_lease(devs[i]));
+		}
+	}
+	return 0;
+}
+
+/* After the job: tell the selector each device's time, and what moved. */
+static void
+devices_report(const struct run_opts *o, const struct job_ctx *c, struct rpci_device **devs,
+	       unsigned int nb_devs)
+{
+	unsigned int i;
+
+	for (i = 0; i < nb_devs; i++) {
+		const struct rpci_split_part *p = &c->parts[i];
+		struct rpci_device_stats st;
+		double s = p->h2d_s + p->wait_s + p->d2h_s;
+
+		if (o->job == JOB_USER) {
+			s = c->t.total;
+		}
+		if (nb_devs > 1) {
+			printf("rpci-run: share %u: %s %" PRIu64 "..%" PRIu64 ": h2d %.3f ms, "
+			       "kernel wait %.3f ms, d2h %.3f ms\n", i + 1,
+			       o->job == JOB_SGEMM ? "rows" : "elements", p->first,
+			       p->first + p->count, p->h2d_s * 1e3, p->wait_s * 1e3,
+			       p->d2h_s * 1e3);
+		}
+		if (rpci_device_lease(devs[i]) != 0 && s > 0.0) {
+			rpci_device_report(devs[i], job_name(o),
+					   job_size(o, o->job == JOB_USER ? 0 : p->count),
+					   (uint64_t)(s * 1e6));
+		}
+		rpci_device_stats(devs[i], &st);
+		if (st.failovers != 0) {
+			printf("rpci-run: device %u moved to another server %" PRIu64 " time%s "
+			       "(%" PRIu64 " commands replayed there)\n", i + 1, st.failovers,
+			       st.failovers == 1 ? "" : "s", st.replayed);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2111,9 +2271,14 @@ main(int argc, char **argv)
 	struct rpci_conf *conf;
 	const struct rpci_conf_host *host;
 	struct rpci_client *client;
-	struct rpci_device *dev;
+	struct rpci_device *devs[RUN_DEVICES_MAX];
+	struct builtin_job bj;
+	struct job_ctx c;
+	unsigned int nb_devs = 0, i;
 	int ret = 1;
 
+	memset(&bj, 0, sizeof(bj));
+	memset(&c, 0, sizeof(c));
 	app_split_args(argc, argv, &args);
 	if (parse_args(args.app_argc, args.app_argv, &o) < 0) {
 		return 2;
@@ -2131,25 +2296,31 @@ main(int argc, char **argv)
 		free(o.user.image);
 		return 1;
 	}
+	if (!o.info_only && o.job != JOB_USER && builtin_prepare(&o, &bj) < 0) {
+		goto cleanup;
+	}
 	client = rpci_client_create(conf, o.host);
 	if (client == NULL) {
 		fprintf(stderr, "rpci-run: %s\n", rpci_last_error());
 		goto cleanup;
 	}
-	dev = rpci_device_open(client, o.server, o.device);
-	if (dev == NULL) {
-		fprintf(stderr, "rpci-run: %s\n", rpci_last_error());
+	if (devices_get(client, &o, devs, &nb_devs) < 0) {
 		goto destroy;
 	}
 	if (o.info_only) {
-		print_info(dev);
+		for (i = 0; i < nb_devs; i++) {
+			print_info(devs[i]);
+		}
 		ret = 0;
 	} else {
-		ret = run_job(dev, &o);
+		ret = run_job(devs, nb_devs, &o, &bj, &c);
+		devices_report(&o, &c, devs, nb_devs);
 	}
-	if (rpci_device_close(dev) < 0 && ret == 0) {
-		fprintf(stderr, "rpci-run: close: %s\n", rpci_last_error());
-		ret = 1;
+	for (i = 0; i < nb_devs; i++) {
+		if (rpci_device_close(devs[i]) < 0 && ret == 0) {
+			fprintf(stderr, "rpci-run: close: %s\n", rpci_last_error());
+			ret = 1;
+		}
 	}
 	if (o.stats) {
 		print_link_stats(client);
@@ -2157,6 +2328,7 @@ main(int argc, char **argv)
 destroy:
 	rpci_client_destroy(client);
 cleanup:
+	builtin_free(&bj);
 	rte_eal_cleanup();
 	rpci_conf_free(conf);
 	free(o.user.image);

@@ -265,6 +265,11 @@ connect_att(struct rpci_device *dev, const struct rpci_sel_attachment *att)
 	struct rpci_idle idle;
 	int ret, tries;
 
+	/*
+	 * The new lease from now on: the old one's DETACH must not count
+	 * against the new session (cl_sel_detached()) while it comes up.
+	 */
+	dev->lease_id = att->lease_id;
 	for (tries = 0; tries < OPEN_RETRIES; tries++) {
 		ret = cl_device_connect(dev, att->server_mac, att->function, att->lease_id,
 					att->server);
@@ -280,9 +285,6 @@ connect_att(struct rpci_device *dev, const struct rpci_sel_attachment *att)
 				client_turn(c, &idle);
 			}
 		}
-	}
-	if (ret == 0) {
-		dev->lease_id = att->lease_id;
 	}
 	return ret;
 }

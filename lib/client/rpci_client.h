@@ -514,6 +514,63 @@ int rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t
  */
 int rpci_synchronize(struct rpci_device *dev);
 
+/** Built-in data-parallel jobs that rpci_split_run() spreads over devices. */
+enum rpci_split_kernel {
+	RPCI_SPLIT_VECTOR_ADD = 0, /**< out = a + b, split by range */
+	RPCI_SPLIT_SAXPY = 1,      /**< out = alpha * a + b, split by range */
+	RPCI_SPLIT_SGEMM = 2,      /**< out = alpha * A.B + beta * C, split by rows of A and C */
+	RPCI_SPLIT_REDUCE = 3,     /**< out[0] = sum of a, split by range, partial sums added */
+};
+
+/** A job for rpci_split_run(): inputs and output in the caller's memory. */
+struct rpci_split_job {
+	enum rpci_split_kernel kernel;
+	uint64_t n;         /**< vector length; sgemm: columns of C and B */
+	uint64_t m;         /**< sgemm: rows of C and A */
+	uint64_t k;         /**< sgemm: columns of A, rows of B */
+	float alpha;        /**< saxpy, sgemm */
+	float beta;         /**< sgemm */
+	const float *a;     /**< vector-add, saxpy, reduce: n; sgemm: A, m x k, row-major */
+	const float *b;     /**< vector-add, saxpy: n; sgemm: B, k x n */
+	const float *c;     /**< sgemm: C, m x n (scaled by beta); others: unused */
+	float *out;         /**< n; sgemm: m x n; reduce: 1 */
+};
+
+/** What one device did in rpci_split_run(). */
+struct rpci_split_part {
+	uint64_t first;     /**< first element (sgemm: row) of its share */
+	uint64_t count;     /**< elements (rows) in its share */
+	double h2d_s;       /**< seconds copying its inputs in */
+	double wait_s;      /**< seconds waiting for its kernel after the last launch */
+	double d2h_s;       /**< seconds copying its result out */
+};
+
+/**
+ * Run a built-in data-parallel job on several devices at once: each gets an
+ * equal share (a range of the vectors, or of the rows of A and C; sgemm
+ * sends all of B to each), its inputs are copied in and its kernel launched
+ * before the next device's turn, so the kernels run side by side; then each
+ * result is copied out into its place in job->out (reduce: the devices'
+ * partial sums are added here). Devices from rpci_device_request() fail
+ * over on their own, so a share whose server goes down still completes.
+ *
+ * @param devs
+ *   The devices (each used by this call only, until it returns).
+ * @param nb_devs
+ *   How many (1..16); a device whose share would be empty is not used.
+ * @param job
+ *   The job; its buffers must hold the sizes given.
+ * @param parts
+ *   If not NULL, filled with nb_devs entries.
+ * @return
+ *   0 (job->out holds the result), -EINVAL (bad job or arguments, NULL
+ *   buffer, n, m or k of 0), -ENOMEM (device memory), or the first error of
+ *   a device (rpci_last_error() says which); device memory is freed in
+ *   every case.
+ */
+int rpci_split_run(struct rpci_device *const *devs, unsigned int nb_devs,
+		   const struct rpci_split_job *job, struct rpci_split_part *parts);
+
 /**
  * Allocate host memory registered with the device: its DMA engine may
  * read and write it without a per-copy window (like pinned memory).
