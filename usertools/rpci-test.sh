@@ -24,6 +24,8 @@ with open(sys.argv[1]) as f:
             skipped += 1
         else:
             failed += 1
-print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+if skipped:
+    print(f"{skipped} skipped (their reason is in the log above)")
+print(f"{passed} passed, {failed} failed")
 PY
 exit $rc
