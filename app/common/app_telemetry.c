@@ -486,6 +486,16 @@ build_selector(void *arg, const char *params, struct rte_tel_data *d)
 	SEL_U64(messages);
 	SEL_U64(unexpected);
 #undef SEL_U64
+	{
+		struct rpci_ctrl_chan_stats cs;
+
+		rpci_ctrl_chan_stats(n->chan, &cs);
+		rte_tel_data_add_dict_u64(d, "ctrl_rx", cs.rx);
+		rte_tel_data_add_dict_u64(d, "ctrl_rx_bad", cs.rx_bad);
+		rte_tel_data_add_dict_u64(d, "ctrl_tx", cs.tx);
+		rte_tel_data_add_dict_u64(d, "ctrl_retries", cs.retries);
+		rte_tel_data_add_dict_u64(d, "ctrl_given_up", cs.given_up);
+	}
 	return 0;
 }
 
