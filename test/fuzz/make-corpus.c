@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Writes the seed corpora of the fuzz targets: real messages made with the
+ * libraries themselves.
+ *
+ *   tlp/       TLP batches as a DATA frame carries them: every type, reads
+ *              with the completions the iterator makes for them, requests
+ *              and completions that meet in a tag table, and a few broken
+ *              messages (reserved bits, truncation, rule violations).
+ *   link_hdr/  L2 payloads of link frames of every kind, CRC as link.c
+ *              seals them, with and without the payload under the CRC,
+ *              padded to Ethernet's minimum; broken headers; OPEN bodies.
+ *   conf/      config/pair.cfg, variants of it with one change each (most
+ *              of them refused, for every kind of message), and a few
+ *              other deployments.
+ *
+ * usage: make-corpus SOURCE_DIR OUT_DIR
+ * writes OUT_DIR/{tlp,link_hdr,conf}/NAME (the directories must exist).
+ * Run by hand when a format changes (doc/testing.md); the output is
+ * committed under test/fuzz/corpus/.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "link_private.h"
+#include "rpci_tlp.h"
+
+#define OUT_MAX 4000 /* every seed stays under 4 KiB */
+
+/* A message batch being built. */
+struct batch {
+	uint8_t buf[OUT_MAX];
+	size_t len;
+};
+
+static const char *g_out;
+static unsigned int g_files;
+
+static void __attribute__((noreturn))
+die(const char *what)
+{
+	fprintf(stderr, "make-corpus: %s\n", what);
+	exit(1);
+}
+
+static void
+write_file(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char path[1024];
+	FILE *f;
+
+	if (len > OUT_MAX) {
+		die(name);
+	}
+	if (snprintf(path, sizeof(path), "%s/%s/%s", g_out, dir, name) >= (int)sizeof(path)) {
+		die("path too long");
+	}
+	f = fopen(path, "wb");
+	if (f == NULL) {
+		die(path);
+	}
+	if (fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		die(path);
+	}
+	g_files++;
+}
+
+/* TLP builders. */
+
+static struct rpci_tlp
+mk_mem(uint8_t type, uint64_t addr, uint32_t len, uint16_t tag)
+{
+	struct rpci_tlp t;
+
+	memset(&t, 0, sizeof(t));
+	t.type = type;
+	t.requester_id = 0x0100;
+	t.tag = tag;
+	if (rpci_tlp_set_byte_range(&t, addr, len) != 0) {
+		die("byte range");
+	}
+	return t;
+}
+
+static struct rpci_tlp
+mk_cfg(uint8_t type, uint16_t reg, uint8_t fbe, uint16_t tag)
+{
+	struct rpci_tlp t;
+
+	memset(&t, 0, sizeof(t));
+	t.type = type;
+	t.first_be = fbe;
+	t.length_dw = 1;
+	t.requester_id = 0x0100;
+	t.completer_id = 0x0200;
+	t.tag = tag;
+	t.reg = reg;
+	return t;
+}
+
+static struct rpci_tlp
+mk_msg(uint8_t code, uint16_t length_dw, uint32_t data)
+{
+	struct rpci_tlp t;
+
+	memset(&t, 0, sizeof(t));
+	t.type = RPCI_TLP_MSG;
+	t.msg_code = code;
+	t.length_dw = length_dw;
+	t.requester_id = 0x0200;
+	t.msg_data = data;
+	return t;
+}
+
+/* Append a message; the payload is a counting pattern. */
+static void
+add(struct batch *b, const struct rpci_tlp *t)
+{
+	uint32_t i, plen = rpci_tlp_payload_len(t);
+	int rc;
+
+	rc = rpci_tlp_encode(t, b->buf + b->len, sizeof(b->buf) - b->len);
+	if (rc < 0 || b->len + (size_t)rc + plen > sizeof(b->buf)) {
+		die("batch full or message invalid");
+	}
+	b->len += (size_t)rc;
+	for (i = 0; i < plen; i++) {
+		b->buf[b->len++] = (uint8_t)(i * 7 + 1);
+	}
+}
+
+/* Append the completions that answer req, split at mps, with the given tag. */
+static void
+add_cpls(struct batch *b, const struct rpci_tlp *req, uint32_t mps, uint16_t tag)
+{
+	struct rpci_tlp_cpl_iter it;
+	struct rpci_tlp cpl;
+	uint64_t src;
+
+	if (rpci_tlp_cpl_iter_init(&it, req, 0x0200, mps) != 0) {
+		die("cpl iter");
+	}
+	while (rpci_tlp_cpl_iter_next(&it, &cpl, &src) == 1) {
+		cpl.tag = tag;
+		add(b, &cpl);
+	}
+}
+
+static void
+put(const char *name, const struct batch *b)
+{
+	write_file("tlp", name, b->buf, b->len);
+}
+
+/* One message alone. */
+static void
+put1(const char *name, const struct rpci_tlp *t)
+{
+	struct batch b = { .len = 0 };
+
+	add(&b, t);
+	put(name, &b);
+}
+
+/* One message, then one of its bytes changed. */
+static void
+put_patched(const char *name, const struct rpci_tlp *t, size_t at, uint8_t v)
+{
+	struct batch b = { .len = 0 };
+
+	add(&b, t);
+	b.buf[at] = v;
+	put(name, &b);
+}
+
+static void
+make_tlp(void)
+{
+	struct rpci_tlp t, r0, r1, r2, cpl;
+	struct batch b;
+	uint16_t i;
+
+	t = mk_mem(RPCI_TLP_MRD, 0x1000, 4, 1);
+	put1("mrd-1dw", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x2004, 0, 2);
+	put1("mrd-zero-length", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x7f0000013ull, 1000, 3);
+	put1("mrd-unaligned-1000", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x20000, 4096, 4);
+	put1("mrd-4096", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0xfffffffffffff000ull, 64, 5);
+	put1("mrd-top-of-memory", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x3001, 2, 6);
+	put1("mrd-2-bytes-in-dw", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x4008, 8, 7);
+	t.first_be = 0x1;
+	t.last_be = 0x8; /* QW-aligned 2 DW: any non-zero enables */
+	put1("mrd-2dw-sparse", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x400e, 4, 7); /* 2 DW, not QW-aligned */
+	put1("mrd-2dw-unaligned", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x5ffc, 4, 8);
+	put1("mrd-end-of-page", &t);
+	t = mk_mem(RPCI_TLP_MRD, 0x6035, 300, 9);
+	put1("mrd-second-half-of-rcb", &t);
+
+	t = mk_mem(RPCI_TLP_MWR, 0x1000, 4, 0);
+	put1("mwr-4", &t);
+	t = mk_mem(RPCI_TLP_MWR, 0x6002, 61, 0x0101);
+	put1("mwr-61-unaligned", &t);
+	t = mk_mem(RPCI_TLP_MWR, 0x7000, 256, 0x1234);
+	put1("mwr-256", &t);
+	t = mk_mem(RPCI_TLP_MWR, 0x100000, 1408, 0);
+	put1("mwr-1408", &t);
+	t = mk_mem(RPCI_TLP_MWR, 0x8ff0, 16, 0x3fff);
+	put1("mwr-16-end-of-page", &t);
+
+	t = mk_mem(RPCI_TLP_MRD, 0x7f0000013ull, 1000, 3);
+	rpci_tlp_cpl_for(&cpl, &t, 0x0200, RPCI_TLP_CPL_UR);
+	put1("cpl-ur", &cpl);
+	rpci_tlp_cpl_for(&cpl, &t, 0x0200, RPCI_TLP_CPL_CA);
+	put1("cpl-ca", &cpl);
+	t = mk_cfg(RPCI_TLP_CFGRD, 0x10, 0xf, 9);
+	rpci_tlp_cpl_for(&cpl, &t, 0x0200, RPCI_TLP_CPL_CRS);
+	put1("cpl-crs", &cpl);
+	t = mk_cfg(RPCI_TLP_CFGWR, 0x4, 0x3, 10);
+	rpci_tlp_cpl_for(&cpl, &t, 0x0200, RPCI_TLP_CPL_SC);
+	put1("cpl-sc-cfgwr", &cpl);
+
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MRD, 0x1000, 4, 1);
+	add_cpls(&b, &t, 64, 1);
+	put("cpld-1dw", &b);
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MRD, 0x7f0000013ull, 1000, 3);
+	add_cpls(&b, &t, 256, 3);
+	put("cpld-split-256", &b);
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MRD, 0x20010, 2048, 4);
+	add_cpls(&b, &t, 1408, 4);
+	put("cpld-split-1408", &b);
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MRD, 0x2004, 0, 2);
+	add_cpls(&b, &t, 64, 2);
+	put("cpld-zero-length", &b);
+
+	t = mk_cfg(RPCI_TLP_CFGRD, 0x0, 0xf, 11);
+	put1("cfgrd-id", &t);
+	t = mk_cfg(RPCI_TLP_CFGRD, 1023, 0x4, 12);
+	put1("cfgrd-last-reg", &t);
+	t = mk_cfg(RPCI_TLP_CFGWR, 0x1, 0x3, 13);
+	put1("cfgwr-command", &t);
+	t = mk_cfg(RPCI_TLP_CFGWR, 0x4, 0xf, 14);
+	put1("cfgwr-bar0", &t);
+
+	t = mk_msg(RPCI_TLP_MSG_MSI, 0, 3);
+	put1("msg-msi", &t);
+	t = mk_msg(RPCI_TLP_MSG_VENDOR, 4, 0x7270);
+	put1("msg-vendor", &t);
+	t = mk_msg(RPCI_TLP_MSG_VENDOR, 0, 0);
+	put1("msg-vendor-empty", &t);
+
+	/* Requests take tags 0, 1, 2 of a fresh table; their completions follow. */
+	b.len = 0;
+	r0 = mk_mem(RPCI_TLP_MRD, 0x3010, 200, 0);
+	r1 = mk_cfg(RPCI_TLP_CFGRD, 0x4, 0xf, 1);
+	r2 = mk_cfg(RPCI_TLP_CFGWR, 0x1, 0x3, 2);
+	add(&b, &r0);
+	add(&b, &r1);
+	add(&b, &r2);
+	add_cpls(&b, &r0, 64, 0);
+	add_cpls(&b, &r1, 64, 1);
+	rpci_tlp_cpl_for(&cpl, &r2, 0x0200, RPCI_TLP_CPL_SC);
+	add(&b, &cpl);
+	put("batch-reads-answered", &b);
+
+	/* The same with errors: UR, a stray tag, a completion out of order. */
+	b.len = 0;
+	add(&b, &r0);
+	add(&b, &r1);
+	add(&b, &r2);
+	rpci_tlp_cpl_for(&cpl, &r1, 0x0200, RPCI_TLP_CPL_UR);
+	add(&b, &cpl);
+	add_cpls(&b, &r0, 128, 5);
+	t = mk_mem(RPCI_TLP_MRD, 0x3020, 100, 0);
+	add_cpls(&b, &t, 64, 0);
+	add_cpls(&b, &r0, 64, 0);
+	rpci_tlp_cpl_for(&cpl, &r2, 0x0200, RPCI_TLP_CPL_CA);
+	add(&b, &cpl);
+	put("batch-reads-errors", &b);
+
+	/* A frame of posted writes and interrupts, as a device sends them. */
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MWR, 0x9000, 16, 0);
+	add(&b, &t);
+	t = mk_mem(RPCI_TLP_MWR, 0x9010, 256, 0);
+	add(&b, &t);
+	t = mk_msg(RPCI_TLP_MSG_MSI, 0, 0);
+	add(&b, &t);
+	t = mk_mem(RPCI_TLP_MWR, 0xa003, 5, 0);
+	add(&b, &t);
+	t = mk_msg(RPCI_TLP_MSG_VENDOR, 2, 1);
+	add(&b, &t);
+	t = mk_msg(RPCI_TLP_MSG_MSI, 0, 1);
+	add(&b, &t);
+	put("batch-posted", &b);
+
+	/* Many small requests, as a client polls registers. */
+	b.len = 0;
+	for (i = 0; i < 8; i++) {
+		t = mk_mem(RPCI_TLP_MRD, 0x10000 + 4u * i, 4, i);
+		add(&b, &t);
+	}
+	for (i = 0; i < 8; i++) {
+		t = mk_mem(RPCI_TLP_MRD, 0x10000 + 4u * i, 4, i);
+		add_cpls(&b, &t, 64, i);
+	}
+	put("batch-register-reads", &b);
+
+	/* Broken: each breaks one rule, or is cut short. */
+	t = mk_mem(RPCI_TLP_MRD, 0x1000, 4, 1);
+	put_patched("bad-reserved-byte", &t, 1, 0x01);
+	put_patched("bad-unknown-type", &t, 0, 0x08);
+	put_patched("bad-byte-enables", &t, 2, 0x15); /* last_be on 1 DW */
+	put_patched("bad-address-unaligned", &t, 19, 0x02);
+	put_patched("bad-zero-length", &t, 5, 0x00);
+	t = mk_mem(RPCI_TLP_MRD, 0x1f00, 256, 1);
+	put_patched("bad-crosses-4k", &t, 19, 0x80); /* 256 bytes from 0x1f80 */
+	t = mk_mem(RPCI_TLP_MWR, 0x1000, 64, 0);
+	b.len = 0;
+	add(&b, &t);
+	b.len -= 8;
+	put("bad-truncated-payload", &b);
+	b.len = 10;
+	put("bad-truncated-header", &b);
+	t = mk_msg(RPCI_TLP_MSG_MSI, 0, 3);
+	put_patched("bad-msi-payload", &t, 5, 0x01);
+	put_patched("bad-msg-code", &t, 1, 0x02);
+	t = mk_cfg(RPCI_TLP_CFGRD, 0x10, 0xf, 9);
+	put_patched("bad-cfg-register", &t, 12, 0x04); /* reg 0x410 */
+	put_patched("bad-cfg-length", &t, 5, 0x02);
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MRD, 0x1000, 4, 1);
+	add_cpls(&b, &t, 64, 1);
+	b.buf[15] = 0; /* byte count 0 */
+	put("bad-cpld-byte-count", &b);
+	b.buf[15] = 4;
+	b.buf[1] = RPCI_TLP_CPL_UR; /* CplD with an error status */
+	put("bad-cpld-status", &b);
+
+	/* A good message followed by garbage. */
+	b.len = 0;
+	t = mk_msg(RPCI_TLP_MSG_MSI, 0, 7);
+	add(&b, &t);
+	memcpy(b.buf + b.len, "\x01\xff garbage", 10);
+	b.len += 10;
+	put("msi-then-garbage", &b);
+}
+
+/* Link frames. */
+
+struct frame {
+	uint8_t buf[OUT_MAX];
+	size_t len;
+};
+
+/* Class of the next DATA frame sealed (enum rpci_link_class). */
+static uint16_t g_class;
+
+/* Header + payload, sealed as frame_seal() does, then padded to min_len with zeros. */
+static void
+seal(struct frame *f, uint8_t kind, uint32_t session, uint32_t seq, uint32_t ack,
+     const void *payload, uint16_t plen, bool crc_payload, size_t min_len)
+{
+	struct link_hdr h;
+	uint32_t crc;
+
+	memset(&h, 0, sizeof(h));
+	h.version = RPCI_LINK_VERSION;
+	h.kind = kind;
+	h.flags = crc_payload ? RPCI_LINK_F_CRC_PAYLOAD : 0;
+	if (kind == RPCI_LINK_DATA) {
+		h.flags |= (uint16_t)(g_class << RPCI_LINK_F_CLASS_SHIFT);
+	}
+	h.credit_p = 64;
+	h.credit_np = 32;
+	h.credit_cpl = 128;
+	h.session = session;
+	h.seq = seq;
+	h.ack = ack;
+	h.payload_len = plen;
+	if (RPCI_LINK_HDR_LEN + (size_t)plen > sizeof(f->buf)) {
+		die("frame too long");
+	}
+	memset(f->buf, 0, sizeof(f->buf));
+	link_hdr_encode(&h, f->buf);
+	if (plen > 0) {
+		memcpy(f->buf + RPCI_LINK_HDR_LEN, payload, plen);
+	}
+	crc = link_crc_header(f->buf);
+	if (crc_payload) {
+		crc = link_crc_update(crc, f->buf + RPCI_LINK_HDR_LEN, plen);
+	}
+	crc ^= ~0u;
+	f->buf[LINK_OFF_CRC] = (uint8_t)(crc >> 24);
+	f->buf[LINK_OFF_CRC + 1] = (uint8_t)(crc >> 16);
+	f->buf[LINK_OFF_CRC + 2] = (uint8_t)(crc >> 8);
+	f->buf[LINK_OFF_CRC + 3] = (uint8_t)crc;
+	f->len = RPCI_LINK_HDR_LEN + plen;
+	if (f->len < min_len) {
+		f->len = min_len;
+	}
+}
+
+static void
+put_frame(const char *name, const struct frame *f)
+{
+	write_file("link_hdr", name, f->buf, f->len);
+}
+
+static void
+mk_open(struct rpci_link_open_msg *m, int32_t status, const char *reason)
+{
+	memset(m, 0, sizeof(*m));
+	m->status = status;
+	m->function = 0;
+	m->requester_id = 0x0100;
+	m->completer_id = status == 0 ? 0x0200 : 0;
+	m->max_payload = 1408;
+	m->replay_frames = 512;
+	m->credits[RPCI_LINK_CLASS_P] = 256;
+	m->credits[RPCI_LINK_CLASS_NP] = 64;
+	m->credits[RPCI_LINK_CLASS_CPL] = 512;
+	snprintf(m->reason, sizeof(m->reason), "%s", reason);
+}
+
+/* Ethernet's 60-byte minimum frame, less its 14-byte header. */
+#define PAD_MIN 46
+
+static void
+make_link(void)
+{
+	static const char ctrl[] = "{\"op\":\"list\",\"id\":1}";
+	struct rpci_link_open_msg m;
+	uint8_t body[LINK_OPEN_MSG_LEN];
+	struct batch b = { .len = 0 };
+	struct rpci_tlp t;
+	struct frame f;
+
+	/* DATA frames carry the messages of one class each. */
+	g_class = RPCI_LINK_CLASS_P;
+	t = mk_mem(RPCI_TLP_MWR, 0x9000, 16, 0);
+	add(&b, &t);
+	t = mk_msg(RPCI_TLP_MSG_MSI, 0, 0);
+	add(&b, &t);
+	seal(&f, RPCI_LINK_DATA, 0x11223344, 1, 0, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("data-posted", &f);
+	seal(&f, RPCI_LINK_DATA, 0x11223344, 2, 5, b.buf, (uint16_t)b.len, false, PAD_MIN);
+	put_frame("data-posted-crc-header-only", &f);
+	seal(&f, RPCI_LINK_DATA, 0x11223344, 0xffffffff, 0xfffffff0, b.buf, (uint16_t)b.len,
+	     true, PAD_MIN);
+	put_frame("data-seq-wrap", &f);
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MWR, 0x100000, 1408, 0);
+	add(&b, &t);
+	seal(&f, RPCI_LINK_DATA, 7, 100, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("data-mwr-1408", &f);
+	b.len = 0;
+	t = mk_msg(RPCI_TLP_MSG_MSI, 0, 2);
+	add(&b, &t);
+	seal(&f, RPCI_LINK_DATA, 7, 101, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("data-msi-padded", &f);
+	g_class = RPCI_LINK_CLASS_NP;
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MRD, 0x3010, 200, 0);
+	add(&b, &t);
+	t = mk_cfg(RPCI_TLP_CFGRD, 0x4, 0xf, 1);
+	add(&b, &t);
+	seal(&f, RPCI_LINK_DATA, 7, 102, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("data-nonposted", &f);
+	g_class = RPCI_LINK_CLASS_CPL;
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MRD, 0x3010, 200, 0);
+	add_cpls(&b, &t, 64, 0);
+	seal(&f, RPCI_LINK_DATA, 7, 103, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("data-completions", &f);
+	g_class = RPCI_LINK_CLASSES; /* no such class */
+	seal(&f, RPCI_LINK_DATA, 7, 104, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("bad-class", &f);
+	g_class = RPCI_LINK_CLASS_P;
+
+	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, PAD_MIN);
+	put_frame("ack-padded", &f);
+	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, 0);
+	put_frame("ack", &f);
+	seal(&f, RPCI_LINK_NAK, 7, 0, 42, NULL, 0, false, PAD_MIN);
+	put_frame("nak", &f);
+	seal(&f, RPCI_LINK_CTRL, 0, 0, 0, ctrl, (uint16_t)strlen(ctrl), true, PAD_MIN);
+	put_frame("ctrl-json", &f);
+
+	mk_open(&m, 0, "");
+	link_open_msg_encode(&m, body);
+	seal(&f, RPCI_LINK_OPEN, 0x5eed, 0, 0, body, sizeof(body), true, PAD_MIN);
+	put_frame("open", &f);
+	write_file("link_hdr", "open-body", body, sizeof(body));
+	seal(&f, RPCI_LINK_OPEN_ACK, 0x5eed, 0, 0, body, sizeof(body), true, PAD_MIN);
+	put_frame("open-ack", &f);
+	mk_open(&m, -EBUSY, "device vgpu0 is in use by another client");
+	link_open_msg_encode(&m, body);
+	seal(&f, RPCI_LINK_OPEN_ACK, 0x5eed, 0, 0, body, sizeof(body), true, PAD_MIN);
+	put_frame("open-ack-refused", &f);
+	write_file("link_hdr", "open-body-refused", body, sizeof(body));
+	body[30] = 0x07; /* a control character in the reason: shown as '?' */
+	write_file("link_hdr", "open-body-unprintable", body, sizeof(body));
+	body[30] = 'i';
+	body[22] = 1; /* reserved */
+	write_file("link_hdr", "open-body-reserved", body, sizeof(body));
+	body[22] = 0;
+	body[16] = 0x80; /* P credits 2^15 and more */
+	write_file("link_hdr", "open-body-credits", body, sizeof(body));
+	body[16] = 0x01;
+	body[0] = 0x7f; /* positive status */
+	write_file("link_hdr", "open-body-bad-status", body, sizeof(body));
+	seal(&f, RPCI_LINK_OPEN, 0x5eed, 0, 0, body, 40, true, PAD_MIN);
+	put_frame("open-short-body", &f);
+
+	seal(&f, RPCI_LINK_CLOSE, 7, 0, 101, NULL, 0, true, PAD_MIN);
+	put_frame("close", &f);
+	seal(&f, RPCI_LINK_CLOSE_ACK, 7, 0, 0, NULL, 0, true, PAD_MIN);
+	put_frame("close-ack", &f);
+
+	/* Broken headers. */
+	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, PAD_MIN);
+	f.buf[LINK_OFF_CRC + 3] ^= 0x01;
+	put_frame("bad-crc", &f);
+	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, PAD_MIN);
+	f.buf[LINK_OFF_VERSION] = 2;
+	put_frame("bad-version", &f);
+	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, PAD_MIN);
+	f.buf[LINK_OFF_KIND] = 9;
+	put_frame("bad-kind", &f);
+	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, PAD_MIN);
+	f.buf[LINK_OFF_FLAGS + 1] |= 0x02;
+	put_frame("bad-flags", &f);
+	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, PAD_MIN);
+	f.buf[LINK_OFF_RESERVED + 2] = 1;
+	put_frame("bad-reserved", &f);
+	seal(&f, RPCI_LINK_CTRL, 0, 0, 0, ctrl, (uint16_t)strlen(ctrl), true, 0);
+	f.len -= 3;
+	put_frame("bad-truncated-payload", &f);
+	f.len = 20;
+	put_frame("bad-truncated-header", &f);
+	seal(&f, RPCI_LINK_CTRL, 0, 0, 0, ctrl, (uint16_t)strlen(ctrl), true, PAD_MIN);
+	f.buf[RPCI_LINK_HDR_LEN + 2] ^= 0x20; /* payload changed under the CRC */
+	put_frame("bad-payload-crc", &f);
+}
+
+/* Deployment files. */
+
+/* Text of a file, NUL-terminated; dies if it cannot be read. */
+static char *
+read_text(const char *path)
+{
+	char *text;
+	long n;
+	FILE *f;
+
+	f = fopen(path, "rb");
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n >= OUT_MAX ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		die(path);
+	}
+	text = calloc(1, (size_t)n + 1);
+	if (text == NULL || fread(text, 1, (size_t)n, f) != (size_t)n) {
+		die(path);
+	}
+	fclose(f);
+	return text;
+}
+
+static void
+put_conf(const char *name, const char *text)
+{
+	write_file("conf", name, text, strlen(text));
+}
+
+/* pair.cfg with the first occurrence of from replaced by to. */
+static void
+put_variant(const char *pair, const char *name, const char *from, const char *to)
+{
+	char out[OUT_MAX];
+	const char *at = strstr(pair, from);
+	size_t head, from_len = strlen(from), to_len = strlen(to);
+
+	if (at == NULL) {
+		fprintf(stderr, "make-corpus: %s: config/pair.cfg has no '%s'\n", name, from);
+		exit(1);
+	}
+	head = (size_t)(at - pair);
+	if (strlen(pair) - from_len + to_len >= sizeof(out)) {
+		die(name);
+	}
+	memcpy(out, pair, head);
+	memcpy(out + head, to, to_len);
+	memcpy(out + head + to_len, at + from_len, strlen(at + from_len) + 1);
+	put_conf(name, out);
+}
+
+/* One change each; most are refused, each with a different message. */
+static const struct {
+	const char *name;
+	const char *from;
+	const char *to;
+} g_variants[] = {
+	{ "link-mtu-low", "mtu = 1500;", "mtu = 100;" },
+	{ "link-mtu-string", "mtu = 1500;", "mtu = \"1500\";" },
+	{ "link-max-payload-1408", "max_payload = 0;", "max_payload = 1408;" },
+	{ "link-max-payload-odd", "max_payload = 0;", "max_payload = 100;" },
+	{ "link-dead-before-keepalive", "dead_ms = 3000;", "dead_ms = 50;" },
+	{ "link-unknown-setting", "burst = 32;", "burst = 32;\n    bursts = 1;" },
+	{ "link-ethertype-low", "ethertype = 0x88B5;", "ethertype = 0x0100;" },
+	{ "link-crc-not-bool", "crc_payload = true;", "crc_payload = 1;" },
+	{ "link-mbufs-int64", "mbufs = 8191;", "mbufs = 8191L;" },
+	{ "link-not-group", "link = {", "link = 1;\nlink_old = {" },
+	{ "syntax-error", "link = {", "link = {{" },
+	{ "syntax-duplicate", "mtu = 1500;", "mtu = 1500;\n    mtu = 9000;" },
+	{ "syntax-mixed-array", "roles = [ \"server\" ];", "roles = [ \"server\", 1 ];" },
+	{ "host-port-range", "port = 0;", "port = 2000;" },
+	{ "host-idle-poll", "idle = \"adaptive\";", "idle = \"poll\";" },
+	{ "host-idle-bad", "idle = \"adaptive\";", "idle = \"spin\";" },
+	{ "host-unknown-setting", "port = 0;", "port = 0;\n        colour = \"blue\";" },
+	{ "host-name-too-long", "name = \"server0\";",
+	  "name = \"server0-with-a-name-of-more-than-31\";" },
+	{ "host-name-bad-char", "name = \"server0\";", "name = \"server 0\";" },
+	{ "host-duplicate-name", "name = \"client0\";", "name = \"server0\";" },
+	{ "mac-multicast", "02:72:70:63:69:01", "03:72:70:63:69:01" },
+	{ "mac-short", "02:72:70:63:69:01", "02:72:70:63:69" },
+	{ "mac-zero", "02:72:70:63:69:01", "00:00:00:00:00:00" },
+	{ "mac-duplicate", "02:72:70:63:69:02", "02:72:70:63:69:01" },
+	{ "mac-upper-case", "02:72:70:63:69:01", "02:72:70:63:69:AB" },
+	{ "roles-unknown", "roles = [ \"client\" ];", "roles = [ \"driver\" ];" },
+	{ "roles-duplicate", "roles = [ \"server\" ];", "roles = [ \"server\", \"server\" ];" },
+	{ "roles-empty", "roles = [ \"client\" ];", "roles = [ ];" },
+	{ "roles-selector", "roles = [ \"client\" ];", "roles = [ \"client\", \"selector\" ];" },
+	{ "eal-lcores-bad", "lcores = \"0\";", "lcores = \"0;1\";" },
+	{ "eal-lcores-map", "lcores = \"0\";", "lcores = \"0-3,(4-5)@1\";" },
+	{ "eal-missing-lcores", "lcores = \"0\";", "" },
+	{ "eal-file-prefix-bad", "file_prefix = \"rpci-server0\";", "file_prefix = \"a/b\";" },
+	{ "eal-no-huge-int", "no_huge = true;", "no_huge = 1;" },
+	{ "eal-memory-absent", "memory_mb = 256;\n            no_huge", "no_huge" },
+	{ "eal-log-level", "log_level = \"\";", "log_level = \"rpci.*:debug\";" },
+	{ "eal-extra", "extra = [ ];", "extra = [ \"--in-memory\", \"--huge-unlink\" ];" },
+	{ "eal-vdevs-empty-entry", "vdevs = [ \"net_memif0,role=server",
+	  "vdevs = [ \"\", \"net_memif0,role=server" },
+	{ "eal-vdevs-too-many", "vdevs = [ \"net_memif0,role=server",
+	  "vdevs = [ \"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\",\n"
+	  "        \"net_memif0,role=server" },
+	{ "device-vendor-reserved", "vendor_id = 0x7270;", "vendor_id = 0xFFFF;" },
+	{ "device-class-code-big", "class_code = 0x030200;", "class_code = 0x1000000;" },
+	{ "device-slowdown-int", "slowdown = 1.0;", "slowdown = 4;" },
+	{ "device-slowdown-range", "slowdown = 1.0;", "slowdown = 0.5;" },
+	{ "device-slowdown-string", "slowdown = 1.0;", "slowdown = \"fast\";" },
+	{ "device-threads-range", "threads = 1;", "threads = 65;" },
+	{ "device-backend-bad", "backend = \"cpu\";", "backend = \"CPU!\";" },
+	{ "device-memory-missing", "backend = \"cpu\";\n                memory_mb = 256;",
+	  "backend = \"cpu\";" },
+	{ "device-not-group", "devices = (\n            {", "devices = ( 1, {" },
+	{ "client-device-unknown", "device = \"vgpu0\";", "device = \"vgpu9\";" },
+	{ "client-server-not-server", "server = \"server0\";", "server = \"client0\";" },
+	{ "client-server-unknown", "server = \"server0\";", "server = \"nobody\";" },
+	{ "client-without-device", "device = \"vgpu0\";", "" },
+	{ "client-with-devices", "device = \"vgpu0\";",
+	  "device = \"vgpu0\";\n        devices = ( );" },
+};
+
+static const char g_minimal[] =
+	"hosts = ( { name = \"s\"; roles = [ \"server\" ]; mac = \"02:00:00:00:00:01\";\n"
+	"  eal = { lcores = \"0\"; };\n"
+	"  devices = ( { name = \"d\"; backend = \"cpu\"; memory_mb = 1; vendor_id = 0;\n"
+	"    device_id = 0; class_code = 0; } ); } );\n";
+
+static const char g_three[] =
+	"link = { mtu = 9000; max_payload = 4096; replay_frames = 32768; burst = 512;\n"
+	"  keepalive_ms = 1; dead_ms = 2; sleep_max_us = 0; spin_polls = 0;\n"
+	"  copy_threshold = 0; };\n"
+	"hosts = (\n"
+	"  { name = \"gpu-a\"; roles = [ \"server\", \"selector\" ]; mac = \"02:00:00:00:00:0a\";\n"
+	"    port = 1; idle = \"poll\";\n"
+	"    eal = { lcores = \"2-3\"; memory_mb = 1024; no_pci = false;\n"
+	"      vdevs = [ \"net_af_packet0,iface=eth1\" ]; extra = [ \"--in-memory\" ]; };\n"
+	"    devices = (\n"
+	"      { name = \"g0\"; backend = \"cpu\"; memory_mb = 65536; vendor_id = 0x10de;\n"
+	"        device_id = 0x20b0; class_code = 0x030200; threads = 64; slowdown = 1000.0; },\n"
+	"      { name = \"g1\"; backend = \"opencl\"; memory_mb = 512; vendor_id = 0x1002;\n"
+	"        device_id = 0x73bf; subsystem_vendor_id = 0x1002; subsystem_id = 0x0e3a;\n"
+	"        class_code = 0x030000; revision = 255; },\n"
+	"      { name = \"g2\"; backend = \"cuda\"; memory_mb = 2048; vendor_id = 0x10de;\n"
+	"        device_id = 0x2330; class_code = 0x030200; } ); },\n"
+	"  { name = \"c1\"; roles = [ \"client\" ]; mac = \"02:00:00:00:00:0b\";\n"
+	"    eal = { lcores = \"0\"; no_huge = true; file_prefix = \"c1\"; };\n"
+	"    server = \"gpu-a\"; device = \"g2\"; },\n"
+	"  { name = \"c2\"; roles = [ \"client\" ]; mac = \"02:00:00:00:00:0c\";\n"
+	"    eal = { lcores = \"1\"; log_level = \"lib.eal:debug\"; };\n"
+	"    server = \"gpu-a\"; }\n"
+	");\n";
+
+static void
+make_conf(const char *src)
+{
+	char path[1024], many[OUT_MAX];
+	size_t len;
+	unsigned int i;
+	char *pair;
+
+	if (snprintf(path, sizeof(path), "%s/config/pair.cfg", src) >= (int)sizeof(path)) {
+		die("path too long");
+	}
+	pair = read_text(path);
+	put_conf("pair", pair);
+	for (i = 0; i < sizeof(g_variants) / sizeof(g_variants[0]); i++) {
+		put_variant(pair, g_variants[i].name, g_variants[i].from, g_variants[i].to);
+	}
+	free(pair);
+
+	put_conf("minimal-server", g_minimal);
+	put_conf("three-hosts", g_three);
+	put_conf("empty", "");
+	put_conf("comments-only", "// nothing\n# nothing either\n/* or here */\n");
+	put_conf("hosts-empty", "hosts = ( );\n");
+	put_conf("hosts-not-list", "hosts = [ 1, 2 ];\n");
+	put_conf("hosts-entry-not-group", "hosts = ( 1 );\n");
+	put_conf("root-unknown", "link = { };\nhost = ( );\n");
+	put_conf("link-only", "link = { mtu = 1500; };\n");
+	put_conf("string-at-top", "\n\"\"");
+
+	/* A server with 17 devices: one too many. */
+	len = (size_t)snprintf(many, sizeof(many),
+			       "hosts = ( { name = \"s\"; roles = [ \"server\" ];"
+			       " mac = \"02:00:00:00:00:01\"; eal = { lcores = \"0\"; };\n"
+			       "devices = (\n");
+	for (i = 0; i < 17; i++) {
+		len += (size_t)snprintf(many + len, sizeof(many) - len,
+					"%s{ name = \"d%u\"; backend = \"cpu\"; memory_mb = 1;"
+					" vendor_id = 1; device_id = %u; class_code = 0; }\n",
+					i == 0 ? "" : ",", i, i);
+	}
+	snprintf(many + len, sizeof(many) - len, "); } );\n");
+	put_conf("devices-too-many", many);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s SOURCE_DIR OUT_DIR\n", argv[0]);
+		return 2;
+	}
+	g_out = argv[2];
+	make_tlp();
+	make_link();
+	make_conf(argv[1]);
+	printf("make-corpus: %u files written under %s\n", g_files, g_out);
+	return 0;
+}
