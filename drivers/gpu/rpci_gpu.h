@@ -77,6 +77,12 @@ struct rpci_gpu_info {
 	char device_name[RPCI_GPU_NAME_MAX]; /**< what it runs on */
 	uint32_t module_kinds;              /**< bit (1 << enum rpci_gpu_module_kind) per kind */
 	uint32_t compute_units;             /**< threads, compute units or SMs */
+	/**
+	 * Alignment (bytes, a power of two) that device addresses given to
+	 * launch must have (OpenCL: CL_DEVICE_MEM_BASE_ADDR_ALIGN); the device
+	 * model aligns every allocation to it, and to at least 256. 0: 256.
+	 */
+	uint32_t mem_align;
 	uint32_t nb_builtins;
 	char builtins[RPCI_GPU_BUILTINS_MAX][RPCI_GPU_NAME_MAX]; /**< built-in kernel names */
 };

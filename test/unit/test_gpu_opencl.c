@@ -415,6 +415,9 @@ test_info(void)
 					sizeof(units), &units, NULL), CL_SUCCESS);
 	CU_ASSERT_EQUAL(info.compute_units, units);
 	CU_ASSERT(info.compute_units > 0);
+	/* the base address alignment, for the device model's allocator: a power of two */
+	CU_ASSERT_EQUAL(info.mem_align, env.dev->align);
+	CU_ASSERT(info.mem_align != 0 && (info.mem_align & (info.mem_align - 1)) == 0);
 	CU_ASSERT_EQUAL(env.gpu->ops->info(env.dev, NULL), -EINVAL);
 	printf("\n  device: %s, %u compute units, sub-buffer alignment %" PRIu64
 	       " bytes, %s memory\n", info.device_name, info.compute_units, env.dev->align,

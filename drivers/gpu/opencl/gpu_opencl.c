@@ -648,6 +648,7 @@ ocl_info(void *priv, struct rpci_gpu_info *info)
 	snprintf(info->device_name, sizeof(info->device_name), "%s", dev->device_name);
 	info->module_kinds = 1u << RPCI_GPU_MODULE_OPENCL;
 	info->compute_units = dev->compute_units;
+	info->mem_align = dev->align < (1u << 20) ? (uint32_t)dev->align : 1u << 20;
 	info->nb_builtins = 0;
 	return 0;
 }

@@ -607,6 +607,9 @@ mem_alloc(struct rpci_vgpu *dev, uint64_t size, uint64_t align, uint64_t *addr)
 	if (align < ALLOC_ALIGN) {
 		align = ALLOC_ALIGN;
 	}
+	if (align < dev->info.mem_align) {
+		align = dev->info.mem_align; /* the backend's (OpenCL base address alignment) */
+	}
 	if (!is_pow2((uint32_t)RTE_MIN(align, (uint64_t)1 << 31)) || align > (1ull << 30)) {
 		return -EINVAL;
 	}
