@@ -22,10 +22,12 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_mbuf.h>
 #include <cmdline.h>
 
 #include "app_common.h"
 #include "app_telemetry.h"
+#include "bench_frame.h"
 #include "rpci_conf.h"
 #include "rpci_gpu.h"
 #include "rpci_link.h"
@@ -197,11 +199,71 @@ server_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
 	}
 }
 
+/* rpci-bench's SINK frames since its last RESET (bench_frame.h). */
+static uint64_t g_bench_frames;
+static uint64_t g_bench_bytes;
+
+/*
+ * Frames that are not the link's: answer rpci-bench's raw frames, the
+ * ceiling it measures rpci against (bench_frame.h). The frame goes back in
+ * place, MACs swapped; one the PMD shares (refcnt > 1) is only dropped.
+ */
+static int
+server_rx_other(struct rpci_link *link, struct rte_mbuf *m, void *arg)
+{
+	struct rte_ether_hdr *eth;
+	struct rte_ether_addr tmp;
+	struct bench_hdr *h;
+
+	RTE_SET_USED(arg);
+	if (m->nb_segs != 1 || m->data_len < sizeof(*eth) + sizeof(*h)) {
+		return -EINVAL;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	h = (struct bench_hdr *)(eth + 1);
+	if (eth->ether_type != rte_cpu_to_be_16(BENCH_ETHERTYPE) ||
+	    !rte_is_same_ether_addr(&eth->dst_addr, rpci_link_mac(link)) ||
+	    h->magic != rte_cpu_to_be_32(BENCH_MAGIC)) {
+		return -EINVAL;
+	}
+	switch (h->op) {
+	case BENCH_OP_SINK:
+		g_bench_frames++;
+		g_bench_bytes += m->pkt_len;
+		rte_pktmbuf_free(m);
+		return 0;
+	case BENCH_OP_COUNT:
+		h->frames = rte_cpu_to_be_64(g_bench_frames);
+		h->bytes = rte_cpu_to_be_64(g_bench_bytes);
+		break;
+	case BENCH_OP_RESET:
+		g_bench_frames = 0;
+		g_bench_bytes = 0;
+		break;
+	case BENCH_OP_ECHO:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (rte_mbuf_refcnt_read(m) != 1) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	rte_ether_addr_copy(&eth->src_addr, &tmp);
+	rte_ether_addr_copy(&eth->dst_addr, &eth->src_addr);
+	rte_ether_addr_copy(&tmp, &eth->dst_addr);
+	if (rpci_link_tx_raw(link, &m, 1) == 0) {
+		rte_pktmbuf_free(m);
+	}
+	return 0;
+}
+
 static const struct rpci_link_ops server_link_ops = {
 	.rx_msg = server_rx_msg,
 	.open = server_open,
 	.down = server_down,
 	.rx_ctrl = agent_rx_ctrl,
+	.rx_other = server_rx_other,
 };
 
 /* ------------------------------------------------------------------ setup */

@@ -89,8 +89,10 @@ struct rpci_gpu_info {
 
 /**
  * Operations of a compute backend. Every int operation returns 0 or a
- * negative errno. The device model serializes calls: launch runs on a
- * worker thread while no other operation of the same instance runs.
+ * negative errno. The device model serializes commands: launch and
+ * module_load run on a worker thread while no other command of the same
+ * instance runs; only mem_read/mem_write (client BAR2 accesses) may come
+ * from the polling thread meanwhile.
  */
 struct rpci_gpu_ops {
 	const char *name; /**< backend name used in the deployment file */

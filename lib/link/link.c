@@ -1438,6 +1438,18 @@ rx_flatten(struct rpci_link *link, struct rte_mbuf *m)
 	return flat;
 }
 
+/* A frame that is not the link's: the owner's rx_other may take it, else dropped and counted. */
+static void
+rx_not_ours(struct rpci_link *link, struct rte_mbuf *m)
+{
+	if (link->p.ops->rx_other != NULL &&
+	    link->p.ops->rx_other(link, m, link->p.ops_arg) == 0) {
+		return;
+	}
+	link->stats.rx_not_ours++;
+	rte_pktmbuf_free(m);
+}
+
 static void
 rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 {
@@ -1455,15 +1467,15 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		}
 	}
 	if (unlikely(m->data_len < L2_HDRS)) {
-		link->stats.rx_not_ours++;
-		goto drop;
+		rx_not_ours(link, m);
+		return;
 	}
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	if (eth->ether_type != rte_cpu_to_be_16(link->p.ethertype) ||
 	    (!rte_is_same_ether_addr(&eth->dst_addr, &link->p.mac) &&
 	     !rte_is_broadcast_ether_addr(&eth->dst_addr))) {
-		link->stats.rx_not_ours++;
-		goto drop;
+		rx_not_ours(link, m);
+		return;
 	}
 	l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
 	l2_len = m->data_len - ETH_LEN;
@@ -1926,6 +1938,12 @@ rpci_link_send_ctrl(struct rpci_link *link, const struct rte_ether_addr *dst, co
 }
 
 /* ------------------------------------------------------------- accessors */
+
+uint16_t
+rpci_link_tx_raw(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n)
+{
+	return port_tx_burst(link, pkts, n);
+}
 
 uint32_t
 rpci_link_max_payload(const struct rpci_link *link)

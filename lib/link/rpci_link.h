@@ -159,6 +159,7 @@ struct rpci_link_faults {
 struct rpci_link;
 struct rpci_link_session;
 struct rpci_port_info;
+struct rte_mbuf;
 
 /** Callbacks of a link's owner. */
 struct rpci_link_ops {
@@ -184,6 +185,17 @@ struct rpci_link_ops {
 	/** A CTRL datagram arrived. May be NULL. */
 	void (*rx_ctrl)(struct rpci_link *link, const struct rte_ether_addr *src, const void *body,
 			uint16_t len, void *arg);
+	/**
+	 * A frame that is not the link's arrived: another EtherType, another
+	 * destination, or shorter than a link header (check its length). Return
+	 * 0 to take it: the mbuf is the callee's then (free it, or send it
+	 * with rpci_link_tx_raw()); a negative errno leaves it to the link,
+	 * which drops and counts it (rx_not_ours). Called from
+	 * rpci_link_poll(); frames of the link never come here, so it costs the
+	 * link's own traffic nothing. rpci-server answers rpci-bench's raw
+	 * frames (EtherType 0x88B6) this way. May be NULL.
+	 */
+	int (*rx_other)(struct rpci_link *link, struct rte_mbuf *m, void *arg);
 };
 
 /** Parameters of a link. */
@@ -332,6 +344,25 @@ int rpci_link_poll(struct rpci_link *link);
  *   Number of frames handed to the port.
  */
 int rpci_link_flush(struct rpci_link *link);
+
+/**
+ * Send frames the caller built, Ethernet header and all, on the link's port
+ * and queue, as they are: no link header, no sequence number, no replay,
+ * no fault injection, not counted in the link's stats. For traffic that is
+ * not the link's (see rpci_link_ops.rx_other), on the lcore that polls the
+ * link.
+ *
+ * @param link
+ *   The link.
+ * @param pkts
+ *   The frames.
+ * @param n
+ *   How many.
+ * @return
+ *   The number of frames the port took (the first ones); the caller still
+ *   owns the others.
+ */
+uint16_t rpci_link_tx_raw(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n);
 
 /**
  * Largest TLP payload this link sends and accepts.

@@ -69,6 +69,15 @@ enum kernel_state {
 	KERNEL_DONE,
 };
 
+/*
+ * What the worker thread runs: kernels, and module loads (an OpenCL build
+ * can take seconds; the poll loop must keep the link alive meanwhile).
+ */
+enum worker_job {
+	JOB_LAUNCH = 0,
+	JOB_MODULE_LOAD,
+};
+
 struct rpci_vgpu {
 	struct rpci_vgpu_params p;
 	char name[32];
@@ -146,6 +155,10 @@ struct rpci_vgpu {
 	pthread_cond_t cond;
 	bool worker_stop;
 	_Atomic int kernel_state;
+	int job;                /* what the worker runs: enum worker_job */
+	uint32_t ml_kind;       /* JOB_MODULE_LOAD: kind, image length (in staging), slot */
+	uint32_t ml_len;
+	uint32_t ml_slot;
 	void *kernel_fn;
 	struct rpci_gpu_arg kernel_args[RPCI_GPU_ARGS_MAX];
 	struct rpci_gpu_launch kernel_launch;
@@ -259,6 +272,19 @@ worker_main(void *arg)
 		}
 		atomic_store(&dev->kernel_state, KERNEL_RUNNING);
 		pthread_mutex_unlock(&dev->lock);
+		if (dev->job == JOB_MODULE_LOAD) {
+			void *module = NULL;
+
+			dev->kernel_status = dev->gpu->ops->module_load(
+				dev->gpu->priv, (enum rpci_gpu_module_kind)dev->ml_kind,
+				dev->ml_len ? dev->staging : NULL, dev->ml_len, &module,
+				dev->log, LOG_MAX);
+			/* In its slot before DONE: a reset from then on unloads it. */
+			dev->modules[dev->ml_slot] = dev->kernel_status == 0 ? module : NULL;
+			pthread_mutex_lock(&dev->lock);
+			atomic_store(&dev->kernel_state, KERNEL_DONE);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		dev->kernel_status = dev->gpu->ops->launch(dev->gpu->priv, dev->kernel_fn,
 							   &dev->kernel_launch);
@@ -1504,19 +1530,28 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 				snprintf(dev->log, LOG_MAX, "unknown module kind %" PRIu64,
 					 c->args[0]);
 			} else {
-				uint32_t len = cmd_data_len(dev);
-
-				dev->cmd_status = dev->gpu->ops->module_load(
-					dev->gpu->priv, (enum rpci_gpu_module_kind)c->args[0],
-					len ? dev->staging : NULL, len, &dev->modules[slot],
-					dev->log,
-					LOG_MAX);
-				if (dev->cmd_status == 0) {
-					dev->cmd_result = slot + 1;
-				} else {
-					dev->modules[slot] = NULL;
-				}
+				/* On the worker: the build may be long (see enum worker_job). */
+				dev->job = JOB_MODULE_LOAD;
+				dev->ml_kind = (uint32_t)c->args[0];
+				dev->ml_len = cmd_data_len(dev);
+				dev->ml_slot = slot;
+				kernel_start(dev);
+				dev->cmd_step = 4;
+				(*work)++;
 			}
+		}
+		if (dev->cmd_step == 4) {
+			if (atomic_load(&dev->kernel_state) != KERNEL_DONE) {
+				return 0;
+			}
+			atomic_store(&dev->kernel_state, KERNEL_IDLE);
+			dev->cmd_status = dev->kernel_status;
+			if (dev->cmd_status == 0) {
+				dev->cmd_result = dev->ml_slot + 1;
+			}
+			dev->cmd_step = 2;
+		}
+		if (dev->cmd_step == 2) {
 			ret = log_write_back(dev);
 			if (ret <= 0) {
 				return 1;
@@ -1605,6 +1640,7 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 				dev->cmd_status = ret;
 				return 1;
 			}
+			dev->job = JOB_LAUNCH;
 			dev->kernel_fn = dev->functions[c->args[0] - 1].fn;
 			dev->kernel_launch.grid[0] = (uint32_t)c->args[1];
 			dev->kernel_launch.grid[1] = (uint32_t)(c->args[1] >> 32);
