@@ -211,9 +211,10 @@ app_telemetry_register_link(struct rpci_link *link)
 /*
  * Telemetry 22.11 nests only arrays of scalars in a container, and a reply
  * is at most 16 KiB: tables come as columns (a dict of arrays, one value
- * per row in each), at most TEL_ROWS_REPLY rows a reply.
+ * per row in each), at most TEL_ROWS_REPLY rows a reply (a full /rpci/table
+ * row is about 400 bytes at the longest names).
  */
-#define TEL_ROWS_REPLY 64
+#define TEL_ROWS_REPLY 32
 #define TEL_COLS_MAX 16
 
 struct tel_cols {
@@ -326,7 +327,7 @@ build_table(void *arg, const char *params, struct rte_tel_data *d)
 	uint64_t now = selnode_now_us();
 	uint32_t i, total, nb = read_table(n, &total), first = 0, count = 0;
 	const char *server = NULL;
-	unsigned int c_srv, c_mac, c_dev, c_backend, c_mem, c_free, c_state, c_load, c_hb;
+	unsigned int c_srv, c_mac, c_dev, c_backend, c_name, c_mem, c_free, c_state, c_load, c_hb;
 	unsigned int c_client, c_lease, c_left;
 	char *end;
 
@@ -344,6 +345,7 @@ build_table(void *arg, const char *params, struct rte_tel_data *d)
 	c_mac = col_new(&t, "server_mac", true);
 	c_dev = col_new(&t, "device", true);
 	c_backend = col_new(&t, "backend", true);
+	c_name = col_new(&t, "device_name", true);
 	c_mem = col_new(&t, "memory", false);
 	c_free = col_new(&t, "memory_free", false);
 	c_state = col_new(&t, "state", true);
@@ -364,6 +366,7 @@ build_table(void *arg, const char *params, struct rte_tel_data *d)
 		col_mac(&t, c_mac, r->info.server_mac);
 		col_str(&t, c_dev, r->info.device);
 		col_str(&t, c_backend, r->info.backend);
+		col_str(&t, c_name, r->info.device_name);
 		col_u64(&t, c_mem, r->info.memory_bytes);
 		col_u64(&t, c_free, r->status.memory_free);
 		col_str(&t, c_state, rpci_selector_state_name(r->state));

@@ -62,6 +62,7 @@ device_info(struct server *srv, struct server_dev *d, struct rpci_sel_device_inf
 		snprintf(info->backend, sizeof(info->backend), "%.31s", gi.backend);
 		info->module_kinds = gi.module_kinds;
 		info->compute_units = gi.compute_units;
+		snprintf(info->device_name, sizeof(info->device_name), "%.63s", gi.device_name);
 		for (i = 0; i < gi.nb_builtins && i < RPCI_SEL_KERNELS_MAX; i++) {
 			snprintf(info->kernels[i], sizeof(info->kernels[i]), "%.31s",
 				 gi.builtins[i]);

@@ -174,6 +174,7 @@ row_json(const struct rpci_sel_row *r, uint64_t now)
 	cJSON_AddNumberToObject(o, "function", r->info.function);
 	cJSON_AddStringToObject(o, "state", rpci_selector_state_name(r->state));
 	cJSON_AddStringToObject(o, "backend", r->info.backend);
+	cJSON_AddStringToObject(o, "device_name", r->info.device_name);
 	cJSON_AddNumberToObject(o, "vendor_id", r->info.vendor_id);
 	cJSON_AddNumberToObject(o, "device_id", r->info.device_id);
 	cJSON_AddNumberToObject(o, "class_code", r->info.class_code);

@@ -143,6 +143,9 @@ struct ctrl_table {
 #define F_TEXT(path, k, m) \
 	{ .key = k, .kind = CK_TEXT, .off = MSG_OFF(m), .size = MSG_SIZE(m), WHY(path, k), \
 	  .why_long = "\"" path k "\" is too long" }
+#define F_TEXT_OPT(path, k, m) \
+	{ .key = k, .kind = CK_TEXT, .flags = CF_OPT, .off = MSG_OFF(m), .size = MSG_SIZE(m), \
+	  WHY(path, k), .why_long = "\"" path k "\" is too long" }
 #define F_MAC(path, k, m, fl) \
 	{ .key = k, .kind = CK_MAC, .flags = fl, .off = MSG_OFF(m), WHY(path, k), \
 	  .why_value = "\"" path k "\" is not a unicast MAC address xx:xx:xx:xx:xx:xx" }
@@ -181,6 +184,7 @@ static const struct ctrl_field g_dev_fields[] = {
 	F_INT("dev.", "class_code", CK_U32, u.reg.class_code, 0, CTRL_CLASS_MAX, 0),
 	F_U64("dev.", "memory_bytes", u.reg.memory_bytes, 0),
 	F_NAME("dev.", "backend", u.reg.backend, 0),
+	F_TEXT_OPT("dev.", "device_name", u.reg.device_name),
 	F_KINDS("dev.", "module_kinds", u.reg.module_kinds, 0),
 	F_INT("dev.", "compute_units", CK_U32, u.reg.compute_units, 0, UINT32_MAX, 0),
 	F_KERNELS("dev.", "kernels", u.reg.kernels, u.reg.nb_kernels),
@@ -1303,6 +1307,9 @@ ctrl_enc_field(cJSON *obj, const struct ctrl_field *f, const struct rpci_ctrl_ms
 		len = strnlen(p, f->size);
 		if (len == f->size || !ctrl_utf8_ok(p, len)) {
 			return -EINVAL;
+		}
+		if (opt && len == 0) {
+			return 0;
 		}
 		return ctrl_add_string(obj, f->key, p);
 	case CK_MAC:

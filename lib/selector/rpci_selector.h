@@ -28,6 +28,7 @@ extern "C" {
 #define RPCI_SEL_NAME_MAX 32    /**< host, device, backend names (NUL included) */
 #define RPCI_SEL_KERNELS_MAX 16 /**< built-in kernel names a device lists */
 #define RPCI_SEL_REASON_MAX 128 /**< a rejection's reason text */
+#define RPCI_SEL_DEVICE_NAME_MAX 64 /**< the backend's device name ("NVIDIA A100", "pthread") */
 
 /** Device states in the table. */
 enum rpci_sel_state {
@@ -56,6 +57,7 @@ struct rpci_sel_device_info {
 	uint32_t class_code;
 	uint64_t memory_bytes;           /**< device memory */
 	char backend[RPCI_SEL_NAME_MAX]; /**< compute backend ("cpu", "opencl", "cuda") */
+	char device_name[RPCI_SEL_DEVICE_NAME_MAX]; /**< what the backend runs on ("" = unsaid) */
 	uint32_t module_kinds;           /**< bit per module kind: 0 builtin, 1 OpenCL, 2 PTX */
 	uint32_t compute_units;
 	uint32_t nb_kernels;

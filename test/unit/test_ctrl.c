@@ -138,6 +138,7 @@ build_register(struct rpci_ctrl_msg *m, enum level l)
 		d->class_code = 0xffffff;
 		d->memory_bytes = UINT64_MAX;
 		fill_name(d->backend, RPCI_SEL_NAME_MAX - 1, 'b', 3);
+		fill_name(d->device_name, RPCI_SEL_DEVICE_NAME_MAX - 1, 'n', 4);
 		d->module_kinds = 7;
 		d->compute_units = UINT32_MAX;
 		d->nb_kernels = RPCI_SEL_KERNELS_MAX;
@@ -155,6 +156,7 @@ build_register(struct rpci_ctrl_msg *m, enum level l)
 		d->class_code = 0x030200;
 		d->memory_bytes = UINT64_C(1) << 30;
 		snprintf(d->backend, sizeof(d->backend), "cpu");
+		snprintf(d->device_name, sizeof(d->device_name), "pthread AMD EPYC (2 threads)");
 		d->module_kinds = 1;
 		d->compute_units = 4;
 		d->nb_kernels = DIM(typ_kernels);
@@ -868,6 +870,14 @@ test_decode_hand_written(void)
 	CU_ASSERT(m.u.reg.class_code == 0xffffff);
 	m = accept_edit(RPCI_CTRL_REGISTER, "dev.compute_units", "4294967295");
 	CU_ASSERT(m.u.reg.compute_units == UINT32_MAX);
+	/* The device name is optional (absent: empty) and any text up to 63 bytes. */
+	m = accept_edit(RPCI_CTRL_REGISTER, "dev.device_name", NULL);
+	CU_ASSERT(m.u.reg.device_name[0] == '\0');
+	m = accept_edit(RPCI_CTRL_REGISTER, "dev.device_name",
+			"\"012345678901234567890123456789012345678901234567890123456789012\"");
+	CU_ASSERT(strlen(m.u.reg.device_name) == 63);
+	m = accept_edit(RPCI_CTRL_REGISTER, "dev.device_name", "\"Tesla T4 / \\u00e9\"");
+	CU_ASSERT(strcmp(m.u.reg.device_name, "Tesla T4 / \xc3\xa9") == 0);
 	m = accept_edit(RPCI_CTRL_REQUEST, "count", "16");
 	CU_ASSERT(m.u.request.count == 16);
 	m = accept_edit(RPCI_CTRL_REJECT, "error", "-4095");
@@ -1054,8 +1064,8 @@ member_delete(enum rpci_ctrl_type t, const char *path, const cJSON *item)
 
 	(void)item;
 	g_members++;
-	if (strncmp(path, "req.", 4) == 0) {
-		/* Every requirement may be left out. */
+	if (strncmp(path, "req.", 4) == 0 || strcmp(path, "dev.device_name") == 0) {
+		/* Every requirement, and the device's name, may be left out. */
 		expect_edit(t, ED_DELETE, path, NULL, 0, NULL);
 	} else {
 		expect_edit(t, ED_DELETE, path, NULL, -EBADMSG, key);
@@ -1068,7 +1078,7 @@ test_missing_fields(void)
 	g_members = 0;
 	for_each_member(member_delete);
 	/* Every member of the 11 messages and of their objects. */
-	CU_ASSERT(g_members == 94);
+	CU_ASSERT(g_members == 95);
 	/* One of its requirements missing from an empty REQUEST is fine too; not "req". */
 	expect("{\"v\":1,\"type\":\"request\",\"id\":1,\"count\":1}", -EBADMSG, "missing \"req\"");
 	expect("{\"v\":1,\"type\":\"status\",\"id\":1,\"server\":\"s\",\"device\":\"d\","
@@ -1156,6 +1166,10 @@ test_out_of_range(void)
 		{ RPCI_CTRL_REGISTER, "dev.device_id", "65536" },
 		{ RPCI_CTRL_REGISTER, "dev.class_code", "16777216" },
 		{ RPCI_CTRL_REGISTER, "dev.class_code", "-1" },
+		{ RPCI_CTRL_REGISTER, "dev.device_name", "1" },
+		{ RPCI_CTRL_REGISTER, "dev.device_name", "null" },
+		{ RPCI_CTRL_REGISTER, "dev.device_name",
+		  "\"0123456789012345678901234567890123456789012345678901234567890123\"" },
 		{ RPCI_CTRL_REGISTER, "dev.compute_units", "4294967296" },
 		{ RPCI_CTRL_REGISTER, "dev.compute_units", "-1" },
 		{ RPCI_CTRL_REGISTER, "dev.memory_bytes", "9007199254740992" },
@@ -1393,7 +1407,7 @@ test_unknown_and_repeated_fields(void)
 	}
 	g_members = 0;
 	for_each_member(member_repeat);
-	CU_ASSERT(g_members == 94);
+	CU_ASSERT(g_members == 95);
 	/* The same key twice with different values. */
 	expect("{\"v\":1,\"type\":\"release\",\"id\":1,\"lease_id\":2,\"lease_id\":3}",
 	       -EBADMSG, "repeated field");
