@@ -8,6 +8,7 @@
  *   rpci-conf --config FILE --hosts    one line per host:
  *       NAME ROLES MAC PORT IFACE FILE_PREFIX CONSOLE
  *     ROLES: comma-separated; IFACE: the iface= of an af_packet vdev, or "-"
+ *   rpci-conf --config FILE --mtu      the link's MTU (the veths' MTU)
  */
 
 #include <getopt.h>
@@ -19,7 +20,7 @@
 static void
 usage(const char *prog)
 {
-	printf("usage: %s --config FILE [--hosts]\n", prog);
+	printf("usage: %s --config FILE [--hosts | --mtu]\n", prog);
 }
 
 /* The iface= value of the host's first vdev that has one. */
@@ -52,23 +53,27 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "hosts", no_argument, NULL, 'H' },
+		{ "mtu", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[RPCI_CONF_ERR_MAX];
 	const char *path = NULL;
 	struct rpci_conf *conf;
-	bool hosts = false;
+	bool hosts = false, mtu = false;
 	unsigned int i;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:Hh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:HMh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'H':
 			hosts = true;
+			break;
+		case 'M':
+			mtu = true;
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -78,7 +83,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (path == NULL || optind < argc) {
+	if (path == NULL || optind < argc || (hosts && mtu)) {
 		usage(argv[0]);
 		return 2;
 	}
@@ -86,6 +91,11 @@ main(int argc, char **argv)
 	if (conf == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
+	}
+	if (mtu) {
+		printf("%u\n", conf->link.mtu);
+		rpci_conf_free(conf);
+		return 0;
 	}
 	if (!hosts) {
 		printf("%s: ok (%u hosts%s)\n", path, conf->nb_hosts,
