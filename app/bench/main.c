@@ -1,0 +1,1146 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * rpci-bench: what rpci costs over the raw link, measured in one run.
+ *
+ *   rpci-bench [EAL args --] --config FILE --host NAME --test T[,T...]|all
+ *              [--size S[,S...]] [--duration SECONDS] [--h2d push|pull]
+ *              [--json FILE] [--server NAME] [--device NAME]
+ *
+ * The raw figures come first, before the device is opened, so that no rpci
+ * frame is on the wire meanwhile: frames of our own EtherType on the same
+ * port, lcore and link, that rpci-server answers without any protocol
+ * (raw.c). Then the device's tests; each row gives its figure, the raw
+ * figure of the same frame size from this run, and their ratio.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ether.h>
+
+#include "app_common.h"
+#include "bench.h"
+#include "bench_util.h"
+#include "rpci_client.h"
+#include "rpci_conf.h"
+#include "rpci_link.h"
+#include "rpci_tlp.h"
+#include "rpci_vgpu.h"
+
+/* Most latency samples kept per test (8 MiB). */
+#define SAMPLES_MAX (1u << 20)
+/* Most repetitions of a copy or a job. */
+#define REPS_MAX 65536
+/* Fewest repetitions of a copy, whatever the duration. */
+#define REPS_MIN 3
+/* Round trips before a latency test's samples count. */
+#define WARMUP 32
+/* A raw rate is the median of this many blasts, each a share of the duration. */
+#define RATE_ROUNDS 5
+/* Raw round trips without an answer before a raw test gives up. */
+#define RAW_LOST_MAX 16
+/* Where mwr-rate writes: this much device memory, 64 bytes at a time. */
+#define MWR_AREA (1u << 20)
+#define MWR_LEN 64
+/* The job's default: saxpy of 16 M floats (bytes of one vector). */
+#define JOB_DEFAULT_BYTES (64ull << 20)
+
+static const uint64_t g_default_sizes[] = { 4096, 65536, 1u << 20, 64u << 20 };
+
+struct bench_opts {
+	const char *config;
+	const char *host;
+	const char *server;
+	const char *device;
+	const char *json;
+	uint32_t tests;
+	uint64_t sizes[BENCH_SIZES_MAX];
+	unsigned int nb_sizes;
+	bool have_size;
+	double duration;
+	enum rpci_h2d_mode h2d;
+};
+
+/* A raw figure of one frame length, measured once a run. */
+struct raw_fig {
+	uint32_t len;
+	bool rtt_done;
+	double p50_us, p99_us, p999_us;
+	uint64_t rtt_samples;
+	bool rate_done;
+	double fps;       /* frames delivered per second (median of the rounds) */
+	double gbps;      /* their bytes, Ethernet header included */
+	double loss;      /* 1 - delivered / sent, over all rounds */
+	uint64_t rounds;
+};
+
+#define RAW_FIGS_MAX 4
+
+struct bench {
+	struct bench_opts o;
+	struct rpci_conf *conf;
+	const struct rpci_conf_host *host;
+	const struct rpci_conf_host *server;
+	struct rpci_client *client;
+	struct rpci_device *dev;
+	struct rpci_device_info info;
+	struct raw_port rp;
+	bool rp_ok;
+	FILE *json;
+	double tsc_hz;
+	/* frame lengths of rpci's frames (Ethernet header included, no FCS) */
+	uint32_t frame_small;  /* an 8-byte completion (or its MRd) */
+	uint32_t frame_msg64;  /* a 64-byte MWr */
+	uint32_t frame_bulk;   /* a full payload */
+	uint32_t max_payload;
+	struct raw_fig figs[RAW_FIGS_MAX];
+	unsigned int nb_figs;
+	uint64_t *samples;
+	int failures;
+};
+
+/* ------------------------------------------------------------- options */
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s [EAL args --] --config FILE --host NAME --test T[,T...]|all [options]\n"
+	       "\n"
+	       "Measures rpci against the raw link in one run: raw frames first (no rpci\n"
+	       "session open), then the device's tests, each with the raw figure of the same\n"
+	       "frame size and the ratio.\n"
+	       "\n"
+	       "Tests:\n"
+	       "  raw-rtt    raw frame round trip (small and full frames): p50, p99, p99.9\n"
+	       "  raw-rate   raw frames blasted and counted by the server (64-byte-message and\n"
+	       "             full frames): frames/s and GB/s\n"
+	       "  mrd-rtt    an 8-byte MRd of BAR0 and its completion: p50, p99, p99.9\n"
+	       "  mwr-rate   64-byte MWr into device memory (rpci_bar_write), then a read\n"
+	       "  h2d, d2h   copies into and out of device memory: GB/s, median of repeats\n"
+	       "  launch     the built-in empty kernel, launched and synchronized\n"
+	       "  job        saxpy end to end (copies in, kernel, copy out) beside the CPU\n"
+	       "\n"
+	       "Options:\n"
+	       "  --size S[,S...]     copy sizes of h2d and d2h, bytes of a vector of job\n"
+	       "                      (K, M, G suffixes; default 4K,64K,1M,64M; job 64M)\n"
+	       "  --duration SECONDS  time of each measurement (default 2)\n"
+	       "  --h2d push|pull     how host-to-device copies travel (default push)\n"
+	       "  --json FILE         append one JSON object per result line\n"
+	       "  --server NAME       the server host (default: the client's in the file)\n"
+	       "  --device NAME       the device on it (default: the file's choice)\n"
+	       "  --help\n", prog);
+}
+
+static int
+parse_args(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "test", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "h2d", required_argument, NULL, 'p' },
+		{ "json", required_argument, NULL, 'J' },
+		{ "server", required_argument, NULL, 'S' },
+		{ "device", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char bad[64];
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->duration = 2.0;
+	o->h2d = RPCI_H2D_PUSH;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 't':
+			if (bench_parse_tests(optarg, &o->tests, bad, sizeof(bad)) < 0) {
+				fprintf(stderr, "rpci-bench: unknown test '%s' (raw-rtt, raw-rate, "
+					"mrd-rtt, mwr-rate, h2d, d2h, launch, job, all)\n", bad);
+				return -1;
+			}
+			break;
+		case 's':
+			if (bench_parse_sizes(optarg, o->sizes, BENCH_SIZES_MAX,
+					      &o->nb_sizes) < 0) {
+				fprintf(stderr, "rpci-bench: --size '%s' is not a list of sizes "
+					"(at most %u, each N[K|M|G] above 0)\n", optarg,
+					BENCH_SIZES_MAX);
+				return -1;
+			}
+			o->have_size = true;
+			break;
+		case 'd':
+			if (bench_parse_duration(optarg, &o->duration) < 0) {
+				fprintf(stderr, "rpci-bench: --duration '%s' is not a number of "
+					"seconds (above 0, at most 3600)\n", optarg);
+				return -1;
+			}
+			break;
+		case 'p':
+			if (strcmp(optarg, "push") == 0) {
+				o->h2d = RPCI_H2D_PUSH;
+			} else if (strcmp(optarg, "pull") == 0) {
+				o->h2d = RPCI_H2D_PULL;
+			} else {
+				fprintf(stderr, "rpci-bench: --h2d must be push or pull\n");
+				return -1;
+			}
+			break;
+		case 'J':
+			o->json = optarg;
+			break;
+		case 'S':
+			o->server = optarg;
+			break;
+		case 'D':
+			o->device = optarg;
+			break;
+		case 'h':
+			usage(argv[0]);
+			exit(0);
+		default:
+			fprintf(stderr, "rpci-bench: unknown or incomplete option '%s' "
+				"(see --help)\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rpci-bench: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL || o->host == NULL) {
+		fprintf(stderr, "rpci-bench: --config FILE and --host NAME are required\n");
+		return -1;
+	}
+	if (o->tests == 0) {
+		fprintf(stderr, "rpci-bench: --test is required (raw-rtt, raw-rate, mrd-rtt, "
+			"mwr-rate, h2d, d2h, launch, job, or all)\n");
+		return -1;
+	}
+	if (!o->have_size) {
+		memcpy(o->sizes, g_default_sizes, sizeof(g_default_sizes));
+		o->nb_sizes = RTE_DIM(g_default_sizes);
+	}
+	return 0;
+}
+
+static bool
+want(const struct bench *b, enum bench_test t)
+{
+	return (b->o.tests & (1u << t)) != 0;
+}
+
+/* ------------------------------------------------------------- reporting */
+
+static double
+now_s(const struct bench *b)
+{
+	return (double)rte_rdtsc() / b->tsc_hz;
+}
+
+static double
+us_of(const struct bench *b, uint64_t cycles)
+{
+	return (double)cycles * 1e6 / b->tsc_hz;
+}
+
+static void
+print_header(void)
+{
+	printf("%-9s %6s %12s %-8s %12s %8s  %s\n", "test", "size", "value", "unit", "raw",
+	       "ratio", "notes");
+}
+
+/* Print a result's row and write its JSON line. */
+static void
+report(struct bench *b, const struct bench_result *r, const char *notes)
+{
+	char size[32], line[1024];
+	int n;
+
+	printf("%-9s %6s %12.4g %-8s %12.4g %8.3f  %s\n", r->test,
+	       bench_size_str(r->size, size, sizeof(size)), r->value, r->unit, r->raw, r->ratio,
+	       notes);
+	fflush(stdout);
+	if (b->json == NULL) {
+		return;
+	}
+	n = bench_json_line(line, sizeof(line), r);
+	if (n < 0 || fputs(line, b->json) == EOF || fflush(b->json) != 0) {
+		fprintf(stderr, "rpci-bench: cannot write %s\n", b->o.json);
+		b->failures++;
+	}
+}
+
+static void
+fail(struct bench *b, const char *test, uint64_t size, const char *what, int err)
+{
+	char s[32];
+
+	fprintf(stderr, "rpci-bench: %s %s: %s: %s\n", test, bench_size_str(size, s, sizeof(s)),
+		what, rpci_last_error()[0] != '\0' ? rpci_last_error() : strerror(-err));
+	b->failures++;
+}
+
+/* ---------------------------------------------------------------- raw */
+
+static struct raw_fig *
+fig_get(struct bench *b, uint32_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nb_figs; i++) {
+		if (b->figs[i].len == len) {
+			return &b->figs[i];
+		}
+	}
+	if (b->nb_figs == RAW_FIGS_MAX) {
+		return NULL;
+	}
+	memset(&b->figs[b->nb_figs], 0, sizeof(b->figs[0]));
+	b->figs[b->nb_figs].len = len;
+	return &b->figs[b->nb_figs++];
+}
+
+/* Round trips of len-byte frames for the duration. 0 or a negative errno. */
+static int
+raw_rtt_measure(struct bench *b, struct raw_fig *f)
+{
+	uint64_t end, cycles, n = 0, lost = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < WARMUP; i++) {
+		ret = raw_rtt_once(&b->rp, f->len, &cycles);
+		if (ret == -ETIMEDOUT && ++lost < RAW_LOST_MAX) {
+			continue;
+		}
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz);
+	while (rte_rdtsc() < end && n < SAMPLES_MAX) {
+		ret = raw_rtt_once(&b->rp, f->len, &cycles);
+		if (ret == -ETIMEDOUT && ++lost < RAW_LOST_MAX) {
+			continue;
+		}
+		if (ret < 0) {
+			return ret;
+		}
+		b->samples[n++] = cycles;
+	}
+	bench_sort_u64(b->samples, n);
+	f->p50_us = us_of(b, bench_percentile(b->samples, n, 50.0));
+	f->p99_us = us_of(b, bench_percentile(b->samples, n, 99.0));
+	f->p999_us = us_of(b, bench_percentile(b->samples, n, 99.9));
+	f->rtt_samples = n;
+	f->rtt_done = true;
+	return 0;
+}
+
+/* Blasts of len-byte frames, RATE_ROUNDS of them over the duration. */
+static int
+raw_rate_measure(struct bench *b, struct raw_fig *f)
+{
+	double fps[RATE_ROUNDS];
+	uint64_t cycles = (uint64_t)(b->o.duration * b->tsc_hz / RATE_ROUNDS);
+	uint64_t sent, delivered, elapsed, all_sent = 0, all_delivered = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < RATE_ROUNDS; i++) {
+		ret = raw_rate_once(&b->rp, f->len, cycles, &sent, &delivered, &elapsed);
+		if (ret < 0) {
+			return ret;
+		}
+		fps[i] = elapsed > 0 ? (double)delivered * b->tsc_hz / (double)elapsed : 0.0;
+		all_sent += sent;
+		all_delivered += delivered;
+	}
+	f->fps = bench_median(fps, RATE_ROUNDS);
+	f->gbps = f->fps * f->len / 1e9;
+	f->loss = all_sent > 0 ? 1.0 - (double)all_delivered / (double)all_sent : 0.0;
+	f->rounds = RATE_ROUNDS;
+	f->rate_done = f->fps > 0.0;
+	return f->rate_done ? 0 : -EIO;
+}
+
+/* The raw round trip of len-byte frames: measured the first time. */
+static const struct raw_fig *
+raw_rtt(struct bench *b, uint32_t len)
+{
+	struct raw_fig *f = fig_get(b, len);
+	int ret;
+
+	if (f == NULL || f->rtt_done) {
+		return f;
+	}
+	if (b->dev != NULL) {
+		return NULL; /* never with a session open: measured before */
+	}
+	ret = raw_rtt_measure(b, f);
+	if (ret < 0) {
+		fail(b, "raw-rtt", len, "no echo from the server", ret);
+		return NULL;
+	}
+	return f;
+}
+
+static const struct raw_fig *
+raw_rate(struct bench *b, uint32_t len)
+{
+	struct raw_fig *f = fig_get(b, len);
+	int ret;
+
+	if (f == NULL || f->rate_done) {
+		return f;
+	}
+	if (b->dev != NULL) {
+		return NULL;
+	}
+	ret = raw_rate_measure(b, f);
+	if (ret < 0) {
+		fail(b, "raw-rate", len, "no count from the server", ret);
+		return NULL;
+	}
+	return f;
+}
+
+/* Every raw figure the chosen tests need, and the raw tests' own rows. */
+static void
+raw_phase(struct bench *b)
+{
+	const struct raw_fig *f;
+	struct bench_result r;
+	char notes[160];
+	uint32_t lens[2] = { b->frame_small, b->frame_bulk };
+	uint32_t rate_lens[2] = { b->frame_msg64, b->frame_bulk };
+	unsigned int i;
+
+	if (want(b, BENCH_RAW_RTT)) {
+		for (i = 0; i < RTE_DIM(lens); i++) {
+			f = raw_rtt(b, lens[i]);
+			if (f == NULL) {
+				continue;
+			}
+			bench_result_init(&r, "raw-rtt", f->len, "us");
+			r.value = f->p50_us;
+			r.raw = f->p50_us;
+			r.ratio = 1.0;
+			r.p99 = f->p99_us;
+			r.p999 = f->p999_us;
+			r.raw_frame = f->len;
+			r.samples = f->rtt_samples;
+			snprintf(notes, sizeof(notes), "p99 %.2f p99.9 %.2f us, %" PRIu64
+				 " round trips", f->p99_us, f->p999_us, f->rtt_samples);
+			report(b, &r, notes);
+		}
+	}
+	if (want(b, BENCH_RAW_RATE)) {
+		for (i = 0; i < RTE_DIM(rate_lens); i++) {
+			f = raw_rate(b, rate_lens[i]);
+			if (f == NULL) {
+				continue;
+			}
+			bench_result_init(&r, "raw-rate", f->len, "frames/s");
+			r.value = f->fps;
+			r.raw = f->fps;
+			r.ratio = 1.0;
+			r.raw_frame = f->len;
+			r.samples = f->rounds;
+			snprintf(notes, sizeof(notes), "%.3f GB/s of frames, %.2f %% lost",
+				 f->gbps, f->loss * 100.0);
+			report(b, &r, notes);
+		}
+	}
+	if (want(b, BENCH_MRD_RTT) || want(b, BENCH_LAUNCH)) {
+		raw_rtt(b, b->frame_small);
+	}
+	if (want(b, BENCH_MWR_RATE)) {
+		raw_rate(b, b->frame_msg64);
+	}
+	if (want(b, BENCH_H2D) || want(b, BENCH_D2H) || want(b, BENCH_JOB)) {
+		raw_rate(b, b->frame_bulk);
+	}
+	if (b->rp.stray != 0) {
+		printf("rpci-bench: %" PRIu64 " frames that were not answers arrived during the "
+		       "raw tests\n", b->rp.stray);
+	}
+}
+
+/* A figure measured in the raw phase (NULL if it failed). */
+static const struct raw_fig *
+raw_cached(struct bench *b, uint32_t len, bool rate)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nb_figs; i++) {
+		if (b->figs[i].len == len && (rate ? b->figs[i].rate_done : b->figs[i].rtt_done)) {
+			return &b->figs[i];
+		}
+	}
+	return NULL;
+}
+
+/* Set raw and ratio of a result (NaN when the raw figure is missing). */
+static void
+set_raw(struct bench_result *r, double raw, uint32_t frame)
+{
+	r->raw = raw;
+	r->ratio = raw > 0.0 && !isnan(raw) ? r->value / raw : NAN;
+	r->raw_frame = frame;
+}
+
+/* ------------------------------------------------------------- latencies */
+
+static void
+latency_result(struct bench *b, struct bench_result *r, uint64_t n)
+{
+	const struct raw_fig *f = raw_cached(b, b->frame_small, false);
+
+	bench_sort_u64(b->samples, n);
+	r->value = us_of(b, bench_percentile(b->samples, n, 50.0));
+	r->p99 = us_of(b, bench_percentile(b->samples, n, 99.0));
+	r->p999 = us_of(b, bench_percentile(b->samples, n, 99.9));
+	r->samples = n;
+	set_raw(r, f != NULL ? f->p50_us : NAN, b->frame_small);
+}
+
+static void
+test_mrd_rtt(struct bench *b)
+{
+	struct bench_result r;
+	uint64_t end, t0, v = 0, n = 0, i;
+	char notes[160];
+	bool ok = true;
+	int ret;
+
+	for (i = 0; i < WARMUP; i++) {
+		ret = rpci_bar_read(b->dev, 0, RPCI_VGPU_REG_MEM_SIZE, &v, sizeof(v));
+		if (ret < 0) {
+			fail(b, "mrd-rtt", 8, "read of BAR0", ret);
+			return;
+		}
+	}
+	end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz);
+	while (rte_rdtsc() < end && n < SAMPLES_MAX) {
+		v = 0;
+		t0 = rte_rdtsc();
+		ret = rpci_bar_read(b->dev, 0, RPCI_VGPU_REG_MEM_SIZE, &v, sizeof(v));
+		b->samples[n++] = rte_rdtsc() - t0;
+		if (ret < 0) {
+			fail(b, "mrd-rtt", 8, "read of BAR0", ret);
+			return;
+		}
+		if (rte_le_to_cpu_64(v) != b->info.memory_bytes) {
+			ok = false;
+		}
+	}
+	bench_result_init(&r, "mrd-rtt", 8, "us");
+	latency_result(b, &r, n);
+	r.verified = ok;
+	snprintf(notes, sizeof(notes), "p99 %.2f p99.9 %.2f us, %" PRIu64 " reads%s", r.p99,
+		 r.p999, n, ok ? ", value checked" : ", WRONG VALUE READ");
+	report(b, &r, notes);
+	if (!ok) {
+		b->failures++;
+	}
+}
+
+static void
+test_launch(struct bench *b)
+{
+	static const uint32_t one[3] = { 1, 1, 1 };
+	struct rpci_module *mod = NULL;
+	struct rpci_function *fn;
+	struct bench_result r;
+	uint64_t end, t0, n = 0, i;
+	char notes[160];
+	int ret;
+
+	ret = rpci_module_load(b->dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, NULL, 0);
+	if (ret < 0) {
+		fail(b, "launch", 0, "built-in module", ret);
+		return;
+	}
+	ret = rpci_function_get(mod, "empty", &fn);
+	if (ret < 0) {
+		fail(b, "launch", 0, "kernel 'empty'", ret);
+		goto unload;
+	}
+	for (i = 0; i < WARMUP && ret == 0; i++) {
+		ret = rpci_launch(fn, one, one, NULL, 0);
+		if (ret == 0) {
+			ret = rpci_synchronize(b->dev);
+		}
+	}
+	end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz);
+	while (ret == 0 && rte_rdtsc() < end && n < SAMPLES_MAX) {
+		t0 = rte_rdtsc();
+		ret = rpci_launch(fn, one, one, NULL, 0);
+		if (ret == 0) {
+			ret = rpci_synchronize(b->dev);
+		}
+		b->samples[n++] = rte_rdtsc() - t0;
+	}
+	if (ret < 0) {
+		fail(b, "launch", 0, "launch and synchronize", ret);
+		goto unload;
+	}
+	bench_result_init(&r, "launch", 0, "us");
+	latency_result(b, &r, n);
+	snprintf(notes, sizeof(notes), "p99 %.2f p99.9 %.2f us, %" PRIu64 " launches", r.p99,
+		 r.p999, n);
+	report(b, &r, notes);
+unload:
+	rpci_module_unload(mod);
+}
+
+/* ------------------------------------------------------------- posted writes */
+
+static void
+mwr_fill(uint8_t *buf, uint64_t i)
+{
+	unsigned int k;
+
+	for (k = 0; k < MWR_LEN; k++) {
+		buf[k] = (uint8_t)(i * 131 + k * 7 + 1);
+	}
+}
+
+static void
+test_mwr_rate(struct bench *b)
+{
+	const struct raw_fig *f = raw_cached(b, b->frame_msg64, true);
+	uint8_t buf[MWR_LEN], back[MWR_LEN];
+	struct bench_result r;
+	uint64_t d = 0, off = 0, n = 0, end, t0, t1;
+	char notes[160];
+	bool ok;
+	int ret;
+
+	ret = rpci_mem_alloc(b->dev, MWR_AREA, &d);
+	if (ret < 0) {
+		fail(b, "mwr-rate", MWR_LEN, "device memory", ret);
+		return;
+	}
+	t0 = rte_rdtsc();
+	end = t0 + (uint64_t)(b->o.duration * b->tsc_hz);
+	do {
+		off = d + (n * MWR_LEN) % MWR_AREA;
+		mwr_fill(buf, n);
+		ret = rpci_bar_write(b->dev, 2, off, buf, MWR_LEN);
+		n++;
+	} while (ret == 0 && rte_rdtsc() < end);
+	/* a read does not pass the writes before it: all of them have landed then */
+	if (ret == 0) {
+		ret = rpci_bar_read(b->dev, 2, off, back, MWR_LEN);
+	}
+	t1 = rte_rdtsc();
+	if (ret < 0) {
+		fail(b, "mwr-rate", MWR_LEN, "posted write", ret);
+		goto free_mem;
+	}
+	ok = memcmp(back, buf, MWR_LEN) == 0;
+	bench_result_init(&r, "mwr-rate", MWR_LEN, "msg/s");
+	r.value = (double)n * b->tsc_hz / (double)(t1 - t0);
+	r.samples = n;
+	r.verified = ok;
+	set_raw(&r, f != NULL ? f->fps : NAN, b->frame_msg64);
+	snprintf(notes, sizeof(notes), "%" PRIu64 " writes, each waits for its ack; last read "
+		 "back %s", n, ok ? "right" : "WRONG");
+	report(b, &r, notes);
+	if (!ok) {
+		b->failures++;
+	}
+free_mem:
+	rpci_mem_free(b->dev, d);
+}
+
+/* ------------------------------------------------------------- copies */
+
+/* A pattern that differs with the seed and the position. */
+static void
+pattern_fill(uint8_t *buf, uint64_t len, uint32_t seed)
+{
+	uint64_t i, words = len / 4;
+	uint32_t w;
+
+	for (i = 0; i < words; i++) {
+		w = (uint32_t)(i * 2654435761u) ^ seed;
+		memcpy(buf + i * 4, &w, 4);
+	}
+	for (i = words * 4; i < len; i++) {
+		buf[i] = (uint8_t)(seed + i);
+	}
+}
+
+/* Whether buf holds pattern_fill(len, seed). */
+static bool
+pattern_check(const uint8_t *buf, uint64_t len, uint32_t seed)
+{
+	uint64_t i, words = len / 4;
+	uint32_t w, want;
+
+	for (i = 0; i < words; i++) {
+		memcpy(&w, buf + i * 4, 4);
+		want = (uint32_t)(i * 2654435761u) ^ seed;
+		if (w != want) {
+			return false;
+		}
+	}
+	for (i = words * 4; i < len; i++) {
+		if (buf[i] != (uint8_t)(seed + i)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Run one copy direction of one size, repeatedly; GB/s of each copy in gbps. */
+static int
+copy_reps(struct bench *b, bool h2d, uint64_t d, uint8_t *host, uint64_t size, double *gbps,
+	  unsigned int *nb)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz), t0, dt;
+	unsigned int n = 0;
+	int ret;
+
+	*nb = 0;
+	while (n < REPS_MAX && (n < REPS_MIN || rte_rdtsc() < end)) {
+		t0 = rte_rdtsc();
+		ret = h2d ? rpci_memcpy_htod(b->dev, d, host, size) :
+			rpci_memcpy_dtoh(b->dev, host, d, size);
+		dt = rte_rdtsc() - t0;
+		if (ret < 0) {
+			return ret;
+		}
+		gbps[n++] = dt > 0 ? (double)size * b->tsc_hz / (double)dt / 1e9 : 0.0;
+	}
+	*nb = n;
+	return 0;
+}
+
+static void
+test_copies(struct bench *b, bool h2d)
+{
+	const char *name = h2d ? "h2d" : "d2h";
+	const struct raw_fig *f = raw_cached(b, b->frame_bulk, true);
+	uint64_t max = 0, d = 0, size;
+	uint8_t *src = NULL, *dst = NULL;
+	double *gbps;
+	struct bench_result r;
+	char notes[160];
+	unsigned int i, n;
+	uint32_t seed;
+	bool ok;
+	int ret;
+
+	for (i = 0; i < b->o.nb_sizes; i++) {
+		max = RTE_MAX(max, b->o.sizes[i]);
+	}
+	gbps = calloc(REPS_MAX, sizeof(*gbps));
+	if (gbps == NULL || posix_memalign((void **)&src, 64, max) != 0 ||
+	    posix_memalign((void **)&dst, 64, max) != 0) {
+		fprintf(stderr, "rpci-bench: %s: no memory for %" PRIu64 "-byte buffers\n", name,
+			max);
+		b->failures++;
+		goto free_host;
+	}
+	ret = rpci_mem_alloc(b->dev, max, &d);
+	if (ret < 0) {
+		fail(b, name, max, "device memory", ret);
+		goto free_host;
+	}
+	for (i = 0; i < b->o.nb_sizes; i++) {
+		size = b->o.sizes[i];
+		seed = (uint32_t)(size * 31 + (h2d ? 1 : 2));
+		pattern_fill(src, size, seed);
+		memset(dst, 0, size);
+		if (h2d) {
+			ret = copy_reps(b, true, d, src, size, gbps, &n);
+			if (ret == 0) {
+				/* what the last copy left on the device, read back */
+				ret = rpci_memcpy_dtoh(b->dev, dst, d, size);
+			}
+			ok = ret == 0 && pattern_check(dst, size, seed);
+		} else {
+			ret = rpci_memcpy_htod(b->dev, d, src, size);
+			if (ret == 0) {
+				ret = rpci_memcpy_dtoh(b->dev, dst, d, size);
+			}
+			ok = ret == 0 && pattern_check(dst, size, seed);
+			if (ret == 0) {
+				ret = copy_reps(b, false, d, dst, size, gbps, &n);
+			}
+			ok = ok && ret == 0 && pattern_check(dst, size, seed);
+		}
+		if (ret < 0) {
+			fail(b, name, size, "copy", ret);
+			continue;
+		}
+		bench_result_init(&r, name, size, "GB/s");
+		r.value = bench_median(gbps, n);
+		r.samples = n;
+		r.verified = ok;
+		set_raw(&r, f != NULL ? f->gbps : NAN, b->frame_bulk);
+		snprintf(notes, sizeof(notes), "median of %u copies (%.3f..%.3f), %s%s", n, gbps[0],
+			 gbps[n - 1], h2d ? (b->o.h2d == RPCI_H2D_PULL ? "pull, " : "push, ") : "",
+			 ok ? "data checked" : "DATA WRONG");
+		report(b, &r, notes);
+		if (!ok) {
+			b->failures++;
+		}
+	}
+	rpci_mem_free(b->dev, d);
+free_host:
+	free(src);
+	free(dst);
+	free(gbps);
+}
+
+/* ------------------------------------------------------------- the job */
+
+struct job_bufs {
+	float *x, *y, *out, *ref;
+};
+
+static void
+job_free(struct job_bufs *j)
+{
+	free(j->x);
+	free(j->y);
+	free(j->out);
+	free(j->ref);
+}
+
+/* One saxpy end to end: copies in, kernel, copy out. */
+static int
+job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
+	 const struct job_bufs *j, uint64_t n, float alpha)
+{
+	uint32_t grid[3] = { (uint32_t)((n + 255) / 256), 1, 1 };
+	uint32_t block[3] = { 256, 1, 1 };
+	struct rpci_kernel_arg args[] = {
+		rpci_arg_f32(alpha), rpci_arg_ptr(dx), rpci_arg_ptr(dy), rpci_arg_u64(n),
+	};
+	int ret;
+
+	ret = rpci_memcpy_htod(b->dev, dx, j->x, n * sizeof(float));
+	if (ret == 0) {
+		ret = rpci_memcpy_htod(b->dev, dy, j->y, n * sizeof(float));
+	}
+	if (ret == 0) {
+		ret = rpci_launch(fn, grid, block, args, RTE_DIM(args));
+	}
+	if (ret == 0) {
+		ret = rpci_synchronize(b->dev);
+	}
+	if (ret == 0) {
+		ret = rpci_memcpy_dtoh(b->dev, j->out, dy, n * sizeof(float));
+	}
+	return ret;
+}
+
+static void
+test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
+{
+	const struct raw_fig *f = raw_cached(b, b->frame_bulk, true);
+	uint64_t n = RTE_MAX(bytes / sizeof(float), (uint64_t)1), i, dx = 0, dy = 0;
+	uint64_t state = 0x9e3779b97f4a7c15ull, end;
+	const float alpha = 3.0f;
+	struct job_bufs j = { NULL, NULL, NULL, NULL };
+	struct bench_result r;
+	double *ms = NULL, t0, local_ms;
+	unsigned int reps = 0;
+	char notes[160];
+	bool ok = true;
+	int ret;
+
+	bytes = n * sizeof(float);
+	j.x = malloc(bytes);
+	j.y = malloc(bytes);
+	j.out = malloc(bytes);
+	j.ref = malloc(bytes);
+	ms = calloc(REPS_MAX, sizeof(*ms));
+	if (j.x == NULL || j.y == NULL || j.out == NULL || j.ref == NULL || ms == NULL) {
+		fprintf(stderr, "rpci-bench: job: no memory for %" PRIu64 " floats\n", n);
+		b->failures++;
+		goto free_host;
+	}
+	/* integer values: the device's result must equal the CPU's exactly */
+	for (i = 0; i < n; i++) {
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		j.x[i] = (float)((int)(state % 17) - 8);
+		j.y[i] = (float)((int)((state >> 20) % 17) - 8);
+	}
+	memset(j.out, 0, bytes);
+	memset(j.ref, 0, bytes);
+	t0 = now_s(b);
+	for (i = 0; i < n; i++) {
+		j.ref[i] = alpha * j.x[i] + j.y[i];
+	}
+	local_ms = (now_s(b) - t0) * 1e3;
+	ret = rpci_mem_alloc(b->dev, bytes, &dx);
+	if (ret == 0) {
+		ret = rpci_mem_alloc(b->dev, bytes, &dy);
+		if (ret < 0) {
+			rpci_mem_free(b->dev, dx);
+		}
+	}
+	if (ret < 0) {
+		fail(b, "job", bytes, "device memory for two vectors", ret);
+		goto free_host;
+	}
+	end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz);
+	do {
+		t0 = now_s(b);
+		ret = job_once(b, fn, dx, dy, &j, n, alpha);
+		ms[reps++] = (now_s(b) - t0) * 1e3;
+		if (ret == 0 && memcmp(j.out, j.ref, bytes) != 0) {
+			ok = false;
+		}
+		memset(j.out, 0, bytes);
+	} while (ret == 0 && reps < REPS_MAX && rte_rdtsc() < end);
+	if (ret < 0) {
+		fail(b, "job", bytes, "saxpy", ret);
+		goto free_dev;
+	}
+	bench_result_init(&r, "job", bytes, "ms");
+	r.value = bench_median(ms, reps);
+	r.samples = reps;
+	r.verified = ok;
+	r.local_ms = local_ms;
+	/* the raw link moving the same bytes: two vectors in, one out */
+	set_raw(&r, f != NULL ? 3.0 * (double)bytes / (f->gbps * 1e9) * 1e3 : NAN,
+		b->frame_bulk);
+	snprintf(notes, sizeof(notes), "saxpy n=%" PRIu64 ", median of %u; local CPU %.3f ms; "
+		 "%s", n, reps, local_ms, ok ? "verified" : "MISMATCH");
+	report(b, &r, notes);
+	if (!ok) {
+		b->failures++;
+	}
+free_dev:
+	rpci_mem_free(b->dev, dx);
+	rpci_mem_free(b->dev, dy);
+free_host:
+	job_free(&j);
+	free(ms);
+}
+
+static void
+test_job(struct bench *b)
+{
+	struct rpci_module *mod = NULL;
+	struct rpci_function *fn;
+	unsigned int i;
+	int ret;
+
+	ret = rpci_module_load(b->dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, NULL, 0);
+	if (ret < 0) {
+		fail(b, "job", 0, "built-in module", ret);
+		return;
+	}
+	ret = rpci_function_get(mod, "saxpy", &fn);
+	if (ret < 0) {
+		fail(b, "job", 0, "kernel 'saxpy'", ret);
+	} else if (!b->o.have_size) {
+		test_job_size(b, fn, JOB_DEFAULT_BYTES);
+	} else {
+		for (i = 0; i < b->o.nb_sizes; i++) {
+			test_job_size(b, fn, b->o.sizes[i]);
+		}
+	}
+	rpci_module_unload(mod);
+}
+
+/* ------------------------------------------------------------- main */
+
+/* rpci's frame lengths on this deployment's link. */
+static void
+frame_lengths(struct bench *b)
+{
+	const struct rpci_conf_link *l = &b->conf->link;
+	uint32_t base = RTE_ETHER_HDR_LEN + RPCI_LINK_HDR_LEN;
+	uint32_t mp = rpci_link_max_payload_for_mtu(l->mtu);
+
+	if (l->max_payload != 0 && l->max_payload < mp) {
+		mp = l->max_payload;
+	}
+	b->max_payload = mp;
+	b->frame_small = RTE_MAX((uint32_t)RAW_FRAME_MIN,
+				 base + (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_CPLD) + 8);
+	b->frame_msg64 = RTE_MAX((uint32_t)RAW_FRAME_MIN,
+				 base + (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_MWR) + MWR_LEN);
+	b->frame_bulk = base + (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_MWR) + mp;
+}
+
+static int
+server_find(struct bench *b)
+{
+	const char *name = b->o.server != NULL ? b->o.server : b->host->server;
+
+	if (name == NULL || name[0] == '\0') {
+		fprintf(stderr, "rpci-bench: host '%s' names no server (the selector chooses): "
+			"give --server NAME\n", b->host->name);
+		return -1;
+	}
+	b->server = rpci_conf_host_find(b->conf, name);
+	if (b->server == NULL || (b->server->roles & RPCI_ROLE_SERVER) == 0) {
+		fprintf(stderr, "rpci-bench: '%s' is not a server host of %s\n", name,
+			b->o.config);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+device_phase(struct bench *b)
+{
+	int ret;
+
+	b->dev = rpci_device_open(b->client, b->server->name, b->o.device);
+	if (b->dev == NULL) {
+		fprintf(stderr, "rpci-bench: %s\n", rpci_last_error());
+		b->failures++;
+		return;
+	}
+	ret = rpci_device_info(b->dev, &b->info);
+	if (ret == 0) {
+		ret = rpci_device_set_h2d_mode(b->dev, b->o.h2d);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "rpci-bench: device: %s\n", rpci_last_error());
+		b->failures++;
+		goto close;
+	}
+	if (b->info.max_payload != b->max_payload) {
+		printf("rpci-bench: the link's max payload is %u, %u expected from the file\n",
+		       b->info.max_payload, b->max_payload);
+	}
+	if (want(b, BENCH_MRD_RTT)) {
+		test_mrd_rtt(b);
+	}
+	if (want(b, BENCH_MWR_RATE)) {
+		test_mwr_rate(b);
+	}
+	if (want(b, BENCH_H2D)) {
+		test_copies(b, true);
+	}
+	if (want(b, BENCH_D2H)) {
+		test_copies(b, false);
+	}
+	if (want(b, BENCH_LAUNCH)) {
+		test_launch(b);
+	}
+	if (want(b, BENCH_JOB)) {
+		test_job(b);
+	}
+close:
+	if (rpci_device_close(b->dev) < 0) {
+		fprintf(stderr, "rpci-bench: close: %s\n", rpci_last_error());
+		b->failures++;
+	}
+	b->dev = NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app_args args;
+	struct bench b;
+	char err[256];
+	int ret = 1;
+
+	memset(&b, 0, sizeof(b));
+	app_split_args(argc, argv, &args);
+	if (parse_args(args.app_argc, args.app_argv, &b.o) < 0) {
+		return 2;
+	}
+	b.conf = app_load_conf("rpci-bench", b.o.config, b.o.host, RPCI_ROLE_CLIENT, &b.host);
+	if (b.conf == NULL) {
+		return 2;
+	}
+	if (server_find(&b) < 0) {
+		rpci_conf_free(b.conf);
+		return 2;
+	}
+	if (b.o.json != NULL) {
+		b.json = fopen(b.o.json, "a");
+		if (b.json == NULL) {
+			fprintf(stderr, "rpci-bench: cannot open %s: %s\n", b.o.json,
+				strerror(errno));
+			rpci_conf_free(b.conf);
+			return 2;
+		}
+	}
+	b.samples = malloc(SAMPLES_MAX * sizeof(*b.samples));
+	if (b.samples == NULL) {
+		fprintf(stderr, "rpci-bench: no memory\n");
+		goto close_json;
+	}
+	if (app_eal_init("rpci-bench", b.host, &args) < 0) {
+		goto free_samples;
+	}
+	b.tsc_hz = (double)rte_get_tsc_hz();
+	frame_lengths(&b);
+	b.client = rpci_client_create(b.conf, b.o.host);
+	if (b.client == NULL) {
+		fprintf(stderr, "rpci-bench: %s\n", rpci_last_error());
+		goto eal_cleanup;
+	}
+	if (raw_port_init(&b.rp, b.conf, b.host, b.server, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rpci-bench: raw frames: %s\n", err);
+		goto destroy;
+	}
+	printf("rpci-bench: %s -> %s over port %u, MTU %u: frames of %u (8-byte read), %u "
+	       "(64-byte write), %u bytes (payload %u); %.3g s a measurement\n",
+	       b.host->name, b.server->name, b.host->port, b.conf->link.mtu, b.frame_small,
+	       b.frame_msg64, b.frame_bulk, b.max_payload, b.o.duration);
+	print_header();
+	raw_phase(&b);
+	/* the server may still be sending echoes of lost round trips: not into the session */
+	raw_drain(&b.rp, 20);
+	if ((b.o.tests & ~((1u << BENCH_RAW_RTT) | (1u << BENCH_RAW_RATE))) != 0) {
+		device_phase(&b);
+	}
+	ret = b.failures == 0 ? 0 : 1;
+destroy:
+	rpci_client_destroy(b.client);
+	/* after the port is closed: nothing of our pool is left in its queues */
+	raw_port_fini(&b.rp);
+eal_cleanup:
+	rte_eal_cleanup();
+free_samples:
+	free(b.samples);
+close_json:
+	if (b.json != NULL) {
+		fclose(b.json);
+	}
+	rpci_conf_free(b.conf);
+	return ret;
+}
