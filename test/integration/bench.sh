@@ -23,6 +23,8 @@ if [ ! -x "$SERVER" ] || [ ! -x "$BENCH" ]; then
 	exit 77
 fi
 it_pair_config "$SRC/config/pair.cfg" "$CFG"
+# a console socket of our own: another test's server may hold the default one
+sed -i "s|name = \"server0\";|name = \"server0\"; console = \"$IT_DIR/server0.sock\";|" "$CFG"
 
 # usage errors: exit 2 with one line, before anything starts
 usage_error() {
