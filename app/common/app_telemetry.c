@@ -183,6 +183,7 @@ build_link(void *arg, const char *params, struct rte_tel_data *d)
 	LINK_U64(rx_unknown_session);
 	LINK_U64(rx_duplicate);
 	LINK_U64(rx_out_of_order);
+	LINK_U64(rx_kept);
 	LINK_U64(rx_queue_full);
 	LINK_U64(tx_no_credit);
 	LINK_U64(rx_malformed_msg);

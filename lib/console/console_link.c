@@ -186,6 +186,7 @@ cmd_show_link_stats_parsed(void *parsed_result, struct cmdline *cl, void *data)
 		{ "rx_unknown_session", &s.rx_unknown_session },
 		{ "rx_duplicate", &s.rx_duplicate },
 		{ "rx_out_of_order", &s.rx_out_of_order },
+		{ "rx_kept", &s.rx_kept },
 		{ "rx_queue_full", &s.rx_queue_full },
 		{ "tx_no_credit", &s.tx_no_credit },
 		{ "rx_malformed_msg", &s.rx_malformed_msg },

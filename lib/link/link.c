@@ -59,6 +59,14 @@ struct rxq_ent {
 	uint32_t seq;        /* its sequence number: orders the classes */
 };
 
+/* A DATA frame that arrived past a gap, kept until the gap fills. */
+struct ooo_ent {
+	struct rte_mbuf *m; /* NULL: not here (yet) */
+	const uint8_t *msgs;
+	uint32_t len;
+	uint8_t cls;
+};
+
 /* The receive queue of one traffic class. */
 struct rx_class {
 	struct rxq_ent *q;
@@ -91,7 +99,7 @@ struct rpci_link_session {
 	uint64_t rto_tsc;   /* current replay time-out, backed off */
 	uint64_t srtt_tsc;  /* smoothed round trip (0: no sample yet) */
 	uint64_t rttvar_tsc;
-	bool probing;       /* a time-out resent the oldest frame alone */
+	bool probing;       /* the oldest frame was resent alone (time-out, KEPT NAK) */
 	uint32_t probe_seq;
 	uint32_t last_nak_ack;
 	uint64_t last_goback_tsc;
@@ -104,6 +112,10 @@ struct rpci_link_session {
 	uint64_t nak_tsc;
 	struct rx_class rxc[RPCI_LINK_CLASSES];
 	bool credit_pending; /* frames were freed: tell the peer */
+	/* Frames past a gap, by sequence (rx_next + 1 .. rx_next + window - 1). */
+	struct ooo_ent *ooo;
+	uint32_t ooo_mask;
+	uint32_t ooo_count;
 
 	/* TX credits per class: frames sent, and the peer's limit (mod 2^16) */
 	uint16_t tx_consumed[RPCI_LINK_CLASSES];
@@ -546,6 +558,13 @@ session_release_mbufs(struct rpci_link_session *s)
 		}
 		rc->off = 0;
 	}
+	for (seq = 0; s->ooo_count > 0 && seq <= s->ooo_mask; seq++) {
+		if (s->ooo[seq].m != NULL) {
+			rte_pktmbuf_free(s->ooo[seq].m);
+			s->ooo[seq].m = NULL;
+			s->ooo_count--;
+		}
+	}
 }
 
 void
@@ -560,6 +579,7 @@ rpci_link_session_free(struct rpci_link_session *s)
 	link = s->link;
 	session_release_mbufs(s);
 	rte_free(s->replay);
+	rte_free(s->ooo);
 	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
 		rte_free(s->rxc[c].q);
 	}
@@ -635,6 +655,11 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 	if (s->replay == NULL) {
 		goto nomem;
 	}
+	/* The peer's window is as wide as ours: keep up to that many past a gap. */
+	s->ooo = rte_zmalloc("rpci_ooo", sizeof(*s->ooo) * link->p.replay_frames, 0);
+	if (s->ooo == NULL) {
+		goto nomem;
+	}
 	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
 		struct rx_class *rc = &s->rxc[c];
 		uint32_t n = align_pow2(link->rx_cap[c]);
@@ -652,6 +677,7 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 	s->id = id;
 	s->peer = *peer;
 	s->replay_mask = link->p.replay_frames - 1;
+	s->ooo_mask = link->p.replay_frames - 1;
 	s->rto_tsc = link->rto_base_tsc;
 	s->last_rx_tsc = s->last_tx_tsc = now_tsc();
 	link->nb_sessions++;
@@ -659,6 +685,7 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 
 nomem:
 	rte_free(s->replay);
+	rte_free(s->ooo);
 	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
 		rte_free(s->rxc[c].q);
 	}
@@ -847,6 +874,8 @@ session_send_simple(struct rpci_link_session *s, uint8_t kind)
 		.session = s->id,
 		.seq = s->tx_next,
 		.ack = s->rx_next,
+		/* A NAK says whether what followed the gap was kept. */
+		.flags = kind == RPCI_LINK_NAK && s->ooo_count > 0 ? RPCI_LINK_F_KEPT : 0,
 	};
 
 	session_fill_credits(s, &h);
@@ -1215,7 +1244,29 @@ session_rto(const struct rpci_link_session *s)
 }
 
 static void
-session_process_ack(struct rpci_link_session *s, uint32_t ack)
+session_send_probe(struct rpci_link_session *s, struct replay_ent *e)
+{
+	struct rpci_link *link = s->link;
+	struct rte_mbuf *m = e->m;
+
+	mbuf_chain_ref(m);
+	if (port_tx(link, &m, 1) != 1) {
+		rte_pktmbuf_free(m);
+		e->sent_tsc = now_tsc(); /* try again after the next time-out */
+		return;
+	}
+	link->stats.tx_frames++;
+	link->stats.tx_bytes += m->pkt_len;
+	link->stats.tx_retransmit++;
+	e->sent_tsc = now_tsc();
+	e->retx = true;
+	s->probing = true;
+	s->probe_seq = s->tx_acked;
+	s->last_tx_tsc = e->sent_tsc;
+}
+
+static void
+session_process_ack(struct rpci_link_session *s, uint32_t ack, bool kept_nak)
 {
 	struct replay_ent *last;
 
@@ -1243,12 +1294,16 @@ session_process_ack(struct rpci_link_session *s, uint32_t ack)
 	if (s->probing) {
 		s->probing = false;
 		/*
-		 * The probe filled a hole and the peer stopped right after it: what
-		 * followed was dropped as out of order. Send it all again.
+		 * The probe filled a hole and the peer stopped right after it: the
+		 * next frame is missing too, and nothing after it arrived (a peer
+		 * keeps what follows a gap, and would have acked past it, or sent
+		 * a KEPT NAK for another gap). Resend that one alone as well: a
+		 * window of frames resent (go-back-N) for every spurious time-out
+		 * of a preempted vCPU costs far more than one frame at a time for
+		 * a lost tail.
 		 */
-		if (ack == s->probe_seq + 1 && s->tx_sent != ack) {
-			s->tx_sent = ack;
-			s->last_goback_tsc = now_tsc();
+		if (!kept_nak && ack == s->probe_seq + 1 && s->tx_sent != ack) {
+			session_send_probe(s, &s->replay[ack & s->replay_mask]);
 		}
 	}
 }
@@ -1274,14 +1329,74 @@ session_rx_pending(const struct rpci_link_session *s)
 	return false;
 }
 
+/* Ask for the frame at rx_next: at once, then again each base time-out while it is missing. */
+static void
+session_nak(struct rpci_link_session *s, uint64_t now)
+{
+	if (!s->nak_armed || s->nak_seq != s->rx_next ||
+	    tsc_since(now, s->nak_tsc) > s->link->rto_base_tsc) {
+		s->nak_armed = true;
+		s->nak_seq = s->rx_next;
+		s->nak_tsc = now;
+		session_send_ack(s, RPCI_LINK_NAK);
+	}
+}
+
+/* Queue the in-order frame rx_next for delivery; false when its class is full. */
+static bool
+rx_accept(struct rpci_link_session *s, struct rte_mbuf *m, const uint8_t *msgs, uint32_t len,
+	  uint8_t cls)
+{
+	struct rx_class *rc = &s->rxc[cls];
+	struct rxq_ent *e;
+
+	if (rc->tail - rc->head >= rc->cap) {
+		return false;
+	}
+	e = &rc->q[rc->tail & rc->mask];
+	e->m = m;
+	e->msgs = msgs;
+	e->len = len;
+	e->seq = s->rx_next;
+	rc->tail++;
+	s->rx_next++;
+	s->nak_armed = false;
+	s->ack_pending = true;
+	s->link->stats.rx_data++;
+	return true;
+}
+
+/*
+ * Move the frames kept past a gap that the gap no longer blocks into their
+ * classes' queues. When frames are still kept behind another gap, ask for
+ * its first frame.
+ */
+static void
+session_ooo_drain(struct rpci_link_session *s, uint64_t now)
+{
+	struct ooo_ent *o;
+
+	while (s->ooo_count > 0) {
+		o = &s->ooo[s->rx_next & s->ooo_mask];
+		if (o->m == NULL || !rx_accept(s, o->m, o->msgs, o->len, o->cls)) {
+			break;
+		}
+		o->m = NULL;
+		s->ooo_count--;
+	}
+	if (s->ooo_count > 0 && s->ooo[s->rx_next & s->ooo_mask].m == NULL) {
+		session_nak(s, now);
+	}
+}
+
 static void
 rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *m,
 	const uint8_t *msgs, uint64_t now)
 {
 	struct rpci_link *link = s->link;
 	int32_t d = link_seq_diff(h->seq, s->rx_next);
-	struct rx_class *rc;
-	struct rxq_ent *e;
+	uint8_t cls = (uint8_t)((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT);
+	struct ooo_ent *o;
 
 	if (d < 0) {
 		/* Already have it: the ack was lost. Ack again. */
@@ -1291,34 +1406,37 @@ rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *
 		return;
 	}
 	if (d > 0) {
+		/*
+		 * Past a gap: keep it, within the peer's window, until the gap
+		 * fills (selective repeat), and ask for the missing frame.
+		 */
 		link->stats.rx_out_of_order++;
-		if (!s->nak_armed || s->nak_seq != s->rx_next ||
-		    tsc_since(now, s->nak_tsc) > s->link->rto_base_tsc) {
-			s->nak_armed = true;
-			s->nak_seq = s->rx_next;
-			s->nak_tsc = now;
-			session_send_ack(s, RPCI_LINK_NAK);
+		o = &s->ooo[h->seq & s->ooo_mask];
+		if ((uint32_t)d <= s->ooo_mask && o->m == NULL) {
+			o->m = m;
+			o->msgs = msgs;
+			o->len = h->payload_len;
+			o->cls = cls;
+			s->ooo_count++;
+			link->stats.rx_kept++;
+		} else {
+			if ((uint32_t)d <= s->ooo_mask) {
+				link->stats.rx_duplicate++; /* kept already */
+			}
+			rte_pktmbuf_free(m);
 		}
-		rte_pktmbuf_free(m);
+		session_nak(s, now);
 		return;
 	}
-	rc = &s->rxc[(h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT];
-	if (rc->tail - rc->head >= rc->cap) {
+	if (!rx_accept(s, m, msgs, h->payload_len, cls)) {
 		/* Past the credits we gave: not acked, the peer sends it again. */
 		link->stats.rx_queue_full++;
 		rte_pktmbuf_free(m);
 		return;
 	}
-	e = &rc->q[rc->tail & rc->mask];
-	e->m = m;
-	e->msgs = msgs;
-	e->len = h->payload_len;
-	e->seq = h->seq;
-	rc->tail++;
-	s->rx_next++;
-	s->nak_armed = false;
-	s->ack_pending = true;
-	link->stats.rx_data++;
+	if (s->ooo_count > 0) {
+		session_ooo_drain(s, now);
+	}
 }
 
 static void
@@ -1518,23 +1636,29 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		if (s->state != RPCI_LINK_S_OPEN && s->state != RPCI_LINK_S_CLOSING) {
 			goto drop;
 		}
-		session_process_ack(s, h.ack);
+		session_process_ack(s, h.ack, false);
 		session_take_credits(s, &h);
 		rx_data(s, &h, m, l2 + RPCI_LINK_HDR_LEN, now);
 		return;
 	case RPCI_LINK_ACK:
-		session_process_ack(s, h.ack);
+		session_process_ack(s, h.ack, false);
 		session_take_credits(s, &h);
 		break;
 	case RPCI_LINK_NAK:
 		link->stats.nak_rcvd++;
-		session_process_ack(s, h.ack);
+		session_process_ack(s, h.ack, (h.flags & RPCI_LINK_F_KEPT) != 0);
 		session_take_credits(s, &h);
-		if (s->tx_sent != s->tx_acked &&
+		if (s->tx_sent != s->tx_acked && h.ack == s->tx_acked &&
 		    (h.ack != s->last_nak_ack ||
 		     tsc_since(now, s->last_goback_tsc) > link->rto_base_tsc / 2)) {
 			s->last_nak_ack = h.ack;
-			session_go_back(s);
+			if (h.flags & RPCI_LINK_F_KEPT) {
+				/* Selective repeat: the missing frame alone. */
+				session_send_probe(s, &s->replay[s->tx_acked & s->replay_mask]);
+				s->last_goback_tsc = now;
+			} else {
+				session_go_back(s);
+			}
 		}
 		break;
 	case RPCI_LINK_OPEN_ACK:
@@ -1660,28 +1784,6 @@ session_deliver(struct rpci_link_session *s)
 	return delivered;
 }
 
-static void
-session_send_probe(struct rpci_link_session *s, struct replay_ent *e)
-{
-	struct rpci_link *link = s->link;
-	struct rte_mbuf *m = e->m;
-
-	mbuf_chain_ref(m);
-	if (port_tx(link, &m, 1) != 1) {
-		rte_pktmbuf_free(m);
-		e->sent_tsc = now_tsc(); /* try again after the next time-out */
-		return;
-	}
-	link->stats.tx_frames++;
-	link->stats.tx_bytes += m->pkt_len;
-	link->stats.tx_retransmit++;
-	e->sent_tsc = now_tsc();
-	e->retx = true;
-	s->probing = true;
-	s->probe_seq = s->tx_acked;
-	s->last_tx_tsc = e->sent_tsc;
-}
-
 /* Timers of one session: replay time-out, keepalive, dead peer. */
 static void
 session_timers(struct rpci_link_session *s, uint64_t now)
@@ -1767,6 +1869,9 @@ rpci_link_poll(struct rpci_link *link)
 		}
 		if (session_rx_pending(s)) {
 			work += (int)session_deliver(s);
+		}
+		if (unlikely(s->ooo_count > 0)) {
+			session_ooo_drain(s, now);
 		}
 		if (s->state == RPCI_LINK_S_OPEN &&
 		    (s->open_frame != NULL || s->tx_sent != s->tx_next)) {

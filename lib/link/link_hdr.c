@@ -256,7 +256,9 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 	if (h->kind < RPCI_LINK_DATA || h->kind > RPCI_LINK_CLOSE_ACK) {
 		return LINK_HDR_KIND;
 	}
-	if ((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK)) != 0 ||
+	if ((h->flags &
+	     ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK | RPCI_LINK_F_KEPT)) != 0 ||
+	    ((h->flags & RPCI_LINK_F_KEPT) && h->kind != RPCI_LINK_NAK) ||
 	    ((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT) >= RPCI_LINK_CLASSES ||
 	    get_be32(buf + LINK_OFF_RESERVED) != 0) {
 		return LINK_HDR_FLAGS;

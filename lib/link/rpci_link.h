@@ -57,7 +57,7 @@ extern "C" {
 enum rpci_link_kind {
 	RPCI_LINK_DATA = 1,      /**< sequenced messages */
 	RPCI_LINK_ACK = 2,       /**< cumulative ack alone (also a keepalive) */
-	RPCI_LINK_NAK = 3,       /**< a gap: resend from the ack field on */
+	RPCI_LINK_NAK = 3,       /**< a gap: resend from the ack field on (or it alone: F_KEPT) */
 	RPCI_LINK_CTRL = 4,      /**< unsequenced control-plane datagram */
 	RPCI_LINK_OPEN = 5,      /**< client asks for a session */
 	RPCI_LINK_OPEN_ACK = 6,  /**< server accepts or refuses it */
@@ -70,6 +70,12 @@ enum rpci_link_kind {
 /** DATA: bits 2:1 hold the frame's traffic class (enum rpci_link_class). */
 #define RPCI_LINK_F_CLASS_SHIFT 1
 #define RPCI_LINK_F_CLASS_MASK 0x0006
+/**
+ * NAK: the receiver kept the frames that arrived after the gap (selective
+ * repeat): resend only the missing frame, at the ack field. Without it, a
+ * NAK asks for everything from the ack field on.
+ */
+#define RPCI_LINK_F_KEPT 0x0008
 
 /**
  * Traffic classes, as in PCIe flow control. A DATA frame carries messages of
@@ -126,7 +132,8 @@ struct rpci_link_stats {
 	uint64_t rx_bad_crc;        /**< CRC mismatch */
 	uint64_t rx_unknown_session;/**< frame for no session of ours */
 	uint64_t rx_duplicate;      /**< DATA already delivered */
-	uint64_t rx_out_of_order;   /**< DATA past a gap, dropped */
+	uint64_t rx_out_of_order;   /**< DATA past a gap (kept, or dropped beyond the window) */
+	uint64_t rx_kept;           /**< of those, kept until the gap filled (selective repeat) */
 	uint64_t rx_queue_full;     /**< DATA dropped: past the credits we gave */
 	uint64_t tx_no_credit;      /**< sends that waited for the peer's credits */
 	uint64_t rx_malformed_msg;  /**< messages that failed to decode, dropped */

@@ -136,7 +136,9 @@ check_parsed(const uint8_t *data, uint32_t len, const struct link_hdr *h)
 
 	FUZZ_CHECK(h->version == RPCI_LINK_VERSION);
 	FUZZ_CHECK(h->kind >= RPCI_LINK_DATA && h->kind <= RPCI_LINK_CLOSE_ACK);
-	FUZZ_CHECK((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK)) == 0);
+	FUZZ_CHECK((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK |
+				 RPCI_LINK_F_KEPT)) == 0);
+	FUZZ_CHECK(!(h->flags & RPCI_LINK_F_KEPT) || h->kind == RPCI_LINK_NAK);
 	FUZZ_CHECK(((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT) <
 		   RPCI_LINK_CLASSES);
 	FUZZ_CHECK((uint32_t)h->payload_len <= len - RPCI_LINK_HDR_LEN);

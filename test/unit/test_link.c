@@ -406,10 +406,18 @@ test_hdr_refused(void)
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_KIND);
 	h.kind = RPCI_LINK_DATA;
 
-	/* Unknown flag bits, and traffic class 3 (there are three). */
-	h.flags = 0x0008;
+	/* Unknown flag bits, KEPT on anything but a NAK, and traffic class 3 (there are three). */
+	h.flags = 0x0010;
 	hdr_seal(buf, &h);
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.flags = RPCI_LINK_F_KEPT;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.kind = RPCI_LINK_NAK;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_OK);
+	CU_ASSERT_EQUAL(out.flags, RPCI_LINK_F_KEPT);
+	h.kind = RPCI_LINK_DATA;
 	h.flags = RPCI_LINK_F_CLASS_MASK;
 	hdr_seal(buf, &h);
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
@@ -2081,6 +2089,42 @@ test_loss_middle(void)
 	env_stop();
 }
 
+/*
+ * Selective repeat: the frames after a gap are kept, and only the missing
+ * frames travel again, whatever follows them.
+ */
+static void
+test_loss_selective(void)
+{
+	static const unsigned int two[] = { 3, 9 };
+	struct rpci_link_params pc = params_make(false);
+	struct rpci_link_params ps = params_make(true);
+	struct rpci_link_session *s;
+	struct rpci_link_stats sc, ss;
+
+	/* A long replay time-out: the NAKs alone must bring the frames back. */
+	pc.retransmit_us = ps.retransmit_us = 50000;
+	env_start_with(&pc, &ps);
+	s = session_open(NULL);
+	plan_make(40, 9);
+
+	loss_burst(s, 0, 40, two, RTE_DIM(two));
+	rpci_link_stats_get(g_cl, &sc);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_GE(sc.tx_data, 12);
+	/* Every frame after the first gap but the second missing one was kept. */
+	CHECK_EQ(ss.rx_kept, sc.tx_data - 3 - 2);
+	CHECK_EQ(ss.rx_out_of_order, ss.rx_kept);
+	/* Two frames lost, two sent again: the NAKs said what was kept. */
+	CHECK_EQ(sc.tx_retransmit, 2);
+	CHECK_EQ(ss.nak_sent, 2);
+	CHECK_EQ(sc.timeouts, 0);
+	CHECK_EQ(ss.rx_data, sc.tx_data);
+	CHECK_EQ(ss.rx_duplicate, 0);
+	CHECK_EQ(sc.sessions_dead + ss.sessions_dead, 0);
+	env_stop();
+}
+
 static void
 test_loss_tail(void)
 {
@@ -2871,6 +2915,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_backpressure_rx);
 	CU_ADD_TEST(suite, test_window);
 	CU_ADD_TEST(suite, test_loss_middle);
+	CU_ADD_TEST(suite, test_loss_selective);
 	CU_ADD_TEST(suite, test_loss_tail);
 	CU_ADD_TEST(suite, test_duplicates);
 	CU_ADD_TEST(suite, test_class_ordering);
