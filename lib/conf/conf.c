@@ -1446,6 +1446,10 @@ rpci_conf_eal_argv(const struct rpci_conf_host *host, const char *prog, int user
 		rc |= eal_push(argv, &argc, eal->log_level);
 	}
 	for (i = 0; !ov.vdev && i < eal->nb_vdevs; i++) {
+		/* rpci's kernel-TCP ports: lib/link makes them, EAL has no such driver */
+		if (strncmp(eal->vdevs[i], "net_rpci_tcp", 12) == 0) {
+			continue;
+		}
 		rc |= eal_push(argv, &argc, "--vdev");
 		rc |= eal_push(argv, &argc, eal->vdevs[i]);
 	}

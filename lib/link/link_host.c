@@ -10,6 +10,7 @@
 #include <rte_lcore.h>
 
 #include "link_private.h"
+#include "rpci_port_tcp.h"
 
 struct rpci_link *
 rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_host *host,
@@ -38,6 +39,14 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 			 strerror(-ret));
 		rte_errno = -ret;
 		return NULL;
+	}
+	/* The host's kernel-TCP ports, if its vdevs name any (rpci_port_tcp.h). */
+	ret = rpci_port_tcp_create_for_host(host);
+	if (ret < 0) {
+		snprintf(err, err_len, "host '%s': cannot create its TCP port: %s", host->name,
+			 strerror(-ret));
+		rte_errno = -ret;
+		goto free_pools;
 	}
 	memset(&lp, 0, sizeof(lp));
 	memcpy(lp.mac.addr_bytes, host->mac, sizeof(lp.mac.addr_bytes));

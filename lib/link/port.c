@@ -10,6 +10,7 @@
 #include <rte_ethdev.h>
 
 #include "link_private.h"
+#include "rpci_port_tcp.h"
 
 int
 rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_mempool *pool,
@@ -59,6 +60,13 @@ rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_memp
 		LINK_LOG(ERR, "port %u: TX queue: %s", port_id, strerror(-ret));
 		return ret;
 	}
+	if (rpci_port_is_tcp(port_id)) {
+		ret = link_tcp_port_attach(port_id, pool);
+		if (ret != 0) {
+			LINK_LOG(ERR, "port %u: TCP callbacks: %s", port_id, strerror(-ret));
+			return ret;
+		}
+	}
 	if (mac != NULL && rte_eth_macaddr_get(port_id, &cur) == 0 &&
 	    !rte_is_same_ether_addr(&cur, mac)) {
 		ret = rte_eth_dev_default_mac_addr_set(port_id, (struct rte_ether_addr *)mac);
@@ -77,6 +85,7 @@ rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_memp
 	if (info != NULL) {
 		memset(info, 0, sizeof(*info));
 		snprintf(info->driver, sizeof(info->driver), "%s",
+			 rpci_port_is_tcp(port_id) ? RPCI_PORT_TCP_PREFIX :
 			 dev_info.driver_name ? dev_info.driver_name : "?");
 		info->multi_seg = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
 		info->is_memif = strstr(info->driver, "memif") != NULL;
@@ -89,6 +98,10 @@ rpci_port_is_up(uint16_t port_id)
 {
 	struct rte_eth_link link;
 
+	if (rpci_port_is_tcp(port_id)) {
+		/* Up while connected; asking moves the connection on. */
+		return link_tcp_port_up(port_id);
+	}
 	if (rte_eth_link_get_nowait(port_id, &link) != 0) {
 		return false;
 	}
@@ -117,7 +130,9 @@ rpci_port_close(uint16_t port_id)
 		return;
 	}
 	rte_eth_dev_stop(port_id);
+	link_tcp_port_detach(port_id);
 	rte_eth_dev_close(port_id);
+	link_tcp_port_destroy(port_id);
 }
 
 /*
