@@ -1464,6 +1464,46 @@ rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void *sr
 	return ret;
 }
 
+int
+rpci_bar_write_posted(struct rpci_device *dev, int bar, uint64_t offset, const void *src,
+		      uint64_t size)
+{
+	const uint8_t *p = src;
+	uint64_t addr = 0, off = 0;
+	uint32_t max_payload;
+	int ret = bar_range(dev, bar, offset, size, &addr);
+
+	if (ret < 0) {
+		return ret;
+	}
+	if (src == NULL && size > 0) {
+		return cl_fail(-EINVAL, "no data to write");
+	}
+	if (!cl_session_alive(dev)) {
+		return cl_lost_error(dev);
+	}
+	max_payload = rpci_link_max_payload(dev->client->link);
+	while (off < size) {
+		uint64_t a = addr + off;
+		uint32_t chunk = rpci_tlp_chunk_len(a, size - off, max_payload);
+		struct rpci_tlp mwr = {
+			.type = RPCI_TLP_MWR,
+			.requester_id = dev->requester_id,
+		};
+
+		rpci_tlp_set_byte_range(&mwr, a, chunk);
+		/* copied: the caller may reuse src before the ack */
+		ret = send_msg(dev, &mwr, p + off - (a & 3),
+			       RPCI_LINK_SEND_EXACT | RPCI_LINK_SEND_COPY);
+		if (ret < 0) {
+			return ret;
+		}
+		off += chunk;
+	}
+	dev->stats.h2d_bytes += size;
+	return 0;
+}
+
 void *
 rpci_host_alloc(struct rpci_device *dev, size_t size)
 {

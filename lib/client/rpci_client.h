@@ -434,6 +434,32 @@ int rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void
 		   uint64_t size);
 
 /**
+ * Write a BAR with posted writes and return once they are queued on the
+ * link, without waiting for the peer's ack as rpci_bar_write() does. The
+ * data is copied (src may be reused at once); small writes share frames.
+ * They leave with the next call that waits (or rpci_client_poll()) and
+ * reach the device in order, before anything sent after them: a later
+ * rpci_bar_read() returns after they have landed. Not retried on another
+ * server by a failover.
+ *
+ * @param dev
+ *   The device.
+ * @param bar
+ *   0 (registers) or 2 (device memory).
+ * @param offset
+ *   Offset in the BAR.
+ * @param src
+ *   The data.
+ * @param size
+ *   Bytes.
+ * @return
+ *   0 (queued), -EINVAL (bad BAR or range), -ENOTCONN, -ETIMEDOUT (the link
+ *   stayed full).
+ */
+int rpci_bar_write_posted(struct rpci_device *dev, int bar, uint64_t offset, const void *src,
+			  uint64_t size);
+
+/**
  * Load a module on the device.
  *
  * @param dev
