@@ -87,7 +87,9 @@ rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_memp
 		snprintf(info->driver, sizeof(info->driver), "%s",
 			 rpci_port_is_tcp(port_id) ? RPCI_PORT_TCP_PREFIX :
 			 dev_info.driver_name ? dev_info.driver_name : "?");
-		info->multi_seg = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+		/* A TCP port's TX gathers chains into its sendmsg() (port_tcp.c). */
+		info->multi_seg = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0 ||
+				  rpci_port_is_tcp(port_id);
 		info->is_memif = strstr(info->driver, "memif") != NULL;
 	}
 	return 0;

@@ -66,6 +66,7 @@
 #define TCP_BACKOFF_MIN_MS 10
 #define TCP_BACKOFF_MAX_MS 500
 #define TCP_CONNECT_TIMEOUT_MS 3000
+#define TCP_SNDBUF_DEFAULT 0             /* the kernel's (autotuned) */
 #define TCP_ACCEPT_EVERY_MS 10           /* while connected: look for a newer peer */
 
 struct tcp_port {
@@ -74,6 +75,7 @@ struct tcp_port {
 	uint16_t port_id;
 	bool listener;
 	struct sockaddr_in addr;
+	int sndbuf;                       /* SO_SNDBUF of the connection; 0: the kernel's */
 	int lfd;                          /* listening socket (listener) */
 	int fd;                           /* the connection, -1 without */
 	bool connecting;                  /* connect() under way */
@@ -160,6 +162,7 @@ struct tcp_args {
 	const char *listen;
 	const char *connect;
 	const char *mac;
+	const char *sndbuf;
 };
 
 static int
@@ -173,12 +176,16 @@ kv_str(const char *key, const char *value, void *opaque)
 }
 
 static void
-tcp_set_nodelay(int fd)
+tcp_set_opts(const struct tcp_port *tp, int fd)
 {
 	int one = 1;
 
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
 		LINK_LOG(DEBUG, "TCP_NODELAY: %s", strerror(errno));
+	}
+	if (tp->sndbuf > 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &tp->sndbuf, sizeof(tp->sndbuf)) != 0) {
+		LINK_LOG(DEBUG, "SO_SNDBUF: %s", strerror(errno));
 	}
 }
 
@@ -210,7 +217,7 @@ tcp_conn_up(struct tcp_port *tp)
 	tp->connecting = false;
 	tp->backoff = ms_tsc(tp, TCP_BACKOFF_MIN_MS);
 	tp->st.connects++;
-	tcp_set_nodelay(tp->fd);
+	tcp_set_opts(tp, tp->fd);
 	LINK_LOG(INFO, "%s: connected", tp->name);
 }
 
@@ -580,8 +587,8 @@ tcp_listen(struct tcp_port *tp)
 int
 rpci_port_tcp_create(const char *spec, uint16_t *port_id)
 {
-	static const char *const keys[] = { "listen", "connect", "mac", NULL };
-	struct tcp_args a = { NULL, NULL, NULL };
+	static const char *const keys[] = { "listen", "connect", "mac", "sndbuf", NULL };
+	struct tcp_args a = { NULL, NULL, NULL, NULL };
 	struct rte_kvargs *kv = NULL;
 	struct tcp_port *tp;
 	struct rte_ether_addr mac;
@@ -620,6 +627,7 @@ rpci_port_tcp_create(const char *spec, uint16_t *port_id)
 	if (rte_kvargs_process(kv, "listen", kv_str, &a.listen) < 0 ||
 	    rte_kvargs_process(kv, "connect", kv_str, &a.connect) < 0 ||
 	    rte_kvargs_process(kv, "mac", kv_str, &a.mac) < 0 ||
+	    rte_kvargs_process(kv, "sndbuf", kv_str, &a.sndbuf) < 0 ||
 	    (a.listen == NULL) == (a.connect == NULL)) {
 		LINK_LOG(ERR, "%s: give exactly one of listen=IP:PORT, connect=IP:PORT", spec);
 		ret = -EINVAL;
@@ -637,6 +645,30 @@ rpci_port_tcp_create(const char *spec, uint16_t *port_id)
 		LINK_LOG(ERR, "%s: bad mac '%s'", spec, a.mac);
 		ret = -EINVAL;
 		goto free_kvargs;
+	}
+	if (a.sndbuf != NULL) {
+		unsigned long v;
+		char *end;
+
+		errno = 0;
+		v = strtoul(a.sndbuf, &end, 0);
+		if (errno != 0 || end == a.sndbuf || (*end != '\0' && *end != 'K' &&
+		    *end != 'M') || (*end != '\0' && end[1] != '\0')) {
+			v = ULONG_MAX;
+		} else if (*end == 'K') {
+			v *= 1024;
+		} else if (*end == 'M') {
+			v *= 1024 * 1024;
+		}
+		if (v > 64UL * 1024 * 1024) {
+			LINK_LOG(ERR, "%s: bad sndbuf '%s' (bytes, K or M, 64M at most)", spec,
+				 a.sndbuf);
+			ret = -EINVAL;
+			goto free_kvargs;
+		}
+		tp->sndbuf = (int)v;
+	} else {
+		tp->sndbuf = TCP_SNDBUF_DEFAULT;
 	}
 	tp->rbuf = rte_malloc("rpci_tcp_rx", TCP_RX_BUF, 0);
 	tp->pbuf = rte_malloc("rpci_tcp_tx", TCP_PEND_BUF, 0);

@@ -291,6 +291,18 @@ test_spec_errors(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(rpci_port_tcp_create("net_rpci_tcp9,connect=127.0.0.1:99,mac=zz", &p),
 			-EINVAL);
+	CU_ASSERT_EQUAL(rpci_port_tcp_create("net_rpci_tcp9,connect=127.0.0.1:99,sndbuf=x", &p),
+			-EINVAL);
+	CU_ASSERT_EQUAL(rpci_port_tcp_create("net_rpci_tcp9,connect=127.0.0.1:99,sndbuf=65M", &p),
+			-EINVAL);
+	CU_ASSERT_EQUAL(rpci_port_tcp_create("net_rpci_tcp9,connect=127.0.0.1:99,sndbuf=1KB", &p),
+			-EINVAL);
+	/* a good one, with the options: made, then closed */
+	CU_ASSERT_EQUAL_FATAL(rpci_port_tcp_create("net_rpci_tcp9,connect=127.0.0.1:99,"
+						   "sndbuf=256K,mac=02:00:00:00:00:09", &p), 0);
+	CU_ASSERT(rpci_port_is_tcp(p));
+	rpci_port_close(p);
+	CU_ASSERT(!rpci_port_is_tcp(p));
 	/* the listening port's address is taken */
 	{
 		char spec[96];
