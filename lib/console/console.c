@@ -23,6 +23,7 @@
 
 #include <cmdline_rdline.h>
 #include <cmdline_socket.h>
+#include <rte_cycles.h>
 #include <rte_ether.h>
 
 #include "console_private.h"
@@ -796,11 +797,12 @@ rpci_console_poll(struct rpci_console *c)
 	if (c->term == NULL && c->listen_fd < 0) {
 		return 0;
 	}
-	now = mono_ns();
-	if (now < c->next_poll_ns) {
+	/* Called every turn of a poll loop: the TSC, not a clock_gettime() each time. */
+	now = rte_get_timer_cycles();
+	if (now < c->next_poll_tsc) {
 		return 0;
 	}
-	c->next_poll_ns = now + (uint64_t)c->env.poll_interval_us * 1000;
+	c->next_poll_tsc = now + rte_get_timer_hz() / 1000000 * c->env.poll_interval_us;
 	if (c->listen_fd >= 0) {
 		pfd[n].fd = c->listen_fd;
 		pfd[n].events = POLLIN;

@@ -79,7 +79,7 @@ struct rpci_console {
 	struct rpci_link_faults faults[2]; /* 0 tx, 1 rx */
 	uint64_t faults_seed;
 	/* Rate limit of rpci_console_poll(). */
-	uint64_t next_poll_ns;
+	uint64_t next_poll_tsc;
 	/* Set by console_err() while a command runs. */
 	bool failed;
 };
