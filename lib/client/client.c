@@ -144,9 +144,13 @@ send_msg(struct rpci_device *dev, const struct rpci_tlp *msg, const void *payloa
 	return 0;
 }
 
-/* Posted writes of [src, src + size) to fabric address addr. */
-int
-cl_post_write(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size)
+/*
+ * Posted writes of [src, src + size) to fabric address addr; flags of
+ * rpci_link_send() besides EXACT (COPY: src may change once this returns).
+ */
+static int
+post_write_flags(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size,
+		 unsigned int flags)
 {
 	uint32_t max_payload = rpci_link_max_payload(dev->client->link);
 	uint64_t off = 0;
@@ -162,13 +166,20 @@ cl_post_write(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64
 
 		rpci_tlp_set_byte_range(&mwr, a, chunk);
 		/* The payload is DW-aligned to the destination; EXACT keeps us in src. */
-		ret = send_msg(dev, &mwr, src + off - (a & 3), RPCI_LINK_SEND_EXACT);
+		ret = send_msg(dev, &mwr, src + off - (a & 3), RPCI_LINK_SEND_EXACT | flags);
 		if (ret < 0) {
 			return ret;
 		}
 		off += chunk;
 	}
 	return 0;
+}
+
+/* Posted writes of [src, src + size) to fabric address addr. */
+int
+cl_post_write(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size)
+{
+	return post_write_flags(dev, addr, src, size, 0);
 }
 
 static int
@@ -1468,9 +1479,7 @@ int
 rpci_bar_write_posted(struct rpci_device *dev, int bar, uint64_t offset, const void *src,
 		      uint64_t size)
 {
-	const uint8_t *p = src;
-	uint64_t addr = 0, off = 0;
-	uint32_t max_payload;
+	uint64_t addr = 0;
 	int ret = bar_range(dev, bar, offset, size, &addr);
 
 	if (ret < 0) {
@@ -1482,23 +1491,10 @@ rpci_bar_write_posted(struct rpci_device *dev, int bar, uint64_t offset, const v
 	if (!cl_session_alive(dev)) {
 		return cl_lost_error(dev);
 	}
-	max_payload = rpci_link_max_payload(dev->client->link);
-	while (off < size) {
-		uint64_t a = addr + off;
-		uint32_t chunk = rpci_tlp_chunk_len(a, size - off, max_payload);
-		struct rpci_tlp mwr = {
-			.type = RPCI_TLP_MWR,
-			.requester_id = dev->requester_id,
-		};
-
-		rpci_tlp_set_byte_range(&mwr, a, chunk);
-		/* copied: the caller may reuse src before the ack */
-		ret = send_msg(dev, &mwr, p + off - (a & 3),
-			       RPCI_LINK_SEND_EXACT | RPCI_LINK_SEND_COPY);
-		if (ret < 0) {
-			return ret;
-		}
-		off += chunk;
+	/* copied: the caller may reuse src before the ack */
+	ret = post_write_flags(dev, addr, src, size, RPCI_LINK_SEND_COPY);
+	if (ret < 0) {
+		return ret;
 	}
 	dev->stats.h2d_bytes += size;
 	return 0;
