@@ -122,10 +122,17 @@ fi
 
 # a client killed in the middle of a job: the server frees the device and
 # serves the next client
+attached=$(grep -c "attached to client" "$IT_DIR/server.log")
 it_bg "$RUN" --config "$CFG" --host client0 --job sgemm --m 1500 --n 1500 --k 1500 \
 	>"$IT_DIR/victim.log" 2>&1
 victim=$IT_BG_PID
-sleep 1.5
+# rpci-run computes the reference before it opens the device: kill it once
+# the server has it, in the middle of its copies
+for i in $(seq 1 300); do
+	[ "$(grep -c "attached to client" "$IT_DIR/server.log")" -gt "$attached" ] && break
+	sleep 0.1
+done
+sleep 0.3
 kill -KILL "$victim" 2>/dev/null
 wait "$victim" 2>/dev/null
 rm -rf "/var/run/dpdk/${IT_ID}-client0"
@@ -163,7 +170,11 @@ it_start_server "$SERVER" "$IT_DIR/slow.cfg" server0 "$IT_DIR/server2.log" ||
 it_bg "$RUN" --config "$IT_DIR/slow.cfg" --host client0 --job sgemm --m 1000 --n 1000 \
 	--k 1000 >"$IT_DIR/orphan.log" 2>&1
 orphan=$IT_BG_PID
-sleep 1.5
+for i in $(seq 1 300); do
+	grep -q "attached to client" "$IT_DIR/server2.log" && break
+	sleep 0.1
+done
+sleep 0.5
 kill -KILL "$IT_SERVER_PID" 2>/dev/null
 wait "$IT_SERVER_PID" 2>/dev/null
 start=$(date +%s)
