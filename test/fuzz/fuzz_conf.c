@@ -66,9 +66,17 @@ static void
 check_eal_argv(const struct rpci_conf_host *host)
 {
 	const struct rpci_conf_eal *eal = &host->eal;
+	const char *vdevs[RPCI_CONF_VDEVS_MAX];
 	int argc, expect, i, opt;
 	char **argv;
-	unsigned int k;
+	unsigned int k, nb_vdevs = 0;
+
+	/* net_rpci_tcp... entries are rpci's kernel-TCP ports: not EAL's */
+	for (k = 0; k < eal->nb_vdevs; k++) {
+		if (strncmp(eal->vdevs[k], "net_rpci_tcp", 12) != 0) {
+			vdevs[nb_vdevs++] = eal->vdevs[k];
+		}
+	}
 
 	/* Optional arguments: -m N, --no-huge, --no-pci, --file-prefix F, --log-level L. */
 	opt = (eal->memory_mb > 0 ? 2 : 0) + (eal->no_pci ? 1 : 0) +
@@ -77,7 +85,7 @@ check_eal_argv(const struct rpci_conf_host *host)
 	argc = -1;
 	argv = rpci_conf_eal_argv(host, PROG, 0, NULL, &argc);
 	FUZZ_CHECK(argv != NULL);
-	expect = 3 + opt + (eal->no_huge ? 1 : 0) + 2 * (int)eal->nb_vdevs + (int)eal->nb_extra;
+	expect = 3 + opt + (eal->no_huge ? 1 : 0) + 2 * (int)nb_vdevs + (int)eal->nb_extra;
 	FUZZ_CHECK(argc == expect);
 	for (i = 0; i < argc; i++) {
 		FUZZ_CHECK(argv[i] != NULL);
@@ -85,10 +93,10 @@ check_eal_argv(const struct rpci_conf_host *host)
 	FUZZ_CHECK(argv[argc] == NULL);
 	FUZZ_CHECK(strcmp(argv[0], PROG) == 0 && strcmp(argv[1], "-l") == 0);
 	FUZZ_CHECK(strcmp(argv[2], eal->lcores) == 0);
-	for (k = 0; k < eal->nb_vdevs; k++) {
-		i = argc - (int)eal->nb_extra - 2 * (int)(eal->nb_vdevs - k);
+	for (k = 0; k < nb_vdevs; k++) {
+		i = argc - (int)eal->nb_extra - 2 * (int)(nb_vdevs - k);
 		FUZZ_CHECK(strcmp(argv[i], "--vdev") == 0);
-		FUZZ_CHECK(strcmp(argv[i + 1], eal->vdevs[k]) == 0);
+		FUZZ_CHECK(strcmp(argv[i + 1], vdevs[k]) == 0);
 	}
 	for (k = 0; k < eal->nb_extra; k++) {
 		FUZZ_CHECK(strcmp(argv[argc - (int)eal->nb_extra + (int)k], eal->extra[k]) == 0);

@@ -1147,6 +1147,34 @@ test_eal_override_vdev(void)
 	rpci_conf_free(conf);
 }
 
+/* Kernel-TCP ports (net_rpci_tcp...) are rpci's, made by the link: EAL never sees them. */
+static void
+test_eal_tcp_vdev(void)
+{
+	struct rpci_conf *conf;
+	char **argv;
+	int argc, i, nb_vdev = 0;
+
+	conf = load(text2(5, "mac = \"02:AB:cd:00:00:01\";", 9,
+			  "vdevs = [ \"net_rpci_tcp0,listen=127.0.0.1:7310\", \"net_null0\" ];"));
+	CU_ASSERT_FATAL(conf != NULL);
+	CU_ASSERT_EQUAL(conf->hosts[0].eal.nb_vdevs, 2);
+	argv = rpci_conf_eal_argv(&conf->hosts[0], "p", 0, NULL, &argc);
+	CU_ASSERT_FATAL(argv != NULL);
+	for (i = 0; i < argc; i++) {
+		CU_ASSERT(strncmp(argv[i], "net_rpci_tcp", 12) != 0);
+		if (strcmp(argv[i], "--vdev") == 0) {
+			nb_vdev++;
+			CU_ASSERT_FATAL(i + 1 < argc);
+			CU_ASSERT_STRING_EQUAL(argv[i + 1], "net_null0");
+		}
+	}
+	CU_ASSERT_EQUAL(nb_vdev, 1);
+	CU_ASSERT_PTR_NULL(argv[argc]);
+	rpci_conf_eal_argv_free(argv);
+	rpci_conf_free(conf);
+}
+
 static void
 test_eal_override_memory(void)
 {
@@ -1265,6 +1293,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_eal_argv_order);
 	CU_ADD_TEST(suite, test_eal_override_lcores);
 	CU_ADD_TEST(suite, test_eal_override_vdev);
+	CU_ADD_TEST(suite, test_eal_tcp_vdev);
 	CU_ADD_TEST(suite, test_eal_override_memory);
 	CU_ADD_TEST(suite, test_eal_override_flags);
 
