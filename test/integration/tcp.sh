@@ -136,6 +136,7 @@ it_start_server "$SERVER" "$IT_DIR/slow.cfg" server0 "$IT_DIR/server2.log" ||
 # it is waiting for the kernel): the server frees the device when the peer
 # is dead, and its listening port takes the next client's connection
 attached=$(grep -c 'attached to client' "$IT_DIR/server2.log")
+cleared=$(grep -c 'device cleared' "$IT_DIR/server2.log")
 it_bg "$RUN" --config "$IT_DIR/slow.cfg" --host client0 --job sgemm --m 600 --n 600 --k 600 \
 	>"$IT_DIR/victim.log" 2>&1
 victim=$IT_BG_PID
@@ -159,6 +160,14 @@ else
 	it_fail "killed client: server did not free the device"
 	tail -n 20 "$IT_DIR/server2.log"
 fi
+# the server refuses the device until the killed client's kernel has ended and
+# the device is cleared: wait for that (90 s at most; a sanitizer build is slow)
+for i in $(seq 1 900); do
+	if [ "$(grep -c 'device cleared' "$IT_DIR/server2.log")" -gt "$cleared" ]; then
+		break
+	fi
+	sleep 0.1
+done
 job_ok "$IT_DIR/slow.cfg" --job vector-add --n 77777 --data int
 
 # a server killed in the middle of a job: the client returns an error, no hang
