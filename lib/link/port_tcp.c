@@ -67,6 +67,7 @@
 #define TCP_BACKOFF_MAX_MS 500
 #define TCP_CONNECT_TIMEOUT_MS 3000
 #define TCP_SNDBUF_DEFAULT 0             /* the kernel's (autotuned) */
+#define TCP_ACCEPT_IDLE_MS 1             /* without a peer: look this often */
 #define TCP_ACCEPT_EVERY_MS 10           /* while connected: look for a newer peer */
 
 struct tcp_port {
@@ -227,7 +228,9 @@ tcp_accept(struct tcp_port *tp, uint64_t now)
 {
 	int fd;
 
-	tp->next_try = now + ms_tsc(tp, TCP_ACCEPT_EVERY_MS);
+	/* accept() costs a socket allocation even when nobody waits: not every poll */
+	tp->next_try = now + (tp->fd < 0 ? ms_tsc(tp, TCP_ACCEPT_IDLE_MS) :
+				 ms_tsc(tp, TCP_ACCEPT_EVERY_MS));
 	fd = accept4(tp->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		return;
@@ -292,7 +295,7 @@ static bool
 tcp_service(struct tcp_port *tp, uint64_t now)
 {
 	if (tp->listener) {
-		if (tp->fd < 0 || now >= tp->next_try) {
+		if (now >= tp->next_try) {
 			tcp_accept(tp, now);
 		}
 	} else if (tp->fd < 0 || tp->connecting) {
