@@ -10,8 +10,10 @@
  */
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -575,10 +577,34 @@ test_close_all(void)
 	CU_ASSERT_EQUAL(avail, NB_MBUFS);
 }
 
+/* Remove EAL's runtime directory of this run (its name has our PID). */
+static void
+remove_runtime_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL) {
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+			continue;
+		}
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path)) {
+			unlink(path);
+		}
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
 	char prefix[64];
+	char rundir[PATH_MAX];
 	char *eal_args[] = {
 		argv[0], "--no-huge", "-m", "128", "--no-pci", "--file-prefix", prefix,
 		"-l", "0", "--log-level", "rpci.*:warning",
@@ -592,6 +618,7 @@ main(int argc, char **argv)
 		printf("EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	g_pool = rte_pktmbuf_pool_create("tcp_test", NB_MBUFS, 0, 0,
 					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (g_pool == NULL ||
@@ -600,10 +627,12 @@ main(int argc, char **argv)
 	    rpci_port_init(g_lport, 9000, 1024, g_pool, NULL, NULL) != 0 || make_cport() != 0) {
 		printf("cannot set the ports up\n");
 		rte_eal_cleanup();
+		remove_runtime_dir(rundir);
 		return 1;
 	}
 	if (CU_initialize_registry() != CUE_SUCCESS) {
 		rte_eal_cleanup();
+		remove_runtime_dir(rundir);
 		return 1;
 	}
 	suite = CU_add_suite("tcp_port", NULL, NULL);
@@ -624,10 +653,12 @@ main(int argc, char **argv)
 	CU_cleanup_registry();
 	rte_mempool_free(g_pool);
 	rte_eal_cleanup();
+	remove_runtime_dir(rundir);
 	return n ? 1 : 0;
 
 registry_fail:
 	CU_cleanup_registry();
 	rte_eal_cleanup();
+	remove_runtime_dir(rundir);
 	return 1;
 }
