@@ -1188,13 +1188,18 @@ session_flush(struct rpci_link_session *s)
 int
 rpci_link_flush(struct rpci_link *link)
 {
-	uint32_t i;
+	uint32_t i, left = link->nb_sessions;
 	int total = 0;
 
-	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
+	/* Sessions fill the table from its start: stop after the last in use. */
+	for (i = 0; i < RPCI_LINK_SESSIONS_MAX && left > 0; i++) {
 		struct rpci_link_session *s = &link->sessions[i];
 
-		if (s->in_use && s->state == RPCI_LINK_S_OPEN &&
+		if (!s->in_use) {
+			continue;
+		}
+		left--;
+		if (s->state == RPCI_LINK_S_OPEN &&
 		    (s->open_frame != NULL || s->tx_sent != s->tx_next)) {
 			total += session_flush(s);
 		}
@@ -1834,7 +1839,7 @@ rpci_link_poll(struct rpci_link *link)
 {
 	struct rte_mbuf **rx;
 	uint16_t nb_rx, i;
-	uint32_t k;
+	uint32_t k, left;
 	uint64_t now = now_tsc();
 	int work = 0;
 
@@ -1858,15 +1863,19 @@ rpci_link_poll(struct rpci_link *link)
 		rx_frame(link, rx[i], now);
 	}
 	work += nb_rx;
-	if (link->nb_sessions == 0) {
-		return work;
-	}
-	for (k = 0; k < RPCI_LINK_SESSIONS_MAX; k++) {
+	/*
+	 * Every session in use, and no further: a poll loop with one client
+	 * does not walk the 64 slots each turn. A callback may free a session
+	 * on the way; the count was taken before.
+	 */
+	left = link->nb_sessions;
+	for (k = 0; k < RPCI_LINK_SESSIONS_MAX && left > 0; k++) {
 		struct rpci_link_session *s = &link->sessions[k];
 
 		if (!s->in_use) {
 			continue;
 		}
+		left--;
 		if (session_rx_pending(s)) {
 			work += (int)session_deliver(s);
 		}
