@@ -93,8 +93,16 @@ for t in tests:
         if t in ("mrd-rtt", "mwr-rate", "h2d", "d2h", "job") and r.get("verified") is not True:
             bad.append("%s %s: not verified" % (t, r["size"]))
 for r in rows:
-    if r["test"] not in tests:
-        bad.append("unexpected row " + r["test"])
+    t = r["test"]
+    if t.endswith("-after"):
+        # the raw figures again after the device's tests: ratio = drift
+        if t[:-len("-after")] not in ("raw-rtt", "raw-rate"):
+            bad.append("unexpected row " + t)
+        for k in ("value", "raw", "ratio"):
+            if not isinstance(r.get(k), (int, float)) or r[k] <= 0:
+                bad.append("%s %s: %s is %r" % (t, r["size"], k, r.get(k)))
+    elif t not in tests:
+        bad.append("unexpected row " + t)
 print("; ".join(bad) if bad else "%d rows" % len(rows))
 sys.exit(1 if bad else 0)
 PY
@@ -119,10 +127,10 @@ ALL="raw-rtt,raw-rate,mrd-rtt,mwr-rate,h2d,d2h,launch,job"
 bench_ok "every test" "$ALL" --test all --size 64K --duration 0.2
 grep -E '^(raw|mrd|mwr|h2d|d2h|launch|job)' "$IT_DIR/bench.log"
 rows=$(wc -l <"$IT_DIR/out.json")
-if [ "$rows" -eq 10 ]; then
-	it_pass "10 rows: 2 raw-rtt, 2 raw-rate, 6 tests"
+if [ "$rows" -eq 14 ]; then
+	it_pass "14 rows: 2 raw-rtt, 2 raw-rate, 6 tests, the 4 raw figures again after them"
 else
-	it_fail "$rows rows, 10 expected"
+	it_fail "$rows rows, 14 expected"
 fi
 # sizes that are not powers of two nor multiples of 4, pulled copies
 bench_ok "copies of odd sizes, pull" "h2d,d2h" --test h2d,d2h --size 1,4097,300001 \
