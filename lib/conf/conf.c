@@ -1394,6 +1394,13 @@ eal_push(char **argv, int *argc, const char *s)
 	return 0;
 }
 
+bool
+rpci_conf_vdev_is_tcp(const char *vdev)
+{
+	return vdev != NULL &&
+	       strncmp(vdev, RPCI_CONF_TCP_VDEV_PREFIX, sizeof(RPCI_CONF_TCP_VDEV_PREFIX) - 1) == 0;
+}
+
 char **
 rpci_conf_eal_argv(const struct rpci_conf_host *host, const char *prog, int user_argc,
 		   char *const user_argv[], int *out_argc)
@@ -1446,8 +1453,7 @@ rpci_conf_eal_argv(const struct rpci_conf_host *host, const char *prog, int user
 		rc |= eal_push(argv, &argc, eal->log_level);
 	}
 	for (i = 0; !ov.vdev && i < eal->nb_vdevs; i++) {
-		/* rpci's kernel-TCP ports: lib/link makes them, EAL has no such driver */
-		if (strncmp(eal->vdevs[i], "net_rpci_tcp", 12) == 0) {
+		if (rpci_conf_vdev_is_tcp(eal->vdevs[i])) {
 			continue;
 		}
 		rc |= eal_push(argv, &argc, "--vdev");

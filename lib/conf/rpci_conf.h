@@ -237,6 +237,21 @@ const struct rpci_conf_device *rpci_conf_device_find(const struct rpci_conf_host
  */
 int rpci_conf_device_index(const struct rpci_conf_host *host, const struct rpci_conf_device *dev);
 
+/** The name prefix of a vdev that is an rpci kernel-TCP port (lib/link), not EAL's. */
+#define RPCI_CONF_TCP_VDEV_PREFIX "net_rpci_tcp"
+
+/**
+ * Whether a vdev string of the file names an rpci kernel-TCP port
+ * ("net_rpci_tcpN,listen=..." or ",connect=..."): lib/link makes those
+ * ports, EAL has no driver of that name and never sees them.
+ *
+ * @param vdev
+ *   A vdev string; NULL gives false.
+ * @return
+ *   true for a kernel-TCP port, false otherwise.
+ */
+bool rpci_conf_vdev_is_tcp(const char *vdev);
+
 /**
  * Build the EAL argument vector of a host.
  *

@@ -116,8 +116,7 @@ ms_tsc(const struct tcp_port *tp, uint64_t ms)
 bool
 rpci_port_tcp_is_spec(const char *vdev)
 {
-	return vdev != NULL &&
-	       strncmp(vdev, RPCI_PORT_TCP_PREFIX, sizeof(RPCI_PORT_TCP_PREFIX) - 1) == 0;
+	return rpci_conf_vdev_is_tcp(vdev);
 }
 
 bool

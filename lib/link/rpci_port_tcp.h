@@ -25,11 +25,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rpci_conf.h"
+
 struct rpci_conf_host;
 struct rte_mempool;
 
-/** The name prefix of a kernel-TCP port's vdev string. */
-#define RPCI_PORT_TCP_PREFIX "net_rpci_tcp"
+/** The name prefix of a kernel-TCP port's vdev string (the file's, lib/conf). */
+#define RPCI_PORT_TCP_PREFIX RPCI_CONF_TCP_VDEV_PREFIX
 
 /** Longest frame a TCP port carries (Ethernet header included; MTU 9600 fits). */
 #define RPCI_PORT_TCP_FRAME_MAX 16384

@@ -73,7 +73,7 @@ check_eal_argv(const struct rpci_conf_host *host)
 
 	/* net_rpci_tcp... entries are rpci's kernel-TCP ports: not EAL's */
 	for (k = 0; k < eal->nb_vdevs; k++) {
-		if (strncmp(eal->vdevs[k], "net_rpci_tcp", 12) != 0) {
+		if (!rpci_conf_vdev_is_tcp(eal->vdevs[k])) {
 			vdevs[nb_vdevs++] = eal->vdevs[k];
 		}
 	}

@@ -1155,6 +1155,10 @@ test_eal_tcp_vdev(void)
 	char **argv;
 	int argc, i, nb_vdev = 0;
 
+	CU_ASSERT(rpci_conf_vdev_is_tcp("net_rpci_tcp0,connect=127.0.0.1:7310"));
+	CU_ASSERT(!rpci_conf_vdev_is_tcp("net_memif0,role=server"));
+	CU_ASSERT(!rpci_conf_vdev_is_tcp("net_rpci_tc"));
+	CU_ASSERT(!rpci_conf_vdev_is_tcp(NULL));
 	conf = load(text2(5, "mac = \"02:AB:cd:00:00:01\";", 9,
 			  "vdevs = [ \"net_rpci_tcp0,listen=127.0.0.1:7310\", \"net_null0\" ];"));
 	CU_ASSERT_FATAL(conf != NULL);
@@ -1162,7 +1166,7 @@ test_eal_tcp_vdev(void)
 	argv = rpci_conf_eal_argv(&conf->hosts[0], "p", 0, NULL, &argc);
 	CU_ASSERT_FATAL(argv != NULL);
 	for (i = 0; i < argc; i++) {
-		CU_ASSERT(strncmp(argv[i], "net_rpci_tcp", 12) != 0);
+		CU_ASSERT(!rpci_conf_vdev_is_tcp(argv[i]));
 		if (strcmp(argv[i], "--vdev") == 0) {
 			nb_vdev++;
 			CU_ASSERT_FATAL(i + 1 < argc);
