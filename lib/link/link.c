@@ -102,7 +102,7 @@ struct rpci_link_session {
 	bool probing;       /* the oldest frame was resent alone (time-out, KEPT NAK) */
 	uint32_t probe_seq;
 	uint32_t last_nak_ack;
-	uint64_t last_goback_tsc;
+	uint64_t last_resend_tsc; /* last NAK acted on: rate limit of NAKs */
 
 	/* RX */
 	uint32_t rx_next;
@@ -1191,7 +1191,7 @@ rpci_link_flush(struct rpci_link *link)
 	uint32_t i, left = link->nb_sessions;
 	int total = 0;
 
-	/* Sessions fill the table from its start: stop after the last in use. */
+	/* Every session in use, and no further (see rpci_link_poll()). */
 	for (i = 0; i < RPCI_LINK_SESSIONS_MAX && left > 0; i++) {
 		struct rpci_link_session *s = &link->sessions[i];
 
@@ -1248,10 +1248,12 @@ session_rto(const struct rpci_link_session *s)
 	return RTE_MIN(rto, link->rto_max_tsc);
 }
 
+/* Resend the oldest unacked frame alone (a time-out, a KEPT NAK, a lost tail). */
 static void
-session_send_probe(struct rpci_link_session *s, struct replay_ent *e)
+session_send_probe(struct rpci_link_session *s)
 {
 	struct rpci_link *link = s->link;
+	struct replay_ent *e = &s->replay[s->tx_acked & s->replay_mask];
 	struct rte_mbuf *m = e->m;
 
 	mbuf_chain_ref(m);
@@ -1308,7 +1310,7 @@ session_process_ack(struct rpci_link_session *s, uint32_t ack, bool kept_nak)
 		 * a lost tail.
 		 */
 		if (!kept_nak && ack == s->probe_seq + 1 && s->tx_sent != ack) {
-			session_send_probe(s, &s->replay[ack & s->replay_mask]);
+			session_send_probe(s);
 		}
 	}
 }
@@ -1317,7 +1319,7 @@ static void
 session_go_back(struct rpci_link_session *s)
 {
 	s->tx_sent = s->tx_acked;
-	s->last_goback_tsc = now_tsc();
+	s->last_resend_tsc = now_tsc();
 }
 
 /* Whether any frame accepted is still waiting for delivery. */
@@ -1655,12 +1657,12 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		session_take_credits(s, &h);
 		if (s->tx_sent != s->tx_acked && h.ack == s->tx_acked &&
 		    (h.ack != s->last_nak_ack ||
-		     tsc_since(now, s->last_goback_tsc) > link->rto_base_tsc / 2)) {
+		     tsc_since(now, s->last_resend_tsc) > link->rto_base_tsc / 2)) {
 			s->last_nak_ack = h.ack;
 			if (h.flags & RPCI_LINK_F_KEPT) {
 				/* Selective repeat: the missing frame alone. */
-				session_send_probe(s, &s->replay[s->tx_acked & s->replay_mask]);
-				s->last_goback_tsc = now;
+				session_send_probe(s);
+				s->last_resend_tsc = now;
 			} else {
 				session_go_back(s);
 			}
@@ -1825,7 +1827,7 @@ session_timers(struct rpci_link_session *s, uint64_t now)
 			 * vCPU) answers with an ack for everything, a lost frame gets
 			 * filled and the rest follows (see session_process_ack()).
 			 */
-			session_send_probe(s, e);
+			session_send_probe(s);
 		}
 	}
 	if (s->ack_pending || s->credit_pending ||
