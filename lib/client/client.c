@@ -1400,7 +1400,7 @@ bar_range(struct rpci_device *dev, int bar, uint64_t offset, uint64_t size, uint
 	uint64_t bar_size;
 
 	if (dev == NULL || (bar != 0 && bar != 2)) {
-		return cl_fail(-EINVAL, "BAR%d is not implemented", bar);
+		return cl_fail(-EINVAL, "the device has no BAR%d", bar);
 	}
 	bar_size = bar == 0 ? RPCI_VGPU_BAR0_SIZE : dev->bar2_size;
 	if (offset > bar_size || size > bar_size - offset) {

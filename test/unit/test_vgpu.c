@@ -1288,7 +1288,7 @@ test_config_space(void)
 	cfg_wr(RPCI_VGPU_CFG_BAR2_HI, (uint32_t)(BAR2_ADDR >> 32), 0xf);
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR2), (uint32_t)BAR2_ADDR | 0xc);
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR2_HI), (uint32_t)(BAR2_ADDR >> 32));
-	/* BAR1, between them: not implemented, sizing finds nothing */
+	/* BAR1, between them: absent, sizing finds nothing */
 	cfg_wr(0x14, 0xffffffff, 0xf);
 	CU_ASSERT_EQUAL(cfg_rd(0x14), 0);
 

@@ -28,7 +28,7 @@ struct rpci_pci_host_func {
 	uint16_t subsystem_id;
 	uint32_t class_code; /**< 24 bits */
 	uint8_t revision;
-	uint64_t bar_size[6]; /**< 0 where a BAR is not implemented */
+	uint64_t bar_size[6]; /**< 0 where the device has no such BAR */
 };
 
 /**
