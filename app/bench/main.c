@@ -35,7 +35,7 @@
 #include "rpci_conf.h"
 #include "rpci_link.h"
 #include "rpci_tlp.h"
-#include "rpci_vgpu.h"
+#include "rpci_vgpu_hw.h"
 
 /* Most latency samples kept per test (8 MiB). */
 #define SAMPLES_MAX (1u << 20)

@@ -124,7 +124,7 @@ struct uarg {
 };
 
 #define RUN_DEVICES_MAX 16 /* --devices */
-#define UARGS_MAX 32 /* arguments of one launch (RPCI_GPU_ARGS_MAX) */
+#define UARGS_MAX 32 /* arguments of one launch (RPCI_KERNEL_ARGS_MAX) */
 #define USER_LOG_LEN 16384 /* a build log (the device keeps as much) */
 
 struct user_job;

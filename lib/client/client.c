@@ -1703,7 +1703,7 @@ function_get_once(struct rpci_module *module, const char *name, struct rpci_func
 		return cl_fail(-EINVAL, "bad function lookup arguments");
 	}
 	n = strlen(name) + 1;
-	if (n > RPCI_GPU_NAME_MAX) {
+	if (n > RPCI_VGPU_NAME_MAX) {
 		return cl_fail(-EINVAL, "function name '%.20s...' is too long", name);
 	}
 	f = calloc(1, sizeof(*f));
@@ -1754,8 +1754,8 @@ launch_once(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 	if (fn == NULL || grid == NULL || block == NULL || (nb_args > 0 && args == NULL)) {
 		return cl_fail(-EINVAL, "bad launch arguments");
 	}
-	if (nb_args > RPCI_GPU_ARGS_MAX) {
-		return cl_fail(-EINVAL, "%u arguments: at most %u", nb_args, RPCI_GPU_ARGS_MAX);
+	if (nb_args > RPCI_VGPU_ARGS_MAX) {
+		return cl_fail(-EINVAL, "%u arguments: at most %u", nb_args, RPCI_VGPU_ARGS_MAX);
 	}
 	for (i = 0; i < 3; i++) {
 		if (grid[i] == 0 || block[i] == 0) {

@@ -18,7 +18,9 @@
 #include "rpci_ctrl.h"
 #include "rpci_link.h"
 #include "rpci_tlp.h"
-#include "rpci_vgpu.h"
+#include "rpci_vgpu_hw.h"
+
+_Static_assert(RPCI_KERNEL_ARGS_MAX == RPCI_VGPU_ARGS_MAX, "launch argument limits differ");
 
 extern int rpci_client_logtype;
 
@@ -32,7 +34,7 @@ extern int rpci_client_logtype;
 /* Queue sizes the driver asks for. */
 #define SQ_SIZE RPCI_VGPU_SQ_MAX
 #define CQ_SIZE 256u
-#define PARAMS_SLOT (8u + 16u * RPCI_GPU_ARGS_MAX)
+#define PARAMS_SLOT (8u + 16u * RPCI_VGPU_ARGS_MAX)
 #define PARAMS_MAX PARAMS_SLOT
 #define LOG_AREA 16384u
 #define DEV_TAGS 64

@@ -54,6 +54,9 @@ enum rpci_module_kind {
 	RPCI_MODULE_PTX = 2,     /**< NVIDIA PTX */
 };
 
+/** Most arguments of one kernel launch. */
+#define RPCI_KERNEL_ARGS_MAX 32
+
 /** Kinds of kernel argument. */
 enum rpci_arg_kind {
 	RPCI_ARG_DEVPTR = 1, /**< a device address */

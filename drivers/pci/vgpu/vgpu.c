@@ -25,6 +25,12 @@
 #include "rpci_link.h"
 #include "rpci_vgpu.h"
 
+/* The hardware interface and the backends' interface agree. */
+static_assert(RPCI_VGPU_ARGS_MAX == RPCI_GPU_ARGS_MAX, "launch argument limits differ");
+static_assert(RPCI_VGPU_NAME_MAX == RPCI_GPU_NAME_MAX, "kernel name limits differ");
+static_assert(RPCI_VGPU_MODULE_PTX == (int)RPCI_GPU_MODULE_PTX, "module kinds differ");
+static_assert(RPCI_VGPU_ARG_LOCAL == (int)RPCI_GPU_ARG_LOCAL, "argument kinds differ");
+
 RTE_LOG_REGISTER(rpci_vgpu_logtype, rpci.driver.vgpu, INFO);
 
 #define VGPU_LOG(level, dev, fmt, ...) \
@@ -1438,233 +1444,312 @@ log_write_back(struct rpci_vgpu *dev)
 }
 
 /*
+ * The command handlers: each executes the current command (dev->cmd) a step
+ * at a time, as cmd_step() calls it from the poll loop. Returns 1 when the
+ * command has completed (cmd_status, cmd_result set), 0 while it goes on
+ * (dev->cmd_step says where it is).
+ */
+typedef int (*cmd_handler_t)(struct rpci_vgpu *dev, int *work);
+
+static int
+cmd_nop(struct rpci_vgpu *dev, int *work)
+{
+	RTE_SET_USED(work);
+	dev->cmd_status = 0;
+	return 1;
+}
+
+static int
+cmd_alloc(struct rpci_vgpu *dev, int *work)
+{
+	RTE_SET_USED(work);
+	dev->cmd_status = mem_alloc(dev, dev->cmd.args[0], dev->cmd.args[1], &dev->cmd_result);
+	return 1;
+}
+
+static int
+cmd_free(struct rpci_vgpu *dev, int *work)
+{
+	RTE_SET_USED(work);
+	dev->cmd_status = mem_free(dev, dev->cmd.args[0]);
+	return 1;
+}
+
+static int
+cmd_memset(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+
+	RTE_SET_USED(work);
+	if (!zc_settled(dev)) {
+		return 0;
+	}
+	if (!rpci_gpu_range_ok(dev->gpu, c->args[0], c->args[2])) {
+		dev->cmd_status = -EFAULT;
+		return 1;
+	}
+	dev->cmd_status = rpci_gpu_mem_fill(dev->gpu, c->args[0], (uint8_t)c->args[1], c->args[2]);
+	dirty(dev, c->args[0], c->args[2]);
+	return 1;
+}
+
+/* COPY_H2D and COPY_D2H: the DMA engine between client memory and device memory. */
+static int
+cmd_copy(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+
+	if (dev->cmd_step == 0) {
+		bool to_host = c->opcode == RPCI_VGPU_OP_COPY_D2H;
+
+		if (!to_host && !zc_settled(dev)) {
+			return 0;
+		}
+		if (c->host_len == 0) {
+			dev->cmd_status = 0;
+			return 1;
+		}
+		if (!rpci_gpu_range_ok(dev->gpu, c->args[0], c->host_len)) {
+			dev->cmd_status = -EFAULT;
+			return 1;
+		}
+		if (!master_enabled(dev) || !window_ok(dev, c->host_addr, c->host_len)) {
+			dev->stats.dma_refused++;
+			dev->cmd_status = -EFAULT;
+			return 1;
+		}
+		dma_start_devmem(dev, to_host, c->host_addr, c->host_len, c->args[0]);
+		dev->cmd_step = 1;
+	}
+	if (dma_step(dev, work) == 0) {
+		return 0;
+	}
+	dev->cmd_status = dev->dma.error;
+	return 1;
+}
+
+/*
+ * MODULE_LOAD: step 0 starts fetching the image (1: it travels), 2 starts
+ * the build on the worker (4: it runs), then the build log is written back
+ * (3: it travels).
+ */
+static int
+cmd_module_load(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+	int ret;
+
+	if (dev->cmd_step == 0) {
+		ret = cmd_data_begin(dev, STAGING_MAX);
+		if (c->args[0] == RPCI_GPU_MODULE_BUILTIN && ret == -EINVAL &&
+		    cmd_data_len(dev) == 0) {
+			ret = 1; /* built-ins need no image */
+		}
+		if (ret < 0) {
+			dev->cmd_status = ret;
+			return 1;
+		}
+		dev->cmd_step = ret == 1 ? 2 : 1;
+	}
+	ret = cmd_data_fetch(dev, work);
+	if (ret <= 0) {
+		return ret < 0 ? 1 : 0;
+	}
+	if (dev->cmd_step == 2) {
+		uint32_t slot;
+
+		for (slot = 0; slot < MODULES_MAX && dev->modules[slot] != NULL; slot++) {
+		}
+		dev->log[0] = '\0';
+		if (slot == MODULES_MAX) {
+			dev->cmd_status = -ENOSPC;
+			snprintf(dev->log, LOG_MAX, "too many modules loaded");
+		} else if (c->args[0] > RPCI_GPU_MODULE_PTX) {
+			dev->cmd_status = -EINVAL;
+			snprintf(dev->log, LOG_MAX, "unknown module kind %" PRIu64, c->args[0]);
+		} else {
+			/* On the worker: the build may be long (see enum worker_job). */
+			dev->job = JOB_MODULE_LOAD;
+			dev->ml_kind = (uint32_t)c->args[0];
+			dev->ml_len = cmd_data_len(dev);
+			dev->ml_slot = slot;
+			kernel_start(dev);
+			dev->cmd_step = 4;
+			(*work)++;
+		}
+	}
+	if (dev->cmd_step == 4) {
+		if (atomic_load(&dev->kernel_state) != KERNEL_DONE) {
+			return 0;
+		}
+		atomic_store(&dev->kernel_state, KERNEL_IDLE);
+		dev->cmd_status = dev->kernel_status;
+		if (dev->cmd_status == 0) {
+			dev->cmd_result = dev->ml_slot + 1;
+		}
+		dev->cmd_step = 2;
+	}
+	if (dev->cmd_step == 2) {
+		ret = log_write_back(dev);
+		if (ret <= 0) {
+			return 1;
+		}
+		dev->cmd_step = 3;
+	}
+	if (dma_step(dev, work) == 0) {
+		return 0;
+	}
+	return 1;
+}
+
+static int
+cmd_module_unload(struct rpci_vgpu *dev, int *work)
+{
+	uint64_t h = dev->cmd.args[0];
+	uint32_t i;
+
+	RTE_SET_USED(work);
+	if (h == 0 || h > MODULES_MAX || dev->modules[h - 1] == NULL) {
+		dev->cmd_status = -ENOENT;
+		return 1;
+	}
+	for (i = 0; i < FUNCTIONS_MAX; i++) {
+		if (dev->functions[i].fn != NULL && dev->functions[i].module == h) {
+			dev->functions[i].fn = NULL;
+		}
+	}
+	dev->gpu->ops->module_unload(dev->gpu->priv, dev->modules[h - 1]);
+	dev->modules[h - 1] = NULL;
+	dev->cmd_status = 0;
+	return 1;
+}
+
+static int
+cmd_function_get(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+	uint64_t h = c->args[0];
+	char name[RPCI_GPU_NAME_MAX];
+	uint32_t i;
+	void *fn;
+
+	RTE_SET_USED(work);
+	if (h == 0 || h > MODULES_MAX || dev->modules[h - 1] == NULL) {
+		dev->cmd_status = -ENOENT;
+		return 1;
+	}
+	if (!(c->flags & RPCI_VGPU_CMD_F_INLINE) || c->inline_len == 0 ||
+	    c->inline_len > sizeof(name) || c->data[c->inline_len - 1] != '\0') {
+		dev->cmd_status = -EINVAL;
+		return 1;
+	}
+	memcpy(name, c->data, c->inline_len);
+	for (i = 0; i < FUNCTIONS_MAX && dev->functions[i].fn != NULL; i++) {
+	}
+	if (i == FUNCTIONS_MAX) {
+		dev->cmd_status = -ENOSPC;
+		return 1;
+	}
+	dev->cmd_status = dev->gpu->ops->function_get(dev->gpu->priv, dev->modules[h - 1], name,
+						      &fn);
+	if (dev->cmd_status == 0) {
+		dev->functions[i].fn = fn;
+		dev->functions[i].module = (uint32_t)h;
+		dev->cmd_result = i + 1;
+	}
+	return 1;
+}
+
+/*
+ * LAUNCH: step 0 starts fetching the parameters (1: they travel), 2 starts
+ * the kernel (3: it runs).
+ */
+static int
+cmd_launch(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+	int ret;
+
+	if (dev->cmd_step == 0) {
+		uint64_t h = c->args[0];
+
+		if (h == 0 || h > FUNCTIONS_MAX || dev->functions[h - 1].fn == NULL) {
+			dev->cmd_status = -ENOENT;
+			return 1;
+		}
+		ret = cmd_data_begin(dev, 8 + 16 * RPCI_GPU_ARGS_MAX);
+		if (ret < 0) {
+			dev->cmd_status = ret;
+			return 1;
+		}
+		dev->cmd_step = ret == 1 ? 2 : 1;
+	}
+	ret = cmd_data_fetch(dev, work);
+	if (ret <= 0) {
+		return ret < 0 ? 1 : 0;
+	}
+	if (dev->cmd_step == 2) {
+		/* Kernels write device memory: frames sent from it must be acked. */
+		if (!zc_settled(dev)) {
+			return 0;
+		}
+		ret = parse_params(dev, dev->staging, cmd_data_len(dev));
+		if (ret < 0) {
+			dev->cmd_status = ret;
+			return 1;
+		}
+		dev->job = JOB_LAUNCH;
+		dev->kernel_fn = dev->functions[c->args[0] - 1].fn;
+		dev->kernel_launch.grid[0] = (uint32_t)c->args[1];
+		dev->kernel_launch.grid[1] = (uint32_t)(c->args[1] >> 32);
+		dev->kernel_launch.grid[2] = (uint32_t)c->args[2];
+		dev->kernel_launch.block[0] = (uint32_t)(c->args[2] >> 32);
+		dev->kernel_launch.block[1] = (uint32_t)c->args[3];
+		dev->kernel_launch.block[2] = (uint32_t)(c->args[3] >> 32);
+		/* A kernel may write anywhere in device memory. */
+		dev->dirty_end = dev->mem_size;
+		kernel_start(dev);
+		dev->cmd_step = 3;
+		(*work)++;
+	}
+	if (atomic_load(&dev->kernel_state) != KERNEL_DONE) {
+		return 0;
+	}
+	atomic_store(&dev->kernel_state, KERNEL_IDLE);
+	dev->cmd_status = dev->kernel_status;
+	dev->stats.launches++;
+	return 1;
+}
+
+/* One handler per opcode (enum rpci_vgpu_opcode); NULL: not a command. */
+static const cmd_handler_t g_cmd_handlers[] = {
+	[RPCI_VGPU_OP_NOP] = cmd_nop,
+	[RPCI_VGPU_OP_ALLOC] = cmd_alloc,
+	[RPCI_VGPU_OP_FREE] = cmd_free,
+	[RPCI_VGPU_OP_COPY_H2D] = cmd_copy,
+	[RPCI_VGPU_OP_COPY_D2H] = cmd_copy,
+	[RPCI_VGPU_OP_MEMSET] = cmd_memset,
+	[RPCI_VGPU_OP_MODULE_LOAD] = cmd_module_load,
+	[RPCI_VGPU_OP_MODULE_UNLOAD] = cmd_module_unload,
+	[RPCI_VGPU_OP_FUNCTION_GET] = cmd_function_get,
+	[RPCI_VGPU_OP_LAUNCH] = cmd_launch,
+	[RPCI_VGPU_OP_FENCE] = cmd_nop, /* commands run in order: the earlier ones are done */
+};
+
+/*
  * Execute the current command a step at a time. Returns 1 when it has
  * completed (cmd_status, cmd_result set), 0 while it goes on.
  */
 static int
 cmd_step(struct rpci_vgpu *dev, int *work)
 {
-	struct rpci_vgpu_cmd *c = &dev->cmd;
-	int ret;
+	uint8_t op = dev->cmd.opcode;
 
-	switch (c->opcode) {
-	case RPCI_VGPU_OP_NOP:
-	case RPCI_VGPU_OP_FENCE:
-		dev->cmd_status = 0;
-		return 1;
-	case RPCI_VGPU_OP_ALLOC:
-		dev->cmd_status = mem_alloc(dev, c->args[0], c->args[1], &dev->cmd_result);
-		return 1;
-	case RPCI_VGPU_OP_FREE:
-		dev->cmd_status = mem_free(dev, c->args[0]);
-		return 1;
-	case RPCI_VGPU_OP_MEMSET:
-		if (!zc_settled(dev)) {
-			return 0;
-		}
-		if (!rpci_gpu_range_ok(dev->gpu, c->args[0], c->args[2])) {
-			dev->cmd_status = -EFAULT;
-			return 1;
-		}
-		dev->cmd_status = rpci_gpu_mem_fill(dev->gpu, c->args[0], (uint8_t)c->args[1],
-						    c->args[2]);
-		dirty(dev, c->args[0], c->args[2]);
-		return 1;
-	case RPCI_VGPU_OP_COPY_H2D:
-	case RPCI_VGPU_OP_COPY_D2H:
-		if (dev->cmd_step == 0) {
-			bool to_host = c->opcode == RPCI_VGPU_OP_COPY_D2H;
-
-			if (!to_host && !zc_settled(dev)) {
-				return 0;
-			}
-			if (c->host_len == 0) {
-				dev->cmd_status = 0;
-				return 1;
-			}
-			if (!rpci_gpu_range_ok(dev->gpu, c->args[0], c->host_len)) {
-				dev->cmd_status = -EFAULT;
-				return 1;
-			}
-			if (!master_enabled(dev) || !window_ok(dev, c->host_addr, c->host_len)) {
-				dev->stats.dma_refused++;
-				dev->cmd_status = -EFAULT;
-				return 1;
-			}
-			dma_start_devmem(dev, to_host, c->host_addr, c->host_len, c->args[0]);
-			dev->cmd_step = 1;
-		}
-		if (dma_step(dev, work) == 0) {
-			return 0;
-		}
-		dev->cmd_status = dev->dma.error;
-		return 1;
-	case RPCI_VGPU_OP_MODULE_LOAD:
-		if (dev->cmd_step == 0) {
-			ret = cmd_data_begin(dev, STAGING_MAX);
-			if (c->args[0] == RPCI_GPU_MODULE_BUILTIN && ret == -EINVAL &&
-			    cmd_data_len(dev) == 0) {
-				ret = 1; /* built-ins need no image */
-			}
-			if (ret < 0) {
-				dev->cmd_status = ret;
-				return 1;
-			}
-			dev->cmd_step = ret == 1 ? 2 : 1;
-		}
-		ret = cmd_data_fetch(dev, work);
-		if (ret <= 0) {
-			return ret < 0 ? 1 : 0;
-		}
-		if (dev->cmd_step == 2) {
-			uint32_t slot;
-
-			for (slot = 0; slot < MODULES_MAX && dev->modules[slot] != NULL; slot++) {
-			}
-			dev->log[0] = '\0';
-			if (slot == MODULES_MAX) {
-				dev->cmd_status = -ENOSPC;
-				snprintf(dev->log, LOG_MAX, "too many modules loaded");
-			} else if (c->args[0] > RPCI_GPU_MODULE_PTX) {
-				dev->cmd_status = -EINVAL;
-				snprintf(dev->log, LOG_MAX, "unknown module kind %" PRIu64,
-					 c->args[0]);
-			} else {
-				/* On the worker: the build may be long (see enum worker_job). */
-				dev->job = JOB_MODULE_LOAD;
-				dev->ml_kind = (uint32_t)c->args[0];
-				dev->ml_len = cmd_data_len(dev);
-				dev->ml_slot = slot;
-				kernel_start(dev);
-				dev->cmd_step = 4;
-				(*work)++;
-			}
-		}
-		if (dev->cmd_step == 4) {
-			if (atomic_load(&dev->kernel_state) != KERNEL_DONE) {
-				return 0;
-			}
-			atomic_store(&dev->kernel_state, KERNEL_IDLE);
-			dev->cmd_status = dev->kernel_status;
-			if (dev->cmd_status == 0) {
-				dev->cmd_result = dev->ml_slot + 1;
-			}
-			dev->cmd_step = 2;
-		}
-		if (dev->cmd_step == 2) {
-			ret = log_write_back(dev);
-			if (ret <= 0) {
-				return 1;
-			}
-			dev->cmd_step = 3;
-		}
-		if (dma_step(dev, work) == 0) {
-			return 0;
-		}
-		return 1;
-	case RPCI_VGPU_OP_MODULE_UNLOAD: {
-		uint64_t h = c->args[0];
-		uint32_t i;
-
-		if (h == 0 || h > MODULES_MAX || dev->modules[h - 1] == NULL) {
-			dev->cmd_status = -ENOENT;
-			return 1;
-		}
-		for (i = 0; i < FUNCTIONS_MAX; i++) {
-			if (dev->functions[i].fn != NULL && dev->functions[i].module == h) {
-				dev->functions[i].fn = NULL;
-			}
-		}
-		dev->gpu->ops->module_unload(dev->gpu->priv, dev->modules[h - 1]);
-		dev->modules[h - 1] = NULL;
-		dev->cmd_status = 0;
-		return 1;
-	}
-	case RPCI_VGPU_OP_FUNCTION_GET: {
-		uint64_t h = c->args[0];
-		char name[RPCI_GPU_NAME_MAX];
-		uint32_t i;
-		void *fn;
-
-		if (h == 0 || h > MODULES_MAX || dev->modules[h - 1] == NULL) {
-			dev->cmd_status = -ENOENT;
-			return 1;
-		}
-		if (!(c->flags & RPCI_VGPU_CMD_F_INLINE) || c->inline_len == 0 ||
-		    c->inline_len > sizeof(name) || c->data[c->inline_len - 1] != '\0') {
-			dev->cmd_status = -EINVAL;
-			return 1;
-		}
-		memcpy(name, c->data, c->inline_len);
-		for (i = 0; i < FUNCTIONS_MAX && dev->functions[i].fn != NULL; i++) {
-		}
-		if (i == FUNCTIONS_MAX) {
-			dev->cmd_status = -ENOSPC;
-			return 1;
-		}
-		dev->cmd_status = dev->gpu->ops->function_get(dev->gpu->priv, dev->modules[h - 1],
-							      name, &fn);
-		if (dev->cmd_status == 0) {
-			dev->functions[i].fn = fn;
-			dev->functions[i].module = (uint32_t)h;
-			dev->cmd_result = i + 1;
-		}
-		return 1;
-	}
-	case RPCI_VGPU_OP_LAUNCH:
-		if (dev->cmd_step == 0) {
-			uint64_t h = c->args[0];
-
-			if (h == 0 || h > FUNCTIONS_MAX || dev->functions[h - 1].fn == NULL) {
-				dev->cmd_status = -ENOENT;
-				return 1;
-			}
-			ret = cmd_data_begin(dev, 8 + 16 * RPCI_GPU_ARGS_MAX);
-			if (ret < 0) {
-				dev->cmd_status = ret;
-				return 1;
-			}
-			dev->cmd_step = ret == 1 ? 2 : 1;
-		}
-		ret = cmd_data_fetch(dev, work);
-		if (ret <= 0) {
-			return ret < 0 ? 1 : 0;
-		}
-		if (dev->cmd_step == 2) {
-			/* Kernels write device memory: frames sent from it must be acked. */
-			if (!zc_settled(dev)) {
-				return 0;
-			}
-			ret = parse_params(dev, dev->staging, cmd_data_len(dev));
-			if (ret < 0) {
-				dev->cmd_status = ret;
-				return 1;
-			}
-			dev->job = JOB_LAUNCH;
-			dev->kernel_fn = dev->functions[c->args[0] - 1].fn;
-			dev->kernel_launch.grid[0] = (uint32_t)c->args[1];
-			dev->kernel_launch.grid[1] = (uint32_t)(c->args[1] >> 32);
-			dev->kernel_launch.grid[2] = (uint32_t)c->args[2];
-			dev->kernel_launch.block[0] = (uint32_t)(c->args[2] >> 32);
-			dev->kernel_launch.block[1] = (uint32_t)c->args[3];
-			dev->kernel_launch.block[2] = (uint32_t)(c->args[3] >> 32);
-			/* A kernel may write anywhere in device memory. */
-			dev->dirty_end = dev->mem_size;
-			kernel_start(dev);
-			dev->cmd_step = 3;
-			(*work)++;
-		}
-		if (atomic_load(&dev->kernel_state) != KERNEL_DONE) {
-			return 0;
-		}
-		atomic_store(&dev->kernel_state, KERNEL_IDLE);
-		dev->cmd_status = dev->kernel_status;
-		dev->stats.launches++;
-		return 1;
-	default:
+	if (op >= RTE_DIM(g_cmd_handlers) || g_cmd_handlers[op] == NULL) {
 		dev->cmd_status = -EOPNOTSUPP;
 		return 1;
 	}
+	return g_cmd_handlers[op](dev, work);
 }
 
 /* Write the completion entry and raise the MSI. Returns 0 or -EAGAIN. */

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef RPCI_VGPU_HW_H
+#define RPCI_VGPU_HW_H
+
+/**
+ * @file
+ * The hardware interface of the rpci virtual GPU: what a driver on a
+ * client programs, and what the device model (drivers/pci/vgpu) serves.
+ * Both sides include this header and nothing else of the other.
+ *
+ * - configuration space: type 0 header with the personality from the
+ *   deployment file, BAR0 (64 KiB of registers, 32-bit), BAR2 (device
+ *   memory, 64-bit prefetchable), an MSI capability;
+ * - BAR0 registers (RPCI_VGPU_REG_*): identity, status, control, memory
+ *   size, completion queue base and size, doorbell, interrupt mask and
+ *   status, the address translator's windows, and the submission queue
+ *   itself, which lives in BAR0 so that a driver pushes a command with
+ *   posted writes ("push before pull");
+ * - BAR2: a window on device memory, read and written directly;
+ * - a DMA engine that reads client memory with MRd and writes it with MWr,
+ *   only inside windows the client registered;
+ * - a completion queue in client memory, written by the device, and an MSI
+ *   after each command that asks for one.
+ * Every register and command field is little-endian, as on PCI.
+ *
+ * Header only, no dependencies: constants and wire layouts.
+ */
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest kernel (function) name, terminating NUL included. */
+#define RPCI_VGPU_NAME_MAX 64
+/** Most arguments of one launch. */
+#define RPCI_VGPU_ARGS_MAX 32
+
+/** Module kinds (MODULE_LOAD args[0]; bit (1 << kind) in the CAPS register). */
+enum rpci_vgpu_module_kind {
+	RPCI_VGPU_MODULE_BUILTIN = 0, /**< the backend's built-in kernels; no image */
+	RPCI_VGPU_MODULE_OPENCL = 1,  /**< OpenCL C source */
+	RPCI_VGPU_MODULE_PTX = 2,     /**< NVIDIA PTX */
+};
+
+/** Kinds of a launch argument (struct rpci_vgpu_params_hdr, then 16 bytes each). */
+enum rpci_vgpu_arg_kind {
+	RPCI_VGPU_ARG_DEVPTR = 1, /**< a device address */
+	RPCI_VGPU_ARG_SCALAR = 2, /**< a value of 1, 2, 4 or 8 bytes */
+	RPCI_VGPU_ARG_LOCAL = 3,  /**< local (shared) memory of a size */
+};
+
+/* ------------------------------------------------- configuration space */
+
+/** Offsets in configuration space. */
+#define RPCI_VGPU_CFG_VENDOR 0x00
+#define RPCI_VGPU_CFG_COMMAND 0x04
+#define RPCI_VGPU_CFG_REVISION 0x08
+#define RPCI_VGPU_CFG_BAR0 0x10
+#define RPCI_VGPU_CFG_BAR2 0x18
+#define RPCI_VGPU_CFG_BAR2_HI 0x1c
+#define RPCI_VGPU_CFG_SUBSYS 0x2c
+#define RPCI_VGPU_CFG_CAP_PTR 0x34
+#define RPCI_VGPU_CFG_INTR 0x3c
+#define RPCI_VGPU_CFG_MSI 0x40
+/** Command register bits. */
+#define RPCI_VGPU_CMD_MEM 0x0002    /**< memory space enable */
+#define RPCI_VGPU_CMD_MASTER 0x0004 /**< bus master enable (DMA) */
+/** MSI capability: message control bits (upper half of the first DW). */
+#define RPCI_VGPU_MSI_ENABLE 0x0001
+#define RPCI_VGPU_MSI_64BIT 0x0080
+/** Size of BAR0. */
+#define RPCI_VGPU_BAR0_SIZE 0x10000u
+
+/* -------------------------------------------------------- BAR0 layout */
+
+#define RPCI_VGPU_REG_ID 0x0000          /**< RO u32: RPCI_VGPU_ID */
+#define RPCI_VGPU_REG_VERSION 0x0004     /**< RO u32: RPCI_VGPU_VERSION */
+#define RPCI_VGPU_REG_CAPS 0x0008        /**< RO u32: module kinds (1 << kind) */
+#define RPCI_VGPU_REG_STATUS 0x000c      /**< RO u32: RPCI_VGPU_STATUS_* */
+#define RPCI_VGPU_REG_MEM_SIZE 0x0010    /**< RO u64: device memory bytes */
+#define RPCI_VGPU_REG_MEM_FREE 0x0018    /**< RO u64: unallocated bytes */
+#define RPCI_VGPU_REG_CONTROL 0x0020     /**< RW u32: RPCI_VGPU_CTRL_* */
+#define RPCI_VGPU_REG_INTR_MASK 0x0024   /**< RW u32: 1 masks the MSI */
+#define RPCI_VGPU_REG_INTR_STATUS 0x0028 /**< RW1C u32: RPCI_VGPU_INTR_* */
+#define RPCI_VGPU_REG_SQ_SIZE 0x002c     /**< RW u32: entries (power of 2, <= SQ_MAX) */
+#define RPCI_VGPU_REG_CQ_BASE 0x0030     /**< RW u64: client address of the CQ */
+#define RPCI_VGPU_REG_CQ_SIZE 0x0038     /**< RW u32: CQ entries (power of 2) */
+#define RPCI_VGPU_REG_SQ_TAIL 0x003c     /**< WO u32: doorbell, producer index */
+#define RPCI_VGPU_REG_SQ_HEAD 0x0040     /**< RO u32: consumer index */
+#define RPCI_VGPU_REG_CQ_HEAD 0x0044     /**< RW u32: the driver's CQ consumer index */
+#define RPCI_VGPU_REG_COMPUTE_UNITS 0x0048 /**< RO u32 */
+#define RPCI_VGPU_REG_BACKEND 0x0080     /**< RO char[64]: backend name */
+#define RPCI_VGPU_REG_DEVICE_NAME 0x00c0 /**< RO char[64]: what it runs on */
+#define RPCI_VGPU_REG_WINDOWS 0x0100     /**< RW: RPCI_VGPU_WINDOWS x {u64 base, u64 size} */
+#define RPCI_VGPU_REG_SQ 0x1000          /**< WO: submission queue entries */
+
+#define RPCI_VGPU_ID 0x52504349u /**< "RPCI" */
+#define RPCI_VGPU_VERSION 0x00010000u
+#define RPCI_VGPU_WINDOWS 16       /**< address translator entries */
+#define RPCI_VGPU_SQ_MAX 64        /**< most submission queue entries */
+#define RPCI_VGPU_CMD_SIZE 256     /**< bytes of one submission queue entry */
+#define RPCI_VGPU_CMD_INLINE 192   /**< inline data bytes of one entry */
+
+#define RPCI_VGPU_STATUS_READY 0x1   /**< the device can take commands */
+#define RPCI_VGPU_STATUS_BUSY 0x2    /**< commands are pending or running */
+#define RPCI_VGPU_STATUS_ENABLED 0x4 /**< the queues are enabled */
+#define RPCI_VGPU_STATUS_FATAL 0x8   /**< the queue stopped on a bad setup */
+
+#define RPCI_VGPU_CTRL_ENABLE 0x1 /**< enable the queues (after setting them up) */
+
+#define RPCI_VGPU_INTR_CMD 0x1   /**< a command asking for an MSI completed */
+#define RPCI_VGPU_INTR_ERROR 0x2 /**< a command failed */
+
+/* ------------------------------------------------------------ commands */
+
+/** Command opcodes. */
+enum rpci_vgpu_opcode {
+	RPCI_VGPU_OP_NOP = 1,           /**< nothing; completes at once */
+	RPCI_VGPU_OP_ALLOC = 2,         /**< args[0] size, args[1] alignment -> result: address */
+	RPCI_VGPU_OP_FREE = 3,          /**< args[0] address */
+	RPCI_VGPU_OP_COPY_H2D = 4,      /**< DMA read host_addr/host_len -> device args[0] */
+	RPCI_VGPU_OP_COPY_D2H = 5,      /**< DMA write device args[0] -> host_addr/host_len */
+	RPCI_VGPU_OP_MEMSET = 6,        /**< args[0] address, args[1] byte, args[2] length */
+	/** args[0] kind, args[1] log address, args[2] log size; image inline or
+	 *  at host_addr/host_len -> result: module */
+	RPCI_VGPU_OP_MODULE_LOAD = 7,
+	RPCI_VGPU_OP_MODULE_UNLOAD = 8, /**< args[0] module */
+	RPCI_VGPU_OP_FUNCTION_GET = 9,  /**< args[0] module; name inline -> result: function */
+	RPCI_VGPU_OP_LAUNCH = 10,       /**< args[0] function, args[1..3] grid/block (see below);
+					 *   parameters inline or at host_addr/host_len */
+	RPCI_VGPU_OP_FENCE = 11,        /**< completes when every earlier command has */
+};
+
+/** Command flags. */
+#define RPCI_VGPU_CMD_F_IRQ 0x01    /**< raise an MSI when it completes */
+#define RPCI_VGPU_CMD_F_INLINE 0x02 /**< data is inline, not at host_addr */
+
+/**
+ * One submission queue entry (RPCI_VGPU_CMD_SIZE bytes, little-endian).
+ * LAUNCH packs its geometry as args[1] = grid x | grid y << 32,
+ * args[2] = grid z | block x << 32, args[3] = block y | block z << 32.
+ */
+struct rpci_vgpu_cmd {
+	uint8_t opcode;      /**< enum rpci_vgpu_opcode */
+	uint8_t flags;       /**< RPCI_VGPU_CMD_F_* */
+	uint16_t inline_len; /**< bytes of data[] used */
+	uint32_t cmd_id;     /**< echoed in the completion */
+	uint64_t args[5];    /**< opcode-specific */
+	uint64_t host_addr;  /**< client memory the command reads or writes */
+	uint32_t host_len;   /**< its length */
+	uint32_t reserved;
+	uint8_t data[RPCI_VGPU_CMD_INLINE]; /**< inline data */
+};
+
+/** One completion queue entry (32 bytes, little-endian). */
+struct rpci_vgpu_cpl {
+	uint32_t cmd_id;  /**< the command's id */
+	int32_t status;   /**< 0 or a negative errno */
+	uint64_t result;  /**< address, module or function handle */
+	uint32_t phase;   /**< flips each time the device wraps the queue */
+	uint32_t sq_head; /**< submission entries consumed so far */
+	uint64_t reserved;
+};
+
+/** Launch parameters, inline or in client memory: a header then the arguments. */
+struct rpci_vgpu_params_hdr {
+	uint32_t nb_args;
+	uint32_t reserved;
+	/* followed by nb_args entries of 16 bytes: u16 kind (enum
+	 * rpci_vgpu_arg_kind), u16 size, u32 reserved, u64 value */
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RPCI_VGPU_HW_H */
