@@ -123,16 +123,17 @@ fi
 # a client killed in the middle of a job: the server frees the device and
 # serves the next client
 attached=$(grep -c "attached to client" "$IT_DIR/server.log")
-it_bg "$RUN" --config "$CFG" --host client0 --job sgemm --m 1500 --n 1500 --k 1500 \
+it_bg "$RUN" --config "$CFG" --host client0 --job sgemm --m 2000 --n 2000 --k 2000 \
 	>"$IT_DIR/victim.log" 2>&1
 victim=$IT_BG_PID
 # rpci-run computes the reference before it opens the device: kill it once
-# the server has it, in the middle of its copies
-for i in $(seq 1 300); do
+# the server has it, in the middle of its copies (the whole job takes less
+# than half a second on a fast host)
+for i in $(seq 1 600); do
 	[ "$(grep -c "attached to client" "$IT_DIR/server.log")" -gt "$attached" ] && break
-	sleep 0.1
+	sleep 0.05
 done
-sleep 0.3
+sleep 0.1
 kill -KILL "$victim" 2>/dev/null
 wait "$victim" 2>/dev/null
 rm -rf "/var/run/dpdk/${IT_ID}-client0"
