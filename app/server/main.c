@@ -186,17 +186,29 @@ server_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
 	agent_session_ended(srv, d);
 	SERVER_LOG(INFO, "%s: %s", d->conf->name, rpci_vgpu_resetting(d->vgpu) ?
 		   "device will be cleared when its running kernel ends" : "device cleared");
-	if (srv->port_info.is_memif && state == RPCI_LINK_S_CLOSED) {
-		/*
-		 * The client stops its memif port next. DPDK 22.11's memif unmaps
-		 * the shared rings from its interrupt thread while a burst may be
-		 * running: do not poll until the link has gone down.
-		 */
-		srv->quiesce = true;
-		srv->quiesce_deadline = rte_get_timer_cycles() +
-					rte_get_timer_hz() * QUIESCE_MAX_MS / 1000;
-		srv->quiesce_resume = 0;
+}
+
+/*
+ * A client says that it stops its port next (it closes its sessions first;
+ * a client daemon keeps its port across sessions and says so only on its
+ * way out). DPDK 22.11's memif unmaps the shared rings from its interrupt
+ * thread while a burst may be running: do not poll until the link has gone
+ * down.
+ */
+static void
+server_peer_port_stops(struct rpci_link *link, const struct rte_ether_addr *src, void *arg)
+{
+	struct server *srv = arg;
+
+	RTE_SET_USED(link);
+	RTE_SET_USED(src);
+	if (!srv->port_info.is_memif) {
+		return;
 	}
+	srv->quiesce = true;
+	srv->quiesce_deadline = rte_get_timer_cycles() +
+				rte_get_timer_hz() * QUIESCE_MAX_MS / 1000;
+	srv->quiesce_resume = 0;
 }
 
 /* rpci-bench's SINK frames since its last RESET (bench_frame.h). */
@@ -262,6 +274,7 @@ static const struct rpci_link_ops server_link_ops = {
 	.rx_msg = server_rx_msg,
 	.open = server_open,
 	.down = server_down,
+	.peer_port_stops = server_peer_port_stops,
 	.rx_ctrl = agent_rx_ctrl,
 	.rx_other = server_rx_other,
 };

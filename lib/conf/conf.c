@@ -11,6 +11,7 @@
  * stops the load and is reported as "file:line - what is wrong".
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -55,12 +56,16 @@ static const char *const g_link_keys[] = {
 
 static const char *const g_host_keys[] = {
 	"name", "roles", "mac", "port", "idle", "eal", "devices", "server", "device", "console",
-	NULL,
+	"proxy", NULL,
 };
 
 static const char *const g_eal_keys[] = {
 	"lcores", "memory_mb", "no_huge", "no_pci", "file_prefix", "log_level", "vdevs", "extra",
 	NULL,
+};
+
+static const char *const g_proxy_keys[] = {
+	"socket", "owner", "group", "mode", "max_programs", NULL,
 };
 
 static const char *const g_device_keys[] = {
@@ -845,6 +850,9 @@ parse_roles(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host
 }
 
 /* Entry idx of the "hosts" list. */
+static int parse_proxy(struct parse *p, const config_setting_t *hgrp,
+		       struct rpci_conf_host *host);
+
 static int
 parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struct rpci_conf *conf)
 {
@@ -924,7 +932,8 @@ parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struc
 		}
 	}
 
-	if (parse_eal(p, grp, host) < 0 || parse_devices(p, grp, host) < 0) {
+	if (parse_eal(p, grp, host) < 0 || parse_devices(p, grp, host) < 0 ||
+	    parse_proxy(p, grp, host) < 0) {
 		return -EINVAL;
 	}
 
@@ -959,6 +968,93 @@ parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struc
 			return conf_err(p, s, "'%s' is only for client hosts",
 					config_setting_name(s));
 		}
+	}
+	return 0;
+}
+
+/* A user or group name of the "proxy" group ("" if absent). */
+static int
+parse_proxy_name(struct parse *p, const config_setting_t *grp, const char *key, char *out,
+		 size_t len)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	const char *v;
+	size_t i, n;
+
+	out[0] = '\0';
+	if (s == NULL) {
+		return 0;
+	}
+	v = config_setting_get_string(s);
+	n = v != NULL ? strlen(v) : 0;
+	if (v == NULL || n == 0 || n >= len) {
+		return conf_err(p, s, "'%s' must be a user or group name of 1 to %zu characters",
+				key, len - 1);
+	}
+	for (i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)v[i]) && v[i] != '_' && v[i] != '-' && v[i] != '.') {
+			return conf_err(p, s, "'%s' '%.32s' is not a user or group name", key, v);
+		}
+	}
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
+/* Group "proxy" of a client host: the client daemon's socket. */
+static int
+parse_proxy(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host *host)
+{
+	struct rpci_conf_proxy *px = &host->proxy;
+	const config_setting_t *grp = config_setting_get_member(hgrp, "proxy");
+	const config_setting_t *s;
+	const char *v;
+	long long n;
+
+	snprintf(px->socket, sizeof(px->socket), "%s", RPCI_CONF_PROXY_SOCKET);
+	px->mode = 0660;
+	px->max_programs = 64;
+	if (grp == NULL) {
+		return 0;
+	}
+	if (!(host->roles & RPCI_ROLE_CLIENT)) {
+		return conf_err(p, grp, "'proxy' is only for client hosts");
+	}
+	if (!config_setting_is_group(grp)) {
+		return conf_err(p, grp, "'proxy' must be a group: { socket = ...; mode = ...; }");
+	}
+	px->line = (int)config_setting_source_line(grp);
+	if (conf_check_keys(p, grp, g_proxy_keys) < 0) {
+		return -EINVAL;
+	}
+	s = config_setting_get_member(grp, "socket");
+	if (s != NULL) {
+		v = config_setting_get_string(s);
+		/* sun_path holds 108 bytes */
+		if (v == NULL || v[0] != '/' || strlen(v) >= 108) {
+			return conf_err(p, s, "'socket' must be an absolute path of at most 107 "
+					"characters");
+		}
+		memcpy(px->socket, v, strlen(v) + 1);
+	}
+	if (parse_proxy_name(p, grp, "owner", px->owner, sizeof(px->owner)) < 0 ||
+	    parse_proxy_name(p, grp, "group", px->group, sizeof(px->group)) < 0) {
+		return -EINVAL;
+	}
+	if (conf_int(p, grp, "mode", false, 0, 0777, true, &n, &s) < 0) {
+		return -EINVAL;
+	}
+	if (s != NULL) {
+		if ((n & 0600) != 0600) {
+			return conf_err(p, s, "'mode' 0%llo must let the owner read and write (0600)",
+					n);
+		}
+		px->mode = (uint32_t)n;
+	}
+	if (conf_int(p, grp, "max_programs", false, 1, 64, false, &n, &s) < 0) {
+		return -EINVAL;
+	}
+	if (s != NULL) {
+		px->max_programs = (uint32_t)n;
 	}
 	return 0;
 }

@@ -115,6 +115,22 @@ struct rpci_conf_device {
 	int line;                         /**< line of the entry in the file */
 };
 
+/** Default socket of a client host's daemon (rpci-proxy), and librpci's default. */
+#define RPCI_CONF_PROXY_SOCKET "/run/rpci/proxy.sock"
+
+/**
+ * A client host's daemon (group "proxy" of a client host): the unix socket
+ * programs connect to, and who may (its owner, group and mode).
+ */
+struct rpci_conf_proxy {
+	char socket[RPCI_CONF_STR_MAX]; /**< path (default RPCI_CONF_PROXY_SOCKET) */
+	char owner[RPCI_CONF_NAME_MAX]; /**< user owning the socket ("" = the daemon's) */
+	char group[RPCI_CONF_NAME_MAX]; /**< its group ("" = the daemon's) */
+	uint32_t mode;                  /**< its permission bits (default 0660) */
+	uint32_t max_programs;          /**< programs served at once (default 64, 1..64) */
+	int line;                       /**< line of the group (0 if absent) */
+};
+
 /** A host of the cluster (an entry of the "hosts" list). */
 struct rpci_conf_host {
 	char name[RPCI_CONF_NAME_MAX]; /**< unique in the file */
@@ -134,6 +150,8 @@ struct rpci_conf_host {
 	unsigned int nb_devices;
 	/** Unix socket of the console of a process of this host ("" = default). */
 	char console[RPCI_CONF_STR_MAX];
+	/** Client: the client daemon's socket (group "proxy"), programs connect to it. */
+	struct rpci_conf_proxy proxy;
 	int line; /**< line of the entry in the file */
 };
 

@@ -130,6 +130,8 @@ struct rpci_link_session {
 	struct rpci_link_open_msg open_ack;
 	bool answered;
 	bool close_acked;
+	bool close_started;      /* rpci_link_close_start(): CLOSE once all is acked */
+	uint64_t close_sent_tsc; /* last CLOSE sent */
 };
 
 struct rpci_link {
@@ -149,6 +151,10 @@ struct rpci_link {
 	struct rte_mbuf **rx_burst;
 	bool owns_port; /* close the port and free the pools with the link */
 	uint16_t rx_cap[RPCI_LINK_CLASSES]; /* receive queue per class, frames */
+	/* rpci_link_port_stop_notice(): the peers that acknowledged it */
+	const struct rte_ether_addr *notice_peers;
+	bool *notice_acked;
+	unsigned int nb_notice_peers;
 	/* built-in fault injector (tests) */
 	bool faults_on;
 	struct rpci_link_faults faults[2]; /* 0 TX, 1 RX */
@@ -1575,6 +1581,30 @@ rx_not_ours(struct rpci_link *link, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
+/* A port-stop notice (a CLOSE of session 0), or its acknowledgement. */
+static void
+rx_port_stop_notice(struct rpci_link *link, const struct rte_ether_addr *src,
+		    const struct link_hdr *h)
+{
+	unsigned int i;
+
+	if (h->kind == RPCI_LINK_CLOSE) {
+		if (!(h->flags & RPCI_LINK_F_PORT_STOPS)) {
+			return;
+		}
+		send_simple(link, src, RPCI_LINK_CLOSE_ACK, 0, 0, 0, NULL, 0);
+		if (link->p.ops->peer_port_stops != NULL) {
+			link->p.ops->peer_port_stops(link, src, link->p.ops_arg);
+		}
+		return;
+	}
+	for (i = 0; i < link->nb_notice_peers; i++) {
+		if (rte_is_same_ether_addr(&link->notice_peers[i], src)) {
+			link->notice_acked[i] = true;
+		}
+	}
+}
+
 static void
 rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 {
@@ -1625,6 +1655,11 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 	}
 	if (h.kind == RPCI_LINK_OPEN) {
 		rx_open(link, &eth->src_addr, &h, l2 + RPCI_LINK_HDR_LEN);
+		goto drop;
+	}
+	if (unlikely(h.session == 0) &&
+	    (h.kind == RPCI_LINK_CLOSE || h.kind == RPCI_LINK_CLOSE_ACK)) {
+		rx_port_stop_notice(link, &eth->src_addr, &h);
 		goto drop;
 	}
 	s = session_find(link, h.session, &eth->src_addr);
@@ -1689,6 +1724,37 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 	}
 drop:
 	rte_pktmbuf_free(m);
+}
+
+/*
+ * A close in progress (rpci_link_close_start()): CLOSE is not sequenced, so
+ * it goes once everything sent is acked; then again each quarter keepalive
+ * until CLOSE_ACK.
+ */
+static void
+session_close_step(struct rpci_link_session *s, uint64_t now)
+{
+	struct rpci_link *link = s->link;
+	struct link_hdr h = {
+		.kind = RPCI_LINK_CLOSE,
+		.session = s->id,
+	};
+
+	if (s->state == RPCI_LINK_S_OPEN) {
+		if (s->open_frame != NULL || s->tx_acked != s->tx_next) {
+			return;
+		}
+		s->state = RPCI_LINK_S_CLOSING;
+		s->close_sent_tsc = 0;
+	}
+	if (s->state != RPCI_LINK_S_CLOSING || s->close_acked ||
+	    (s->close_sent_tsc != 0 && tsc_since(now, s->close_sent_tsc) <= link->keepalive_tsc / 4)) {
+		return;
+	}
+	h.seq = s->tx_next;
+	h.ack = s->rx_next;
+	send_hdr(link, &s->peer, &h, NULL, 0);
+	s->close_sent_tsc = now;
 }
 
 /*
@@ -1810,6 +1876,9 @@ session_timers(struct rpci_link_session *s, uint64_t now)
 	if (tsc_since(now, s->last_rx_tsc) > link->dead_tsc) {
 		session_down(s, RPCI_LINK_S_DEAD);
 		return;
+	}
+	if (unlikely(s->close_started)) {
+		session_close_step(s, now);
 	}
 	if (s->tx_sent != s->tx_acked) {
 		struct replay_ent *e = &s->replay[s->tx_acked & s->replay_mask];
@@ -1982,62 +2051,112 @@ rpci_link_open(struct rpci_link *link, const struct rte_ether_addr *peer,
 }
 
 int
+rpci_link_close_start(struct rpci_link_session *s)
+{
+	if (s == NULL || !s->in_use) {
+		return -EINVAL;
+	}
+	if (s->state != RPCI_LINK_S_OPEN) {
+		return -ENOTCONN;
+	}
+	if (!s->close_started) {
+		s->close_started = true;
+		session_flush(s);
+		session_close_step(s, now_tsc());
+	}
+	return 0;
+}
+
+int
+rpci_link_close_poll(const struct rpci_link_session *s)
+{
+	if (s == NULL || !s->in_use || !s->close_started) {
+		return -EINVAL;
+	}
+	if (s->close_acked || (s->state == RPCI_LINK_S_CLOSED && !s->close_acked)) {
+		/* acked, or the peer closed at the same time: both clean */
+		return 0;
+	}
+	/*
+	 * Dead while we waited: dead_ms of silence, or replays given up; the
+	 * peer never answered, which is not a clean close.
+	 */
+	return s->state == RPCI_LINK_S_DEAD ? -ETIMEDOUT : -EINPROGRESS;
+}
+
+int
+rpci_link_port_stop_notice(struct rpci_link *link, const struct rte_ether_addr *peers,
+			   unsigned int nb_peers, uint32_t timeout_ms)
+{
+	struct link_hdr h = {
+		.kind = RPCI_LINK_CLOSE,
+		.session = 0,
+		.flags = RPCI_LINK_F_PORT_STOPS,
+	};
+	bool acked[RPCI_LINK_SESSIONS_MAX] = { false };
+	struct rpci_idle idle;
+	uint64_t deadline, last_sent = 0;
+	unsigned int i, n = 0;
+
+	if (link == NULL || (nb_peers > 0 && peers == NULL) || nb_peers > RPCI_LINK_SESSIONS_MAX) {
+		return -EINVAL;
+	}
+	if (nb_peers == 0) {
+		return 0;
+	}
+	link->notice_peers = peers;
+	link->notice_acked = acked;
+	link->nb_notice_peers = nb_peers;
+	rpci_idle_init(&idle, true, 1000, 100);
+	deadline = now_tsc() + link->hz * timeout_ms / 1000;
+	while (now_tsc() < deadline) {
+		for (i = 0, n = 0; i < nb_peers; i++) {
+			n += acked[i];
+		}
+		if (n == nb_peers) {
+			break;
+		}
+		if (now_tsc() - last_sent > link->keepalive_tsc / 4) {
+			for (i = 0; i < nb_peers; i++) {
+				if (!acked[i]) {
+					send_hdr(link, &peers[i], &h, NULL, 0);
+				}
+			}
+			last_sent = now_tsc();
+		}
+		poll_once_idle(link, &idle);
+	}
+	link->notice_peers = NULL;
+	link->notice_acked = NULL;
+	link->nb_notice_peers = 0;
+	return (int)n;
+}
+
+int
 rpci_link_close(struct rpci_link_session *s, uint32_t timeout_ms)
 {
 	struct rpci_link *link;
 	struct rpci_idle idle;
-	uint64_t start, deadline, last_sent = 0;
-	int ret = 0;
+	uint64_t deadline;
+	int ret;
 
-	if (s == NULL || !s->in_use) {
-		return -EINVAL;
+	ret = rpci_link_close_start(s);
+	if (ret < 0) {
+		if (ret == -ENOTCONN) {
+			rpci_link_session_free(s);
+		}
+		return ret;
 	}
 	link = s->link;
-	if (s->state != RPCI_LINK_S_OPEN) {
-		rpci_link_session_free(s);
-		return -ENOTCONN;
-	}
 	rpci_idle_init(&idle, true, 1000, 100);
-	start = now_tsc();
-	deadline = start + link->hz * timeout_ms / 1000;
-	/* Everything sent must be acked first: CLOSE is not sequenced. */
-	session_flush(s);
-	while (s->state == RPCI_LINK_S_OPEN && s->tx_acked != s->tx_next) {
+	deadline = now_tsc() + link->hz * timeout_ms / 1000;
+	while ((ret = rpci_link_close_poll(s)) == -EINPROGRESS) {
 		if (now_tsc() > deadline) {
 			ret = -ETIMEDOUT;
-			goto free;
+			break;
 		}
 		poll_once_idle(link, &idle);
 	}
-	if (s->state != RPCI_LINK_S_OPEN) {
-		ret = -ENOTCONN;
-		goto free;
-	}
-	s->state = RPCI_LINK_S_CLOSING;
-	while (!s->close_acked && s->state == RPCI_LINK_S_CLOSING) {
-		uint64_t now = now_tsc();
-
-		if (now > deadline) {
-			ret = -ETIMEDOUT;
-			goto free;
-		}
-		if (now - last_sent > link->keepalive_tsc / 4) {
-			send_simple(link, &s->peer, RPCI_LINK_CLOSE, s->id, s->tx_next, s->rx_next,
-				    NULL, 0);
-			last_sent = now;
-		}
-		poll_once_idle(link, &idle);
-	}
-	/*
-	 * The loop also ends when the session died while we waited for
-	 * CLOSE_ACK (dead_ms of silence, or replays given up): the peer never
-	 * answered, which is not a clean close. (A peer that closed at the
-	 * same time leaves the session CLOSED: that one is.)
-	 */
-	if (!s->close_acked && s->state == RPCI_LINK_S_DEAD) {
-		ret = -ETIMEDOUT;
-	}
-free:
 	s->state = RPCI_LINK_S_CLOSED;
 	rpci_link_session_free(s);
 	return ret;

@@ -257,8 +257,11 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 		return LINK_HDR_KIND;
 	}
 	if ((h->flags &
-	     ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK | RPCI_LINK_F_KEPT)) != 0 ||
+	     ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK | RPCI_LINK_F_KEPT |
+	       RPCI_LINK_F_PORT_STOPS)) != 0 ||
 	    ((h->flags & RPCI_LINK_F_KEPT) && h->kind != RPCI_LINK_NAK) ||
+	    ((h->flags & RPCI_LINK_F_PORT_STOPS) && (h->kind != RPCI_LINK_CLOSE ||
+							 h->session != 0)) ||
 	    ((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT) >= RPCI_LINK_CLASSES ||
 	    get_be32(buf + LINK_OFF_RESERVED) != 0) {
 		return LINK_HDR_FLAGS;

@@ -76,6 +76,12 @@ enum rpci_link_kind {
  * NAK asks for everything from the ack field on.
  */
 #define RPCI_LINK_F_KEPT 0x0008
+/**
+ * CLOSE of session 0: a port-stop notice, the sender's port stops next (a
+ * memif peer stops polling until that port is down: doc/design.md, "The
+ * memif hazard"). Answered by a CLOSE_ACK of session 0.
+ */
+#define RPCI_LINK_F_PORT_STOPS 0x0010
 
 /**
  * Traffic classes, as in PCIe flow control. A DATA frame carries messages of
@@ -203,6 +209,12 @@ struct rpci_link_ops {
 	 * frames (EtherType 0x88B6) this way. May be NULL.
 	 */
 	int (*rx_other)(struct rpci_link *link, struct rte_mbuf *m, void *arg);
+	/**
+	 * A peer said that its port stops next (rpci_link_port_stop_notice()).
+	 * May be NULL.
+	 */
+	void (*peer_port_stops)(struct rpci_link *link, const struct rte_ether_addr *src,
+				void *arg);
 };
 
 /** Parameters of a link. */
@@ -472,6 +484,50 @@ int rpci_link_session_answer(const struct rpci_link_session *s, struct rpci_link
  *   -ENOTCONN (it was already dead or closed).
  */
 int rpci_link_close(struct rpci_link_session *s, uint32_t timeout_ms);
+
+/**
+ * Start closing a session without waiting: once everything sent is acked
+ * the link sends CLOSE, again until the peer's CLOSE_ACK; poll the link
+ * and rpci_link_close_poll(), then free the session.
+ *
+ * @param s
+ *   An open session.
+ * @return
+ *   0, -ENOTCONN (not open: free it), -EINVAL.
+ */
+int rpci_link_close_start(struct rpci_link_session *s);
+
+/**
+ * Where a close started by rpci_link_close_start() is.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   0 (closed in order: free it), -EINPROGRESS, -ETIMEDOUT (the peer fell
+ *   silent first: free it), -EINVAL (no close started).
+ */
+int rpci_link_close_poll(const struct rpci_link_session *s);
+
+/**
+ * Tell peers that our port stops next, and wait (polling the link) until
+ * each acknowledged or the time is up: a memif peer then stops polling
+ * until the port has gone down, so that DPDK 22.11's memif cannot unmap its
+ * rings under a burst. Call it on the way out of a process, after closing
+ * the sessions.
+ *
+ * @param link
+ *   The link.
+ * @param peers
+ *   The peers (those this process had sessions with).
+ * @param nb_peers
+ *   How many (at most RPCI_LINK_SESSIONS_MAX).
+ * @param timeout_ms
+ *   How long to wait in all.
+ * @return
+ *   The number of peers that acknowledged, or -EINVAL.
+ */
+int rpci_link_port_stop_notice(struct rpci_link *link, const struct rte_ether_addr *peers,
+			       unsigned int nb_peers, uint32_t timeout_ms);
 
 /**
  * Free a session that is closed or dead (after the down callback), or drop
