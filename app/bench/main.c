@@ -34,6 +34,7 @@
 #include "rpci_client.h"
 #include "rpci_conf.h"
 #include "rpci_link.h"
+#include "rpci_proxy.h"
 #include "rpci_tlp.h"
 #include "rpci_vgpu_hw.h"
 
@@ -91,6 +92,7 @@ struct bench {
 	struct rpci_conf *conf;
 	const struct rpci_conf_host *host;
 	const struct rpci_conf_host *server;
+	struct rpci_proxy *core;
 	struct rpci_client *client;
 	struct rpci_device *dev;
 	struct rpci_device_info info;
@@ -1188,10 +1190,15 @@ main(int argc, char **argv)
 	}
 	b.tsc_hz = (double)rte_get_tsc_hz();
 	frame_lengths(&b);
-	b.client = rpci_client_create(b.conf, b.o.host);
+	b.core = rpci_proxy_create(b.conf, b.o.host, err, sizeof(err));
+	if (b.core == NULL) {
+		fprintf(stderr, "rpci-bench: %s\n", err);
+		goto eal_cleanup;
+	}
+	b.client = rpci_proxy_client_create(b.core, "rpci-bench");
 	if (b.client == NULL) {
 		fprintf(stderr, "rpci-bench: %s\n", rpci_last_error());
-		goto eal_cleanup;
+		goto destroy_core;
 	}
 	if (raw_port_init(&b.rp, b.conf, b.host, b.server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rpci-bench: raw frames: %s\n", err);
@@ -1213,6 +1220,8 @@ main(int argc, char **argv)
 	ret = b.failures == 0 ? 0 : 1;
 destroy:
 	rpci_client_destroy(b.client);
+destroy_core:
+	rpci_proxy_destroy(b.core);
 	/* after the port is closed: nothing of our pool is left in its queues */
 	raw_port_fini(&b.rp);
 eal_cleanup:

@@ -216,18 +216,9 @@ app_telemetry_register_link(struct rpci_link *link)
  * row is about 400 bytes at the longest names).
  */
 #define TEL_ROWS_REPLY 32
-#define TEL_COLS_MAX 16
-
-struct tel_cols {
-	struct rte_tel_data *d;
-	struct rte_tel_data *col[TEL_COLS_MAX];
-	const char *name[TEL_COLS_MAX];
-	unsigned int nb;
-	bool no_memory;
-};
 
 /* Start a column of strings (str) or of numbers. */
-static unsigned int
+unsigned int
 col_new(struct tel_cols *t, const char *name, bool str)
 {
 	unsigned int i = t->nb;
@@ -247,7 +238,7 @@ col_new(struct tel_cols *t, const char *name, bool str)
 	return i;
 }
 
-static void
+void
 col_str(struct tel_cols *t, unsigned int i, const char *v)
 {
 	if (i < t->nb) {
@@ -255,7 +246,7 @@ col_str(struct tel_cols *t, unsigned int i, const char *v)
 	}
 }
 
-static void
+void
 col_u64(struct tel_cols *t, unsigned int i, uint64_t v)
 {
 	if (i < t->nb) {
@@ -273,7 +264,7 @@ col_mac(struct tel_cols *t, unsigned int i, const uint8_t mac[6])
 }
 
 /* Put the columns in the reply (or free them). 0 or -ENOMEM. */
-static int
+int
 cols_end(struct tel_cols *t)
 {
 	unsigned int i;

@@ -27,6 +27,24 @@ typedef int (*app_tel_builder)(void *arg, const char *params, struct rte_tel_dat
  */
 int app_telemetry_register(const char *cmd, app_tel_builder fn, void *arg, const char *help);
 
+/*
+ * A table as columns (DPDK 22.11 telemetry nests only arrays of scalars):
+ * col_new() a column (strings or numbers), col_str()/col_u64() a value per
+ * row, cols_end() puts them in the reply dict d (0, or -ENOMEM).
+ */
+#define TEL_COLS_MAX 16
+struct tel_cols {
+	struct rte_tel_data *d;
+	struct rte_tel_data *col[TEL_COLS_MAX];
+	const char *name[TEL_COLS_MAX];
+	unsigned int nb;
+	bool no_memory;
+};
+unsigned int col_new(struct tel_cols *t, const char *name, bool str);
+void col_str(struct tel_cols *t, unsigned int i, const char *v);
+void col_u64(struct tel_cols *t, unsigned int i, uint64_t v);
+int cols_end(struct tel_cols *t);
+
 /* The link's commands: /rpci/link. */
 int app_telemetry_register_link(struct rpci_link *link);
 

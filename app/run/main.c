@@ -4,9 +4,14 @@
  * rpci-run: run a job on a remote virtual GPU, check it against the same
  * computation done locally, and print the timings.
  *
+ *   rpci-run [--proxy SOCKET] --job JOB [sizes] [options]
  *   rpci-run [EAL args --] --config FILE --host NAME --job JOB [sizes] [options]
- *   rpci-run [EAL args --] --config FILE --host NAME --job cl --source FILE --kernel NAME
+ *   rpci-run ... --job cl --source FILE --kernel NAME
  *            --global X[,Y[,Z]] [--local X[,Y[,Z]]] --arg SPEC... [--check NAME] [--dump FILE]
+ *
+ * An ordinary program of the host's rpci-proxy (librpci) by default; with
+ * --config and --host it owns the host's port itself, embedding the
+ * proxy's core (lib/proxy) as the daemon does.
  *
  * The first form runs a built-in kernel of the backend; the second a user's
  * kernel from a file, of the module kind the job names (g_module_kinds).
@@ -30,7 +35,7 @@
 #include "app_common.h"
 #include "rpci_client.h"
 #include "rpci_conf.h"
-#include "rpci_link.h"
+#include "rpci_proxy.h"
 
 enum job_kind {
 	JOB_VECTOR_ADD,
@@ -159,6 +164,7 @@ struct user_job {
 struct run_opts {
 	const char *config;
 	const char *host;
+	const char *proxy;
 	const char *server;
 	const char *device;
 	const char *json;
@@ -202,7 +208,12 @@ struct verdict {
 static void
 usage(const char *prog)
 {
-	printf("usage: %s [EAL args --] --config FILE --host NAME --job JOB [sizes] [options]\n"
+	printf("usage: %s [--proxy SOCKET] --job JOB [sizes] [options]\n"
+	       "       %s [EAL args --] --config FILE --host NAME --job JOB [sizes] [options]\n"
+	       "  --proxy SOCKET      the host's rpci-proxy (default: $RPCI_PROXY, else\n"
+	       "                      " RPCI_PROXY_DEFAULT_SOCKET ")\n"
+	       "  --config FILE --host NAME   own the port of client host NAME instead (the\n"
+	       "                      proxy's core in this process; no rpci-proxy there)\n"
 	       "  --job vector-add|saxpy|sgemm|reduce   a built-in kernel of the backend\n"
 	       "  --n N               vector length (vector-add, saxpy, reduce),\n"
 	       "                      or columns of C (sgemm)\n"
@@ -248,7 +259,7 @@ usage(const char *prog)
 	       "  --dump FILE         write the out and inout buffers to FILE, raw, in order\n"
 	       "Sizes take K, M, G suffixes. Exit: 0 verified (a user's kernel without --check:\n"
 	       "ran, prints done), 1 mismatch or error, 2 bad usage.\n",
-	       prog);
+	       prog, prog);
 }
 
 static double
@@ -718,6 +729,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "proxy", required_argument, NULL, 'X' },
 		{ "job", required_argument, NULL, 'j' },
 		{ "n", required_argument, NULL, 'n' },
 		{ "m", required_argument, NULL, 'm' },
@@ -765,6 +777,9 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'H':
 			o->host = optarg;
+			break;
+		case 'X':
+			o->proxy = optarg;
 			break;
 		case 'j':
 			for (i = 0; i < RTE_DIM(g_job_names); i++) {
@@ -927,8 +942,13 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		fprintf(stderr, "rpci-run: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (o->config == NULL || o->host == NULL) {
-		fprintf(stderr, "rpci-run: --config FILE and --host NAME are required\n");
+	if ((o->config == NULL) != (o->host == NULL)) {
+		fprintf(stderr, "rpci-run: --config FILE and --host NAME go together\n");
+		return -1;
+	}
+	if (o->config != NULL && o->proxy != NULL) {
+		fprintf(stderr, "rpci-run: --proxy names the host's daemon; --config and --host "
+			"own the port instead: one or the other\n");
 		return -1;
 	}
 	if ((o->nb_devices != 0 || o->have_req) && (o->server != NULL || o->device != NULL)) {
@@ -1995,19 +2015,18 @@ print_info(struct rpci_device *dev)
 }
 
 static void
-print_link_stats(const struct rpci_client *client)
+print_link_stats(struct rpci_client *client)
 {
-	struct rpci_link_stats s;
+	struct rpci_client_link_stats s;
 
-	rpci_client_link_stats(client, &s);
-	printf("rpci-run: link: rx %" PRIu64 " frames (%" PRIu64 " data, %" PRIu64
-	       " duplicate, %" PRIu64 " out of order, %" PRIu64 " bad CRC, %" PRIu64
-	       " bad header, %" PRIu64 " not ours), tx %" PRIu64 " frames (%" PRIu64 " data, %"
-	       PRIu64 " retransmitted), %" PRIu64 " time-outs, NAK %" PRIu64 " sent %" PRIu64
-	       " received, %" PRIu64 " malformed messages\n",
-	       s.rx_frames, s.rx_data, s.rx_duplicate, s.rx_out_of_order, s.rx_bad_crc,
-	       s.rx_bad_header, s.rx_not_ours, s.tx_frames, s.tx_data, s.tx_retransmit,
-	       s.timeouts, s.nak_sent, s.nak_rcvd, s.rx_malformed_msg);
+	if (rpci_client_link_stats(client, &s) < 0) {
+		fprintf(stderr, "rpci-run: link counters: %s\n", rpci_last_error());
+		return;
+	}
+	printf("rpci-run: link: rx %" PRIu64 " frames (%" PRIu64 " bad CRC, %" PRIu64
+	       " malformed, %" PRIu64 " dropped), tx %" PRIu64 " frames (%" PRIu64
+	       " retransmitted)\n", s.rx_frames, s.rx_bad_crc, s.rx_malformed, s.rx_dropped,
+	       s.tx_frames, s.retransmits);
 }
 
 /* Print a build log, line by line, to stderr. */
@@ -2268,13 +2287,15 @@ main(int argc, char **argv)
 {
 	struct app_args args;
 	struct run_opts o;
-	struct rpci_conf *conf;
+	struct rpci_conf *conf = NULL;
 	const struct rpci_conf_host *host;
+	struct rpci_proxy *core = NULL;
 	struct rpci_client *client;
 	struct rpci_device *devs[RUN_DEVICES_MAX];
 	struct builtin_job bj;
 	struct job_ctx c;
 	unsigned int nb_devs = 0, i;
+	char err[RPCI_CONF_ERR_MAX];
 	int ret = 1;
 
 	memset(&bj, 0, sizeof(bj));
@@ -2286,20 +2307,36 @@ main(int argc, char **argv)
 	if (o.job == JOB_USER && !o.info_only && user_job_read_source(&o.user) < 0) {
 		return 2;
 	}
-	conf = app_load_conf("rpci-run", o.config, o.host, RPCI_ROLE_CLIENT, &host);
-	if (conf == NULL) {
+	if (o.config != NULL) {
+		conf = app_load_conf("rpci-run", o.config, o.host, RPCI_ROLE_CLIENT, &host);
+		if (conf == NULL) {
+			free(o.user.image);
+			return 2;
+		}
+		if (app_eal_init("rpci-run", host, &args) < 0) {
+			rpci_conf_free(conf);
+			free(o.user.image);
+			return 1;
+		}
+	} else if (args.eal_argc > 0) {
+		fprintf(stderr, "rpci-run: EAL arguments are for --config and --host (a program of "
+			"the proxy runs no EAL)\n");
 		free(o.user.image);
 		return 2;
-	}
-	if (app_eal_init("rpci-run", host, &args) < 0) {
-		rpci_conf_free(conf);
-		free(o.user.image);
-		return 1;
 	}
 	if (!o.info_only && o.job != JOB_USER && builtin_prepare(&o, &bj) < 0) {
 		goto cleanup;
 	}
-	client = rpci_client_create(conf, o.host);
+	if (conf != NULL) {
+		core = rpci_proxy_create(conf, o.host, err, sizeof(err));
+		if (core == NULL) {
+			fprintf(stderr, "rpci-run: %s\n", err);
+			goto cleanup;
+		}
+		client = rpci_proxy_client_create(core, "rpci-run");
+	} else {
+		client = rpci_client_create(o.proxy);
+	}
 	if (client == NULL) {
 		fprintf(stderr, "rpci-run: %s\n", rpci_last_error());
 		goto cleanup;
@@ -2329,8 +2366,11 @@ destroy:
 	rpci_client_destroy(client);
 cleanup:
 	builtin_free(&bj);
-	rte_eal_cleanup();
-	rpci_conf_free(conf);
+	if (conf != NULL) {
+		rpci_proxy_destroy(core);
+		rte_eal_cleanup();
+		rpci_conf_free(conf);
+	}
 	free(o.user.image);
 	return ret;
 }

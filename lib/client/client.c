@@ -1,59 +1,51 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * lib/client: the driver of a remote virtual GPU and the API on top.
+ * librpci: the driver of a remote virtual GPU and the API on top.
  *
- * The client polls its link from the calling thread while it waits (run to
- * completion, as SPDK's poll groups do): there is no other thread.
+ * The driver is an ordinary PCI driver whose bus is the proxy: it sizes and
+ * places the BARs with configuration writes, enables MSI, puts its
+ * completion queue in shared memory, pushes commands into the device's
+ * submission queue with posted writes and rings the doorbell, and takes a
+ * completion when the device's MSI for it arrives (the proxy counts MSIs
+ * in the control page, after it applied the device's DMA writes that came
+ * before: an entry is read only once it is whole).
+ *
+ * Every wait runs in the calling thread (spin, then sleep on the eventfd;
+ * or, embedded, the proxy core's poll loop): there is no thread of ours.
  */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_byteorder.h>
-#include <rte_common.h>
-#include <rte_cycles.h>
-#include <rte_errno.h>
-#include <rte_ethdev.h>
-#include <rte_lcore.h>
-#include <rte_log.h>
-#include <rte_malloc.h>
-
 #include "client_private.h"
+#include "client_transport.h"
 
-RTE_LOG_REGISTER(rpci_client_logtype, rpci.lib.client, INFO);
+/* ------------------------------------------------------------ helpers */
 
+/* The device's registers and queues are little-endian, as this host. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a little-endian host");
 
-static __thread char g_errmsg[256];
-
-int
-cl_fail(int err, const char *fmt, ...)
+static inline uint32_t
+le32(uint32_t v)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(g_errmsg, sizeof(g_errmsg), fmt, ap);
-	va_end(ap);
-	CLIENT_LOG(DEBUG, "%s", g_errmsg);
-	return err;
+	return v;
 }
-
-const char *
-rpci_last_error(void)
-{
-	return g_errmsg;
-}
-
-/* ------------------------------------------------------------- waiting */
 
 bool
 cl_session_alive(struct rpci_device *dev)
 {
-	if (dev->lost || dev->s == NULL || cl_sel_detached(dev) ||
-	    rpci_link_session_state(dev->s) != RPCI_LINK_S_OPEN) {
+	const struct rpci_ipc_dev_status *st;
+
+	if (dev->lost || dev->client->dead) {
+		dev->lost = true;
+		return false;
+	}
+	st = &dev->client->cp->dev[dev->slot];
+	if (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE) != RPCI_IPC_DEV_OPEN ||
+	    __atomic_load_n(&st->epoch, __ATOMIC_RELAXED) != dev->epoch) {
 		dev->lost = true;
 		return false;
 	}
@@ -63,212 +55,192 @@ cl_session_alive(struct rpci_device *dev)
 int
 cl_lost_error(struct rpci_device *dev)
 {
+	if (dev->client->dead) {
+		return cl_dead_error(dev->client);
+	}
 	return cl_fail(-ENOTCONN, "lost the device: server '%s' stopped answering",
 		       dev->info.server);
 }
 
-
-/* One turn of the wait loop: poll the link, take completions, back off. */
-void
-cl_wait_turn(struct rpci_device *dev, struct rpci_idle *idle)
-{
-	int work = rpci_link_poll(dev->client->link);
-
-	cl_cq_poll(dev);
-	cl_sel_timers(dev->client);
-	rpci_idle_account(idle, work);
-}
-
-void
-cl_idle_init(struct rpci_device *dev, struct rpci_idle *idle)
-{
-	const struct rpci_conf_host *h = dev->client->host;
-	const struct rpci_conf_link *l = &dev->client->conf->link;
-
-	rpci_idle_init(idle, h->idle == RPCI_IDLE_ADAPTIVE, l->spin_polls, l->sleep_max_us);
-}
-
-/* Wait for every frame sent so far to be acked. */
+/* A request that completes: post it and wait (timeout_ms 0: none). */
 static int
-wait_acked(struct rpci_device *dev)
+post_wait(struct rpci_device *dev, struct rpci_ipc_req *r, const void *data, uint32_t len,
+	  uint32_t timeout_ms, struct cl_op *out)
 {
-	struct rpci_idle idle;
-	uint32_t seq;
-	uint64_t deadline = rte_get_timer_cycles() + dev->client->request_tsc;
+	struct rpci_client *c = dev->client;
+	uint64_t cookie;
+	int o, ret;
 
-	rpci_link_flush(dev->client->link);
-	seq = rpci_link_session_tx_seq(dev->s);
-	cl_idle_init(dev, &idle);
-	while (!rpci_link_session_acked(dev->s, seq)) {
-		if (!cl_session_alive(dev)) {
-			return cl_lost_error(dev);
+	o = cl_op_alloc(c, &cookie);
+	if (o < 0) {
+		return cl_fail(-EBUSY, "too many requests in flight");
+	}
+	r->cookie = cookie;
+	r->dev = dev->slot;
+	ret = cl_post(c, r, data, len);
+	if (ret == 0) {
+		ret = cl_op_wait(c, o, dev, timeout_ms);
+		if (out != NULL) {
+			*out = c->ops[o];
 		}
-		if (rte_get_timer_cycles() > deadline) {
-			return cl_fail(-ETIMEDOUT, "server '%s' did not acknowledge our writes",
-				    dev->info.server);
+	}
+	cl_op_free(c, o);
+	return ret;
+}
+
+/* ------------------------------------------------------ posted writes */
+
+static int
+write_inline(struct rpci_device *dev, uint64_t addr, const void *src, uint32_t len)
+{
+	struct rpci_ipc_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.op = RPCI_IPC_OP_MWR;
+	r.flags = RPCI_IPC_REQ_F_INLINE;
+	r.dev = dev->slot;
+	r.len = len;
+	r.addr = addr;
+	return cl_post(dev->client, &r, src, len);
+}
+
+int
+cl_write_shm(struct rpci_device *dev, uint64_t addr, const void *src, uint64_t size, bool copy)
+{
+	struct rpci_client *c = dev->client;
+	struct rpci_ipc_req r;
+	uint64_t off, done = 0;
+	int ret;
+
+	if (!cl_in_shm(c, src, size, &off)) {
+		return cl_fail(-EFAULT, "not shared memory");
+	}
+	while (done < size) {
+		uint32_t n = (uint32_t)CL_MIN(size - done, (uint64_t)RPCI_IPC_XFER_MAX);
+
+		memset(&r, 0, sizeof(r));
+		r.op = RPCI_IPC_OP_MWR;
+		r.flags = copy ? RPCI_IPC_REQ_F_COPY : 0;
+		r.dev = dev->slot;
+		r.len = n;
+		r.addr = addr + done;
+		r.buf = off + done;
+		ret = cl_post(c, &r, NULL, 0);
+		if (ret < 0) {
+			return ret;
 		}
-		cl_wait_turn(dev, &idle);
+		done += n;
 	}
 	return 0;
 }
 
-/* Queue a message, polling while the link has no room. */
-static int
-send_msg(struct rpci_device *dev, const struct rpci_tlp *msg, const void *payload,
-	 unsigned int flags)
+int
+cl_fence(struct rpci_device *dev)
 {
-	struct rpci_idle idle;
-	uint64_t deadline = 0;
+	struct rpci_ipc_req r;
 	int ret;
 
-	for (;;) {
-		ret = rpci_link_send(dev->s, msg, payload, flags);
-		if (ret != -EAGAIN) {
-			break;
+	memset(&r, 0, sizeof(r));
+	r.op = RPCI_IPC_OP_FENCE;
+	ret = post_wait(dev, &r, NULL, 0, 0, NULL);
+	if (ret == -ENOTCONN) {
+		dev->lost = true;
+		return cl_lost_error(dev);
+	}
+	return ret;
+}
+
+/*
+ * Posted writes of [src, src + size) to fabric address addr. Small writes
+ * travel in the ring; shared memory is sent in place; ordinary memory passes
+ * through the staging halves. acked: return once the peer has it all (else
+ * src is free on return, the staging's fences still pending).
+ */
+static int
+write_any(struct rpci_device *dev, uint64_t addr, const void *src, uint64_t size, bool acked)
+{
+	struct rpci_client *c = dev->client;
+	uint64_t done = 0;
+	unsigned int half = 0;
+	int ret;
+
+	if (size <= RPCI_IPC_INLINE_MAX) {
+		ret = write_inline(dev, addr, src, (uint32_t)size);
+		return ret == 0 && acked ? cl_fence(dev) : ret;
+	}
+	if (cl_in_shm(c, src, size, NULL)) {
+		ret = cl_write_shm(dev, addr, src, size, false);
+		return ret == 0 ? cl_fence(dev) : ret;
+	}
+	while (done < size) {
+		uint64_t n = CL_MIN(size - done, (uint64_t)CL_STAGE_HALF);
+		uint8_t *stage = cl_stage_take(c, half);
+
+		if (stage == NULL) {
+			return -EIO;
 		}
-		if (deadline == 0) {
-			deadline = rte_get_timer_cycles() + dev->client->request_tsc;
-			cl_idle_init(dev, &idle);
-		} else if (rte_get_timer_cycles() > deadline) {
-			return cl_fail(-ETIMEDOUT, "link to '%s' stayed full", dev->info.server);
+		memcpy(stage, (const uint8_t *)src + done, n);
+		ret = cl_write_shm(dev, addr + done, stage, n, false);
+		if (ret == 0) {
+			ret = cl_stage_fence(c, half, dev);
 		}
-		cl_wait_turn(dev, &idle);
+		if (ret < 0) {
+			return ret;
+		}
+		done += n;
+		half ^= 1;
+	}
+	if (acked) {
+		ret = cl_stage_drain(c);
+		if (ret == -ENOTCONN) {
+			dev->lost = true;
+			return cl_lost_error(dev);
+		}
+		return ret;
+	}
+	return 0;
+}
+
+int
+cl_write(struct rpci_device *dev, uint64_t addr, const void *src, uint64_t size)
+{
+	return write_any(dev, addr, src, size, true);
+}
+
+static int
+post_write32(struct rpci_device *dev, uint32_t reg, uint32_t v)
+{
+	v = le32(v);
+	return write_inline(dev, dev->bar0 + reg, &v, sizeof(v));
+}
+
+/* ------------------------------------------------------------- reads */
+
+static int
+cfg_access(struct rpci_device *dev, uint8_t op, uint16_t reg, uint32_t *value, uint8_t be)
+{
+	struct rpci_ipc_req r;
+	struct cl_op o;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.addr = reg;
+	r.arg = ((uint64_t)be << 32) | (op == RPCI_IPC_OP_CFGWR ? *value : 0);
+	ret = post_wait(dev, &r, NULL, 0, dev->client->ack.request_timeout_ms, &o);
+	if (ret == -EIO) {
+		return cl_fail(-EIO, "configuration %s of register %u refused",
+			       op == RPCI_IPC_OP_CFGRD ? "read" : "write", reg);
 	}
 	if (ret == -ENOTCONN) {
 		dev->lost = true;
 		return cl_lost_error(dev);
 	}
 	if (ret < 0) {
-		return cl_fail(ret, "cannot send a request: %s", strerror(-ret));
+		return cl_fail(ret, "configuration request failed: %s", strerror(-ret));
 	}
-	return 0;
-}
-
-/*
- * Posted writes of [src, src + size) to fabric address addr; flags of
- * rpci_link_send() besides EXACT (COPY: src may change once this returns).
- */
-static int
-post_write_flags(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size,
-		 unsigned int flags)
-{
-	uint32_t max_payload = rpci_link_max_payload(dev->client->link);
-	uint64_t off = 0;
-	int ret;
-
-	while (off < size) {
-		uint64_t a = addr + off;
-		uint32_t chunk = rpci_tlp_chunk_len(a, size - off, max_payload);
-		struct rpci_tlp mwr = {
-			.type = RPCI_TLP_MWR,
-			.requester_id = dev->requester_id,
-		};
-
-		rpci_tlp_set_byte_range(&mwr, a, chunk);
-		/* The payload is DW-aligned to the destination; EXACT keeps us in src. */
-		ret = send_msg(dev, &mwr, src + off - (a & 3), RPCI_LINK_SEND_EXACT | flags);
-		if (ret < 0) {
-			return ret;
-		}
-		off += chunk;
-	}
-	return 0;
-}
-
-/* Posted writes of [src, src + size) to fabric address addr. */
-int
-cl_post_write(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size)
-{
-	return post_write_flags(dev, addr, src, size, 0);
-}
-
-static int
-post_write32(struct rpci_device *dev, uint32_t reg, uint32_t v)
-{
-	v = rte_cpu_to_le_32(v);
-	return cl_post_write(dev, dev->bar0 + reg, (const uint8_t *)&v, sizeof(v));
-}
-
-/* ---------------------------------------------------- programmed reads */
-
-static int
-pio_wait(struct rpci_device *dev, struct pio_read *pio, uint64_t total)
-{
-	struct rpci_idle idle;
-	uint64_t deadline = rte_get_timer_cycles() + dev->client->request_tsc;
-
-	rpci_link_flush(dev->client->link);
-	cl_idle_init(dev, &idle);
-	while (pio->outstanding > 0 || (pio->done < total && pio->error == 0)) {
-		if (!cl_session_alive(dev)) {
-			goto lost;
-		}
-		if (rte_get_timer_cycles() > deadline) {
-			goto timeout;
-		}
-		cl_wait_turn(dev, &idle);
-	}
-	return pio->error;
-
-lost:
-timeout:
-	{
-		uint16_t t;
-
-		/* Give the tags back: late completions are counted and dropped. */
-		for (t = 0; t < DEV_TAGS; t++) {
-			rpci_tlp_tag_release(dev->tags, t, NULL);
-		}
-		dev->pio = NULL;
-	}
-	if (!cl_session_alive(dev)) {
-		return cl_lost_error(dev);
-	}
-	return cl_fail(-ETIMEDOUT, "read completion from '%s' timed out", dev->info.server);
-}
-
-static int
-cfg_access(struct rpci_device *dev, uint8_t type, uint16_t reg, uint32_t *value, uint8_t be)
-{
-	struct pio_read pio = { 0 };
-	uint32_t v = 0;
-	struct rpci_tlp req = {
-		.type = type,
-		.first_be = be,
-		.length_dw = 1,
-		.requester_id = dev->requester_id,
-		.completer_id = dev->completer_id,
-		.reg = reg,
-	};
-	int tag, ret;
-
-	tag = rpci_tlp_tag_alloc(dev->tags, &req, &v);
-	if (tag < 0) {
-		return cl_fail(-EBUSY, "no free tag");
-	}
-	req.tag = (uint16_t)tag;
-	dev->pio = &pio;
-	pio.outstanding = 1;
-	if (type == RPCI_TLP_CFGWR) {
-		uint32_t le = rte_cpu_to_le_32(*value);
-
-		ret = send_msg(dev, &req, &le, RPCI_LINK_SEND_COPY);
-	} else {
-		ret = send_msg(dev, &req, NULL, 0);
-	}
-	if (ret < 0) {
-		rpci_tlp_tag_release(dev->tags, (uint16_t)tag, NULL);
-		dev->pio = NULL;
-		return ret;
-	}
-	ret = pio_wait(dev, &pio, type == RPCI_TLP_CFGRD ? 4 : 0);
-	dev->pio = NULL;
-	if (ret < 0) {
-		return ret == -EIO ? cl_fail(-EIO, "configuration %s of register %u refused",
-					  type == RPCI_TLP_CFGRD ? "read" : "write", reg) : ret;
-	}
-	if (type == RPCI_TLP_CFGRD) {
-		*value = rte_le_to_cpu_32(v);
+	if (op == RPCI_IPC_OP_CFGRD) {
+		*value = (uint32_t)o.value;
 	}
 	return 0;
 }
@@ -276,274 +248,153 @@ cfg_access(struct rpci_device *dev, uint8_t type, uint16_t reg, uint32_t *value,
 static int
 cfg_read(struct rpci_device *dev, uint16_t offset, uint32_t *value)
 {
-	return cfg_access(dev, RPCI_TLP_CFGRD, offset / 4, value, 0xf);
+	return cfg_access(dev, RPCI_IPC_OP_CFGRD, offset / 4, value, 0xf);
 }
 
 static int
 cfg_write(struct rpci_device *dev, uint16_t offset, uint32_t value, uint8_t be)
 {
-	return cfg_access(dev, RPCI_TLP_CFGWR, offset / 4, &value, be);
+	return cfg_access(dev, RPCI_IPC_OP_CFGWR, offset / 4, &value, be);
 }
 
+/* Memory reads of the device into shared memory at dst (several in flight). */
 static int
-mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
+read_shm(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
 {
-	struct pio_read pio = { 0 };
-	struct rpci_idle idle;
-	uint64_t issued = 0;
-	uint64_t deadline = rte_get_timer_cycles() + dev->client->request_tsc;
-	int ret;
+	struct rpci_client *c = dev->client;
+	int ops[64], nb = 0, i, ret = 0, r;
+	uint64_t done = 0, off;
 
-	dev->pio = &pio;
-	cl_idle_init(dev, &idle);
-	while (issued < size && pio.error == 0) {
-		uint64_t a = addr + issued;
-		uint32_t chunk = rpci_tlp_chunk_len(a, size - issued, RPCI_TLP_MAX_PAYLOAD);
-		struct rpci_tlp mrd = {
-			.type = RPCI_TLP_MRD,
-			.requester_id = dev->requester_id,
-		};
-		int tag;
+	cl_in_shm(c, dst, size, &off);
+	while (done < size || nb > 0) {
+		if (done < size && nb < (int)CL_DIM(ops) && ret == 0) {
+			uint32_t n = (uint32_t)CL_MIN(size - done, (uint64_t)CL_READ_CHUNK);
+			struct rpci_ipc_req q;
+			uint64_t cookie;
 
-		rpci_tlp_set_byte_range(&mrd, a, chunk);
-		tag = rpci_tlp_tag_alloc(dev->tags, &mrd, dst + issued);
-		if (tag < 0 || rpci_link_tx_room_for(dev->s, RPCI_TLP_MRD) == 0) {
-			if (tag >= 0) {
-				rpci_tlp_tag_release(dev->tags, (uint16_t)tag, NULL);
+			ops[nb] = cl_op_alloc(c, &cookie);
+			if (ops[nb] >= 0) {
+				memset(&q, 0, sizeof(q));
+				q.op = RPCI_IPC_OP_MRD;
+				q.dev = dev->slot;
+				q.len = n;
+				q.addr = addr + done;
+				q.buf = off + done;
+				q.cookie = cookie;
+				r = cl_post(c, &q, NULL, 0);
+				if (r < 0) {
+					cl_op_free(c, ops[nb]);
+					ret = r;
+				} else {
+					nb++;
+					done += n;
+				}
+				continue;
 			}
-			if (!cl_session_alive(dev)) {
-				dev->pio = NULL;
-				return cl_lost_error(dev);
-			}
-			if (rte_get_timer_cycles() > deadline) {
-				break;
-			}
-			cl_wait_turn(dev, &idle);
-			continue;
 		}
-		mrd.tag = (uint16_t)tag;
-		ret = send_msg(dev, &mrd, NULL, 0);
-		if (ret < 0) {
-			rpci_tlp_tag_release(dev->tags, (uint16_t)tag, NULL);
-			dev->pio = NULL;
-			return ret;
+		if (nb == 0) {
+			break;
 		}
-		pio.outstanding++;
-		issued += chunk;
-		deadline = rte_get_timer_cycles() + dev->client->request_tsc;
+		r = cl_op_wait(c, ops[0], dev, c->ack.request_timeout_ms);
+		cl_op_free(c, ops[0]);
+		for (i = 1; i < nb; i++) {
+			ops[i - 1] = ops[i];
+		}
+		nb--;
+		if (ret == 0 && r < 0) {
+			ret = r;
+		}
+		if (r == -ETIMEDOUT || r == -ENOTCONN) {
+			/* the rest will not come either: give up on them */
+			while (nb > 0) {
+				cl_op_free(c, ops[--nb]);
+			}
+			done = size;
+		}
 	}
-	ret = pio_wait(dev, &pio, issued);
-	dev->pio = NULL;
 	if (ret == -EIO) {
 		return cl_fail(-EIO, "read of 0x%" PRIx64 " answered with an error", addr);
 	}
-	if (ret == 0 && issued < size) {
-		return cl_fail(-ETIMEDOUT, "read of 0x%" PRIx64 " could not be issued", addr);
+	if (ret == -ENOTCONN) {
+		dev->lost = true;
+		return cl_lost_error(dev);
 	}
-	return ret;
+	return ret < 0 ? cl_fail(ret, "read of 0x%" PRIx64 " failed: %s", addr, strerror(-ret)) :
+		0;
 }
 
-/* ------------------------------------------------------- the link side */
-
-static bool
-window_ok(const struct rpci_device *dev, uint64_t addr, uint64_t len)
+/* Memory reads of the device into any memory (ordinary memory through staging). */
+static int
+mem_read(struct rpci_device *dev, uint64_t addr, void *dst, uint64_t size)
 {
-	uint32_t i;
+	struct rpci_client *c = dev->client;
+	uint64_t done = 0;
+	int ret;
 
-	if (addr + len < addr) {
-		return false;
+	if (cl_in_shm(c, dst, size, NULL)) {
+		return read_shm(dev, addr, dst, size);
 	}
-	for (i = 0; i < RPCI_VGPU_WINDOWS; i++) {
-		const struct host_window *w = &dev->windows[i];
+	while (done < size) {
+		uint64_t n = CL_MIN(size - done, (uint64_t)CL_STAGE_HALF);
+		uint8_t *stage = cl_stage_take(c, 0);
 
-		if (w->in_use && addr >= w->base && addr + len <= w->base + w->size) {
-			return true;
+		if (stage == NULL) {
+			return -EIO;
 		}
-	}
-	return false;
-}
-
-static int
-rx_completion(struct rpci_device *dev, const struct rpci_tlp *msg)
-{
-	uint32_t offset, len, skip;
-	void *cookie;
-	bool done;
-	int ret;
-
-	ret = rpci_tlp_tag_complete(dev->tags, msg, &offset, &len, &skip, &cookie, &done);
-	if (ret == -ENOENT || ret == -EBADMSG) {
-		return ret; /* counted by the link as refused */
-	}
-	if (dev->pio == NULL) {
-		return 0; /* the wait was given up */
-	}
-	if (ret == -EIO) {
-		dev->pio->error = -EIO;
-	} else if (len > 0) {
-		memcpy((uint8_t *)cookie + offset, (const uint8_t *)msg->payload + skip, len);
-		dev->pio->done += len;
-	}
-	if (done) {
-		dev->pio->outstanding--;
-	}
-	return 0;
-}
-
-/* The device reads our memory (DMA pull). */
-static int
-rx_dma_read(struct rpci_device *dev, const struct rpci_tlp *msg)
-{
-	struct rpci_link *link = dev->client->link;
-	uint32_t max_payload = rpci_link_max_payload(link);
-	uint32_t first, count;
-	struct rpci_tlp_cpl_iter it;
-	struct rpci_tlp cpl;
-	uint64_t src;
-	int ret;
-
-	count = rpci_tlp_byte_range(msg, &first);
-	if (rpci_link_tx_room_for(dev->s, RPCI_TLP_CPLD) < msg->length_dw * 4 / max_payload + 2) {
-		return -EAGAIN;
-	}
-	if (count == 0 || !window_ok(dev, msg->address + first, count)) {
-		dev->stats.refused++;
-		rpci_tlp_cpl_for(&cpl, msg, dev->requester_id, RPCI_TLP_CPL_UR);
-		rpci_link_send(dev->s, &cpl, NULL, 0);
-		return -EFAULT;
-	}
-	ret = rpci_tlp_cpl_iter_init(&it, msg, dev->requester_id, max_payload);
-	if (ret < 0) {
-		return ret;
-	}
-	while (rpci_tlp_cpl_iter_next(&it, &cpl, &src) == 1) {
-		/* Only the requested bytes are ours to read: EXACT copies the edges. */
-		ret = rpci_link_send(dev->s, &cpl, (const void *)(uintptr_t)src,
-				     RPCI_LINK_SEND_EXACT);
+		ret = read_shm(dev, addr + done, stage, n);
 		if (ret < 0) {
 			return ret;
 		}
+		memcpy((uint8_t *)dst + done, stage, n);
+		done += n;
 	}
-	dev->stats.dma_served += count;
 	return 0;
 }
-
-static int
-client_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg)
-{
-	struct rpci_device *dev = rpci_link_session_priv(s);
-	struct rpci_tlp cpl;
-	uint32_t first, count;
-
-	RTE_SET_USED(arg);
-	if (dev == NULL) {
-		return -ENOTCONN;
-	}
-	switch (msg->type) {
-	case RPCI_TLP_MWR:
-		/* The device's DMA writes: only into registered windows. */
-		count = rpci_tlp_byte_range(msg, &first);
-		if (count == 0) {
-			return 0;
-		}
-		if (!window_ok(dev, msg->address + first, count)) {
-			dev->stats.refused++;
-			return -EFAULT;
-		}
-		memcpy((void *)(uintptr_t)(msg->address + first),
-		       (const uint8_t *)msg->payload + first, count);
-		return 0;
-	case RPCI_TLP_CPL:
-	case RPCI_TLP_CPLD:
-		return rx_completion(dev, msg);
-	case RPCI_TLP_MSG:
-		if (msg->msg_code == RPCI_TLP_MSG_MSI) {
-			dev->stats.msi++;
-			return 0;
-		}
-		return -EOPNOTSUPP;
-	case RPCI_TLP_MRD:
-		return rx_dma_read(dev, msg);
-	case RPCI_TLP_CFGRD:
-	case RPCI_TLP_CFGWR:
-		/* We are a host, not a function: nothing to configure here. */
-		if (rpci_link_tx_room_for(s, RPCI_TLP_CPL) < 1) {
-			return -EAGAIN;
-		}
-		rpci_tlp_cpl_for(&cpl, msg, dev->requester_id, RPCI_TLP_CPL_UR);
-		rpci_link_send(s, &cpl, NULL, 0);
-		return -EOPNOTSUPP;
-	default:
-		return -EPROTO;
-	}
-}
-
-static void
-client_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
-{
-	struct rpci_device *dev = rpci_link_session_priv(s);
-
-	RTE_SET_USED(arg);
-	if (dev != NULL) {
-		dev->lost = true;
-		CLIENT_LOG(WARNING, "device of '%s': session %s", dev->info.server,
-			   state == RPCI_LINK_S_DEAD ? "dead (peer silent)" : "closed by peer");
-	}
-}
-
-static const struct rpci_link_ops client_link_ops = {
-	.rx_msg = client_rx_msg,
-	.down = client_down,
-	.rx_ctrl = cl_rx_ctrl,
-};
 
 /* --------------------------------------------------------------- queues */
 
 void
 cl_cq_poll(struct rpci_device *dev)
 {
+	const struct rpci_ipc_dev_status *st = &dev->client->cp->dev[dev->slot];
+	uint64_t msi;
 	bool any = false;
 
 	if (dev->cq == NULL) {
 		return;
 	}
-	for (;;) {
+	/* One MSI per command, each after its entry: the entries up to it are whole. */
+	msi = __atomic_load_n(&st->msi, __ATOMIC_ACQUIRE);
+	while (dev->msi_seen != msi) {
 		struct rpci_vgpu_cpl *e = &dev->cq[dev->cq_head & (CQ_SIZE - 1)];
 		uint32_t id;
 		int32_t status;
 
-		if (rte_le_to_cpu_32(e->phase) != dev->cq_phase) {
-			break;
+		if (le32(e->phase) != dev->cq_phase) {
+			break; /* an MSI with no entry: not ours to trust */
 		}
-		id = rte_le_to_cpu_32(e->cmd_id);
-		status = (int32_t)rte_le_to_cpu_32((uint32_t)e->status);
+		id = le32(e->cmd_id);
+		status = (int32_t)le32((uint32_t)e->status);
 		if (id == dev->wait_id && !dev->wait_done) {
 			dev->wait_done = true;
 			dev->wait_status = status;
-			dev->wait_result = rte_le_to_cpu_64(e->result);
+			dev->wait_result = e->result;
 		} else if (status != 0 && dev->first_error == 0) {
 			dev->first_error = status;
 		}
-		dev->sq_head = rte_le_to_cpu_32(e->sq_head);
+		dev->sq_head = le32(e->sq_head);
+		dev->done_cmd_id = id;
 		dev->cq_head++;
 		if ((dev->cq_head & (CQ_SIZE - 1)) == 0) {
 			dev->cq_phase ^= 1;
 		}
+		dev->msi_seen++;
 		any = true;
 	}
 	/* Tell the device what we consumed, before it could run out of room. */
 	if (any && dev->cq_head - dev->cq_head_told >= CQ_SIZE / 4 && cl_session_alive(dev) &&
-	    rpci_link_tx_room_for(dev->s, RPCI_TLP_MWR) > 0) {
-		uint32_t v = rte_cpu_to_le_32(dev->cq_head);
-		struct rpci_tlp mwr = {
-			.type = RPCI_TLP_MWR,
-			.requester_id = dev->requester_id,
-		};
-
-		rpci_tlp_set_byte_range(&mwr, dev->bar0 + RPCI_VGPU_REG_CQ_HEAD, 4);
-		if (rpci_link_send(dev->s, &mwr, &v, RPCI_LINK_SEND_COPY) == 0) {
-			dev->cq_head_told = dev->cq_head;
-		}
+	    post_write32(dev, RPCI_VGPU_REG_CQ_HEAD, dev->cq_head) == 0) {
+		dev->cq_head_told = dev->cq_head;
 	}
 }
 
@@ -551,55 +402,51 @@ cl_cq_poll(struct rpci_device *dev)
 int
 cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *id)
 {
-	struct rpci_idle idle;
+	struct rpci_client *c = dev->client;
+	struct cl_spin sp = { 0 };
 	uint8_t buf[RPCI_VGPU_CMD_SIZE];
-	struct rpci_vgpu_cmd *le = (struct rpci_vgpu_cmd *)buf;
-	uint32_t slot, len, i;
+	uint32_t slot, len, tail;
 	int ret;
 
 	if (!cl_session_alive(dev)) {
 		return cl_lost_error(dev);
 	}
-	cl_idle_init(dev, &idle);
 	while (dev->sq_tail - dev->sq_head >= SQ_SIZE) {
 		/* Full: wait for the device to take commands. No time limit while
 		 * the session lives: kernels take the time they take. */
 		if (!cl_session_alive(dev)) {
 			return cl_lost_error(dev);
 		}
-		cl_wait_turn(dev, &idle);
+		ret = cl_turn(c, &sp);
+		if (ret < 0) {
+			return ret;
+		}
 	}
 	cmd->cmd_id = ++dev->next_cmd_id;
 	if (cmd->cmd_id == 0) {
 		cmd->cmd_id = ++dev->next_cmd_id;
 	}
+	/* Every command raises an MSI: completions are read behind them. */
+	cmd->flags |= RPCI_VGPU_CMD_F_IRQ;
 	if (wait) {
-		cmd->flags |= RPCI_VGPU_CMD_F_IRQ;
 		dev->wait_id = cmd->cmd_id;
 		dev->wait_done = false;
 	}
-	memcpy(buf, cmd, sizeof(buf));
-	le->inline_len = rte_cpu_to_le_16(cmd->inline_len);
-	le->cmd_id = rte_cpu_to_le_32(cmd->cmd_id);
-	for (i = 0; i < RTE_DIM(le->args); i++) {
-		le->args[i] = rte_cpu_to_le_64(cmd->args[i]);
-	}
-	le->host_addr = rte_cpu_to_le_64(cmd->host_addr);
-	le->host_len = rte_cpu_to_le_32(cmd->host_len);
+	memcpy(buf, cmd, sizeof(buf)); /* little-endian host: the layout as is */
 	slot = dev->sq_tail & (SQ_SIZE - 1);
-	len = RTE_ALIGN_CEIL((uint32_t)offsetof(struct rpci_vgpu_cmd, data) + cmd->inline_len, 4u);
+	len = CL_ALIGN((uint32_t)offsetof(struct rpci_vgpu_cmd, data) + cmd->inline_len, 4u);
 	/* Descriptor and doorbell: two posted writes, one frame. */
-	ret = cl_post_write(dev, dev->bar0 + RPCI_VGPU_REG_SQ + (uint64_t)slot * RPCI_VGPU_CMD_SIZE,
-			 buf, len);
+	ret = write_inline(dev, dev->bar0 + RPCI_VGPU_REG_SQ + (uint64_t)slot * RPCI_VGPU_CMD_SIZE,
+			   buf, len);
 	if (ret < 0) {
 		return ret;
 	}
 	dev->sq_tail++;
-	ret = post_write32(dev, RPCI_VGPU_REG_SQ_TAIL, dev->sq_tail);
+	tail = dev->sq_tail;
+	ret = post_write32(dev, RPCI_VGPU_REG_SQ_TAIL, tail);
 	if (ret < 0) {
 		return ret;
 	}
-	rpci_link_flush(dev->client->link);
 	dev->stats.commands++;
 	cl_log_cmd(dev, cmd);
 	if (id != NULL) {
@@ -612,21 +459,25 @@ cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_
 int
 cl_run_cmd(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, uint64_t *result)
 {
-	struct rpci_idle idle;
+	struct cl_spin sp = { 0 };
 	int ret;
 
 	ret = cl_submit(dev, cmd, true, NULL);
 	if (ret < 0) {
 		return ret;
 	}
-	cl_idle_init(dev, &idle);
 	while (!dev->wait_done) {
 		if (!cl_session_alive(dev)) {
 			/* Not known to have run: the retried call logs it again. */
 			cl_log_result(dev, cmd->cmd_id, -ENOTCONN, 0);
 			return cl_lost_error(dev);
 		}
-		cl_wait_turn(dev, &idle);
+		ret = cl_turn(dev->client, &sp);
+		if (ret < 0) {
+			cl_log_result(dev, cmd->cmd_id, -ENOTCONN, 0);
+			dev->lost = true;
+			return ret;
+		}
 	}
 	if (result != NULL) {
 		*result = dev->wait_result;
@@ -644,125 +495,192 @@ cl_take_first_error(struct rpci_device *dev)
 	return err;
 }
 
+/* Wait until the device has completed command id (and, in order, all before it). */
+static int
+wait_cmd_done(struct rpci_device *dev, uint32_t id)
+{
+	struct cl_spin sp = { 0 };
+	int ret;
+
+	while ((int32_t)(dev->done_cmd_id - id) < 0) {
+		if (!cl_session_alive(dev)) {
+			return cl_lost_error(dev);
+		}
+		ret = cl_turn(dev->client, &sp);
+		if (ret < 0) {
+			dev->lost = true;
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------- windows */
 
 int
 cl_window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t size)
 {
-	uint64_t v[2] = { rte_cpu_to_le_64(base), rte_cpu_to_le_64(size) };
+	uint64_t v[2] = { base, size };
 
-	return cl_post_write(dev, dev->bar0 + RPCI_VGPU_REG_WINDOWS + 16 * i, (const uint8_t *)v,
-			  sizeof(v));
-}
-
-int
-cl_window_add(struct rpci_device *dev, const void *p, uint64_t size, int *slot)
-{
-	uint32_t i;
-	int ret;
-
-	for (i = 0; i < RPCI_VGPU_WINDOWS; i++) {
-		if (!dev->windows[i].in_use) {
-			break;
-		}
-	}
-	if (i == RPCI_VGPU_WINDOWS) {
-		return cl_fail(-ENOSPC, "all %u DMA windows are in use", RPCI_VGPU_WINDOWS);
-	}
-	ret = cl_window_set(dev, i, (uint64_t)(uintptr_t)p, size);
-	if (ret < 0) {
-		return ret;
-	}
-	dev->windows[i].base = (uint64_t)(uintptr_t)p;
-	dev->windows[i].size = size;
-	dev->windows[i].in_use = true;
-	dev->windows[i].alloc = NULL;
-	*slot = (int)i;
-	return 0;
-}
-
-void
-cl_window_del(struct rpci_device *dev, int slot)
-{
-	dev->windows[slot].in_use = false;
-	if (cl_session_alive(dev)) {
-		cl_window_set(dev, (uint32_t)slot, 0, 0);
-	}
-}
-
-/* A window covering [p, p + size): an existing one, or a temporary one. */
-static int
-window_cover(struct rpci_device *dev, const void *p, uint64_t size, int *temp_slot)
-{
-	*temp_slot = -1;
-	if (window_ok(dev, (uint64_t)(uintptr_t)p, size)) {
-		return 0;
-	}
-	return cl_window_add(dev, p, size, temp_slot);
+	return write_inline(dev, dev->bar0 + RPCI_VGPU_REG_WINDOWS + 16 * i, v, sizeof(v));
 }
 
 /* ------------------------------------------------------------ lifecycle */
 
-struct rpci_client *
-rpci_client_create(const struct rpci_conf *conf, const char *host)
+static struct rpci_client *
+client_new(void)
 {
-	struct rpci_client *c;
-	const struct rpci_conf_host *h;
-	char err[256];
-	int ret;
+	struct rpci_client *c = calloc(1, sizeof(*c));
+	const char *v;
+	char *end;
 
-	if (conf == NULL || host == NULL) {
-		rte_errno = EINVAL;
-		cl_fail(-EINVAL, "no configuration or host given");
-		return NULL;
-	}
-	h = rpci_conf_host_find(conf, host);
-	if (h == NULL || !(h->roles & RPCI_ROLE_CLIENT)) {
-		rte_errno = EINVAL;
-		cl_fail(-EINVAL, "'%s' is not a client host of %s", host, conf->path);
-		return NULL;
-	}
-	c = rte_zmalloc("rpci_client", sizeof(*c), 0);
 	if (c == NULL) {
-		rte_errno = ENOMEM;
+		errno = ENOMEM;
 		cl_fail(-ENOMEM, "out of memory");
 		return NULL;
 	}
-	c->conf = conf;
-	c->host = h;
-	c->host_index = (uint16_t)(h - conf->hosts);
-	c->request_tsc = rte_get_timer_hz() * conf->link.request_timeout_ms / 1000;
-	c->link = rpci_link_create_for_host(conf, h, &client_link_ops, c, OPEN_TIMEOUT_MS,
-					    &c->port_info, err, sizeof(err));
-	if (c->link == NULL) {
-		ret = rte_errno;
-		cl_fail(-ret, "%s", err);
-		rte_free(c);
-		rte_errno = ret;
+	c->sock = c->wake_fd = c->doorbell_fd = c->memfd = -1;
+	c->handle = -1;
+	c->spin_ns = CL_SPIN_US_DEFAULT * 1000ull;
+	v = getenv("RPCI_SPIN_US");
+	if (v != NULL && *v != '\0') {
+		unsigned long long us = strtoull(v, &end, 10);
+
+		if (*end == '\0' && us <= 1000000) {
+			c->spin_ns = us * 1000ull;
+		}
+	}
+	return c;
+}
+
+/* Size of the shared memory: RPCI_SHM_SIZE (with K, M or G), or 1 GiB. */
+static uint64_t
+shm_size_wanted(void)
+{
+	const char *v = getenv("RPCI_SHM_SIZE");
+	unsigned long long n;
+	char *end;
+
+	if (v == NULL || *v == '\0') {
+		return CL_SHM_DEFAULT;
+	}
+	n = strtoull(v, &end, 0);
+	if (*end == 'K' || *end == 'k') {
+		n <<= 10;
+	} else if (*end == 'M' || *end == 'm') {
+		n <<= 20;
+	} else if (*end == 'G' || *end == 'g') {
+		n <<= 30;
+	}
+	n = CL_ALIGN(n, 4096);
+	if (n < RPCI_IPC_SHM_MIN) {
+		n = RPCI_IPC_SHM_MIN;
+	}
+	if (n > RPCI_IPC_SHM_MAX) {
+		n = RPCI_IPC_SHM_MAX;
+	}
+	return n;
+}
+
+/* The shared memory and its heap, before HELLO. */
+static int
+client_memory(struct rpci_client *c)
+{
+	int ret = cl_shm_create(c, shm_size_wanted());
+
+	if (ret < 0) {
+		return ret;
+	}
+	ret = cl_heap_init(c);
+	if (ret < 0) {
+		return cl_fail(ret, "out of memory");
+	}
+	c->scratch = cl_heap_alloc(c, CL_SCRATCH_LEN, 4096);
+	return c->scratch == NULL ? cl_fail(-ENOMEM, "out of shared memory") : 0;
+}
+
+static void
+client_free(struct rpci_client *c)
+{
+	cl_conn_close(c);
+	cl_heap_fini(c);
+	free(c);
+}
+
+struct rpci_client *
+rpci_client_create(const char *proxy)
+{
+	extern char *program_invocation_short_name;
+	struct rpci_client *c;
+	const char *path = proxy;
+	int ret;
+
+	if (path == NULL || path[0] == '\0') {
+		path = getenv("RPCI_PROXY");
+	}
+	if (path == NULL || path[0] == '\0') {
+		path = RPCI_PROXY_DEFAULT_SOCKET;
+	}
+	c = client_new();
+	if (c == NULL) {
 		return NULL;
 	}
-	ret = cl_sel_init(c);
+	ret = client_memory(c);
+	if (ret == 0) {
+		ret = cl_connect_socket(c, path, program_invocation_short_name);
+	}
 	if (ret < 0) {
-		rpci_link_free(c->link);
-		rte_free(c);
-		rte_errno = -ret;
+		client_free(c);
+		errno = -ret;
 		return NULL;
 	}
 	return c;
 }
 
-void
-cl_device_free(struct rpci_device *dev)
+struct rpci_client *
+rpci_client_create_with(const struct rpci_client_transport *t, void *arg, const char *name)
+{
+	struct rpci_client *c = client_new();
+	int ret;
+
+	if (c == NULL) {
+		return NULL;
+	}
+	c->t = t;
+	c->targ = arg;
+	ret = client_memory(c);
+	if (ret == 0) {
+		ret = t->hello(arg, c->memfd, c->shm, c->shm_size, name != NULL ? name : "",
+			       &c->ack);
+		if (ret < 0) {
+			cl_fail(ret, "the proxy refused us: %s", strerror(-ret));
+		} else {
+			c->handle = ret;
+			ret = 0;
+		}
+	}
+	if (ret < 0) {
+		client_free(c);
+		errno = -ret;
+		return NULL;
+	}
+	return c;
+}
+
+static void
+device_free(struct rpci_device *dev)
 {
 	struct rpci_client *c = dev->client;
 	struct rpci_device **pp;
-	uint32_t i;
 
 	for (pp = &c->devices; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == dev) {
 			*pp = dev->next;
 			break;
 		}
+	}
+	if (c->slots[dev->slot] == dev) {
+		c->slots[dev->slot] = NULL;
 	}
 	cl_log_free(dev);
 	while (dev->functions != NULL) {
@@ -777,28 +695,35 @@ cl_device_free(struct rpci_device *dev)
 		dev->modules = m->next;
 		free(m);
 	}
-	for (i = 0; i < RPCI_VGPU_WINDOWS; i++) {
-		if (dev->windows[i].alloc != NULL) {
-			if (dev->windows[i].rte) {
-				rte_free(dev->windows[i].alloc);
-			} else {
-				free(dev->windows[i].alloc);
-			}
-		}
+	if (dev->drv != NULL) {
+		cl_heap_free(c, dev->drv);
 	}
-	if (dev->s != NULL) {
-		rpci_link_session_set_priv(dev->s, NULL);
-		rpci_link_session_free(dev->s);
-	}
-	rpci_tlp_tags_free(dev->tags);
-	rte_free(dev->drv);
 	free(dev);
 }
 
-void
-rpci_client_link_stats(const struct rpci_client *client, struct rpci_link_stats *stats)
+int
+rpci_client_link_stats(struct rpci_client *client, struct rpci_client_link_stats *stats)
 {
-	rpci_link_stats_get(client->link, stats);
+	struct rpci_ipc_link_stats *ls;
+	void *rep;
+	int ret;
+
+	if (client == NULL || stats == NULL) {
+		return cl_fail(-EINVAL, "no client or stats");
+	}
+	ret = cl_ctrl(client, RPCI_IPC_OP_STATS, 0, NULL, 0, sizeof(*ls),
+		      client->ack.request_timeout_ms, &rep);
+	if (ret < 0) {
+		return ret;
+	}
+	ls = rep;
+	stats->rx_frames = ls->rx_frames;
+	stats->tx_frames = ls->tx_frames;
+	stats->retransmits = ls->retransmits;
+	stats->rx_bad_crc = ls->rx_bad_crc;
+	stats->rx_malformed = ls->rx_malformed;
+	stats->rx_dropped = ls->rx_dropped;
+	return 0;
 }
 
 void
@@ -810,17 +735,48 @@ rpci_client_destroy(struct rpci_client *client)
 	while (client->devices != NULL) {
 		rpci_device_close(client->devices);
 	}
-	cl_sel_fini(client);
-	rpci_link_free(client->link);
-	rte_free(client);
+	if (!client->dead) {
+		cl_stage_drain(client);
+	}
+	client_free(client);
+}
+
+int
+rpci_client_poll(struct rpci_client *client)
+{
+	int work = 0;
+
+	if (client == NULL) {
+		return 0;
+	}
+	if (client->t != NULL && client->t->progress != NULL) {
+		work += client->t->progress(client->targ);
+	}
+	return work + cl_poll(client);
+}
+
+/* Reset the driver's view of the device: it starts from reset too. */
+void
+cl_device_reset_state(struct rpci_device *dev)
+{
+	memset(dev->drv, 0, dev->drv_len);
+	dev->cq_phase = 1; /* the device's first pass writes phase 1 */
+	dev->cq_head = dev->cq_head_told = 0;
+	dev->sq_tail = dev->sq_head = 0;
+	dev->wait_done = false;
+	dev->first_error = 0;
+	dev->msi_seen = 0;
+	dev->done_cmd_id = dev->next_cmd_id;
+	dev->lost = false;
 }
 
 /* The driver's bring-up of a function: BARs, MSI, queues. */
 int
 cl_device_bringup(struct rpci_device *dev)
 {
+	struct rpci_client *c = dev->client;
 	uint32_t v, lo, hi;
-	uint8_t regs[0x100];
+	uint8_t *regs;
 	int ret;
 
 	ret = cfg_read(dev, RPCI_VGPU_CFG_VENDOR, &v);
@@ -881,54 +837,61 @@ cl_device_bringup(struct rpci_device *dev)
 			     0x3)) < 0) {
 		return ret;
 	}
-	ret = mem_read(dev, dev->bar0, regs, sizeof(regs));
+	/* The register block, read into the log area (shared memory) and parsed. */
+	regs = (uint8_t *)dev->log;
+	ret = read_shm(dev, dev->bar0, regs, 0x100);
 	if (ret < 0) {
 		return ret;
 	}
 	memcpy(&v, regs + RPCI_VGPU_REG_ID, 4);
-	if (rte_le_to_cpu_32(v) != RPCI_VGPU_ID) {
+	if (le32(v) != RPCI_VGPU_ID) {
 		return cl_fail(-ENODEV, "function %04x is not an rpci virtual GPU",
 			       dev->completer_id);
 	}
 	memcpy(&dev->info.memory_bytes, regs + RPCI_VGPU_REG_MEM_SIZE, 8);
-	dev->info.memory_bytes = rte_le_to_cpu_64(dev->info.memory_bytes);
 	memcpy(&dev->info.memory_free, regs + RPCI_VGPU_REG_MEM_FREE, 8);
-	dev->info.memory_free = rte_le_to_cpu_64(dev->info.memory_free);
 	memcpy(&v, regs + RPCI_VGPU_REG_CAPS, 4);
-	dev->info.module_kinds = rte_le_to_cpu_32(v);
+	dev->info.module_kinds = le32(v);
 	memcpy(&v, regs + RPCI_VGPU_REG_COMPUTE_UNITS, 4);
-	dev->info.compute_units = rte_le_to_cpu_32(v);
+	dev->info.compute_units = le32(v);
 	memcpy(dev->info.backend, regs + RPCI_VGPU_REG_BACKEND, sizeof(dev->info.backend) - 1);
+	dev->info.backend[sizeof(dev->info.backend) - 1] = '\0';
 	memcpy(dev->info.device_name, regs + RPCI_VGPU_REG_DEVICE_NAME,
 	       sizeof(dev->info.device_name) - 1);
+	dev->info.device_name[sizeof(dev->info.device_name) - 1] = '\0';
+	memset(regs, 0, 0x100);
 
-	/* Our queues: the CQ in driver memory, which is window 0. */
-	dev->windows[0].base = (uint64_t)(uintptr_t)dev->drv;
-	dev->windows[0].size = dev->drv_len;
-	dev->windows[0].in_use = true;
-	if ((ret = cl_window_set(dev, 0, dev->windows[0].base, dev->windows[0].size)) < 0 ||
+	/*
+	 * The device's DMA may reach our heap, and only it: window 0. The
+	 * proxy checks the same again (the program's memory and nothing else).
+	 */
+	if ((ret = cl_window_set(dev, 0, c->ack.iova_base + RPCI_IPC_HEAP_OFF,
+				 c->shm_size - RPCI_IPC_HEAP_OFF)) < 0 ||
 	    (ret = post_write32(dev, RPCI_VGPU_REG_SQ_SIZE, SQ_SIZE)) < 0 ||
-	    (ret = post_write32(dev, RPCI_VGPU_REG_CQ_BASE, (uint32_t)(uintptr_t)dev->cq)) < 0 ||
+	    (ret = post_write32(dev, RPCI_VGPU_REG_CQ_BASE, (uint32_t)cl_iova(c, dev->cq))) < 0 ||
 	    (ret = post_write32(dev, RPCI_VGPU_REG_CQ_BASE + 4,
-				(uint32_t)((uint64_t)(uintptr_t)dev->cq >> 32))) < 0 ||
+				(uint32_t)(cl_iova(c, dev->cq) >> 32))) < 0 ||
 	    (ret = post_write32(dev, RPCI_VGPU_REG_CQ_SIZE, CQ_SIZE)) < 0 ||
 	    (ret = post_write32(dev, RPCI_VGPU_REG_CONTROL, RPCI_VGPU_CTRL_ENABLE)) < 0) {
 		return ret;
 	}
 	/* A read does not pass the writes before it: this confirms them. */
-	ret = mem_read(dev, dev->bar0 + RPCI_VGPU_REG_STATUS, (uint8_t *)&v, 4);
+	ret = read_shm(dev, dev->bar0 + RPCI_VGPU_REG_STATUS, regs, 4);
 	if (ret < 0) {
 		return ret;
 	}
-	v = rte_le_to_cpu_32(v);
+	memcpy(&v, regs, 4);
+	v = le32(v);
 	if (!(v & RPCI_VGPU_STATUS_ENABLED) || (v & RPCI_VGPU_STATUS_FATAL)) {
 		return cl_fail(-EIO, "the device refused our queue setup (status 0x%x)", v);
 	}
+	dev->is_vgpu = true;
 	return 0;
 }
 
-struct rpci_device *
-cl_device_alloc(struct rpci_client *c, const char *server)
+/* A device structure with its driver memory, in slot, not yet connected. */
+static struct rpci_device *
+device_alloc(struct rpci_client *c, uint8_t slot)
 {
 	struct rpci_device *dev = calloc(1, sizeof(*dev));
 
@@ -936,136 +899,149 @@ cl_device_alloc(struct rpci_client *c, const char *server)
 		return NULL;
 	}
 	dev->client = c;
-	snprintf(dev->info.server, sizeof(dev->info.server), "%s", server);
-	dev->requester_id = (uint16_t)((c->host_index + 1) << 8);
-	dev->tags = rpci_tlp_tags_create(DEV_TAGS);
-	dev->drv_len = RTE_ALIGN_CEIL(CQ_SIZE * sizeof(struct rpci_vgpu_cpl) +
-				      SQ_SIZE * PARAMS_SLOT + LOG_AREA, 4096u);
-	dev->drv = rte_zmalloc("rpci_drv", dev->drv_len, 4096);
-	if (dev->tags == NULL || dev->drv == NULL) {
-		rpci_tlp_tags_free(dev->tags);
-		rte_free(dev->drv);
+	dev->slot = slot;
+	dev->drv_len = CL_ALIGN(CQ_SIZE * sizeof(struct rpci_vgpu_cpl) + SQ_SIZE * PARAMS_SLOT +
+				LOG_AREA, 4096u);
+	dev->drv = cl_heap_alloc(c, dev->drv_len, 4096);
+	if (dev->drv == NULL) {
 		free(dev);
 		return NULL;
 	}
 	dev->cq = (struct rpci_vgpu_cpl *)dev->drv;
 	dev->params = dev->drv + CQ_SIZE * sizeof(struct rpci_vgpu_cpl);
 	dev->log = (char *)(dev->params + SQ_SIZE * PARAMS_SLOT);
-	/* Listed from the start: its session's callbacks find it, destroy frees it. */
+	/* Listed from the start: destroy frees it. */
 	dev->next = c->devices;
 	c->devices = dev;
+	c->slots[slot] = dev;
 	return dev;
 }
 
-int
-cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn, uint64_t lease_id,
-		  const char *server)
+static int
+free_slot(struct rpci_client *c, uint8_t *slots, unsigned int count)
 {
-	struct rpci_client *c = dev->client;
-	struct rpci_link_open_msg req, ack;
-	struct rte_ether_addr peer;
-	uint16_t t;
+	unsigned int s, n = 0;
+
+	for (s = 0; s < RPCI_IPC_DEVICES_MAX && n < count; s++) {
+		if (c->slots[s] == NULL) {
+			slots[n++] = (uint8_t)s;
+		}
+	}
+	return n == count ? 0 : cl_fail(-ENOSPC, "a program holds at most %u devices",
+					RPCI_IPC_DEVICES_MAX);
+}
+
+/* The proxy has opened a session for dev: take it and bring the device up. */
+int
+cl_device_attach(struct rpci_device *dev, const struct rpci_ipc_dev_info *info)
+{
+	char msg[256];
 	int ret;
 
-	/* A fresh driver state: the device starts from reset too. */
-	memset(dev->drv, 0, dev->drv_len);
-	dev->cq_phase = 1; /* the device's first pass writes phase 1 */
-	dev->cq_head = dev->cq_head_told = 0;
-	dev->sq_tail = dev->sq_head = 0;
-	dev->wait_done = false;
-	dev->first_error = 0;
-	dev->pio = NULL;
-	dev->lost = false;
-	for (t = 0; t < DEV_TAGS; t++) {
-		rpci_tlp_tag_release(dev->tags, t, NULL);
-	}
-	snprintf(dev->info.server, sizeof(dev->info.server), "%s", server);
-	memset(&req, 0, sizeof(req));
-	req.function = fn;
-	req.requester_id = dev->requester_id;
-	req.lease_id = lease_id;
-	memcpy(peer.addr_bytes, mac, sizeof(peer.addr_bytes));
-	dev->s = rpci_link_open(c->link, &peer, &req, &ack, OPEN_TIMEOUT_MS);
-	if (dev->s == NULL) {
-		ret = rte_errno;
-		if (ret == ETIMEDOUT) {
-			return cl_fail(-ret, "server '%s' did not answer", server);
-		}
-		return cl_fail(-ret, "server '%s' refused function %u: %s", server, fn,
-			       ack.reason[0] ? ack.reason : strerror(ret));
-	}
-	rpci_link_session_set_priv(dev->s, dev);
-	dev->function = fn;
-	memcpy(dev->server_mac, mac, 6);
-	dev->completer_id = ack.completer_id;
-	dev->info.completer_id = ack.completer_id;
-	dev->info.max_payload = rpci_link_max_payload(c->link);
+	dev->epoch = info->epoch;
+	dev->completer_id = info->completer_id;
+	dev->lease_id = info->lease_id;
+	dev->function = info->function;
+	snprintf(dev->info.server, sizeof(dev->info.server), "%.31s", info->server);
+	dev->info.completer_id = info->completer_id;
+	dev->info.max_payload = dev->client->ack.max_payload;
+	cl_device_reset_state(dev);
 	ret = cl_device_bringup(dev);
 	if (ret < 0) {
-		char msg[256];
-
-		snprintf(msg, sizeof(msg), "%s", g_errmsg);
-		rpci_link_close(dev->s, 1000);
-		dev->s = NULL;
-		return cl_fail(ret, "bring-up of function %u on '%s' failed: %s", fn, server, msg);
+		snprintf(msg, sizeof(msg), "%s", rpci_last_error());
+		return cl_fail(ret, "bring-up of function %u on '%s' failed: %s", info->function,
+			       info->server, msg);
 	}
 	return 0;
+}
+
+/* Give a slot back to the proxy (its session, its lease). */
+static int
+slot_close(struct rpci_client *c, uint8_t slot)
+{
+	if (c->dead) {
+		return cl_dead_error(c);
+	}
+	return cl_ctrl(c, RPCI_IPC_OP_CLOSE, slot, NULL, 0, sizeof(struct rpci_ipc_reply),
+		       c->ack.request_timeout_ms, NULL);
+}
+
+static int
+ctrl_error(struct rpci_client *c, int ret, void *rep)
+{
+	const char *reason = rep != NULL ? ((struct rpci_ipc_reply *)rep)->reason : "";
+
+	if (c->dead) {
+		return cl_dead_error(c);
+	}
+	if (reason[0] != '\0') {
+		return cl_fail(ret, "%.*s", RPCI_IPC_REASON_MAX, reason);
+	}
+	return ret == -ETIMEDOUT ? cl_fail(ret, "the proxy did not answer in time") :
+		cl_fail(ret, "%s", strerror(-ret));
 }
 
 struct rpci_device *
 rpci_device_open(struct rpci_client *client, const char *server, const char *device)
 {
-	const struct rpci_conf *conf;
-	const struct rpci_conf_host *sh;
-	const struct rpci_conf_device *sd;
+	struct rpci_ipc_open_params op;
+	struct rpci_ipc_open_reply *rep;
 	struct rpci_device *dev;
-	int ret, idx;
+	uint8_t slot;
+	void *r = NULL;
+	int ret;
 
 	if (client == NULL) {
-		rte_errno = EINVAL;
+		errno = EINVAL;
 		cl_fail(-EINVAL, "no client");
 		return NULL;
 	}
-	conf = client->conf;
-	if (server == NULL || server[0] == '\0') {
-		server = client->host->server;
-		if (device == NULL || device[0] == '\0') {
-			device = client->host->device;
-		}
-	}
-	if (server[0] == '\0' && client->with_selector) {
-		/* No server named: the selector chooses any device. */
-		ret = rpci_device_request(client, NULL, 1, &dev);
-		if (ret < 0) {
-			rte_errno = -ret;
-			return NULL;
-		}
-		return dev;
-	}
-	sh = rpci_conf_host_find(conf, server);
-	if (sh == NULL || !(sh->roles & RPCI_ROLE_SERVER)) {
-		rte_errno = ENOENT;
-		cl_fail(-ENOENT, "'%s' is not a server host of %s", server, conf->path);
+	if (client->dead) {
+		errno = ENOTCONN;
+		cl_dead_error(client);
 		return NULL;
 	}
-	sd = rpci_conf_device_find(sh, device);
-	if (sd == NULL) {
-		rte_errno = ENOENT;
-		cl_fail(-ENOENT, "server '%s' has no device '%s'", server, device ? device : "");
-		return NULL;
-	}
-	idx = rpci_conf_device_index(sh, sd);
-	dev = cl_device_alloc(client, server);
-	if (dev == NULL) {
-		rte_errno = ENOMEM;
-		cl_fail(-ENOMEM, "out of memory for the driver's queues");
-		return NULL;
-	}
-	ret = cl_device_connect(dev, sh->mac, (uint16_t)idx, 0, server);
+	ret = free_slot(client, &slot, 1);
 	if (ret < 0) {
-		cl_device_free(dev);
-		rte_errno = ret == -ENODEV ? ENODEV : (ret == -ENOTCONN || ret == -ETIMEDOUT ||
-						       ret == -EBUSY || ret == -EAGAIN) ?
+		errno = -ret;
+		return NULL;
+	}
+	memset(&op, 0, sizeof(op));
+	snprintf(op.server, sizeof(op.server), "%s", server != NULL ? server : "");
+	snprintf(op.device, sizeof(op.device), "%s", device != NULL ? device : "");
+	if ((server != NULL && strlen(server) >= sizeof(op.server)) ||
+	    (device != NULL && strlen(device) >= sizeof(op.device))) {
+		errno = EINVAL;
+		cl_fail(-EINVAL, "server or device name too long");
+		return NULL;
+	}
+	/* The proxy opens within its own time limits (retries included). */
+	ret = cl_ctrl(client, RPCI_IPC_OP_OPEN, slot, &op, sizeof(op), sizeof(*rep),
+		      CL_FAILOVER_WAIT_MS, &r);
+	if (ret < 0) {
+		ret = ctrl_error(client, ret, r);
+		errno = ret == -ENODEV ? ENODEV : (ret == -ENOTCONN || ret == -ETIMEDOUT ||
+						   ret == -EBUSY || ret == -EAGAIN ||
+						   ret == -ENOENT) ? -ret : EIO;
+		return NULL;
+	}
+	rep = r;
+	dev = device_alloc(client, slot);
+	if (dev == NULL) {
+		slot_close(client, slot);
+		errno = ENOMEM;
+		cl_fail(-ENOMEM, "out of shared memory for the driver's queues");
+		return NULL;
+	}
+	ret = cl_device_attach(dev, &rep->info);
+	if (ret < 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", rpci_last_error());
+		slot_close(client, slot);
+		device_free(dev);
+		cl_fail(ret, "%s", msg);
+		errno = ret == -ENODEV ? ENODEV : (ret == -ENOTCONN || ret == -ETIMEDOUT) ?
 			-ret : EIO;
 		return NULL;
 	}
@@ -1073,46 +1049,126 @@ rpci_device_open(struct rpci_client *client, const char *server, const char *dev
 }
 
 int
+rpci_device_request(struct rpci_client *client, const struct rpci_requirements *req,
+		    unsigned int count, struct rpci_device **devs)
+{
+	struct rpci_ipc_request_params rp;
+	struct rpci_ipc_request_reply *rep;
+	unsigned int i, opened = 0;
+	void *r = NULL;
+	int ret;
+
+	if (client == NULL || devs == NULL || count == 0 || count > RPCI_IPC_REQUEST_MAX) {
+		return cl_fail(-EINVAL, "bad request (count %u: 1..%u)", count,
+			       RPCI_IPC_REQUEST_MAX);
+	}
+	if (client->dead) {
+		return cl_dead_error(client);
+	}
+	if (!(client->ack.flags & RPCI_IPC_F_SELECTOR)) {
+		return cl_fail(-ENOTSUP, "the proxy's deployment has no selector to ask");
+	}
+	memset(&rp, 0, sizeof(rp));
+	ret = free_slot(client, rp.slots, count);
+	if (ret < 0) {
+		return ret;
+	}
+	rp.count = count;
+	if (req != NULL) {
+		rp.req.vendor_id = req->vendor_id;
+		rp.req.class_code = req->class_code;
+		rp.req.class_mask = req->class_mask;
+		rp.req.min_memory = req->min_memory;
+		rp.req.module_kinds = req->module_kinds;
+		snprintf(rp.req.backend, sizeof(rp.req.backend), "%s", req->backend);
+		snprintf(rp.req.kernel, sizeof(rp.req.kernel), "%s", req->kernel);
+		snprintf(rp.req.job, sizeof(rp.req.job), "%s", req->job);
+		rp.req.job_size = req->job_size;
+		rp.req.no_failover = req->no_failover;
+	}
+	ret = cl_ctrl(client, RPCI_IPC_OP_REQUEST, 0, &rp, sizeof(rp), sizeof(*rep),
+		      CL_FAILOVER_WAIT_MS, &r);
+	if (ret < 0) {
+		return ctrl_error(client, ret, r);
+	}
+	rep = r;
+	for (i = 0; i < count; i++) {
+		struct rpci_device *dev = device_alloc(client, rp.slots[i]);
+
+		if (dev == NULL) {
+			ret = cl_fail(-ENOMEM, "out of shared memory for the driver's queues");
+			goto close_opened;
+		}
+		dev->failover = req == NULL || !req->no_failover;
+		if (req != NULL) {
+			dev->req = *req;
+		}
+		ret = cl_device_attach(dev, &rep->info[i]);
+		if (ret < 0) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "%s", rpci_last_error());
+			slot_close(client, rp.slots[i]);
+			device_free(dev);
+			ret = cl_fail(ret, "%s/%s: %s", rep->info[i].server, rep->info[i].device,
+				      msg);
+			i++;
+			goto close_opened;
+		}
+		devs[opened++] = dev;
+	}
+	return 0;
+
+close_opened:
+	/* The devices not brought up go back too. */
+	for (; i < count; i++) {
+		slot_close(client, rp.slots[i]);
+	}
+	while (opened > 0) {
+		rpci_device_close(devs[--opened]);
+	}
+	return ret;
+}
+
+int
 rpci_device_close(struct rpci_device *dev)
 {
+	struct rpci_client *c;
 	int ret = 0, r;
 
 	if (dev == NULL) {
 		return 0;
 	}
+	c = dev->client;
 	if (cl_session_alive(dev)) {
 		ret = rpci_synchronize(dev);
-		/* Released first: the server may stop listening once the session closes. */
-		cl_sel_release(dev);
-		r = rpci_link_close(dev->s, 3000);
-		dev->s = NULL;
-		if (ret == 0 && r < 0) {
-			ret = cl_fail(r, "session with '%s' did not close in order",
-				      dev->info.server);
-		}
 	} else {
 		ret = cl_lost_error(dev);
-		cl_sel_release(dev);
 	}
-	cl_device_free(dev);
+	r = slot_close(c, dev->slot);
+	if (ret == 0 && r < 0) {
+		ret = cl_fail(r, "session with '%s' did not close in order", dev->info.server);
+	}
+	device_free(dev);
 	return ret;
 }
 
 static int
 device_info_once(struct rpci_device *dev, struct rpci_device_info *info)
 {
-	uint64_t v;
+	uint64_t *v;
 	int ret;
 
 	if (dev == NULL || info == NULL) {
 		return cl_fail(-EINVAL, "no device or info");
 	}
 	if (cl_session_alive(dev)) {
-		ret = mem_read(dev, dev->bar0 + RPCI_VGPU_REG_MEM_FREE, (uint8_t *)&v, 8);
+		v = (uint64_t *)(void *)dev->log;
+		ret = read_shm(dev, dev->bar0 + RPCI_VGPU_REG_MEM_FREE, (uint8_t *)v, 8);
 		if (ret < 0) {
 			return ret;
 		}
-		dev->info.memory_free = rte_le_to_cpu_64(v);
+		dev->info.memory_free = *v;
 	}
 	*info = dev->info;
 	return cl_session_alive(dev) ? 0 : cl_lost_error(dev);
@@ -1121,12 +1177,7 @@ device_info_once(struct rpci_device *dev, struct rpci_device_info *info)
 int
 rpci_device_info(struct rpci_device *dev, struct rpci_device_info *info)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = device_info_once(dev, info);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, device_info_once(dev, info));
 }
 
 void
@@ -1142,6 +1193,134 @@ rpci_device_set_h2d_mode(struct rpci_device *dev, enum rpci_h2d_mode mode)
 		return cl_fail(-EINVAL, "bad copy mode");
 	}
 	dev->h2d_mode = mode;
+	return 0;
+}
+
+uint64_t
+rpci_device_lease(const struct rpci_device *dev)
+{
+	return dev != NULL ? dev->lease_id : 0;
+}
+
+int
+rpci_device_report(struct rpci_device *dev, const char *job, uint64_t job_size,
+		   uint64_t elapsed_us)
+{
+	struct rpci_ipc_report_params rp;
+	void *r = NULL;
+	int ret;
+
+	if (dev == NULL || job == NULL || strlen(job) >= sizeof(rp.job)) {
+		return cl_fail(-EINVAL, "bad report");
+	}
+	if (dev->lease_id == 0) {
+		return cl_fail(-ENOTSUP, "device not from the selector");
+	}
+	memset(&rp, 0, sizeof(rp));
+	snprintf(rp.job, sizeof(rp.job), "%s", job);
+	rp.job_size = job_size;
+	rp.elapsed_us = elapsed_us;
+	ret = cl_ctrl(dev->client, RPCI_IPC_OP_REPORT, dev->slot, &rp, sizeof(rp),
+		      sizeof(struct rpci_ipc_reply), dev->client->ack.request_timeout_ms, &r);
+	return ret < 0 ? ctrl_error(dev->client, ret, r) : 0;
+}
+
+int
+rpci_client_message_send(struct rpci_client *client, const char *to, const char *text)
+{
+	struct rpci_ipc_message m;
+	void *r = NULL;
+	int ret;
+
+	if (client == NULL || to == NULL || text == NULL || strlen(text) >= sizeof(m.text) ||
+	    strlen(to) >= sizeof(m.peer)) {
+		return cl_fail(-EINVAL, "bad message");
+	}
+	memset(&m, 0, sizeof(m));
+	snprintf(m.peer, sizeof(m.peer), "%s", to);
+	snprintf(m.text, sizeof(m.text), "%s", text);
+	ret = cl_ctrl(client, RPCI_IPC_OP_MSG_SEND, 0, &m, sizeof(m),
+		      sizeof(struct rpci_ipc_reply), client->ack.request_timeout_ms, &r);
+	return ret < 0 ? ctrl_error(client, ret, r) : 0;
+}
+
+int
+rpci_client_message_recv(struct rpci_client *client, char *from, size_t from_len, char *text,
+			 size_t text_len)
+{
+	struct rpci_ipc_message *m;
+	void *r = NULL;
+	int ret;
+
+	if (client == NULL) {
+		return 0;
+	}
+	ret = cl_ctrl(client, RPCI_IPC_OP_MSG_RECV, 0, NULL, 0, sizeof(*m),
+		      client->ack.request_timeout_ms, &r);
+	if (ret <= 0) {
+		return ret < 0 ? ctrl_error(client, ret, r) : 0;
+	}
+	m = r;
+	if (from != NULL && from_len > 0) {
+		snprintf(from, from_len, "%.*s", (int)sizeof(m->peer) - 1, m->peer);
+	}
+	if (text != NULL && text_len > 0) {
+		snprintf(text, text_len, "%.*s", (int)sizeof(m->text) - 1, m->text);
+	}
+	return 1;
+}
+
+/* --------------------------------------------- configuration space */
+
+int
+rpci_device_config_read(struct rpci_device *dev, uint32_t offset, void *buf, uint32_t len)
+{
+	uint32_t pos, v;
+	int ret;
+
+	if (dev == NULL || (buf == NULL && len > 0) || offset > 4096 || len > 4096 - offset) {
+		return cl_fail(-EINVAL, "configuration space is 4096 bytes");
+	}
+	for (pos = offset & ~3u; pos < offset + len; pos += 4) {
+		uint32_t from = pos < offset ? offset - pos : 0;
+		uint32_t to = CL_MIN(4u, offset + len - pos);
+
+		ret = CL_RETRY(dev, cfg_read(dev, (uint16_t)pos, &v));
+		if (ret < 0) {
+			return ret;
+		}
+		memcpy((uint8_t *)buf + (pos + from - offset), (const uint8_t *)&v + from,
+		       to - from);
+	}
+	return 0;
+}
+
+int
+rpci_device_config_write(struct rpci_device *dev, uint32_t offset, const void *buf, uint32_t len)
+{
+	uint32_t pos;
+	int ret;
+
+	if (dev == NULL || (buf == NULL && len > 0) || offset > 4096 || len > 4096 - offset) {
+		return cl_fail(-EINVAL, "configuration space is 4096 bytes");
+	}
+	for (pos = offset & ~3u; pos < offset + len; pos += 4) {
+		uint32_t from = pos < offset ? offset - pos : 0;
+		uint32_t to = CL_MIN(4u, offset + len - pos);
+		uint32_t v = 0;
+		uint8_t be = 0;
+		uint32_t b;
+
+		for (b = from; b < to; b++) {
+			be |= (uint8_t)(1u << b);
+		}
+		memcpy((uint8_t *)&v + from, (const uint8_t *)buf + (pos + from - offset),
+		       to - from);
+		ret = CL_RETRY(dev, cfg_write(dev, (uint16_t)pos, v, be));
+		if (ret < 0) {
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -1164,7 +1343,7 @@ mem_alloc_once(struct rpci_device *dev, uint64_t size, uint64_t *dptr)
 	}
 	if (ret < 0 && ret != -ENOTCONN) {
 		return cl_fail(ret, "allocation of %" PRIu64 " bytes failed: %s", size,
-			    strerror(-ret));
+			       strerror(-ret));
 	}
 	return ret;
 }
@@ -1172,12 +1351,7 @@ mem_alloc_once(struct rpci_device *dev, uint64_t size, uint64_t *dptr)
 int
 rpci_mem_alloc(struct rpci_device *dev, uint64_t size, uint64_t *dptr)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = mem_alloc_once(dev, size, dptr);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, mem_alloc_once(dev, size, dptr));
 }
 
 static int
@@ -1200,12 +1374,7 @@ mem_free_once(struct rpci_device *dev, uint64_t dptr)
 int
 rpci_mem_free(struct rpci_device *dev, uint64_t dptr)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = mem_free_once(dev, dptr);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, mem_free_once(dev, dptr));
 }
 
 static int
@@ -1213,7 +1382,7 @@ check_range(struct rpci_device *dev, uint64_t dptr, uint64_t size)
 {
 	if (dptr > dev->info.memory_bytes || size > dev->info.memory_bytes - dptr) {
 		return cl_fail(-EFAULT, "[0x%" PRIx64 ", +%" PRIu64 ") is outside device memory",
-			    dptr, size);
+			       dptr, size);
 	}
 	return 0;
 }
@@ -1241,49 +1410,94 @@ synchronize_once(struct rpci_device *dev)
 int
 rpci_synchronize(struct rpci_device *dev)
 {
-	int ret, tries = 0;
+	return CL_RETRY(dev, synchronize_once(dev));
+}
 
-	do {
-		ret = synchronize_once(dev);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+/* One DMA copy command between device memory and shared memory. */
+static int
+dma_cmd(struct rpci_device *dev, uint8_t opcode, uint64_t dptr, const uint8_t *host,
+	uint64_t n, bool wait, uint32_t *id)
+{
+	struct rpci_vgpu_cmd cmd = { .opcode = opcode };
+
+	cmd.args[0] = dptr;
+	cmd.host_addr = cl_iova(dev->client, host);
+	cmd.host_len = (uint32_t)n;
+	if (wait) {
+		return cl_run_cmd(dev, &cmd, NULL);
+	}
+	return cl_submit(dev, &cmd, false, id);
 }
 
 /*
- * A copy done by the device's DMA engine (COPY_H2D reads client memory,
- * COPY_D2H writes it): host covered by a window for the time of each
- * command, one command per COPY_MAX_CMD bytes, in order (data lands before
- * the completion does).
+ * A copy done by the device's DMA engine (COPY_H2D reads our memory,
+ * COPY_D2H writes it), one command per COPY_MAX_CMD bytes, in order (data
+ * lands before the completion does). Ordinary memory goes through the two
+ * staging halves, the device filling (or reading) one while we copy the
+ * other.
  */
 static int
-dma_copy(struct rpci_device *dev, uint8_t opcode, uint64_t dptr, const uint8_t *host,
-	 uint64_t size)
+dma_copy(struct rpci_device *dev, uint8_t opcode, uint64_t dptr, uint8_t *host, uint64_t size)
 {
+	struct rpci_client *c = dev->client;
+	bool to_host = opcode == RPCI_VGPU_OP_COPY_D2H;
+	uint32_t ids[2] = { 0, 0 };
+	uint64_t lens[2] = { 0, 0 }, offs[2] = { 0, 0 };
 	uint64_t off;
-	int ret;
+	unsigned int h;
+	int ret = 0;
 
-	for (off = 0; off < size; off += COPY_MAX_CMD) {
-		struct rpci_vgpu_cmd cmd = { .opcode = opcode };
-		uint64_t n = RTE_MIN(size - off, COPY_MAX_CMD);
-		int slot;
+	if (cl_in_shm(c, host, size, NULL)) {
+		for (off = 0; off < size && ret == 0; off += COPY_MAX_CMD) {
+			ret = dma_cmd(dev, opcode, dptr + off, host + off,
+				      CL_MIN(size - off, COPY_MAX_CMD), true, NULL);
+		}
+	} else {
+		uint8_t *stage[2];
 
-		ret = window_cover(dev, host + off, n, &slot);
-		if (ret < 0) {
-			return ret;
+		stage[0] = cl_stage_take(c, 0);
+		stage[1] = stage[0] != NULL ? cl_stage_take(c, 1) : NULL;
+		if (stage[1] == NULL) {
+			return -EIO;
 		}
-		cmd.args[0] = dptr + off;
-		cmd.host_addr = (uint64_t)(uintptr_t)host + off;
-		cmd.host_len = (uint32_t)n;
-		ret = cl_run_cmd(dev, &cmd, NULL);
-		if (slot >= 0) {
-			cl_window_del(dev, slot);
+		for (off = 0, h = 0; off < size || lens[0] || lens[1]; h ^= 1) {
+			/* the half's earlier command first: its data, then reuse it */
+			if (lens[h] > 0) {
+				ret = wait_cmd_done(dev, ids[h]);
+				if (ret < 0) {
+					break;
+				}
+				if (dev->first_error != 0) {
+					ret = cl_take_first_error(dev);
+					break;
+				}
+				if (to_host) {
+					memcpy(host + offs[h], stage[h], lens[h]);
+				}
+				lens[h] = 0;
+			}
+			if (off >= size) {
+				continue;
+			}
+			lens[h] = CL_MIN(size - off, (uint64_t)CL_STAGE_HALF);
+			offs[h] = off;
+			if (!to_host) {
+				memcpy(stage[h], host + off, lens[h]);
+			}
+			ret = dma_cmd(dev, opcode, dptr + off, stage[h], lens[h], false, &ids[h]);
+			if (ret < 0) {
+				break;
+			}
+			off += lens[h];
 		}
-		if (ret < 0) {
-			return ret == -ENOTCONN ? ret :
-				cl_fail(ret, "copy %s the device failed: %s",
-				     opcode == RPCI_VGPU_OP_COPY_H2D ? "to" : "from",
-				     strerror(-ret));
+		if (ret == 0) {
+			ret = synchronize_once(dev);
 		}
+	}
+	if (ret < 0) {
+		return ret == -ENOTCONN ? ret :
+			cl_fail(ret, "copy %s the device failed: %s",
+				opcode == RPCI_VGPU_OP_COPY_H2D ? "to" : "from", strerror(-ret));
 	}
 	ret = cl_take_first_error(dev);
 	return ret < 0 ? cl_fail(ret, "a queued command failed: %s", strerror(-ret)) : 0;
@@ -1302,16 +1516,12 @@ memcpy_htod_once(struct rpci_device *dev, uint64_t dptr, const void *src, uint64
 		return ret;
 	}
 	if (dev->h2d_mode == RPCI_H2D_PULL) {
-		ret = dma_copy(dev, RPCI_VGPU_OP_COPY_H2D, dptr, src, size);
+		ret = dma_copy(dev, RPCI_VGPU_OP_COPY_H2D, dptr, (uint8_t *)(uintptr_t)src, size);
 	} else {
 		/* Push: wait for queued work, then posted writes straight into BAR2. */
-		ret = rpci_synchronize(dev);
+		ret = synchronize_once(dev);
 		if (ret == 0) {
-			ret = cl_post_write(dev, dev->bar2 + dptr, src, size);
-		}
-		/* src was sent in place: it must not change before the peer has it. */
-		if (ret == 0) {
-			ret = wait_acked(dev);
+			ret = cl_write(dev, dev->bar2 + dptr, src, size);
 		}
 		if (ret == 0) {
 			cl_log_push(dev, dptr, src, size);
@@ -1326,12 +1536,7 @@ memcpy_htod_once(struct rpci_device *dev, uint64_t dptr, const void *src, uint64
 int
 rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = memcpy_htod_once(dev, dptr, src, size);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, memcpy_htod_once(dev, dptr, src, size));
 }
 
 static int
@@ -1343,7 +1548,7 @@ memcpy_dtoh_once(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t siz
 		return cl_fail(-EINVAL, "bad copy arguments");
 	}
 	ret = check_range(dev, dptr, size);
-	if (ret < 0) {
+	if (ret < 0 || size == 0) {
 		return ret;
 	}
 	ret = dma_copy(dev, RPCI_VGPU_OP_COPY_D2H, dptr, dst, size);
@@ -1356,12 +1561,7 @@ memcpy_dtoh_once(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t siz
 int
 rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = memcpy_dtoh_once(dev, dst, dptr, size);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, memcpy_dtoh_once(dev, dst, dptr, size));
 }
 
 static int
@@ -1386,12 +1586,7 @@ memset_once(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size
 int
 rpci_memset(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = memset_once(dev, dptr, value, size);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, memset_once(dev, dptr, value, size));
 }
 
 static int
@@ -1405,7 +1600,7 @@ bar_range(struct rpci_device *dev, int bar, uint64_t offset, uint64_t size, uint
 	bar_size = bar == 0 ? RPCI_VGPU_BAR0_SIZE : dev->bar2_size;
 	if (offset > bar_size || size > bar_size - offset) {
 		return cl_fail(-EINVAL, "[0x%" PRIx64 ", +%" PRIu64 ") is outside BAR%d", offset,
-			    size, bar);
+			       size, bar);
 	}
 	*addr = (bar == 0 ? dev->bar0 : dev->bar2) + offset;
 	return 0;
@@ -1433,12 +1628,7 @@ bar_read_once(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint
 int
 rpci_bar_read(struct rpci_device *dev, int bar, uint64_t offset, void *dst, uint64_t size)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = bar_read_once(dev, bar, offset, dst, size);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, bar_read_once(dev, bar, offset, dst, size));
 }
 
 static int
@@ -1453,11 +1643,7 @@ bar_write_once(struct rpci_device *dev, int bar, uint64_t offset, const void *sr
 	if (!cl_session_alive(dev)) {
 		return cl_lost_error(dev);
 	}
-	ret = cl_post_write(dev, addr, src, size);
-	if (ret < 0) {
-		return ret;
-	}
-	ret = wait_acked(dev);
+	ret = cl_write(dev, addr, src, size);
 	if (ret == 0) {
 		dev->stats.h2d_bytes += size;
 	}
@@ -1467,12 +1653,7 @@ bar_write_once(struct rpci_device *dev, int bar, uint64_t offset, const void *sr
 int
 rpci_bar_write(struct rpci_device *dev, int bar, uint64_t offset, const void *src, uint64_t size)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = bar_write_once(dev, bar, offset, src, size);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, bar_write_once(dev, bar, offset, src, size));
 }
 
 int
@@ -1491,8 +1672,12 @@ rpci_bar_write_posted(struct rpci_device *dev, int bar, uint64_t offset, const v
 	if (!cl_session_alive(dev)) {
 		return cl_lost_error(dev);
 	}
-	/* copied: the caller may reuse src before the ack */
-	ret = post_write_flags(dev, addr, src, size, RPCI_LINK_SEND_COPY);
+	/* copied (into the ring, or the staging): the caller may reuse src at once */
+	if (cl_in_shm(dev->client, src, size, NULL) && size > RPCI_IPC_INLINE_MAX) {
+		ret = cl_write_shm(dev, addr, src, size, true);
+	} else {
+		ret = write_any(dev, addr, src, size, false);
+	}
 	if (ret < 0) {
 		return ret;
 	}
@@ -1503,63 +1688,43 @@ rpci_bar_write_posted(struct rpci_device *dev, int bar, uint64_t offset, const v
 void *
 rpci_host_alloc(struct rpci_device *dev, size_t size)
 {
-	void *p;
-	bool rte = true;
-	int slot, ret;
-
-	if (dev == NULL || size == 0) {
-		rte_errno = EINVAL;
-		cl_fail(-EINVAL, "bad host allocation");
-		return NULL;
-	}
-	size = RTE_ALIGN_CEIL(size, 64);
-	p = rte_malloc("rpci_host", size, 64);
-	if (p == NULL) {
-		rte = false;
-		if (posix_memalign(&p, 64, size) != 0) {
-			rte_errno = ENOMEM;
-			cl_fail(-ENOMEM, "cannot allocate %zu bytes of host memory", size);
-			return NULL;
-		}
-	}
-	ret = cl_window_add(dev, p, size, &slot);
-	if (ret < 0) {
-		if (rte) {
-			rte_free(p);
-		} else {
-			free(p);
-		}
-		rte_errno = -ret;
-		return NULL;
-	}
-	dev->windows[slot].alloc = p;
-	dev->windows[slot].rte = rte;
-	return p;
+	return rpci_client_host_alloc(dev != NULL ? dev->client : NULL, size);
 }
 
 void
 rpci_host_free(struct rpci_device *dev, void *ptr)
 {
-	uint32_t i;
+	rpci_client_host_free(dev != NULL ? dev->client : NULL, ptr);
+}
 
-	if (dev == NULL || ptr == NULL) {
+void *
+rpci_client_host_alloc(struct rpci_client *client, size_t size)
+{
+	void *p;
+
+	if (client == NULL || size == 0) {
+		errno = EINVAL;
+		cl_fail(-EINVAL, "bad host allocation");
+		return NULL;
+	}
+	p = cl_heap_alloc(client, size, 64);
+	if (p == NULL) {
+		errno = ENOMEM;
+		cl_fail(-ENOMEM, "no room for %zu bytes in the %" PRIu64 " MiB of shared memory "
+			"(RPCI_SHM_SIZE sets it)", size, client->shm_size >> 20);
+	}
+	return p;
+}
+
+void
+rpci_client_host_free(struct rpci_client *client, void *ptr)
+{
+	if (client == NULL || ptr == NULL) {
 		return;
 	}
-	for (i = 0; i < RPCI_VGPU_WINDOWS; i++) {
-		struct host_window *w = &dev->windows[i];
-
-		if (w->in_use && w->alloc == ptr) {
-			cl_window_del(dev, (int)i);
-			if (w->rte) {
-				rte_free(ptr);
-			} else {
-				free(ptr);
-			}
-			w->alloc = NULL;
-			return;
-		}
+	if (cl_heap_free(client, ptr) < 0) {
+		cl_fail(-EINVAL, "%p was not allocated by rpci_host_alloc()", ptr);
 	}
-	cl_fail(-EINVAL, "%p was not allocated by rpci_host_alloc()", ptr);
 }
 
 /* ------------------------------------------------------------- modules */
@@ -1568,10 +1733,12 @@ static int
 module_load_once(struct rpci_device *dev, enum rpci_module_kind kind, const void *image,
 		 size_t len, struct rpci_module **module, char *log, size_t log_len)
 {
+	struct rpci_client *c;
 	struct rpci_vgpu_cmd cmd = { .opcode = RPCI_VGPU_OP_MODULE_LOAD };
 	struct rpci_module *m;
+	uint8_t *copy = NULL;
 	uint64_t handle;
-	int slot = -1, ret;
+	int ret;
 
 	if (log != NULL && log_len > 0) {
 		log[0] = '\0';
@@ -1580,10 +1747,11 @@ module_load_once(struct rpci_device *dev, enum rpci_module_kind kind, const void
 	    (unsigned int)kind > RPCI_MODULE_PTX) {
 		return cl_fail(-EINVAL, "bad module load arguments");
 	}
+	c = dev->client;
 	if (!(dev->info.module_kinds & (1u << kind))) {
 		return cl_fail(-ENOTSUP,
 			       "device '%s' (%s backend) does not load that kind of module",
-			    dev->info.server, dev->info.backend);
+			       dev->info.server, dev->info.backend);
 	}
 	if (len > UINT32_MAX) {
 		return cl_fail(-E2BIG, "module image too large");
@@ -1593,7 +1761,7 @@ module_load_once(struct rpci_device *dev, enum rpci_module_kind kind, const void
 		return cl_fail(-ENOMEM, "out of memory");
 	}
 	cmd.args[0] = kind;
-	cmd.args[1] = (uint64_t)(uintptr_t)dev->log;
+	cmd.args[1] = cl_iova(c, dev->log);
 	cmd.args[2] = LOG_AREA;
 	dev->log[0] = '\0';
 	if (len > 0 && len <= RPCI_VGPU_CMD_INLINE) {
@@ -1601,28 +1769,32 @@ module_load_once(struct rpci_device *dev, enum rpci_module_kind kind, const void
 		cmd.inline_len = (uint16_t)len;
 		memcpy(cmd.data, image, len);
 	} else if (len > 0) {
-		ret = window_cover(dev, image, len, &slot);
-		if (ret < 0) {
+		/* the device reads the image from shared memory */
+		copy = cl_heap_alloc(c, len, 64);
+		if (copy == NULL) {
 			free(m);
-			return ret;
+			return cl_fail(-ENOMEM, "no room for a %zu-byte image in shared memory",
+				       len);
 		}
-		cmd.host_addr = (uint64_t)(uintptr_t)image;
+		memcpy(copy, image, len);
+		cmd.host_addr = cl_iova(c, copy);
 		cmd.host_len = (uint32_t)len;
 	}
 	ret = cl_run_cmd(dev, &cmd, &handle);
-	if (slot >= 0) {
-		cl_window_del(dev, slot);
+	if (copy != NULL) {
+		cl_heap_free(c, copy);
 	}
 	if (log != NULL && log_len > 0) {
-		snprintf(log, log_len, "%s", dev->log);
+		snprintf(log, log_len, "%.*s", (int)LOG_AREA - 1, dev->log);
 	}
 	if (ret < 0) {
 		free(m);
 		if (ret == -ENOTCONN) {
 			return ret;
 		}
+		dev->log[LOG_AREA - 1] = '\0';
 		return cl_fail(ret, "module load failed: %s%s%s", strerror(-ret),
-			    dev->log[0] ? ": " : "", dev->log);
+			       dev->log[0] ? ": " : "", dev->log);
 	}
 	m->dev = dev;
 	m->handle = handle;
@@ -1636,12 +1808,7 @@ int
 rpci_module_load(struct rpci_device *dev, enum rpci_module_kind kind, const void *image,
 		 size_t len, struct rpci_module **module, char *log, size_t log_len)
 {
-	int ret, tries = 0;
-
-	do {
-		ret = module_load_once(dev, kind, image, len, module, log, log_len);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(dev, module_load_once(dev, kind, image, len, module, log, log_len));
 }
 
 static int
@@ -1659,6 +1826,9 @@ module_unload_once(struct rpci_module *module)
 	dev = module->dev;
 	cmd.args[0] = module->handle;
 	ret = cl_run_cmd(dev, &cmd, NULL);
+	if (ret == -ENOTCONN) {
+		return ret; /* retried on the new device after a failover */
+	}
 	for (pf = &dev->functions; *pf != NULL;) {
 		if ((*pf)->module == module) {
 			struct rpci_function *f = *pf;
@@ -1682,13 +1852,7 @@ module_unload_once(struct rpci_module *module)
 int
 rpci_module_unload(struct rpci_module *module)
 {
-	struct rpci_device *dev = (module != NULL ? module->dev : NULL);
-	int ret, tries = 0;
-
-	do {
-		ret = module_unload_once(module);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(module != NULL ? module->dev : NULL, module_unload_once(module));
 }
 
 static int
@@ -1732,13 +1896,7 @@ function_get_once(struct rpci_module *module, const char *name, struct rpci_func
 int
 rpci_function_get(struct rpci_module *module, const char *name, struct rpci_function **fn)
 {
-	struct rpci_device *dev = (module != NULL ? module->dev : NULL);
-	int ret, tries = 0;
-
-	do {
-		ret = function_get_once(module, name, fn);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(module != NULL ? module->dev : NULL, function_get_once(module, name, fn));
 }
 
 static int
@@ -1749,7 +1907,6 @@ launch_once(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 	struct rpci_device *dev;
 	uint8_t params[PARAMS_MAX];
 	uint32_t len, i, slot;
-	int ret;
 
 	if (fn == NULL || grid == NULL || block == NULL || (nb_args > 0 && args == NULL)) {
 		return cl_fail(-EINVAL, "bad launch arguments");
@@ -1767,16 +1924,13 @@ launch_once(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 	params[0] = (uint8_t)nb_args;
 	for (i = 0; i < nb_args; i++) {
 		uint8_t *a = params + 8 + 16 * i;
-		uint16_t kind = rte_cpu_to_le_16(args[i].kind);
-		uint16_t size = rte_cpu_to_le_16(args[i].size);
-		uint64_t value = rte_cpu_to_le_64(args[i].value);
 
 		if (args[i].kind < RPCI_ARG_DEVPTR || args[i].kind > RPCI_ARG_LOCAL) {
 			return cl_fail(-EINVAL, "argument %u has an unknown kind", i);
 		}
-		memcpy(a, &kind, 2);
-		memcpy(a + 2, &size, 2);
-		memcpy(a + 8, &value, 8);
+		memcpy(a, &args[i].kind, 2);
+		memcpy(a + 2, &args[i].size, 2);
+		memcpy(a + 8, &args[i].value, 8);
 	}
 	len = 8 + 16 * nb_args;
 	cmd.args[0] = fn->handle;
@@ -1791,22 +1945,16 @@ launch_once(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 		/* Each queue slot has its own parameter block in driver memory. */
 		slot = dev->sq_tail & (SQ_SIZE - 1);
 		memcpy(dev->params + (size_t)slot * PARAMS_SLOT, params, len);
-		cmd.host_addr = (uint64_t)(uintptr_t)(dev->params + (size_t)slot * PARAMS_SLOT);
+		cmd.host_addr = cl_iova(dev->client, dev->params + (size_t)slot * PARAMS_SLOT);
 		cmd.host_len = len;
 	}
-	ret = cl_submit(dev, &cmd, false, NULL);
-	return ret;
+	return cl_submit(dev, &cmd, false, NULL);
 }
 
 int
 rpci_launch(struct rpci_function *fn, const uint32_t grid[3], const uint32_t block[3],
 	    const struct rpci_kernel_arg *args, unsigned int nb_args)
 {
-	struct rpci_device *dev = (fn != NULL ? fn->module->dev : NULL);
-	int ret, tries = 0;
-
-	do {
-		ret = launch_once(fn, grid, block, args, nb_args);
-	} while (ret == -ENOTCONN && dev != NULL && tries++ < 3 && cl_failover(dev) == 0);
-	return ret;
+	return CL_RETRY(fn != NULL ? fn->module->dev : NULL,
+			launch_once(fn, grid, block, args, nb_args));
 }

@@ -17,10 +17,9 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <rte_common.h>
 
 #include "client_private.h"
 
@@ -62,15 +61,14 @@ log_append(struct rpci_device *dev)
 static bool
 logging(const struct rpci_device *dev)
 {
-	return dev->failover && !dev->replaying && dev->client->with_selector;
+	return dev->failover && !dev->replaying && dev->lease_id != 0;
 }
 
 /* Logging failed for lack of memory: failover can no longer be honest. */
 static void
 log_give_up(struct rpci_device *dev)
 {
-	CLIENT_LOG(WARNING, "out of memory for the replay log of %s: failover off",
-		   dev->info.server);
+	cl_debug("out of memory for the replay log of %s: failover off", dev->info.server);
 	cl_log_free(dev);
 	dev->failover = false;
 }
@@ -89,14 +87,17 @@ cl_log_cmd(struct rpci_device *dev, const struct rpci_vgpu_cmd *cmd)
 		return;
 	}
 	e->cmd = *cmd;
-	if (!(cmd->flags & RPCI_VGPU_CMD_F_INLINE) && cmd->host_len > 0 && cmd->host_addr != 0) {
-		/* What the device will read from client memory, as it is now. */
-		e->data = malloc(cmd->host_len);
+	if (!(cmd->flags & RPCI_VGPU_CMD_F_INLINE) && cmd->host_len > 0 && cmd->host_addr != 0 &&
+	    cmd->opcode != RPCI_VGPU_OP_COPY_D2H) {
+		/* What the device will read from our memory, as it is now. */
+		const void *src = cl_from_iova(dev->client, cmd->host_addr, cmd->host_len);
+
+		e->data = src != NULL ? malloc(cmd->host_len) : NULL;
 		if (e->data == NULL) {
 			log_give_up(dev);
 			return;
 		}
-		memcpy(e->data, (const void *)(uintptr_t)cmd->host_addr, cmd->host_len);
+		memcpy(e->data, src, cmd->host_len);
 		e->len = cmd->host_len;
 		dev->rlog_bytes += e->len;
 	}
@@ -172,18 +173,20 @@ cl_log_free(struct rpci_device *dev)
 static int
 replay_cmd(struct rpci_device *dev, const struct cl_log_ent *e)
 {
+	struct rpci_client *c = dev->client;
 	struct rpci_vgpu_cmd cmd = e->cmd;
 	uint64_t result = 0;
-	int slot = -1, ret;
+	uint8_t *copy = NULL;
+	int ret;
 
-	cmd.flags &= (uint8_t)~RPCI_VGPU_CMD_F_IRQ;
 	if (e->data != NULL) {
-		/* The device reads the log's copy, in a window of its own. */
-		ret = cl_window_add(dev, e->data, e->len, &slot);
-		if (ret < 0) {
-			return ret;
+		/* The device reads the log's copy, put back in shared memory. */
+		copy = cl_heap_alloc(c, e->len, 64);
+		if (copy == NULL) {
+			return cl_fail(-ENOMEM, "no shared memory to replay a command");
 		}
-		cmd.host_addr = (uint64_t)(uintptr_t)e->data;
+		memcpy(copy, e->data, e->len);
+		cmd.host_addr = cl_iova(c, copy);
 	}
 	if (cmd.opcode == RPCI_VGPU_OP_LAUNCH) {
 		/* As the first time: queued; its errors, if any, come out at the end. */
@@ -194,8 +197,8 @@ replay_cmd(struct rpci_device *dev, const struct cl_log_ent *e)
 	} else {
 		ret = cl_run_cmd(dev, &cmd, &result);
 	}
-	if (slot >= 0) {
-		cl_window_del(dev, slot);
+	if (copy != NULL) {
+		cl_heap_free(c, copy);
 	}
 	if (ret < 0) {
 		return ret;
@@ -219,7 +222,7 @@ replay(struct rpci_device *dev)
 		const struct cl_log_ent *e = &dev->rlog[i];
 
 		if (e->is_push) {
-			ret = cl_post_write(dev, dev->bar2 + e->dptr, e->data, e->len);
+			ret = cl_write(dev, dev->bar2 + e->dptr, e->data, e->len);
 		} else {
 			ret = replay_cmd(dev, e);
 		}
@@ -233,41 +236,39 @@ int
 cl_failover(struct rpci_device *dev)
 {
 	struct rpci_client *c = dev->client;
-	char server[RPCI_SEL_NAME_MAX];
-	uint32_t i;
+	struct rpci_ipc_open_reply *rep;
+	char server[sizeof(dev->info.server)];
+	void *r = NULL;
 	int ret;
 
-	if (!dev->failover || !c->with_selector || dev->lease_id == 0) {
+	if (!dev->failover || dev->lease_id == 0 || c->dead) {
 		return cl_lost_error(dev);
 	}
 	snprintf(server, sizeof(server), "%s", dev->info.server);
-	CLIENT_LOG(WARNING, "device on %s lost: waiting for the selector to move it", server);
-	/* The old session is over, whatever the link thinks yet. */
-	if (dev->s != NULL) {
-		rpci_link_session_set_priv(dev->s, NULL);
-		rpci_link_session_free(dev->s);
-		dev->s = NULL;
-	}
-	ret = cl_sel_reconnect(dev);
+	cl_debug("device on %s lost: waiting for the selector to move it", server);
+	ret = cl_ctrl(c, RPCI_IPC_OP_RECONNECT, dev->slot, NULL, 0, sizeof(*rep),
+		      CL_FAILOVER_WAIT_MS, &r);
 	if (ret < 0) {
-		return cl_fail(-ENOTCONN, "lost the device on '%s' and %s", server,
-			       ret == -ETIMEDOUT ? "the selector moved it nowhere in time" :
-			       rpci_last_error());
-	}
-	/* The windows the program registered, on the new device too. */
-	for (i = 1; i < RPCI_VGPU_WINDOWS; i++) {
-		if (dev->windows[i].in_use) {
-			cl_window_set(dev, i, dev->windows[i].base, dev->windows[i].size);
+		const char *why = r != NULL ? ((struct rpci_ipc_reply *)r)->reason : "";
+
+		if (c->dead) {
+			return cl_dead_error(c);
 		}
+		return cl_fail(-ENOTCONN, "lost the device on '%s': %.*s", server,
+			       RPCI_IPC_REASON_MAX, why[0] ? why : strerror(-ret));
 	}
-	ret = replay(dev);
+	rep = r;
+	ret = cl_device_attach(dev, &rep->info);
+	if (ret == 0) {
+		ret = replay(dev);
+	}
 	if (ret < 0) {
 		return cl_fail(ret == -ENOTCONN ? -ENOTCONN : -EIO,
-			       "re-creating the device on '%s' failed: %s", dev->info.server,
+			       "re-creating the device on '%s' failed: %s", rep->info.server,
 			       rpci_last_error());
 	}
 	dev->stats.failovers++;
-	CLIENT_LOG(WARNING, "device moved from %s to %s/%u (%u operations replayed)", server,
-		   dev->info.server, dev->function, dev->nb_rlog);
+	cl_debug("device moved from %s to %s/%u (%u operations replayed)", server,
+		 dev->info.server, dev->function, dev->nb_rlog);
 	return 0;
 }

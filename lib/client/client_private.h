@@ -4,29 +4,33 @@
 #define RPCI_CLIENT_PRIVATE_H
 
 /*
- * Internals of lib/client shared by its files: client.c (the driver and the
- * API), client_sel.c (the server selector), client_log.c (the replay log
- * and failover). Not for other libraries.
+ * Internals of librpci (lib/client) shared by its files:
+ *   client_conn.c  the connection to the proxy: shared memory, HELLO, the
+ *                  rings, waiting (spin, then sleep on an eventfd)
+ *   client_mem.c   the heap in shared memory (rpci_host_alloc(), the
+ *                  drivers' queues, staging for ordinary memory)
+ *   client.c       the driver of the remote virtual GPU and the API
+ *   client_log.c   the replay log and failover
+ *   split.c        one job over several devices
+ * No DPDK here: librpci is an ordinary shared library.
  */
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <rte_log.h>
-
 #include "rpci_client.h"
-#include "rpci_ctrl.h"
-#include "rpci_link.h"
-#include "rpci_tlp.h"
+#include "rpci_ipc.h"
 #include "rpci_vgpu_hw.h"
 
 _Static_assert(RPCI_KERNEL_ARGS_MAX == RPCI_VGPU_ARGS_MAX, "launch argument limits differ");
 
-extern int rpci_client_logtype;
+struct rpci_client_transport;
 
-#define CLIENT_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_ ## level, rpci_client_logtype, "rpci.client: %s(): " fmt "\n", \
-		__func__, ##__VA_ARGS__)
+#define CL_DIM(a) (sizeof(a) / sizeof((a)[0]))
+#define CL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CL_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define CL_ALIGN(v, a) (((v) + (a) - 1) & ~((uint64_t)(a) - 1))
 
 /* Where the driver puts the BARs in the fabric's address space. */
 #define BAR0_ADDR 0xe0000000ull
@@ -37,25 +41,39 @@ extern int rpci_client_logtype;
 #define PARAMS_SLOT (8u + 16u * RPCI_VGPU_ARGS_MAX)
 #define PARAMS_MAX PARAMS_SLOT
 #define LOG_AREA 16384u
-#define DEV_TAGS 64
-#define OPEN_TIMEOUT_MS 3000
 #define COPY_MAX_CMD (1ull << 30) /* bytes one copy command moves */
+#define CL_OPS_MAX 256            /* requests waiting for completions */
+#define CL_STAGE_HALF (4u << 20)  /* staging for ordinary memory: two halves */
+#define CL_READ_CHUNK (1u << 20)  /* a read request's size (several in flight) */
+#define CL_SHM_DEFAULT (1ull << 30)
+#define CL_SPIN_US_DEFAULT 50
+#define CL_FAILOVER_WAIT_MS 60000 /* the proxy bounds it; we bound the proxy */
 
-
-
-struct host_window {
-	uint64_t base;
-	uint64_t size;
-	bool in_use;
-	void *alloc;    /* rpci_host_alloc() memory, else NULL */
-	bool rte;       /* alloc came from rte_malloc */
+/* A request waiting for its completion. */
+struct cl_op {
+	uint32_t gen;
+	bool busy;
+	bool done;
+	int32_t status;
+	uint32_t len;
+	uint64_t value;
 };
 
-/* A programmed read in progress (config or BAR reads). */
-struct pio_read {
-	uint64_t done;
-	uint32_t outstanding;
-	int error;
+/* A free or allocated extent of the heap (offsets in shared memory). */
+struct cl_extent {
+	uint64_t off;
+	uint64_t len;
+};
+
+/* The heap: the shared memory past the rings. */
+struct cl_heap {
+	struct cl_extent *free;   /* sorted by offset, coalesced */
+	uint32_t nb_free;
+	uint32_t cap_free;
+	struct cl_extent *used;   /* sorted by offset */
+	uint32_t nb_used;
+	uint32_t cap_used;
+	uint64_t in_use;
 };
 
 struct rpci_module {
@@ -80,29 +98,25 @@ struct cl_log_ent {
 	uint64_t len;
 };
 
-#define CL_REQ_MAX 16     /* devices one request may ask for */
-#define CL_FAILOVER_MAX 16
-#define CL_INBOX_MAX 16
-
 struct rpci_device {
 	struct rpci_client *client;
 	struct rpci_device *next;
-	struct rpci_link_session *s;
+	uint8_t slot;              /* its slot at the proxy */
+	uint32_t epoch;            /* of the session the driver state belongs to */
+	uint64_t msi_seen;         /* MSIs taken in this epoch */
 	bool lost;
+	bool is_vgpu;              /* else a plain PCI function: configuration and BARs */
 	/* with the selector */
-	uint64_t lease_id;        /* 0: opened without the selector */
-	uint64_t request_id;      /* the request it came from (failover ATTACHes name it) */
+	uint64_t lease_id;         /* 0: opened without the selector */
 	struct rpci_requirements req;
-	bool failover;            /* re-create it elsewhere if its server goes down */
+	bool failover;             /* re-create it elsewhere if its server goes down */
 	uint16_t function;
-	uint8_t server_mac[6];
 	/* the replay log (failover only) */
 	struct cl_log_ent *rlog;
 	uint32_t nb_rlog;
 	uint32_t rlog_cap;
 	uint64_t rlog_bytes;
 	bool replaying;
-	uint16_t requester_id;
 	uint16_t completer_id;
 	uint64_t bar0;
 	uint64_t bar2;
@@ -110,9 +124,9 @@ struct rpci_device {
 	struct rpci_device_info info;
 	enum rpci_h2d_mode h2d_mode;
 
-	/* driver memory: completion queue, launch parameters, build log */
+	/* driver memory in the heap: completion queue, launch parameters, build log */
 	uint8_t *drv;
-	size_t drv_len;
+	uint64_t drv_len;
 	struct rpci_vgpu_cpl *cq;
 	uint8_t *params;
 	char *log;
@@ -122,6 +136,7 @@ struct rpci_device {
 	uint32_t sq_tail;
 	uint32_t sq_head;
 	uint32_t next_cmd_id;
+	uint32_t done_cmd_id;      /* the last command completed */
 
 	/* the command a caller waits for */
 	uint32_t wait_id;
@@ -130,118 +145,144 @@ struct rpci_device {
 	uint64_t wait_result;
 	int first_error; /* of commands nobody waited for */
 
-	struct host_window windows[RPCI_VGPU_WINDOWS];
-	struct rpci_tlp_tags *tags;
-	struct pio_read *pio;
 	struct rpci_module *modules;
 	struct rpci_function *functions;
 	struct rpci_device_stats stats;
 };
 
 struct rpci_client {
-	const struct rpci_conf *conf;
-	const struct rpci_conf_host *host;
-	uint16_t host_index;
-	struct rpci_link *link;
-	struct rpci_port_info port_info;
-	uint64_t request_tsc;
+	/* the proxy */
+	const struct rpci_client_transport *t; /* NULL: the socket */
+	void *targ;
+	int handle;
+	int sock;
+	int wake_fd;            /* ours: the proxy signals it */
+	int doorbell_fd;        /* the proxy's: we signal it when it sleeps */
+	struct rpci_ipc_hello_ack ack;
+	bool dead;              /* the proxy is gone */
+	char dead_reason[128];
+	uint64_t beat_seen;
+	uint64_t beat_ns;       /* when the heartbeat last moved */
+	uint64_t spin_ns;       /* spin this long before sleeping */
+	/* shared memory */
+	int memfd;
+	uint8_t *shm;
+	uint64_t shm_size;
+	struct rpci_ipc_ctrl_page *cp;
+	uint32_t req_prod;
+	uint32_t cpl_cons;
+	struct cl_heap heap;
+	/* requests in flight */
+	struct cl_op ops[CL_OPS_MAX];
+	uint32_t op_gen;
+	/* staging for ordinary memory: two halves, each with the fence that frees it */
+	uint8_t *stage;
+	struct rpci_device *stage_dev[2];
+	int stage_op[2];        /* -1: free */
+	/* control replies */
+	uint8_t *scratch;       /* RPCI_IPC_SCRATCH bytes in the heap */
+	/* devices */
 	struct rpci_device *devices;
-	/* the server selector */
-	bool with_selector;
-	uint8_t selector_mac[6];
-	struct rpci_ctrl_chan *chan;
-	uint64_t renew_tsc;
-	uint64_t next_renew_tsc;
-	uint64_t failover_wait_tsc;  /* how long a lost device waits for a new one */
-	/* the request in flight */
-	uint64_t req_id;
-	uint32_t req_count;
-	bool req_answered;
-	int req_error;
-	char req_reason[RPCI_SEL_REASON_MAX];
-	struct rpci_sel_attachment req_att[CL_REQ_MAX];
-	uint32_t req_nb_att;
-	/* failover attachments not taken yet, by the request they replace */
-	struct {
-		bool used;
-		uint64_t request_id;
-		struct rpci_sel_attachment att;
-	} fo[CL_FAILOVER_MAX];
-	/* leases the selector ended */
-	uint64_t detached[CL_FAILOVER_MAX];
-	uint32_t nb_detached;
-	/* texts from other clients */
-	struct {
-		char from[RPCI_SEL_NAME_MAX];
-		char text[RPCI_CTRL_TEXT_MAX];
-	} inbox[CL_INBOX_MAX];
-	uint32_t inbox_head;
-	uint32_t inbox_tail;
+	struct rpci_device *slots[RPCI_IPC_DEVICES_MAX];
 };
 
+#define CL_SCRATCH_LEN 8192u
+
+/* A wait loop's back-off state. */
+struct cl_spin {
+	uint64_t idle_since;    /* ns; 0: there was work */
+};
 
 /* ------------------------------------------------ shared internal functions */
 
 /* Set the thread's error message; returns err. */
 int cl_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Whether the device's session is still open (else marks it lost). */
+/* A debug log line on stderr when RPCI_LOG=debug. */
+void cl_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t cl_now_ns(void);
+
+/* client_conn.c */
+int cl_connect_socket(struct rpci_client *c, const char *path, const char *name);
+int cl_shm_create(struct rpci_client *c, uint64_t size);
+void cl_conn_close(struct rpci_client *c);
+/* Completions and device status: the work found. */
+int cl_poll(struct rpci_client *c);
+/* One turn of a wait loop (after checking the condition): <0 if the proxy is gone. */
+int cl_turn(struct rpci_client *c, struct cl_spin *sp);
+/* A request slot, with inline data; waits while the ring is full. */
+int cl_post(struct rpci_client *c, const struct rpci_ipc_req *r, const void *data, uint32_t len);
+/* An op for a request that completes; its cookie. -1 if none is free. */
+int cl_op_alloc(struct rpci_client *c, uint64_t *cookie);
+void cl_op_free(struct rpci_client *c, int op);
+/* Wait for an op (timeout_ms 0: no limit but the device's and proxy's life). */
+int cl_op_wait(struct rpci_client *c, int op, struct rpci_device *dev, uint32_t timeout_ms);
+/* Post a control request with parameters and wait: its status; reply in the scratch area. */
+int cl_ctrl(struct rpci_client *c, uint8_t op, uint8_t dev, const void *params, uint32_t len,
+	    uint32_t reply_len, uint32_t timeout_ms, void **reply);
+/* The error for a proxy that is gone. */
+int cl_dead_error(struct rpci_client *c);
+
+/* client_mem.c */
+int cl_heap_init(struct rpci_client *c);
+void cl_heap_fini(struct rpci_client *c);
+void *cl_heap_alloc(struct rpci_client *c, uint64_t size, uint64_t align);
+int cl_heap_free(struct rpci_client *c, void *p);
+/* Whether [p, p + len) is shared memory; its offset. */
+bool cl_in_shm(const struct rpci_client *c, const void *p, uint64_t len, uint64_t *off);
+/* Fabric address of shared memory at p. */
+uint64_t cl_iova(const struct rpci_client *c, const void *p);
+/* Pointer to the shared memory at a fabric address of ours, or NULL. */
+void *cl_from_iova(const struct rpci_client *c, uint64_t iova, uint64_t len);
+/* A staging half, free of earlier use (waits for its fence). NULL: error set. */
+uint8_t *cl_stage_take(struct rpci_client *c, unsigned int half);
+/* Post a fence for dev that frees staging half after the writes just posted. */
+int cl_stage_fence(struct rpci_client *c, unsigned int half, struct rpci_device *dev);
+/* Wait for both halves' fences. */
+int cl_stage_drain(struct rpci_client *c);
+
+/* client.c: the driver */
 bool cl_session_alive(struct rpci_device *dev);
-/* The error for a lost device (-ENOTCONN, message set). */
 int cl_lost_error(struct rpci_device *dev);
-/* One turn of a wait loop: poll the link, take completions, timers, back off. */
-void cl_wait_turn(struct rpci_device *dev, struct rpci_idle *idle);
-void cl_idle_init(struct rpci_device *dev, struct rpci_idle *idle);
-/* Take new completion entries. */
 void cl_cq_poll(struct rpci_device *dev);
-/* Queue a command (wait: the caller will wait for it) / run one to completion. */
 int cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *id);
 int cl_run_cmd(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, uint64_t *result);
 int cl_take_first_error(struct rpci_device *dev);
-/* Posted writes to fabric addresses. */
-int cl_post_write(struct rpci_device *dev, uint64_t addr, const uint8_t *src, uint64_t size);
-/* Program an address-translator window / take one / give one back. */
-int cl_window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t size);
-int cl_window_add(struct rpci_device *dev, const void *p, uint64_t size, int *slot);
-void cl_window_del(struct rpci_device *dev, int slot);
-/* The driver's bring-up of a function (config space, BARs, MSI, queues). */
+/* Posted writes of any memory (ordinary memory through staging); src reusable on return. */
+int cl_write(struct rpci_device *dev, uint64_t addr, const void *src, uint64_t size);
+/* Posted writes from shared memory, sent in place: unchanged until cl_fence(). */
+int cl_write_shm(struct rpci_device *dev, uint64_t addr, const void *src, uint64_t size,
+		 bool copy);
+/* Every earlier request sent and acknowledged. */
+int cl_fence(struct rpci_device *dev);
 int cl_device_bringup(struct rpci_device *dev);
-/* Unlink from the client and free everything of a device. */
-void cl_device_free(struct rpci_device *dev);
-/* A device structure with its driver memory, not connected. NULL: ENOMEM. */
-struct rpci_device *cl_device_alloc(struct rpci_client *c, const char *server);
-/* Open a session to function fn of the server at mac (lease: the selector's) and bring it up. */
-int cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn,
-		      uint64_t lease_id, const char *server);
-
-/* client_sel.c: the server selector */
-int cl_sel_init(struct rpci_client *c);
-void cl_sel_fini(struct rpci_client *c);
-void cl_rx_ctrl(struct rpci_link *link, const struct rte_ether_addr *src, const void *body,
-		uint16_t len, void *arg);
-/* Renewals and retries; called from every wait. */
-void cl_sel_timers(struct rpci_client *c);
-/* Tell the selector a device is given back (close). */
-void cl_sel_release(struct rpci_device *dev);
-/* Whether the selector ended the device's lease. */
-bool cl_sel_detached(struct rpci_device *dev);
-/* Take the failover attachment of the device's request (0), or -EAGAIN. */
-int cl_sel_take_failover(struct rpci_device *dev, struct rpci_sel_attachment *att);
-/* Wait for it (bounded) and connect the device to it. */
-int cl_sel_reconnect(struct rpci_device *dev);
+/* The proxy opened a session for dev (info): take it and bring the device up. */
+int cl_device_attach(struct rpci_device *dev, const struct rpci_ipc_dev_info *info);
+void cl_device_reset_state(struct rpci_device *dev);
+int cl_window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t size);
 
 /* client_log.c: the replay log and failover */
-/* Record a command just submitted (copying the client memory it reads). */
 void cl_log_cmd(struct rpci_device *dev, const struct rpci_vgpu_cmd *cmd);
-/* Record a completed command's result (ALLOC, MODULE_LOAD, FUNCTION_GET) or drop it (failed). */
 void cl_log_result(struct rpci_device *dev, uint32_t cmd_id, int status, uint64_t result);
-/* Record a push of data into BAR2. */
 void cl_log_push(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t len);
 void cl_log_free(struct rpci_device *dev);
 /*
- * The device's session is lost: with failover, wait for the selector's new
- * attachment, connect, re-create the device's state. 0 when the device is
- * back (retry the call), else the error to return.
+ * The device's session is lost: with failover, have the proxy connect it
+ * where the selector moved it, and re-create the device's state. 0 when
+ * the device is back (retry the call), else the error to return.
  */
 int cl_failover(struct rpci_device *dev);
+
+/*
+ * Run an API call once, and again after a failover if its device was lost
+ * and could be moved (at most three times): the one place that does it.
+ */
+#define CL_RETRY(dev, call) __extension__ ({ \
+	struct rpci_device *cl_rdev_ = (dev); \
+	int cl_ret_, cl_tries_ = 0; \
+	do { \
+		cl_ret_ = (call); \
+	} while (cl_ret_ == -ENOTCONN && cl_rdev_ != NULL && cl_tries_++ < 3 && \
+		 cl_failover(cl_rdev_) == 0); \
+	cl_ret_; })
 
 #endif /* RPCI_CLIENT_PRIVATE_H */

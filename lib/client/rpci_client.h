@@ -5,11 +5,11 @@
 
 /**
  * @file
- * The API a client program uses to run work on a remote virtual GPU, in
+ * librpci: the API a program uses to run work on a remote virtual GPU, in
  * the spirit of the CUDA driver API:
  *
- *   client = rpci_client_create(conf, "client0");     after rte_eal_init()
- *   dev = rpci_device_open(client, NULL, NULL);       the server of the config
+ *   client = rpci_client_create(NULL);                the host's rpci-proxy
+ *   dev = rpci_device_open(client, NULL, NULL);       the server its host names
  *   rpci_mem_alloc(dev, bytes, &d_x);
  *   rpci_memcpy_htod(dev, d_x, x, bytes);
  *   rpci_module_load(dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, NULL, 0);
@@ -20,11 +20,20 @@
  *   rpci_device_close(dev);
  *   rpci_client_destroy(client);
  *
+ * A program needs no DPDK, no hugepages, no port and no root: it talks to
+ * the client daemon of its host (rpci-proxy), which owns the port, the
+ * link and the sessions, through a unix socket (once) and shared memory
+ * (a request ring, a completion ring, and a heap the proxy maps). Each
+ * program is a function of its own on the fabric, with devices of its own.
+ *
  * Underneath, the client is the device's driver: it sizes and assigns the
  * BARs with configuration writes, enables MSI, sets up the completion
- * queue in its own memory, pushes commands into the device's submission
+ * queue in shared memory, pushes commands into the device's submission
  * queue with posted writes and rings the doorbell, and reads results that
- * the device's DMA engine writes into registered windows of its memory.
+ * the device's DMA engine writes into its memory. Memory from
+ * rpci_host_alloc() is that shared memory: copies from and to it go to the
+ * wire from where they are; ordinary memory works too, at the price of one
+ * memcpy through a staging area.
  *
  * Every function returns 0 or a negative errno; rpci_last_error() then
  * says what went wrong, in words. A peer that stops answering or a request
@@ -36,11 +45,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rpci_conf.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** The socket of the host's proxy when neither an argument nor RPCI_PROXY names one. */
+#define RPCI_PROXY_DEFAULT_SOCKET "/run/rpci/proxy.sock"
+/** Longest server or device name, NUL included. */
+#define RPCI_NAME_MAX 32
 
 struct rpci_client;
 struct rpci_device;
@@ -91,7 +103,7 @@ struct rpci_device_info {
 	uint32_t compute_units;
 	char backend[64];        /**< compute backend */
 	char device_name[64];    /**< what it runs on */
-	char server[RPCI_CONF_NAME_MAX];
+	char server[RPCI_NAME_MAX];
 	uint16_t completer_id;   /**< its id on the fabric */
 	uint32_t max_payload;    /**< largest TLP payload of the link */
 };
@@ -125,17 +137,27 @@ struct rpci_device_stats {
 	uint64_t refused;     /**< device requests outside the windows, refused */
 };
 
-struct rpci_link_stats;
+/** Counters of the link of the client's host (its proxy's). */
+struct rpci_client_link_stats {
+	uint64_t rx_frames;    /**< frames received */
+	uint64_t tx_frames;    /**< frames sent (retransmissions included) */
+	uint64_t retransmits;  /**< frames sent again */
+	uint64_t rx_bad_crc;   /**< frames dropped for a bad CRC */
+	uint64_t rx_malformed; /**< frames or messages that did not decode */
+	uint64_t rx_dropped;   /**< frames dropped for lack of room, messages refused */
+};
 
 /**
- * Counters of the client's link (frames, retransmissions, drops by cause).
+ * Counters of the link of the client's host.
  *
  * @param client
  *   The client.
  * @param stats
  *   Filled in.
+ * @return
+ *   0, -EINVAL, -ENOTCONN (the proxy is gone), -ETIMEDOUT.
  */
-void rpci_client_link_stats(const struct rpci_client *client, struct rpci_link_stats *stats);
+int rpci_client_link_stats(struct rpci_client *client, struct rpci_client_link_stats *stats);
 
 /**
  * Text of the last error of this thread.
@@ -146,19 +168,20 @@ void rpci_client_link_stats(const struct rpci_client *client, struct rpci_link_s
 const char *rpci_last_error(void);
 
 /**
- * Set up the client side of a host: mbuf pools, its port (configured and
- * started) and the link. Call after rte_eal_init().
+ * Connect to the client daemon (rpci-proxy) of this host: make the shared
+ * memory (RPCI_SHM_SIZE bytes, 1 GiB by default, taken from the system only
+ * as it is used) and hand it to the proxy.
  *
- * @param conf
- *   The deployment (must outlive the client).
- * @param host
- *   Name of this host in conf (a client host).
+ * @param proxy
+ *   The proxy's socket; NULL or "": the environment variable RPCI_PROXY,
+ *   else RPCI_PROXY_DEFAULT_SOCKET.
  * @return
- *   The client, or NULL with rte_errno set: EINVAL (no such client host),
- *   ENODEV (its port does not exist), EIO (the port would not start or
- *   come up), ENOMEM.
+ *   The client, or NULL with errno set (rpci_last_error() says more):
+ *   ENOENT or ECONNREFUSED (no proxy there), EACCES (its socket does not
+ *   let this user in), EUSERS (it serves as many programs as it may),
+ *   EPROTO (not an rpci proxy of this version), ETIMEDOUT, ENOMEM.
  */
-struct rpci_client *rpci_client_create(const struct rpci_conf *conf, const char *host);
+struct rpci_client *rpci_client_create(const char *proxy);
 
 /**
  * Ask the server selector for devices that meet requirements, and open
@@ -249,10 +272,10 @@ int rpci_client_message_recv(struct rpci_client *client, char *from, size_t from
 			     size_t text_len);
 
 /**
- * Do the client's background work once (link, keepalives, lease renewal).
- * Every API call that waits does it; a program that holds devices but does
- * not call the API for a while (dead_ms, or the lease time) must call this
- * meanwhile, or its devices are taken back.
+ * Take what the proxy has posted (completions, interrupts) without waiting.
+ * Never needed for the devices' sake (the proxy keeps the sessions and the
+ * leases alive); a program embedding the proxy's core (rpci-run --config)
+ * that does not call the API for a while calls it to keep its link polled.
  *
  * @param client
  *   The client.
@@ -262,7 +285,7 @@ int rpci_client_message_recv(struct rpci_client *client, char *from, size_t from
 int rpci_client_poll(struct rpci_client *client);
 
 /**
- * Close every device still open, stop the port and free the client.
+ * Close every device still open, leave the proxy and free the client.
  *
  * @param client
  *   The client; NULL is ignored.
@@ -270,19 +293,22 @@ int rpci_client_poll(struct rpci_client *client);
 void rpci_client_destroy(struct rpci_client *client);
 
 /**
- * Open a device of a server: a session over the link, then the driver's
- * bring-up (BARs, MSI, queues).
+ * Open a device of a server: the proxy opens a session to it, then the
+ * driver brings it up (BARs, MSI, queues). With a selector and no server
+ * named here or by the proxy's host, the selector chooses any device.
  *
  * @param client
  *   The client.
  * @param server
- *   Server host name, or NULL for the one the client's config names.
+ *   Server host name, or NULL for the one the proxy's host names.
  * @param device
- *   Device name on that server, or NULL for the config's choice.
+ *   Device name on that server, or NULL for the deployment's choice.
  * @return
- *   The device, or NULL with rte_errno set: ENOENT (no such server or
- *   device), ETIMEDOUT (no answer), EBUSY (the device serves another
- *   client), ENODEV (no function there), EIO (bring-up failed), ENOMEM.
+ *   The device, or NULL with errno set: ENOENT (no such server or device),
+ *   ETIMEDOUT (no answer), EBUSY (the device serves another client or
+ *   another program of this host), ENODEV (no function there), ENOTCONN
+ *   (the proxy is gone), ENOSPC (the program holds as many devices as it
+ *   may), EIO (bring-up failed), ENOMEM.
  */
 struct rpci_device *rpci_device_open(struct rpci_client *client, const char *server,
 				     const char *device);
@@ -601,28 +627,88 @@ int rpci_split_run(struct rpci_device *const *devs, unsigned int nb_devs,
 		   const struct rpci_split_job *job, struct rpci_split_part *parts);
 
 /**
- * Allocate host memory registered with the device: its DMA engine may
- * read and write it without a per-copy window (like pinned memory).
+ * Allocate host memory shared with the proxy (like CUDA's pinned memory):
+ * copies from and to it leave for the wire from where it is and the
+ * devices' DMA writes it in place, with no staging copy. Any device of the
+ * client may use it.
  *
- * @param dev
- *   The device.
+ * @param client
+ *   The client.
  * @param size
  *   Bytes.
  * @return
- *   The memory (64-byte aligned), or NULL with rte_errno ENOMEM or ENOSPC
- *   (no free window).
+ *   The memory (64-byte aligned; 4 KiB from 64 KiB on), or NULL with errno
+ *   EINVAL or ENOMEM (the shared memory is full: RPCI_SHM_SIZE sets it).
+ */
+void *rpci_client_host_alloc(struct rpci_client *client, size_t size);
+
+/**
+ * Free memory from rpci_client_host_alloc() or rpci_host_alloc(). Large
+ * blocks go back to the system.
+ *
+ * @param client
+ *   The client.
+ * @param ptr
+ *   The memory; NULL is ignored.
+ */
+void rpci_client_host_free(struct rpci_client *client, void *ptr);
+
+/**
+ * rpci_client_host_alloc() on the client of a device.
+ *
+ * @param dev
+ *   A device of the client.
+ * @param size
+ *   Bytes.
+ * @return
+ *   As rpci_client_host_alloc().
  */
 void *rpci_host_alloc(struct rpci_device *dev, size_t size);
 
 /**
- * Free memory from rpci_host_alloc().
+ * rpci_client_host_free() on the client of a device.
  *
  * @param dev
- *   The device.
+ *   A device of the client.
  * @param ptr
  *   The memory; NULL is ignored.
  */
 void rpci_host_free(struct rpci_device *dev, void *ptr);
+
+/**
+ * Read a device's configuration space (CfgRd, a dword at a time; the
+ * proxy answers the identity dwords from what it read at attach).
+ *
+ * @param dev
+ *   The device.
+ * @param offset
+ *   First byte (0..4095).
+ * @param buf
+ *   Receives the bytes.
+ * @param len
+ *   Bytes (offset + len at most 4096).
+ * @return
+ *   0, -EINVAL, -EIO (the device refused: Unsupported Request), -ENOTCONN,
+ *   -ETIMEDOUT.
+ */
+int rpci_device_config_read(struct rpci_device *dev, uint32_t offset, void *buf, uint32_t len);
+
+/**
+ * Write a device's configuration space (CfgWr with byte enables).
+ *
+ * @param dev
+ *   The device.
+ * @param offset
+ *   First byte (0..4095).
+ * @param buf
+ *   The bytes.
+ * @param len
+ *   Bytes (offset + len at most 4096).
+ * @return
+ *   0, -EINVAL, -EIO (refused), -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_device_config_write(struct rpci_device *dev, uint32_t offset, const void *buf,
+			     uint32_t len);
 
 /** A device pointer argument. */
 static inline struct rpci_kernel_arg

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <rte_common.h>
-
 #include "client_private.h"
 #include "rpci_client.h"
 
@@ -58,7 +56,7 @@ split_check(struct rpci_device *const *devs, unsigned int nb_devs,
 			return cl_fail(-EINVAL, "split: device %u is NULL", i);
 		}
 	}
-	if ((unsigned int)job->kernel >= RTE_DIM(g_split_kernels) || job->n == 0 ||
+	if ((unsigned int)job->kernel >= CL_DIM(g_split_kernels) || job->n == 0 ||
 	    job->a == NULL || job->out == NULL) {
 		return cl_fail(-EINVAL, "split: unknown kernel, n of 0, or no input or output");
 	}
@@ -140,7 +138,7 @@ share_start(struct split_share *s, const struct rpci_split_job *job)
 		return ret;
 	}
 
-	grid[0] = (uint32_t)RTE_MIN((items + 255) / 256, (uint64_t)UINT32_MAX);
+	grid[0] = (uint32_t)CL_MIN((items + 255) / 256, (uint64_t)UINT32_MAX);
 	switch (job->kernel) {
 	case RPCI_SPLIT_VECTOR_ADD: {
 		struct rpci_kernel_arg args[] = {
@@ -148,7 +146,7 @@ share_start(struct split_share *s, const struct rpci_split_job *job)
 			rpci_arg_u64(s->count),
 		};
 
-		return rpci_launch(s->fn, grid, block, args, RTE_DIM(args));
+		return rpci_launch(s->fn, grid, block, args, CL_DIM(args));
 	}
 	case RPCI_SPLIT_SAXPY: {
 		struct rpci_kernel_arg args[] = {
@@ -156,7 +154,7 @@ share_start(struct split_share *s, const struct rpci_split_job *job)
 			rpci_arg_u64(s->count),
 		};
 
-		return rpci_launch(s->fn, grid, block, args, RTE_DIM(args));
+		return rpci_launch(s->fn, grid, block, args, CL_DIM(args));
 	}
 	case RPCI_SPLIT_SGEMM: {
 		struct rpci_kernel_arg args[] = {
@@ -165,14 +163,14 @@ share_start(struct split_share *s, const struct rpci_split_job *job)
 			rpci_arg_f32(job->alpha), rpci_arg_f32(job->beta),
 		};
 
-		return rpci_launch(s->fn, grid, block, args, RTE_DIM(args));
+		return rpci_launch(s->fn, grid, block, args, CL_DIM(args));
 	}
 	default: {
 		struct rpci_kernel_arg args[] = {
 			rpci_arg_ptr(s->d_a), rpci_arg_ptr(s->d_c), rpci_arg_u64(s->count),
 		};
 
-		return rpci_launch(s->fn, grid, block, args, RTE_DIM(args));
+		return rpci_launch(s->fn, grid, block, args, CL_DIM(args));
 	}
 	}
 }
@@ -216,7 +214,7 @@ share_free(struct split_share *s)
 	uint64_t *bufs[] = { &s->d_a, &s->d_b, &s->d_c };
 	unsigned int i;
 
-	for (i = 0; i < RTE_DIM(bufs); i++) {
+	for (i = 0; i < CL_DIM(bufs); i++) {
 		if (*bufs[i] != 0) {
 			rpci_mem_free(s->dev, *bufs[i]);
 			*bufs[i] = 0;

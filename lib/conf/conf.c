@@ -1040,13 +1040,22 @@ parse_proxy(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host
 	    parse_proxy_name(p, grp, "group", px->group, sizeof(px->group)) < 0) {
 		return -EINVAL;
 	}
-	if (conf_int(p, grp, "mode", false, 0, 0777, true, &n, &s) < 0) {
-		return -EINVAL;
-	}
+	/* libconfig has no octal numbers: the mode is a string, "0660" */
+	s = config_setting_get_member(grp, "mode");
 	if (s != NULL) {
+		const char *m = config_setting_get_string(s);
+		char *end = NULL;
+
+		n = m != NULL ? (long long)strtoul(m, &end, 8) : -1;
+		if (m == NULL || m[0] == '\0' || *end != '\0' || n < 0 || n > 0777) {
+			return conf_err(p, s, "'mode' must be permission bits in octal, "
+					"as a string "
+					"(\"0660\")");
+		}
 		if ((n & 0600) != 0600) {
-			return conf_err(p, s, "'mode' 0%llo must let the owner read and write (0600)",
-					n);
+			return conf_err(p, s, "'mode' \"%s\" must let the owner read and "
+					"write (0600)",
+					m);
 		}
 		px->mode = (uint32_t)n;
 	}

@@ -27,6 +27,7 @@
 #include <rte_ether.h>
 
 #include "console_private.h"
+#include "rpci_ipc.h"
 
 /* Bytes read from a session or the terminal per poll. */
 #define CONSOLE_READ_MAX 4096
@@ -424,18 +425,8 @@ session_free(struct rpci_console *c, struct console_session *s)
 static void
 listener_close(struct rpci_console *c)
 {
-	struct stat st;
-
-	if (c->listen_fd < 0) {
-		return;
-	}
-	close(c->listen_fd);
+	rpci_ipc_unlisten(c->listen_fd, c->sock_path, c->sock_dev, c->sock_ino);
 	c->listen_fd = -1;
-	/* remove the socket only if it is still ours */
-	if (stat(c->sock_path, &st) == 0 && (uint64_t)st.st_dev == c->sock_dev &&
-	    (uint64_t)st.st_ino == c->sock_ino) {
-		unlink(c->sock_path);
-	}
 }
 
 static void
@@ -586,108 +577,19 @@ free_cmdline:
 
 /* ------------------------------------------------------------ the socket */
 
-static int
-mkdir_p(const char *dir)
-{
-	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	size_t i, n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(tmp)) {
-		return n == 0 ? 0 : -ENAMETOOLONG;
-	}
-	memcpy(tmp, dir, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] == '/' || tmp[i] == '\0') {
-			char saved = tmp[i];
-
-			tmp[i] = '\0';
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-				return -errno;
-			}
-			tmp[i] = saved;
-		}
-	}
-	return 0;
-}
-
-/* A socket file at addr: 0 if none is there now (a stale one removed). */
-static int
-remove_stale(const struct sockaddr_un *addr)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(addr->sun_path, &st) < 0) {
-		return errno == ENOENT ? 0 : -errno;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -errno;
-	}
-	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-	close(fd);
-	if (ret == 0) {
-		return -EADDRINUSE; /* somebody answers there */
-	}
-	if (unlink(addr->sun_path) < 0 && errno != ENOENT) {
-		return -errno;
-	}
-	return 0;
-}
-
 int
 rpci_console_listen(struct rpci_console *c, const char *path)
 {
-	struct sockaddr_un addr;
 	struct sigaction sa;
-	struct stat st;
-	char dir[sizeof(addr.sun_path)];
-	const char *slash;
-	int fd, ret;
+	int fd;
 
 	if (c->listen_fd >= 0) {
 		return -EALREADY;
 	}
-	if (path == NULL || path[0] == '\0') {
-		return -EINVAL;
-	}
-	memset(&addr, 0, sizeof(addr));
-	addr.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		return -ENAMETOOLONG;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	slash = strrchr(path, '/');
-	if (slash != NULL && slash != path) {
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = '\0';
-		ret = mkdir_p(dir);
-		if (ret < 0) {
-			return ret;
-		}
-	}
-	ret = remove_stale(&addr);
-	if (ret < 0) {
-		return ret;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = rpci_ipc_listen(path, SOCK_STREAM, (uid_t)-1, (gid_t)-1, 0600, 8, &c->sock_dev,
+			     &c->sock_ino);
 	if (fd < 0) {
-		return -errno;
-	}
-	if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		ret = -errno;
-		goto close_fd;
-	}
-	if (chmod(path, 0600) < 0 || stat(path, &st) < 0) {
-		ret = -errno;
-		goto unlink_path;
-	}
-	if (listen(fd, 8) < 0) {
-		ret = -errno;
-		goto unlink_path;
+		return fd;
 	}
 	/* a session closed under a command's output must not stop the process */
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
@@ -697,16 +599,8 @@ rpci_console_listen(struct rpci_console *c, const char *path)
 		sigaction(SIGPIPE, &sa, NULL);
 	}
 	c->listen_fd = fd;
-	memcpy(c->sock_path, addr.sun_path, sizeof(c->sock_path));
-	c->sock_dev = (uint64_t)st.st_dev;
-	c->sock_ino = (uint64_t)st.st_ino;
+	snprintf(c->sock_path, sizeof(c->sock_path), "%s", path);
 	return 0;
-
-unlink_path:
-	unlink(path);
-close_fd:
-	close(fd);
-	return ret;
 }
 
 static void

@@ -1748,7 +1748,8 @@ session_close_step(struct rpci_link_session *s, uint64_t now)
 		s->close_sent_tsc = 0;
 	}
 	if (s->state != RPCI_LINK_S_CLOSING || s->close_acked ||
-	    (s->close_sent_tsc != 0 && tsc_since(now, s->close_sent_tsc) <= link->keepalive_tsc / 4)) {
+	    (s->close_sent_tsc != 0 &&
+	     tsc_since(now, s->close_sent_tsc) <= link->keepalive_tsc / 4)) {
 		return;
 	}
 	h.seq = s->tx_next;
