@@ -6,8 +6,9 @@
  *
  *   rpci-conf --config FILE            check it: "FILE: ok" or "FILE:LINE - ..."
  *   rpci-conf --config FILE --hosts    one line per host:
- *       NAME ROLES MAC PORT IFACE FILE_PREFIX CONSOLE
- *     ROLES: comma-separated; IFACE: the iface= of an af_packet vdev, or "-"
+ *       NAME ROLES MAC PORT IFACE FILE_PREFIX CONSOLE PROXY
+ *     ROLES: comma-separated; IFACE: the iface= of an af_packet vdev, or "-";
+ *     PROXY: a client host's proxy socket, or "-"
  *   rpci-conf --config FILE --mtu      the link's MTU (the veths' MTU)
  */
 
@@ -113,10 +114,11 @@ main(int argc, char **argv)
 			 (h->roles & RPCI_ROLE_CLIENT) ? "client," : "");
 		roles[strlen(roles) - 1] = '\0'; /* at least one role: drop the last comma */
 		host_iface(h, iface, sizeof(iface));
-		printf("%s %s %s %u %s %s %s\n", h->name, roles,
+		printf("%s %s %s %u %s %s %s %s\n", h->name, roles,
 		       rpci_conf_mac_str(h->mac, mac, sizeof(mac)), h->port, iface,
 		       h->eal.file_prefix[0] ? h->eal.file_prefix : "-",
-		       h->console[0] ? h->console : "-");
+		       h->console[0] ? h->console : "-",
+		       (h->roles & RPCI_ROLE_CLIENT) ? h->proxy.socket : "-");
 	}
 	rpci_conf_free(conf);
 	return 0;

@@ -37,6 +37,7 @@ RUNDIR=/run/rpci/cluster-$TAG
 awk -v id="$IT_ID" -v dir="$IT_DIR" '
 	/^ *name = "/ { split($0, q, "\""); host = q[2] }
 	{ sub(/file_prefix = "demo-/, "file_prefix = \"" id "-") }
+	{ sub(/socket = "\/run\/rpci\/demo-/, "socket = \"" dir "/") }
 	{ print }
 	/^ *idle = / { printf "        console = \"%s/%s.sock\";\n", dir, host }
 ' "$SRC/config/demo-cluster.cfg" >"$CFG"

@@ -56,6 +56,7 @@ it_check() {
 it_pair_config() {
 	local src=$1 dst=$2
 	sed -e "s|/tmp/rpci-pair.sock|${IT_DIR}/memif.sock|g" \
+	    -e "s|/run/rpci/client0-proxy.sock|${IT_DIR}/proxy.sock|" \
 	    -e "s|\"rpci-server0\"|\"${IT_ID}-server0\"|" \
 	    -e "s|\"rpci-client0\"|\"${IT_ID}-client0\"|" \
 	    "$src" >"$dst"

@@ -268,7 +268,8 @@ test_pair_file(void)
 	CU_ASSERT_STRING_EQUAL(srv->device, "");
 	CU_ASSERT(srv->line > 0);
 
-	CU_ASSERT_EQUAL_FATAL(srv->nb_devices, 1);
+	CU_ASSERT_EQUAL_FATAL(srv->nb_devices, 2);
+	CU_ASSERT_STRING_EQUAL(srv->devices[1].name, "vgpu1");
 	dev = &srv->devices[0];
 	CU_ASSERT_STRING_EQUAL(dev->name, "vgpu0");
 	CU_ASSERT_STRING_EQUAL(dev->backend, "cpu");
@@ -303,6 +304,14 @@ test_pair_file(void)
 	CU_ASSERT_STRING_EQUAL(cli->device, "vgpu0");
 	CU_ASSERT_EQUAL(cli->nb_devices, 0);
 	CU_ASSERT(cli->line > dev->line);
+	CU_ASSERT_STRING_EQUAL(cli->proxy.socket, "/run/rpci/client0-proxy.sock");
+	CU_ASSERT_EQUAL(cli->proxy.mode, 0666);
+	CU_ASSERT_STRING_EQUAL(cli->proxy.owner, "");
+	CU_ASSERT_STRING_EQUAL(cli->proxy.group, "");
+	CU_ASSERT_EQUAL(cli->proxy.max_programs, 64);
+	CU_ASSERT(cli->proxy.line > cli->line);
+	/* the server has no proxy: the defaults only */
+	CU_ASSERT_EQUAL(srv->proxy.line, 0);
 
 	rpci_conf_free(conf);
 }
@@ -992,6 +1001,47 @@ test_too_many_vdevs(void)
 	EXPECT_ERR(text1(9, "vdevs = [ \"a\", \"\" ];"), 9, "'vdevs' entry 2 is empty");
 }
 
+/* The client daemon's socket: group "proxy" of a client host (line 29 of the base). */
+static void
+test_proxy_group(void)
+{
+	struct rpci_conf *conf;
+
+	conf = load(text1(29, "proxy = { socket = \"/tmp/x.sock\"; owner = \"root\"; "
+			  "group = \"users\"; mode = \"0660\"; max_programs = 3; };"));
+	CU_ASSERT_FATAL(conf != NULL);
+	CU_ASSERT_STRING_EQUAL(conf->hosts[1].proxy.socket, "/tmp/x.sock");
+	CU_ASSERT_STRING_EQUAL(conf->hosts[1].proxy.owner, "root");
+	CU_ASSERT_STRING_EQUAL(conf->hosts[1].proxy.group, "users");
+	CU_ASSERT_EQUAL(conf->hosts[1].proxy.mode, 0660);
+	CU_ASSERT_EQUAL(conf->hosts[1].proxy.max_programs, 3);
+	rpci_conf_free(conf);
+	/* defaults */
+	conf = load(text1(0, NULL));
+	CU_ASSERT_FATAL(conf != NULL);
+	CU_ASSERT_STRING_EQUAL(conf->hosts[1].proxy.socket, RPCI_CONF_PROXY_SOCKET);
+	CU_ASSERT_EQUAL(conf->hosts[1].proxy.mode, 0660);
+	rpci_conf_free(conf);
+
+	EXPECT_ERR(text1(29, "proxy = { socket = \"rel.sock\"; };"), 29,
+		   "'socket' must be an absolute path");
+	EXPECT_ERR(text1(29, "proxy = { mode = 0660; };"), 29,
+		   "'mode' must be permission bits in octal, as a string");
+	EXPECT_ERR(text1(29, "proxy = { mode = \"0999\"; };"), 29,
+		   "'mode' must be permission bits in octal");
+	EXPECT_ERR(text1(29, "proxy = { mode = \"0066\"; };"), 29,
+		   "must let the owner read and write");
+	EXPECT_ERR(text1(29, "proxy = { owner = \"a b\"; };"), 29,
+		   "'owner' 'a b' is not a user or group name");
+	EXPECT_ERR(text1(29, "proxy = { max_programs = 65; };"), 29,
+		   "'max_programs' 65 is out of range (1..64)");
+	EXPECT_ERR(text1(29, "proxy = { sockets = \"/x\"; };"), 29, "unknown setting 'sockets'");
+	EXPECT_ERR(text1(29, "proxy = \"/x\";"), 29, "'proxy' must be a group");
+	/* only client hosts have one */
+	EXPECT_ERR(text1(6, "proxy = { mode = \"0600\"; };"), 6,
+		   "'proxy' is only for client hosts");
+}
+
 /* ---- look-ups ---- */
 
 static void
@@ -1295,6 +1345,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_lookups);
 	CU_ADD_TEST(suite, test_mac_str);
 	CU_ADD_TEST(suite, test_eal_argv_order);
+	CU_ADD_TEST(suite, test_proxy_group);
 	CU_ADD_TEST(suite, test_eal_override_lcores);
 	CU_ADD_TEST(suite, test_eal_override_vdev);
 	CU_ADD_TEST(suite, test_eal_tcp_vdev);
