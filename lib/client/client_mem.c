@@ -229,11 +229,16 @@ cl_stage_take(struct rpci_client *c, unsigned int half)
 		c->stage_op[0] = c->stage_op[1] = -1;
 	}
 	if (c->stage_op[half] >= 0) {
+		/*
+		 * The half is free once its fence is answered, whatever the answer:
+		 * a failed one (a lost session) was the business of the copy that
+		 * used it, which reported it (cl_stage_drain()) or was posted.
+		 */
 		ret = cl_op_wait(c, c->stage_op[half], c->stage_dev[half], 0);
 		cl_op_free(c, c->stage_op[half]);
 		c->stage_op[half] = -1;
-		if (ret < 0) {
-			cl_fail(ret, "staged copy failed: %s", strerror(-ret));
+		if (ret == -ENOTCONN && c->dead) {
+			cl_dead_error(c);
 			return NULL;
 		}
 	}

@@ -225,8 +225,8 @@ dev_free_session(struct proxy_dev *d)
 	}
 }
 
-static void
-dev_fill_info(const struct proxy_dev *d, struct rpci_ipc_dev_info *info)
+void
+proxy_dev_info(const struct proxy_dev *d, struct rpci_ipc_dev_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	snprintf(info->server, sizeof(info->server), "%s", d->server);
@@ -250,7 +250,7 @@ dev_ctrl_answer(struct proxy_dev *d, int status)
 	if (rep != NULL && status == 0) {
 		struct rpci_ipc_dev_info info;
 
-		dev_fill_info(d, &info);
+		proxy_dev_info(d, &info);
 		memcpy(&rep->info, &info, sizeof(info));
 	}
 	proxy_ctrl_done(d->app, &d->ctrl, status, sizeof(*rep), status < 0 ? d->reason : "");

@@ -284,6 +284,7 @@ void proxy_dev_connect(struct proxy_dev *d, const struct rte_ether_addr *mac, ui
 void proxy_dev_close(struct proxy_dev *d, bool wait);
 void proxy_dev_lost(struct proxy_dev *d, const char *why);
 const char *proxy_dev_state_name(enum pdev_state st);
+void proxy_dev_info(const struct proxy_dev *d, struct rpci_ipc_dev_info *info);
 bool proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr *mac,
 			      uint16_t function, const struct proxy_dev *self);
 extern const struct rpci_link_ops proxy_link_ops;

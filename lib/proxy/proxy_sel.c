@@ -111,26 +111,28 @@ sreq_finish(struct sel_request *q, int status, struct proxy_dev *failed)
 {
 	struct proxy_app *app = q->app;
 	struct rpci_ipc_request_reply *rep;
-	uint32_t i;
+	uint32_t i, reply_len;
 
 	for (i = 0; i < q->count; i++) {
 		app->dev[q->slots[i]].sel_req = -1;
 	}
-	rep = proxy_app_reply(app, &q->ctrl);
-	if (status == 0 && rep != NULL) {
-		rep->count = q->count;
-		for (i = 0; i < q->count; i++) {
-			const struct proxy_dev *d = &app->dev[q->slots[i]];
-			struct rpci_ipc_dev_info *info = &rep->info[i];
+	/* An OPEN that named no server came here too: its reply has one device. */
+	if (q->ctrl.op == RPCI_IPC_OP_OPEN) {
+		struct rpci_ipc_open_reply *orep = proxy_app_reply(app, &q->ctrl);
 
-			memset(info, 0, sizeof(*info));
-			snprintf(info->server, sizeof(info->server), "%s", d->server);
-			snprintf(info->device, sizeof(info->device), "%s", d->device);
-			info->lease_id = d->lease_id;
-			info->completer_id = d->completer_id;
-			info->function = d->function;
-			info->epoch = d->epoch;
+		if (status == 0 && orep != NULL) {
+			proxy_dev_info(&app->dev[q->slots[0]], &orep->info);
 		}
+		reply_len = sizeof(*orep);
+	} else {
+		rep = proxy_app_reply(app, &q->ctrl);
+		if (status == 0 && rep != NULL) {
+			rep->count = q->count;
+			for (i = 0; i < q->count; i++) {
+				proxy_dev_info(&app->dev[q->slots[i]], &rep->info[i]);
+			}
+		}
+		reply_len = sizeof(*rep);
 	}
 	for (i = 0; status < 0 && i < q->nb_att; i++) {
 		struct proxy_dev *d = i < q->count ? &app->dev[q->slots[i]] : NULL;
@@ -145,7 +147,7 @@ sreq_finish(struct sel_request *q, int status, struct proxy_dev *failed)
 			}
 		}
 	}
-	proxy_ctrl_done(app, &q->ctrl, status, sizeof(*rep), q->reason);
+	proxy_ctrl_done(app, &q->ctrl, status, reply_len, q->reason);
 	q->in_use = false;
 }
 
