@@ -150,6 +150,7 @@ struct rpci_client {
 	bool with_selector;
 	uint8_t selector_mac[6];
 	struct rpci_ctrl_chan *chan;
+	struct rpci_auth *auth;      /* the host's keys: the channel checks who sends what */
 	uint64_t renew_tsc;
 	uint64_t next_renew_tsc;
 	uint64_t failover_wait_tsc;  /* how long a lost device waits for a new one */

@@ -15,6 +15,7 @@
 #include <rte_ether.h>
 
 #include "client_private.h"
+#include "rpci_auth.h"
 
 #define RETRY_MS 50
 #define RETRY_MAX 40
@@ -39,10 +40,26 @@ cl_sel_init(struct rpci_client *c)
 		return cl_fail(-EINVAL, "selector host '%s' is not in %s", cs->host, c->conf->path);
 	}
 	memcpy(c->selector_mac, sh->mac, 6);
-	c->chan = rpci_ctrl_chan_create(c->link, RETRY_MS, RETRY_MAX, 64,
-					(rte_get_timer_cycles() & 0xffffffffull) << 28);
-	if (c->chan == NULL) {
-		return cl_fail(-ENOMEM, "cannot create the control channel");
+	{
+		char err[512];
+		int ret;
+
+		c->auth = rpci_auth_create(c->conf, c->host->name, err, sizeof(err));
+		if (c->auth == NULL) {
+			return cl_fail(-errno, "%s", err);
+		}
+		c->chan = rpci_ctrl_chan_create(c->link, RETRY_MS, RETRY_MAX, 64,
+						(rte_get_timer_cycles() & 0xffffffffull) << 28);
+		if (c->chan == NULL) {
+			cl_sel_fini(c);
+			return cl_fail(-ENOMEM, "cannot create the control channel");
+		}
+		/* Only the selector's ATTACH, REJECT, DETACH and MESSAGE are taken. */
+		ret = rpci_ctrl_chan_secure(c->chan, c->auth, RPCI_ROLE_CLIENT);
+		if (ret < 0) {
+			cl_sel_fini(c);
+			return cl_fail(ret, "cannot secure the control channel");
+		}
 	}
 	c->with_selector = true;
 	/* Renew three times a lease. */
@@ -60,6 +77,8 @@ cl_sel_fini(struct rpci_client *c)
 {
 	rpci_ctrl_chan_free(c->chan);
 	c->chan = NULL;
+	rpci_auth_free(c->auth);
+	c->auth = NULL;
 }
 
 static void

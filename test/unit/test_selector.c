@@ -844,7 +844,9 @@ test_idempotent(void)
 	CU_ASSERT(ask(sel, 78, g_c2, &r, 60) == 0);
 	CU_ASSERT(g_act[0].request_id == 78);
 	CU_ASSERT_STRING_EQUAL(g_act[0].reason, "all 3 matching devices are busy");
-	CU_ASSERT(ask(sel, 79, g_c2, &r, 60) == lease + 1); /* new id: new lease */
+	/* new id: a new lease, not the old one again */
+	CU_ASSERT(ask(sel, 79, g_c2, &r, 60) != 0);
+	CU_ASSERT(g_act[0].att.lease_id != lease);
 	/* a retry after its attachment ended says so */
 	CU_ASSERT(rpci_selector_release(sel, first[1].att.lease_id, 70) == 0);
 	CU_ASSERT(rpci_selector_request(sel, 77, g_c1, &r, 2, 80, g_act, NACT) == 1);
