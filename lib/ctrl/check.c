@@ -155,7 +155,8 @@ rpci_ctrl_check(const struct rpci_conf *conf, const struct rpci_conf_host *sende
 			}
 			return RPCI_CTRL_ROLE;
 		}
-		if ((roles & RPCI_ROLE_SELECTOR) && strcmp(msg->u.message.from, sender->name) != 0) {
+		if ((roles & RPCI_ROLE_SELECTOR) &&
+		    strcmp(msg->u.message.from, sender->name) != 0) {
 			return check_forged("MESSAGE signed with another name than its sender's",
 					    why);
 		}

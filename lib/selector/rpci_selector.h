@@ -89,7 +89,7 @@ struct rpci_sel_requirements {
 
 /** An attachment the selector decided. */
 struct rpci_sel_attachment {
-	uint64_t lease_id;               /**< unique, random (not guessable); names the attachment */
+	uint64_t lease_id;               /**< unique, random: names the attachment */
 	uint8_t client_mac[6];
 	char server[RPCI_SEL_NAME_MAX];
 	uint8_t server_mac[6];

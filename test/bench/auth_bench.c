@@ -300,7 +300,8 @@ main(int argc, char **argv)
 	memset(&cb, 0, sizeof(cb));
 	snprintf(text, sizeof(text),
 		 "auth = { dir = \"%s\"; window_ms = 3600000; };\n"
-		 "hosts = ( { name = \"sel\"; roles = [ \"selector\" ]; mac = \"02:00:00:00:00:01\";"
+		 "hosts = ( { name = \"sel\"; roles = [ \"selector\" ];"
+		 " mac = \"02:00:00:00:00:01\";"
 		 " eal = { lcores = \"0\"; }; }, { name = \"s1\"; roles = [ \"server\" ];"
 		 " mac = \"02:00:00:00:01:01\"; eal = { lcores = \"0\"; }; devices = ( {"
 		 " name = \"vgpu0\"; backend = \"cpu\"; memory_mb = 256; vendor_id = 0x7270;"

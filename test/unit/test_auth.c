@@ -49,10 +49,12 @@ suite_init(void)
 		 "   eal = { lcores = \"0\"; }; },\n"
 		 " { name = \"s1\"; roles = [ \"server\" ]; mac = \"02:00:00:00:01:01\";"
 		 "   eal = { lcores = \"0\"; }; devices = ( { name = \"g0\"; backend = \"cpu\";"
-		 "   memory_mb = 64; vendor_id = 0x7270; device_id = 1; class_code = 0x030200; } ); },\n"
+		 "   memory_mb = 64; vendor_id = 0x7270; device_id = 1;"
+		 "   class_code = 0x030200; } ); },\n"
 		 " { name = \"s2\"; roles = [ \"server\" ]; mac = \"02:00:00:00:01:02\";"
 		 "   eal = { lcores = \"0\"; }; devices = ( { name = \"g0\"; backend = \"cpu\";"
-		 "   memory_mb = 64; vendor_id = 0x7270; device_id = 1; class_code = 0x030200; } ); },\n"
+		 "   memory_mb = 64; vendor_id = 0x7270; device_id = 1;"
+		 "   class_code = 0x030200; } ); },\n"
 		 " { name = \"c1\"; roles = [ \"client\" ]; mac = \"02:00:00:00:02:01\";"
 		 "   eal = { lcores = \"0\"; }; },\n"
 		 " { name = \"c2\"; roles = [ \"client\" ]; mac = \"02:00:00:00:02:02\";"
@@ -249,7 +251,8 @@ test_envelope(void)
 	/* a host index beyond the file, a plain message, a short one */
 	buf[2] = 9;
 	CU_ASSERT(open_env(sel, buf, n, T0 + 50, NULL) == RPCI_AUTH_UNKNOWN_HOST);
-	CU_ASSERT(open_env(sel, (const uint8_t *)m, (int)strlen(m), T0, NULL) == RPCI_AUTH_UNSIGNED);
+	CU_ASSERT(open_env(sel, (const uint8_t *)m, (int)strlen(m), T0, NULL) ==
+		  RPCI_AUTH_UNSIGNED);
 	CU_ASSERT(open_env(sel, buf, RPCI_AUTH_OVERHEAD - 1, T0, NULL) == RPCI_AUTH_MALFORMED);
 	buf[0] = 2;
 	CU_ASSERT(open_env(sel, buf, n, T0, NULL) == RPCI_AUTH_MALFORMED);
