@@ -108,7 +108,8 @@ rpci_auth_keygen(const char *key_dir, const char *host, char *err, size_t err_le
 
 	ret = rpci_auth_key_paths(key_dir, host, priv, sizeof(priv), pub, sizeof(pub));
 	if (ret < 0) {
-		auth_err(err, err_len, "%s/%s: path too long", key_dir ? key_dir : "", host ? host : "");
+		auth_err(err, err_len, "%s/%s: path too long", key_dir ? key_dir : "",
+			 host ? host : "");
 		return ret;
 	}
 	if (access(priv, F_OK) == 0) {

@@ -77,8 +77,8 @@ check_register(const struct rpci_conf_host *sender, const struct rpci_sel_device
 	if (reg->vendor_id != d->vendor_id || reg->device_id != d->device_id ||
 	    reg->class_code != d->class_code || reg->memory_bytes != d->memory_bytes ||
 	    strcmp(reg->backend, d->backend) != 0) {
-		return check_forged("REGISTER describes a device otherwise than the deployment file",
-				    why);
+		return check_forged("REGISTER describes a device otherwise than the "
+				    "deployment file", why);
 	}
 	return RPCI_CTRL_ALLOWED;
 }
