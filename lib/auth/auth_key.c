@@ -167,9 +167,13 @@ key_open(const char *path, struct stat *st, char *err, size_t err_len, int *ret)
 	return f;
 }
 
-int
-rpci_auth_key_load_private(const char *path, uint8_t priv[RPCI_AUTH_KEY_LEN], char *err,
-			   size_t err_len)
+/*
+ * Read a key file into its raw 32 bytes. A private key file must be the
+ * effective user's and closed to everyone else; out is wiped on failure.
+ */
+static int
+key_load(const char *path, bool private_key, uint8_t out[RPCI_AUTH_KEY_LEN], char *err,
+	 size_t err_len)
 {
 	size_t len = RPCI_AUTH_KEY_LEN;
 	EVP_PKEY *pkey;
@@ -181,25 +185,29 @@ rpci_auth_key_load_private(const char *path, uint8_t priv[RPCI_AUTH_KEY_LEN], ch
 	if (f == NULL) {
 		return ret;
 	}
-	if ((st.st_mode & 0177) != 0) {
+	if (private_key && (st.st_mode & 0177) != 0) {
 		auth_err(err, err_len, "%s: mode %04o is more open than 0600: refused "
 			 "(chmod 600 %s)", path, (unsigned int)(st.st_mode & 07777), path);
 		fclose(f);
 		return -EPERM;
 	}
-	if (st.st_uid != geteuid()) {
+	if (private_key && st.st_uid != geteuid()) {
 		auth_err(err, err_len, "%s: owned by uid %u, not by this process's user (uid %u): "
 			 "refused", path, (unsigned int)st.st_uid, (unsigned int)geteuid());
 		fclose(f);
 		return -EPERM;
 	}
-	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	pkey = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) :
+			     PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_X25519 ||
-	    EVP_PKEY_get_raw_private_key(pkey, priv, &len) != 1 || len != RPCI_AUTH_KEY_LEN) {
+	    (private_key ? EVP_PKEY_get_raw_private_key(pkey, out, &len) :
+			   EVP_PKEY_get_raw_public_key(pkey, out, &len)) != 1 ||
+	    len != RPCI_AUTH_KEY_LEN) {
 		EVP_PKEY_free(pkey);
-		OPENSSL_cleanse(priv, RPCI_AUTH_KEY_LEN);
-		auth_err(err, err_len, "%s: not an X25519 private key in PEM", path);
+		OPENSSL_cleanse(out, RPCI_AUTH_KEY_LEN);
+		auth_err(err, err_len, "%s: not an X25519 %s key in PEM", path,
+			 private_key ? "private" : "public");
 		return -EBADMSG;
 	}
 	EVP_PKEY_free(pkey);
@@ -207,27 +215,15 @@ rpci_auth_key_load_private(const char *path, uint8_t priv[RPCI_AUTH_KEY_LEN], ch
 }
 
 int
+rpci_auth_key_load_private(const char *path, uint8_t priv[RPCI_AUTH_KEY_LEN], char *err,
+			   size_t err_len)
+{
+	return key_load(path, true, priv, err, err_len);
+}
+
+int
 rpci_auth_key_load_public(const char *path, uint8_t pub[RPCI_AUTH_KEY_LEN], char *err,
 			  size_t err_len)
 {
-	size_t len = RPCI_AUTH_KEY_LEN;
-	EVP_PKEY *pkey;
-	struct stat st;
-	FILE *f;
-	int ret = 0;
-
-	f = key_open(path, &st, err, err_len, &ret);
-	if (f == NULL) {
-		return ret;
-	}
-	pkey = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-	fclose(f);
-	if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_X25519 ||
-	    EVP_PKEY_get_raw_public_key(pkey, pub, &len) != 1 || len != RPCI_AUTH_KEY_LEN) {
-		EVP_PKEY_free(pkey);
-		auth_err(err, err_len, "%s: not an X25519 public key in PEM", path);
-		return -EBADMSG;
-	}
-	EVP_PKEY_free(pkey);
-	return 0;
+	return key_load(path, false, pub, err, err_len);
 }
