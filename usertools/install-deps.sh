@@ -5,10 +5,10 @@
 set -euo pipefail
 
 PKGS=(build-essential meson ninja-build pkg-config
-      libdpdk-dev dpdk dpdk-dev libconfig-dev libcjson-dev libcunit1-dev libpciaccess-dev
+      libdpdk-dev dpdk dpdk-dev libconfig-dev libcjson-dev libssl-dev libcunit1-dev libpciaccess-dev
       ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
       clang libclang-rt-14-dev
-      iproute2 procps python3)
+      iproute2 procps python3 python3-cryptography)
 
 missing=()
 for p in "${PKGS[@]}"; do

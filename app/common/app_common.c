@@ -65,6 +65,13 @@ app_load_conf(const char *prog, const char *path, const char *host, unsigned int
 			role == RPCI_ROLE_CLIENT ? "client" : "selector");
 		goto fail;
 	}
+	if (conf->auth.mode == RPCI_AUTH_NONE) {
+		fprintf(stderr,
+			"%s: WARNING: AUTHENTICATION IS OFF (auth = \"none\" in %s):\n"
+			"%s: any host that reaches the network can register fake devices, attach,\n"
+			"%s: detach and release leases and speak for any host. For a lab only.\n",
+			prog, path, prog, prog);
+	}
 	*out_host = h;
 	return conf;
 

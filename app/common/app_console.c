@@ -6,6 +6,7 @@
 
 #include "app_common.h"
 #include "app_console.h"
+#include "app_security.h"
 
 static uint64_t
 console_now_us(void *arg)
@@ -47,6 +48,14 @@ console_show_devices(void *arg, struct cmdline *cl)
 	return ac->show_devices(ac->arg, cl);
 }
 
+static int
+console_show_security(void *arg, struct cmdline *cl)
+{
+	struct app_console *ac = arg;
+
+	return app_security_show(ac->security, cl);
+}
+
 static void
 faults_from_conf(struct rpci_link_faults *f, const struct rpci_conf_faults *c)
 {
@@ -84,6 +93,9 @@ app_console_start(struct app_console *ac, const char *prog, const struct rpci_co
 	}
 	if (ac->show_devices != NULL) {
 		env.show_devices = console_show_devices;
+	}
+	if (ac->security != NULL) {
+		env.show_security = console_show_security;
 	}
 	ac->console = rpci_console_create(&env);
 	if (ac->console == NULL) {

@@ -17,10 +17,13 @@
 #include "rpci_link.h"
 #include "selnode.h"
 
+struct app_security;
+
 struct app_console {
 	struct rpci_console *console;
 	/* set before app_console_start() */
 	struct selnode *node;                        /* the selector here, or NULL */
+	struct app_security *security;               /* "show security", or NULL */
 	int (*show_devices)(void *arg, struct cmdline *cl); /* NULL: no devices */
 	void *arg;                                   /* of show_devices */
 };

@@ -53,6 +53,8 @@ selnode_init(struct selnode *n, const struct rpci_conf *conf, struct rpci_link *
 	sp.lease_us = (uint64_t)cs->lease_ms * 1000;
 	sp.explore = cs->explore;
 	sp.seed = cs->seed;
+	sp.client_max_devices = cs->client_max_devices;
+	sp.client_max_requests = cs->client_max_requests;
 	n->sel = rpci_selector_create(&sp);
 	if (n->sel == NULL) {
 		fprintf(stderr, "rpci-selector: cannot create the selector: %s\n", strerror(errno));
@@ -150,21 +152,54 @@ selnode_message(struct selnode *n, const uint8_t src[6], struct rpci_ctrl_msg *m
 	rpci_ctrl_chan_ack(n->chan, src, id, 0);
 }
 
+/*
+ * Whether the sender of a RELEASE or REPORT holds the lease; a refusal is
+ * counted, logged and answered (-EPERM). An unknown lease passes (-ENOENT
+ * is the selector's answer).
+ */
+static bool
+selnode_holder(struct selnode *n, const uint8_t from[6], const struct rpci_ctrl_msg *m,
+	       uint64_t lease_id, const char *sender)
+{
+	uint8_t holder[6];
+	char mac[18];
+
+	if (rpci_selector_lease_holder(n->sel, lease_id, holder) < 0 ||
+	    memcmp(holder, from, 6) == 0) {
+		return true;
+	}
+	n->stats.not_holder++;
+	rpci_ctrl_chan_refuse(n->chan, "%s of lease %" PRIu64 " from host '%s', which does not "
+			      "hold it (client %s does)", rpci_ctrl_type_name(m->type), lease_id,
+			      sender, rpci_ctrl_mac_str(holder, mac));
+	rpci_ctrl_chan_ack(n->chan, from, m->id, -EPERM);
+	return false;
+}
+
 void
 selnode_rx(struct selnode *n, const struct rte_ether_addr *src, const void *body, uint16_t len)
 {
 	struct rpci_sel_action acts[ACTIONS_MAX];
+	const struct rpci_conf_host *sender;
 	struct rpci_ctrl_msg m;
 	const uint8_t *from = src->addr_bytes;
+	const char *who;
 	uint64_t now = selnode_now_us();
 	int ret, i, nb;
 
-	if (rpci_ctrl_chan_rx(n->chan, from, body, len, &m) < 0) {
+	if (rpci_ctrl_chan_rx_from(n->chan, from, body, len, &m, &sender) < 0) {
 		return;
 	}
+	/* A secured channel names the sender; its address is the file's. */
+	if (sender != NULL) {
+		from = sender->mac;
+	}
+	who = sender != NULL ? sender->name : "?";
 	switch (m.type) {
 	case RPCI_CTRL_REGISTER:
 		n->stats.registers++;
+		/* The server's address is its sender's (the channel checked the body says so). */
+		memcpy(m.u.reg.server_mac, from, 6);
 		ret = rpci_selector_register(n->sel, &m.u.reg, now);
 		if (ret == 0) {
 			SEL_LOG(INFO, "%s/%s registered (%s backend, %" PRIu64 " MiB)",
@@ -186,11 +221,19 @@ selnode_rx(struct selnode *n, const struct rte_ether_addr *src, const void *body
 		n->stats.requests++;
 		nb = rpci_selector_request(n->sel, m.id, from, &m.u.request.req,
 					   m.u.request.count, now, acts, ACTIONS_MAX);
+		if (nb == 1 && acts[0].kind == RPCI_SEL_ACT_REJECT && acts[0].error == -EDQUOT) {
+			n->stats.over_limit++;
+			rpci_ctrl_chan_refuse(n->chan, "REQUEST %" PRIu64 " of host '%s': %s", m.id,
+					      who, acts[0].reason);
+		}
 		for (i = 0; i < nb; i++) {
 			selnode_act(n, &acts[i], from);
 		}
 		break;
 	case RPCI_CTRL_RELEASE:
+		if (!selnode_holder(n, from, &m, m.u.release.lease_id, who)) {
+			break;
+		}
 		n->stats.releases++;
 		ret = rpci_selector_release(n->sel, m.u.release.lease_id, now);
 		rpci_ctrl_chan_ack(n->chan, from, m.id, ret);
@@ -199,6 +242,9 @@ selnode_rx(struct selnode *n, const struct rte_ether_addr *src, const void *body
 		rpci_selector_renew(n->sel, from, now);
 		break;
 	case RPCI_CTRL_REPORT:
+		if (!selnode_holder(n, from, &m, m.u.report.lease_id, who)) {
+			break;
+		}
 		n->stats.reports++;
 		ret = rpci_selector_report(n->sel, m.u.report.lease_id, m.u.report.job,
 					   m.u.report.job_size, m.u.report.elapsed_us);

@@ -32,6 +32,8 @@ struct selnode_stats {
 	uint64_t reports;
 	uint64_t messages;
 	uint64_t unexpected; /* control messages a selector does not take */
+	uint64_t not_holder; /* RELEASE or REPORT of a lease its sender does not hold */
+	uint64_t over_limit; /* REQUESTs refused: the client is at its limits */
 };
 
 struct selnode {
@@ -44,7 +46,8 @@ struct selnode {
 
 /*
  * Set up a node on a link (the link's rx_ctrl callback must pass CTRL
- * datagrams to selnode_rx()). 0 or a negative errno (message printed).
+ * datagrams to selnode_rx()). The caller secures n->chan for the selector
+ * role (app_security_add_chan()). 0 or a negative errno (message printed).
  */
 int selnode_init(struct selnode *n, const struct rpci_conf *conf, struct rpci_link *link);
 

@@ -23,6 +23,7 @@
 #include "app_common.h"
 #include "app_console.h"
 #include "app_telemetry.h"
+#include "rpci_auth.h"
 #include "rpci_conf.h"
 #include "rpci_link.h"
 #include "rpci_proxy.h"
@@ -231,6 +232,17 @@ main(int argc, char **argv)
 		return 2;
 	}
 	pd->conf = conf;
+	/* The host's keys, before anything starts: a bad key file is refused with its reason. */
+	if (conf->selector.present) {
+		struct rpci_auth *keys = rpci_auth_create(conf, pd->host->name, err, sizeof(err));
+
+		if (keys == NULL) {
+			fprintf(stderr, "rpci-proxy: %s\n", err);
+			rpci_conf_free(conf);
+			return 1;
+		}
+		rpci_auth_free(keys);
+	}
 	if (app_eal_init("rpci-proxy", pd->host, &args) < 0) {
 		rpci_conf_free(conf);
 		return 1;

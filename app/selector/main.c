@@ -23,6 +23,7 @@
 
 #include "app_common.h"
 #include "app_console.h"
+#include "app_security.h"
 #include "app_telemetry.h"
 #include "rpci_conf.h"
 #include "rpci_link.h"
@@ -35,6 +36,7 @@ struct selector_app {
 	struct rpci_port_info port_info;
 	struct selnode node;
 	struct app_console console;
+	struct app_security security;
 };
 
 static struct selector_app g_app;
@@ -149,7 +151,13 @@ main(int argc, char **argv)
 		rpci_conf_free(conf);
 		return 2;
 	}
+	/* The keys before anything starts: a bad key file stops us with its reason. */
+	if (app_security_init(&app->security, "rpci-selector", conf, app->host) < 0) {
+		rpci_conf_free(conf);
+		return 1;
+	}
 	if (app_eal_init("rpci-selector", app->host, &args) < 0) {
+		app_security_fini(&app->security);
 		rpci_conf_free(conf);
 		return 1;
 	}
@@ -163,8 +171,14 @@ main(int argc, char **argv)
 	if (selnode_init(&app->node, conf, app->link) < 0) {
 		goto free_link;
 	}
+	app->security.node = &app->node;
+	if (app_security_add_chan(&app->security, "selector", app->node.chan,
+				  RPCI_ROLE_SELECTOR) < 0) {
+		goto free_node;
+	}
 	if (app_telemetry_register_link(app->link) < 0 ||
-	    app_telemetry_register_selnode(&app->node) < 0) {
+	    app_telemetry_register_selnode(&app->node) < 0 ||
+	    app_security_register_telemetry(&app->security) < 0) {
 		fprintf(stderr, "rpci-selector: cannot register the telemetry commands\n");
 		goto free_node;
 	}
@@ -174,6 +188,7 @@ main(int argc, char **argv)
 	       conf->selector.lease_ms, app->host->port, app->port_info.driver);
 	fflush(stdout);
 	app->console.node = &app->node;
+	app->console.security = &app->security;
 	if (app_console_start(&app->console, "rpci-selector", conf, app->host, app->link,
 			      interactive, cmdfile) < 0) {
 		goto free_node;
@@ -201,6 +216,7 @@ free_link:
 	rpci_link_free(app->link);
 cleanup:
 	rte_eal_cleanup();
+	app_security_fini(&app->security);
 	rpci_conf_free(conf);
 	return ret;
 }

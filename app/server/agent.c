@@ -216,18 +216,21 @@ agent_dispatch(struct server *srv, const uint8_t src[6], const void *body, uint1
 {
 	struct rte_ether_addr from;
 	struct rpci_ctrl_msg m;
+	int type;
 
-	if (rpci_ctrl_decode(body, len, &m, NULL) == 0) {
-		if (srv->selnode != NULL && (for_selector(m.type) || m.type == RPCI_CTRL_ACK)) {
+	/* Routed by type only; the channel that takes it checks everything. */
+	type = rpci_ctrl_chan_peek_type(srv->chan, body, len);
+	if (type > 0) {
+		if (srv->selnode != NULL &&
+		    (for_selector((enum rpci_ctrl_type)type) || type == RPCI_CTRL_ACK)) {
 			/* ACKs go to both: each looks for its own message ids. */
 			memcpy(from.addr_bytes, src, 6);
 			selnode_rx(srv->selnode, &from, body, len);
-			if (m.type != RPCI_CTRL_ACK) {
+			if (type != RPCI_CTRL_ACK) {
 				return;
 			}
-		} else if (for_selector(m.type)) {
-			return; /* a server does not take these */
 		}
+		/* The others are refused (and counted) by the agent's channel: not a server's. */
 	}
 	/* Decoded again (and counted) by the agent's own channel. */
 	if (rpci_ctrl_chan_rx(srv->chan, src, body, len, &m) < 0) {
@@ -284,6 +287,11 @@ agent_init(struct server *srv)
 		fprintf(stderr, "rpci-server: cannot create the control channel\n");
 		return -1;
 	}
+	if (app_security_add_chan(&srv->security, "server", srv->chan, RPCI_ROLE_SERVER) < 0) {
+		rpci_ctrl_chan_free(srv->chan);
+		srv->chan = NULL;
+		return -1;
+	}
 	rpci_ctrl_chan_set_local(srv->chan, srv->host->mac, agent_local_rx, srv);
 	if (srv->host->roles & RPCI_ROLE_SELECTOR) {
 		if (selnode_init(&srv->selnode_storage, srv->conf, srv->link) < 0) {
@@ -292,6 +300,11 @@ agent_init(struct server *srv)
 			return -1;
 		}
 		srv->selnode = &srv->selnode_storage;
+		srv->security.node = srv->selnode;
+		if (app_security_add_chan(&srv->security, "selector", srv->selnode->chan,
+					  RPCI_ROLE_SELECTOR) < 0) {
+			return -1; /* agent_fini() frees what was made */
+		}
 		rpci_ctrl_chan_set_local(srv->selnode->chan, srv->host->mac, agent_local_rx, srv);
 	}
 	srv->heartbeat_tsc = rte_get_timer_hz() * cs->heartbeat_ms / 1000;

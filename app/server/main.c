@@ -520,6 +520,9 @@ telemetry_register(struct server *srv)
 	if (ret == 0 && srv->selnode != NULL) {
 		ret = app_telemetry_register_selnode(srv->selnode);
 	}
+	if (ret == 0 && srv->with_selector) {
+		ret = app_security_register_telemetry(&srv->security);
+	}
 	return ret;
 }
 
@@ -602,6 +605,12 @@ main(int argc, char **argv)
 	}
 	srv->conf = conf;
 	srv->host_index = (uint16_t)(srv->host - conf->hosts);
+	/* The keys of a control plane before anything starts: a bad key file stops us. */
+	if (conf->selector.present &&
+	    app_security_init(&srv->security, "rpci-server", conf, srv->host) < 0) {
+		rpci_conf_free(conf);
+		return 1;
+	}
 	/*
 	 * Backends first: their compute threads then keep the process's CPU
 	 * set instead of inheriting the poll lcore's pinning.
@@ -630,6 +639,7 @@ main(int argc, char **argv)
 		goto cleanup;
 	}
 	srv->console.node = srv->selnode;
+	srv->console.security = srv->with_selector ? &srv->security : NULL;
 	srv->console.show_devices = show_devices;
 	srv->console.arg = srv;
 	if (app_console_start(&srv->console, "rpci-server", conf, srv->host, srv->link,
@@ -655,10 +665,12 @@ cleanup:
 	rpci_link_free(srv->link);
 	devices_free(srv);
 	rte_eal_cleanup();
+	app_security_fini(&srv->security);
 	rpci_conf_free(conf);
 	return ret;
 free_devices:
 	devices_free(srv);
+	app_security_fini(&srv->security);
 	rpci_conf_free(conf);
 	return 1;
 }

@@ -11,6 +11,7 @@
 #include <rte_ether.h>
 
 #include "app_console.h"
+#include "app_security.h"
 #include "rpci_conf.h"
 #include "rpci_ctrl.h"
 #include "rpci_gpu.h"
@@ -55,6 +56,7 @@ struct server {
 	struct selnode *selnode; /* this host runs the selector too */
 	struct selnode selnode_storage;
 	struct app_console console;
+	struct app_security security; /* keys and refusals (with a selector) */
 };
 
 /* Set up the selector agent (and the embedded selector). 0 or -1. */

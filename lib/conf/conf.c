@@ -43,10 +43,12 @@ struct parse {
 	const config_setting_t *device_s[RPCI_CONF_HOSTS_MAX];
 };
 
-static const char *const g_root_keys[] = { "link", "hosts", "selector", NULL };
+static const char *const g_root_keys[] = { "link", "hosts", "selector", "auth", NULL };
 static const char *const g_selector_keys[] = {
-	"host", "policy", "heartbeat_ms", "missed_heartbeats", "lease_ms", "explore", "seed", NULL,
+	"host", "policy", "heartbeat_ms", "missed_heartbeats", "lease_ms", "explore", "seed",
+	"client_max_devices", "client_max_requests", NULL,
 };
+static const char *const g_auth_keys[] = { "mode", "dir", "window_ms", NULL };
 
 static const char *const g_link_keys[] = {
 	"ethertype", "crc_payload", "mtu", "max_payload", "replay_frames", "retransmit_us",
@@ -1129,6 +1131,8 @@ parse_selector(struct parse *p, const config_setting_t *root, struct rpci_conf *
 		.lease_ms = 5000,
 		.explore = 0.1,
 		.seed = 1,
+		.client_max_devices = 16,
+		.client_max_requests = 8,
 	};
 	memcpy(sel->policy, "first-fit", sizeof("first-fit"));
 	if (grp == NULL) {
@@ -1170,7 +1174,11 @@ parse_selector(struct parse *p, const config_setting_t *root, struct rpci_conf *
 	    conf_u32(p, grp, "missed_heartbeats", false, 2, 100, false, &sel->missed_heartbeats,
 		     NULL) < 0 ||
 	    conf_u32(p, grp, "lease_ms", false, 100, 86400000, false, &sel->lease_ms, NULL) < 0 ||
-	    conf_number(p, grp, "explore", 0.0, 1.0, &sel->explore) < 0) {
+	    conf_number(p, grp, "explore", 0.0, 1.0, &sel->explore) < 0 ||
+	    conf_u32(p, grp, "client_max_devices", false, 0, 1024, false,
+		     &sel->client_max_devices, NULL) < 0 ||
+	    conf_u32(p, grp, "client_max_requests", false, 0, 1024, false,
+		     &sel->client_max_requests, NULL) < 0) {
 		goto restore_where;
 	}
 	s = config_setting_get_member(grp, "seed");
@@ -1181,6 +1189,83 @@ parse_selector(struct parse *p, const config_setting_t *root, struct rpci_conf *
 			goto restore_where;
 		}
 		sel->seed = (uint64_t)config_setting_get_int64(s);
+	}
+	rc = 0;
+restore_where:
+	conf_where(p, false, "%s", "");
+	return rc;
+}
+
+/* The auth mode named by a string ("keys" or "none"); -EINVAL otherwise. */
+static int
+auth_mode_parse(struct parse *p, const config_setting_t *s, enum rpci_conf_auth_mode *mode)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (v != NULL && strcmp(v, "keys") == 0) {
+		*mode = RPCI_AUTH_KEYS;
+		return 0;
+	}
+	if (v != NULL && strcmp(v, "none") == 0) {
+		*mode = RPCI_AUTH_NONE;
+		return 0;
+	}
+	return conf_err(p, s, "'auth' mode must be \"keys\" or \"none\"");
+}
+
+/*
+ * Section "auth": auth = "keys" | "none", or auth = { mode; dir; window_ms; }.
+ * A relative key directory is taken from the file's directory (dir_of: the
+ * file's path, NULL for a string).
+ */
+static int
+parse_auth(struct parse *p, const config_setting_t *root, const char *dir_of,
+	   struct rpci_conf_auth *auth)
+{
+	const config_setting_t *grp = config_setting_get_member(root, "auth");
+	const config_setting_t *s;
+	char dir[RPCI_CONF_STR_MAX] = "keys";
+	const char *slash;
+	int rc = -EINVAL, n;
+
+	auth->mode = RPCI_AUTH_KEYS;
+	auth->window_ms = 10000;
+	if (grp != NULL) {
+		auth->line = (int)config_setting_source_line(grp);
+		if (config_setting_type(grp) == CONFIG_TYPE_STRING) {
+			if (auth_mode_parse(p, grp, &auth->mode) < 0) {
+				return -EINVAL;
+			}
+		} else if (!config_setting_is_group(grp)) {
+			return conf_err(p, grp, "'auth' must be \"keys\", \"none\" or a group: "
+					"auth = { mode = \"keys\"; dir = \"keys\"; };");
+		} else {
+			conf_where(p, false, "auth");
+			s = config_setting_get_member(grp, "mode");
+			if (conf_check_keys(p, grp, g_auth_keys) < 0 ||
+			    (s != NULL && auth_mode_parse(p, s, &auth->mode) < 0) ||
+			    conf_str(p, grp, "dir", false, dir, sizeof(dir), &s) < 0 ||
+			    conf_u32(p, grp, "window_ms", false, 100, 3600000, false,
+				     &auth->window_ms, NULL) < 0) {
+				goto restore_where;
+			}
+			if (s != NULL && dir[0] == '\0') {
+				conf_err(p, s, "'dir' must not be empty");
+				goto restore_where;
+			}
+		}
+	}
+	slash = dir_of != NULL ? strrchr(dir_of, '/') : NULL;
+	if (dir[0] == '/' || slash == NULL) {
+		n = snprintf(auth->key_dir, sizeof(auth->key_dir), "%s", dir);
+	} else {
+		n = snprintf(auth->key_dir, sizeof(auth->key_dir), "%.*s/%s",
+			     (int)(slash - dir_of), dir_of, dir);
+	}
+	if (n < 0 || (size_t)n >= sizeof(auth->key_dir)) {
+		conf_err_at(p, p->name, grp != NULL ? auth->line : 1,
+			    "the key directory's path is too long");
+		goto restore_where;
 	}
 	rc = 0;
 restore_where:
@@ -1238,7 +1323,7 @@ conf_build(struct parse *p, const config_t *cfg, const char *path)
 		memcpy(conf->path, path, len + 1);
 	}
 	if (conf_check_keys(p, root, g_root_keys) < 0 || parse_link(p, root, &conf->link) < 0 ||
-	    parse_hosts(p, root, conf) < 0) {
+	    parse_hosts(p, root, conf) < 0 || parse_auth(p, root, path, &conf->auth) < 0) {
 		goto free_conf;
 	}
 	return conf;
@@ -1374,6 +1459,29 @@ rpci_conf_host_find(const struct rpci_conf *conf, const char *name)
 	}
 	for (i = 0; i < conf->nb_hosts; i++) {
 		if (strcmp(conf->hosts[i].name, name) == 0) {
+			return &conf->hosts[i];
+		}
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+int
+rpci_conf_host_index(const struct rpci_conf *conf, const struct rpci_conf_host *host)
+{
+	if (conf == NULL || host < conf->hosts || host >= conf->hosts + conf->nb_hosts) {
+		return -ENOENT;
+	}
+	return (int)(host - conf->hosts);
+}
+
+const struct rpci_conf_host *
+rpci_conf_host_by_mac(const struct rpci_conf *conf, const uint8_t mac[6])
+{
+	unsigned int i;
+
+	for (i = 0; conf != NULL && mac != NULL && i < conf->nb_hosts; i++) {
+		if (memcmp(conf->hosts[i].mac, mac, 6) == 0) {
 			return &conf->hosts[i];
 		}
 	}

@@ -155,6 +155,26 @@ struct rpci_conf_host {
 	int line; /**< line of the entry in the file */
 };
 
+/** How the hosts of a deployment prove who they are (section "auth"). */
+enum rpci_conf_auth_mode {
+	RPCI_AUTH_KEYS = 0, /**< every host has a key pair; control messages are authenticated */
+	RPCI_AUTH_NONE = 1, /**< nothing is authenticated (a lab only): said loudly at start */
+};
+
+/** Section "auth" (doc/security.md). */
+struct rpci_conf_auth {
+	enum rpci_conf_auth_mode mode; /**< default RPCI_AUTH_KEYS */
+	/**
+	 * Directory of the key files: HOST.key (this host's private key, mode
+	 * 0600) and HOST.pub (every host's public key). A relative "dir" of a
+	 * file is taken from the file's own directory (default "keys").
+	 */
+	char key_dir[RPCI_CONF_STR_MAX];
+	/** A control message stamped further than this from the receiver's clock is stale. */
+	uint32_t window_ms;
+	int line; /**< line of the section (0: absent) */
+};
+
 /** The server selector (section "selector", optional). */
 struct rpci_conf_selector {
 	bool present;                    /**< the file has a selector */
@@ -165,6 +185,8 @@ struct rpci_conf_selector {
 	uint32_t lease_ms;               /**< an attachment lasts this long unrenewed (5000) */
 	double explore;                  /**< learned policy's exploration (0.1, 0..1) */
 	uint64_t seed;                   /**< for exploration (1) */
+	uint32_t client_max_devices;     /**< devices one client may hold at once (16; 0: any) */
+	uint32_t client_max_requests;    /**< requests with live leases per client (8; 0: any) */
 	int line;                        /**< line of the section */
 };
 
@@ -173,6 +195,7 @@ struct rpci_conf {
 	char path[RPCI_CONF_STR_MAX]; /**< the file it came from */
 	struct rpci_conf_link link;
 	struct rpci_conf_selector selector;
+	struct rpci_conf_auth auth;
 	struct rpci_conf_host hosts[RPCI_CONF_HOSTS_MAX];
 	unsigned int nb_hosts;
 };
@@ -229,6 +252,32 @@ void rpci_conf_free(struct rpci_conf *conf);
  *   The host, or NULL with errno ENOENT.
  */
 const struct rpci_conf_host *rpci_conf_host_find(const struct rpci_conf *conf, const char *name);
+
+/**
+ * Index of a host in the file (its identity on the fabric: requester ids,
+ * key files).
+ *
+ * @param conf
+ *   The configuration.
+ * @param host
+ *   One of its hosts.
+ * @return
+ *   The index, or -ENOENT if host is not one of conf's hosts.
+ */
+int rpci_conf_host_index(const struct rpci_conf *conf, const struct rpci_conf_host *host);
+
+/**
+ * Find a host by MAC address.
+ *
+ * @param conf
+ *   The configuration.
+ * @param mac
+ *   The address.
+ * @return
+ *   The host, or NULL with errno ENOENT.
+ */
+const struct rpci_conf_host *rpci_conf_host_by_mac(const struct rpci_conf *conf,
+						   const uint8_t mac[6]);
 
 /**
  * Find a device of a server host by name.

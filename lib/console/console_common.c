@@ -135,10 +135,52 @@ static cmdline_parse_inst_t cmd_shutdown = {
 	},
 };
 
+/* *** show security *** */
+struct cmd_show_security_result {
+	cmdline_fixed_string_t show;
+	cmdline_fixed_string_t security;
+};
+
+static void
+cmd_show_security_parsed(void *parsed_result, struct cmdline *cl, void *data)
+{
+	struct rpci_console *c = data;
+	int ret;
+
+	RTE_SET_USED(parsed_result);
+	if (c->env.show_security == NULL) {
+		console_err(c, cl, "show security: %s has no control plane to secure",
+			    console_prog(c));
+		return;
+	}
+	ret = c->env.show_security(c->env.arg, cl);
+	if (ret < 0) {
+		console_err(c, cl, "show security: %s", strerror(-ret));
+	}
+}
+
+static cmdline_parse_token_string_t cmd_show_security_show =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_security_result, show, "show");
+static cmdline_parse_token_string_t cmd_show_security_security =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_security_result, security, "security");
+
+static cmdline_parse_inst_t cmd_show_security = {
+	.f = cmd_show_security_parsed,
+	.data = NULL,
+	.help_str = "show security: the authentication mode and every refused control message, "
+		    "counted by reason",
+	.tokens = {
+		(void *)&cmd_show_security_show,
+		(void *)&cmd_show_security_security,
+		NULL,
+	},
+};
+
 static cmdline_parse_inst_t *const g_common_cmds[] = {
 	&cmd_help,
 	&cmd_quit,
 	&cmd_shutdown,
+	&cmd_show_security,
 	NULL,
 };
 

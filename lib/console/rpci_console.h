@@ -112,6 +112,12 @@ struct rpci_console_env {
 	int (*show_devices)(void *arg, struct cmdline *cl);
 	/** "show sessions": as show_devices. NULL: the selector's attachments. */
 	int (*show_sessions)(void *arg, struct cmdline *cl);
+	/**
+	 * "show security": the authentication mode and the refusals of the
+	 * process's control channels, as show_devices. NULL: the command says
+	 * the process has no control plane.
+	 */
+	int (*show_security)(void *arg, struct cmdline *cl);
 	/** Argument of the callbacks. */
 	void *arg;
 	/** "quit" on the terminal or in a command file, and "shutdown", set it to 1. */

@@ -6,6 +6,8 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +17,23 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 
+#include "rpci_auth.h"
+#include "rpci_conf.h"
 #include "rpci_ctrl.h"
 #include "rpci_link.h"
+
+_Static_assert(RPCI_CTRL_MAX + RPCI_AUTH_OVERHEAD <= RPCI_LINK_CTRL_MAX,
+	       "a sealed control message fits a CTRL frame");
 
 RTE_LOG_REGISTER(rpci_ctrl_logtype, rpci.lib.ctrl, INFO);
 
 #define CHAN_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, rpci_ctrl_logtype, "rpci.ctrl: %s(): " fmt "\n", \
 		__func__, ##__VA_ARGS__)
+
+/* Refusals logged: a burst of this many, then this many a second. */
+#define CHAN_LOG_BURST 20
+#define CHAN_LOG_PER_S 10
 
 struct chan_pending {
 	bool used;
@@ -45,6 +56,14 @@ struct rpci_ctrl_chan {
 	uint8_t own_mac[6];
 	void (*local_rx)(void *arg, const uint8_t src[6], const void *body, uint16_t len);
 	void *local_arg;
+	/* rpci_ctrl_chan_secure() */
+	struct rpci_auth *auth;      /* NULL: not secured */
+	struct rpci_auth_ep *ep;     /* the envelope's endpoint (keys on) */
+	const struct rpci_conf *conf;
+	unsigned int roles;
+	/* rate limit of the refusals' log: a token bucket */
+	uint64_t log_tokens_tsc;     /* time at which the bucket is empty */
+	uint64_t log_suppressed;     /* since the last line */
 };
 
 struct rpci_ctrl_chan *
@@ -83,23 +102,167 @@ rpci_ctrl_chan_free(struct rpci_ctrl_chan *c)
 	if (c == NULL) {
 		return;
 	}
+	rpci_auth_ep_free(c->ep);
 	free(c->pending);
 	free(c);
+}
+
+int
+rpci_ctrl_chan_secure(struct rpci_ctrl_chan *c, struct rpci_auth *auth, unsigned int roles)
+{
+	if (c == NULL || auth == NULL || roles == 0) {
+		return -EINVAL;
+	}
+	rpci_auth_ep_free(c->ep);
+	c->ep = NULL;
+	if (rpci_auth_enabled(auth)) {
+		c->ep = rpci_auth_ep_create(auth, rpci_auth_now_us());
+		if (c->ep == NULL) {
+			return -errno;
+		}
+	}
+	c->auth = auth;
+	c->conf = rpci_auth_conf(auth);
+	c->roles = roles;
+	return 0;
+}
+
+/* Log a refusal, at most CHAN_LOG_BURST at once and CHAN_LOG_PER_S a second after. */
+static void __attribute__((format(printf, 2, 0)))
+chan_vlog_refusal(struct rpci_ctrl_chan *c, const char *fmt, va_list ap)
+{
+	uint64_t now = rte_get_timer_cycles(), per = rte_get_timer_hz() / CHAN_LOG_PER_S;
+	uint64_t full = now - per * CHAN_LOG_BURST;
+	char line[256];
+
+	if (c->log_tokens_tsc < full || c->log_tokens_tsc == 0) {
+		c->log_tokens_tsc = full;
+	}
+	if (c->log_tokens_tsc + per > now) {
+		c->log_suppressed++;
+		c->stats.log_suppressed++;
+		return;
+	}
+	c->log_tokens_tsc += per;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (c->log_suppressed > 0) {
+		CHAN_LOG(WARNING, "refused: %s (and %" PRIu64 " more refusals not logged)", line,
+			 c->log_suppressed);
+		c->log_suppressed = 0;
+	} else {
+		CHAN_LOG(WARNING, "refused: %s", line);
+	}
+}
+
+static void __attribute__((format(printf, 2, 3)))
+chan_log_refusal(struct rpci_ctrl_chan *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	chan_vlog_refusal(c, fmt, ap);
+	va_end(ap);
+}
+
+void
+rpci_ctrl_chan_refuse(struct rpci_ctrl_chan *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c == NULL) {
+		return;
+	}
+	c->stats.rx_refused++;
+	va_start(ap, fmt);
+	chan_vlog_refusal(c, fmt, ap);
+	va_end(ap);
+}
+
+void
+rpci_ctrl_chan_auth_stats(const struct rpci_ctrl_chan *c, struct rpci_auth_stats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	if (c != NULL && c->ep != NULL) {
+		rpci_auth_ep_stats(c->ep, stats);
+	}
+}
+
+/* The JSON of a datagram: inside the envelope when keys are on. */
+static int
+chan_json(const struct rpci_ctrl_chan *c, const void *body, uint16_t len, const void **json,
+	  size_t *json_len)
+{
+	if (c->ep == NULL) {
+		*json = body;
+		*json_len = len;
+		return 0;
+	}
+	if (len < RPCI_AUTH_OVERHEAD) {
+		return -EBADMSG;
+	}
+	*json = (const uint8_t *)body + RPCI_AUTH_HDR_LEN;
+	*json_len = len - RPCI_AUTH_OVERHEAD;
+	return 0;
+}
+
+int
+rpci_ctrl_chan_peek_type(const struct rpci_ctrl_chan *c, const void *body, uint16_t len)
+{
+	struct rpci_ctrl_msg m;
+	const void *json;
+	size_t json_len;
+	int ret;
+
+	if (c == NULL || body == NULL) {
+		return -EINVAL;
+	}
+	ret = chan_json(c, body, len, &json, &json_len);
+	if (ret == 0) {
+		ret = rpci_ctrl_decode(json, json_len, &m, NULL);
+	}
+	return ret < 0 ? ret : (int)m.type;
 }
 
 static int
 chan_tx(struct rpci_ctrl_chan *c, const uint8_t dst[6], const struct rpci_ctrl_msg *msg)
 {
-	char buf[RPCI_CTRL_MAX + 1];
+	char sealed[RPCI_AUTH_HDR_LEN + RPCI_CTRL_MAX + 1 + RPCI_AUTH_TAG_LEN];
+	char *buf = c->ep != NULL ? sealed + RPCI_AUTH_HDR_LEN : sealed;
+	const struct rpci_conf_host *h;
 	struct rte_ether_addr to;
 	int len, ret;
 
-	len = rpci_ctrl_encode(msg, buf, sizeof(buf));
+	len = rpci_ctrl_encode(msg, buf, RPCI_CTRL_MAX + 1);
 	if (len < 0) {
 		c->stats.tx_fail++;
 		CHAN_LOG(ERR, "cannot encode a %s message: %s", rpci_ctrl_type_name(msg->type),
 			 strerror(-len));
 		return len;
+	}
+	if (c->auth != NULL) {
+		h = rpci_conf_host_by_mac(c->conf, dst);
+		if (h == NULL) {
+			char mac[18];
+
+			c->stats.tx_fail++;
+			c->stats.tx_no_host++;
+			CHAN_LOG(ERR, "%s not sent: %s is no host of %s",
+				 rpci_ctrl_type_name(msg->type), rpci_ctrl_mac_str(dst, mac),
+				 c->conf->path);
+			return -EHOSTUNREACH;
+		}
+		if (c->ep != NULL) {
+			len = rpci_auth_seal(c->ep, (unsigned int)rpci_conf_host_index(c->conf, h),
+					     buf, (size_t)len, sealed, sizeof(sealed),
+					     rpci_auth_now_us());
+			if (len < 0) {
+				c->stats.tx_fail++;
+				CHAN_LOG(ERR, "cannot seal a %s message: %s",
+					 rpci_ctrl_type_name(msg->type), strerror(-len));
+				return len;
+			}
+			buf = sealed;
+		}
 	}
 	if (c->local_rx != NULL && memcmp(dst, c->own_mac, 6) == 0) {
 		/* The frame would not come back from the port: deliver it here. */
@@ -191,15 +354,74 @@ rpci_ctrl_chan_ack(struct rpci_ctrl_chan *c, const uint8_t dst[6], uint64_t acke
 	return rpci_ctrl_chan_send(c, dst, &ack);
 }
 
+/*
+ * Who sent a datagram: the host whose key sealed it (keys), or whose
+ * address it came from (none); the message inside. 0 or -EACCES (counted).
+ */
+static int
+chan_open(struct rpci_ctrl_chan *c, const uint8_t src[6], const void *body, uint16_t len,
+	  const struct rpci_conf_host **sender, const void **json, size_t *json_len)
+{
+	enum rpci_auth_refusal why;
+	unsigned int from;
+	char mac[18];
+
+	if (c->ep == NULL) {
+		*sender = rpci_conf_host_by_mac(c->conf, src);
+		if (*sender == NULL) {
+			c->stats.rx_unknown++;
+			chan_log_refusal(c, "a message from %s, no host of the deployment",
+					 rpci_ctrl_mac_str(src, mac));
+			return -EACCES;
+		}
+		*json = body;
+		*json_len = len;
+		return 0;
+	}
+	if (rpci_auth_open(c->ep, body, len, rpci_auth_now_us(), &from, json, json_len,
+			   &why) < 0) {
+		c->stats.rx_unauth++;
+		chan_log_refusal(c, "a message from %s: %s", rpci_ctrl_mac_str(src, mac),
+				 rpci_auth_refusal_name(why));
+		return -EACCES;
+	}
+	*sender = &c->conf->hosts[from];
+	if (memcmp((*sender)->mac, src, 6) != 0) {
+		c->stats.rx_unknown++;
+		chan_log_refusal(c, "a message of host '%s' from another address, %s",
+				 (*sender)->name, rpci_ctrl_mac_str(src, mac));
+		return -EACCES;
+	}
+	return 0;
+}
+
 int
 rpci_ctrl_chan_rx(struct rpci_ctrl_chan *c, const uint8_t src[6], const void *body,
 		  uint16_t len, struct rpci_ctrl_msg *msg)
 {
+	const struct rpci_conf_host *sender;
+
+	return rpci_ctrl_chan_rx_from(c, src, body, len, msg, &sender);
+}
+
+int
+rpci_ctrl_chan_rx_from(struct rpci_ctrl_chan *c, const uint8_t src[6], const void *body,
+		       uint16_t len, struct rpci_ctrl_msg *msg,
+		       const struct rpci_conf_host **sender)
+{
 	const char *why = NULL;
+	const void *json = body;
+	size_t json_len = len;
+	enum rpci_ctrl_verdict v;
 	uint32_t i;
 	int ret;
 
-	ret = rpci_ctrl_decode(body, len, msg, &why);
+	*sender = NULL;
+	if (c->auth != NULL && chan_open(c, src, body, len, sender, &json, &json_len) < 0) {
+		memset(msg, 0, sizeof(*msg));
+		return -EACCES;
+	}
+	ret = rpci_ctrl_decode(json, json_len, msg, &why);
 	if (ret < 0) {
 		char mac[18];
 
@@ -207,6 +429,20 @@ rpci_ctrl_chan_rx(struct rpci_ctrl_chan *c, const uint8_t src[6], const void *bo
 		CHAN_LOG(DEBUG, "control message from %s dropped: %s", rpci_ctrl_mac_str(src, mac),
 			 why != NULL ? why : strerror(-ret));
 		return ret;
+	}
+	if (c->auth != NULL) {
+		v = rpci_ctrl_check(c->conf, *sender, c->roles, msg, &why);
+		if (v != RPCI_CTRL_ALLOWED) {
+			if (v == RPCI_CTRL_ROLE) {
+				c->stats.rx_role++;
+			} else {
+				c->stats.rx_forged++;
+			}
+			chan_log_refusal(c, "%s from host '%s': %s", rpci_ctrl_type_name(msg->type),
+					 (*sender)->name, why);
+			memset(msg, 0, sizeof(*msg));
+			return -EACCES;
+		}
 	}
 	c->stats.rx++;
 	if (msg->type != RPCI_CTRL_ACK) {

@@ -29,8 +29,11 @@
 extern "C" {
 #endif
 
-/** Largest encoded message, bytes (fits one CTRL frame at MTU 1500). */
-#define RPCI_CTRL_MAX 1400
+/**
+ * Largest encoded message, bytes: with the authenticated envelope
+ * (lib/auth, 48 bytes) it fits one CTRL frame (RPCI_LINK_CTRL_MAX, 1400).
+ */
+#define RPCI_CTRL_MAX 1352
 /** Protocol version carried in "v". */
 #define RPCI_CTRL_VERSION 1
 /** Longest text of a MESSAGE. */
@@ -178,6 +181,37 @@ char *rpci_ctrl_mac_str(const uint8_t mac[6], char *buf);
  */
 int rpci_ctrl_mac_parse(const char *s, uint8_t mac[6]);
 
+struct rpci_conf;
+struct rpci_conf_host;
+
+/** What rpci_ctrl_check() says of a message. */
+enum rpci_ctrl_verdict {
+	RPCI_CTRL_ALLOWED = 0, /**< it may come from that sender */
+	RPCI_CTRL_ROLE = 1,    /**< its type may not come from the sender's roles to ours */
+	RPCI_CTRL_FORGED = 2,  /**< it names another host, address or device than the sender's */
+};
+
+/**
+ * Whether a message may come from a host of the deployment to an endpoint
+ * playing roles (the rules of rpci_ctrl_chan_secure()). Pure: no DPDK.
+ *
+ * @param conf
+ *   The deployment.
+ * @param sender
+ *   One of its hosts: who (authentically) sent the message.
+ * @param roles
+ *   The receiving endpoint's roles (enum rpci_conf_role bits).
+ * @param msg
+ *   The decoded message.
+ * @param why
+ *   If not NULL, set to a static text saying what is wrong.
+ * @return
+ *   The verdict.
+ */
+enum rpci_ctrl_verdict rpci_ctrl_check(const struct rpci_conf *conf,
+				       const struct rpci_conf_host *sender, unsigned int roles,
+				       const struct rpci_ctrl_msg *msg, const char **why);
+
 /*
  * A control channel: control messages over a link's CTRL frames (which are
  * datagrams), with retries for the ones that must arrive. This part uses
@@ -186,16 +220,29 @@ int rpci_ctrl_mac_parse(const char *s, uint8_t mac[6]);
 
 struct rpci_link;
 struct rpci_ctrl_chan;
+struct rpci_auth;
+struct rpci_auth_stats;
+struct rpci_conf_host;
 
 /** Counters of a control channel. */
 struct rpci_ctrl_chan_stats {
-	uint64_t rx;       /**< messages received and decoded */
+	uint64_t rx;       /**< messages received, authenticated, decoded and allowed */
 	uint64_t rx_bad;   /**< refused: malformed, unknown, oversized */
 	uint64_t tx;       /**< messages sent (retries included) */
 	uint64_t tx_fail;  /**< could not be encoded or sent */
 	uint64_t retries;  /**< sent again for want of an ACK */
 	uint64_t given_up; /**< never acknowledged */
 	uint32_t pending;  /**< waiting for an ACK now */
+	/* refusals of a secured channel (rpci_ctrl_chan_secure()) */
+	uint64_t rx_unauth;   /**< refused by the envelope (rpci_ctrl_chan_auth_stats() says why) */
+	uint64_t rx_unknown;  /**< from no host of the deployment, or from another address than
+			       *   its authenticated sender's */
+	uint64_t rx_role;     /**< a type its sender's role may not send, or we do not take */
+	uint64_t rx_forged;   /**< names another host, address or device than its sender's own */
+	uint64_t rx_refused;  /**< refused by the endpoint (rpci_ctrl_chan_refuse(): a lease
+			       *   that is not the sender's, a limit) */
+	uint64_t log_suppressed; /**< refusals not logged (rate limit) */
+	uint64_t tx_no_host;  /**< not sent: the address is no host of the deployment */
 };
 
 /**
@@ -222,6 +269,42 @@ struct rpci_ctrl_chan *rpci_ctrl_chan_create(struct rpci_link *link, uint32_t re
  * Free a channel; NULL is ignored.
  */
 void rpci_ctrl_chan_free(struct rpci_ctrl_chan *c);
+
+/**
+ * Make a channel check who sends what (doc/security.md). From then on:
+ * with auth mode "keys" every message leaves sealed for its receiver
+ * (lib/auth) and only messages that open (authentic, fresh, from a host of
+ * the deployment, from that host's address) are taken; with "none" the
+ * sender is the host whose address the frame came from. Either way a
+ * message is taken only if its type may go from its sender's roles to this
+ * channel's (REGISTER and STATUS from servers, REQUEST, RELEASE, RENEW and
+ * REPORT from clients, ATTACH, REJECT and DETACH from the deployment's
+ * selector host, MESSAGE from clients to the selector and from it to
+ * clients, ACK from anyone) and if what it says about its sender is true
+ * (a REGISTER or STATUS names the sender, its address and one of its
+ * devices as the file has it; a RENEW the sender's address; a client's
+ * MESSAGE the sender's name). Refusals are counted and logged, at most
+ * ten lines a second.
+ *
+ * @param c
+ *   The channel.
+ * @param auth
+ *   The host's keys (rpci_auth_create(); must outlive the channel).
+ * @param roles
+ *   The roles this channel takes messages for (enum rpci_conf_role bits).
+ * @return
+ *   0, -EINVAL, -ENOMEM, -EIO.
+ */
+int rpci_ctrl_chan_secure(struct rpci_ctrl_chan *c, struct rpci_auth *auth, unsigned int roles);
+
+/**
+ * The type of a received datagram, for routing between the channels of
+ * one process; nothing is checked (the channel that takes it checks).
+ *
+ * @return
+ *   The type, or a negative errno.
+ */
+int rpci_ctrl_chan_peek_type(const struct rpci_ctrl_chan *c, const void *body, uint16_t len);
 
 /**
  * Deliver messages to our own MAC address in the process (the port would
@@ -275,14 +358,46 @@ int rpci_ctrl_chan_ack(struct rpci_ctrl_chan *c, const uint8_t dst[6], uint64_t 
 		       int32_t status);
 
 /**
- * Take a received datagram: decode it (counting what is refused); an ACK
- * ends the retries of what it acknowledges.
+ * Take a received datagram: open and check it (a secured channel), decode
+ * it (counting what is refused); an ACK ends the retries of what it
+ * acknowledges.
  *
  * @return
- *   0 and msg filled, or the decoder's error (the datagram is dropped).
+ *   0 and msg filled, the decoder's error, or -EACCES (refused: not
+ *   authentic, not fresh, not allowed); the datagram is then dropped.
  */
 int rpci_ctrl_chan_rx(struct rpci_ctrl_chan *c, const uint8_t src[6], const void *body,
 		      uint16_t len, struct rpci_ctrl_msg *msg);
+
+/**
+ * rpci_ctrl_chan_rx(), and who sent it.
+ *
+ * @param sender
+ *   Receives the sending host of the deployment (NULL for a channel that
+ *   is not secured).
+ * @return
+ *   As rpci_ctrl_chan_rx().
+ */
+int rpci_ctrl_chan_rx_from(struct rpci_ctrl_chan *c, const uint8_t src[6], const void *body,
+			   uint16_t len, struct rpci_ctrl_msg *msg,
+			   const struct rpci_conf_host **sender);
+
+/**
+ * Count and log (rate-limited) a message the endpoint refuses after the
+ * channel took it (a lease that is not its sender's, a limit).
+ *
+ * @param c
+ *   The channel.
+ * @param fmt
+ *   What was refused and why, printf-style.
+ */
+void rpci_ctrl_chan_refuse(struct rpci_ctrl_chan *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/**
+ * Copy the counters of a secured channel's envelope (zeros if none).
+ */
+void rpci_ctrl_chan_auth_stats(const struct rpci_ctrl_chan *c, struct rpci_auth_stats *stats);
 
 /**
  * Stop retrying a reliable message.

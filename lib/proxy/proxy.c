@@ -102,10 +102,8 @@ rpci_proxy_create(const struct rpci_conf *conf, const char *host, char *err, siz
 		goto close_fd;
 	}
 	p->max_payload = rpci_link_max_payload(p->link);
-	ret = proxy_sel_init(p);
+	ret = proxy_sel_init(p, err, err_len);
 	if (ret < 0) {
-		snprintf(err, err_len, "selector host '%s': %s", conf->selector.host,
-			 strerror(-ret));
 		ret = -ret;
 		goto free_link;
 	}

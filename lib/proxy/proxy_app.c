@@ -784,9 +784,9 @@ hello_rx(struct proxy_app *app)
 	}
 	ret = rpci_ipc_hello_check(raw, (size_t)n, &hello);
 	if (ret == -EINVAL) {
-		hello_refuse(app, -EINVAL, "shared memory of %" PRIu64 " bytes: a multiple of 4 KiB "
-			     "from %llu MiB to %llu GiB", hello.shm_size, RPCI_IPC_SHM_MIN >> 20,
-			     RPCI_IPC_SHM_MAX >> 30);
+		hello_refuse(app, -EINVAL, "shared memory of %" PRIu64 " bytes: a multiple of "
+			     "4 KiB from %llu MiB to %llu GiB", hello.shm_size,
+			     RPCI_IPC_SHM_MIN >> 20, RPCI_IPC_SHM_MAX >> 30);
 		goto close_memfd;
 	}
 	if (ret < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {

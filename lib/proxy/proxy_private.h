@@ -229,6 +229,7 @@ struct rpci_proxy {
 	bool with_selector;
 	struct rte_ether_addr selector_mac;
 	struct rpci_ctrl_chan *chan;
+	struct rpci_auth *auth;  /* the host's keys: the channel checks who sends what */
 	uint64_t renew_tsc;
 	uint64_t next_renew_tsc;
 	uint64_t failover_wait_tsc;
@@ -290,7 +291,7 @@ bool proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr 
 extern const struct rpci_link_ops proxy_link_ops;
 
 /* proxy_sel.c */
-int proxy_sel_init(struct rpci_proxy *p);
+int proxy_sel_init(struct rpci_proxy *p, char *err, size_t err_len);
 void proxy_sel_fini(struct rpci_proxy *p);
 int proxy_sel_timers(struct rpci_proxy *p);
 void proxy_sel_rx(struct rpci_link *link, const struct rte_ether_addr *src, const void *body,

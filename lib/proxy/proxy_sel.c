@@ -18,6 +18,7 @@
 #include <rte_ether.h>
 
 #include "proxy_private.h"
+#include "rpci_auth.h"
 
 #define RETRY_MS 50
 #define RETRY_MAX 40
@@ -25,11 +26,12 @@
 #define REQUEST_TIMEOUT_MS 5000
 
 int
-proxy_sel_init(struct rpci_proxy *p)
+proxy_sel_init(struct rpci_proxy *p, char *err, size_t err_len)
 {
 	const struct rpci_conf_selector *cs = &p->conf->selector;
 	const struct rpci_conf_host *sh;
 	uint32_t i;
+	int ret;
 
 	for (i = 0; i < SEL_REQUESTS_MAX; i++) {
 		p->sreq[i].in_use = false;
@@ -39,13 +41,27 @@ proxy_sel_init(struct rpci_proxy *p)
 	}
 	sh = rpci_conf_host_find(p->conf, cs->host);
 	if (sh == NULL) {
+		snprintf(err, err_len, "selector host '%s' is not in %s", cs->host, p->conf->path);
 		return -EINVAL;
 	}
 	memcpy(p->selector_mac.addr_bytes, sh->mac, 6);
+	p->auth = rpci_auth_create(p->conf, p->host->name, err, err_len);
+	if (p->auth == NULL) {
+		return errno != 0 ? -errno : -EINVAL;
+	}
 	p->chan = rpci_ctrl_chan_create(p->link, RETRY_MS, RETRY_MAX, 64,
 					(rte_get_timer_cycles() & 0xffffffffull) << 28);
 	if (p->chan == NULL) {
+		snprintf(err, err_len, "cannot create the control channel");
+		proxy_sel_fini(p);
 		return -ENOMEM;
+	}
+	/* Only the selector's ATTACH, REJECT, DETACH and MESSAGE are taken. */
+	ret = rpci_ctrl_chan_secure(p->chan, p->auth, RPCI_ROLE_CLIENT);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot secure the control channel: %s", strerror(-ret));
+		proxy_sel_fini(p);
+		return ret;
 	}
 	p->with_selector = true;
 	/* Renew three times a lease. */
@@ -62,6 +78,8 @@ proxy_sel_fini(struct rpci_proxy *p)
 {
 	rpci_ctrl_chan_free(p->chan);
 	p->chan = NULL;
+	rpci_auth_free(p->auth);
+	p->auth = NULL;
 }
 
 static struct sel_request *

@@ -89,7 +89,7 @@ struct rpci_sel_requirements {
 
 /** An attachment the selector decided. */
 struct rpci_sel_attachment {
-	uint64_t lease_id;               /**< unique; names the attachment everywhere */
+	uint64_t lease_id;               /**< unique, random: names the attachment */
 	uint8_t client_mac[6];
 	char server[RPCI_SEL_NAME_MAX];
 	uint8_t server_mac[6];
@@ -118,6 +118,8 @@ struct rpci_sel_params {
 	double explore;              /**< learned policy: chance of trying another device (0..1) */
 	uint64_t seed;               /**< for exploration */
 	uint32_t max_devices;        /**< table capacity (default 16384) */
+	uint32_t client_max_devices; /**< devices one client may hold at once (0: no limit) */
+	uint32_t client_max_requests;/**< requests with live leases per client (0: no limit) */
 };
 
 /** What the caller must send after an event (filled by the selector). */
@@ -199,7 +201,9 @@ int rpci_selector_status(struct rpci_selector *sel, const char *server, const ch
  * A client asks for devices. For each device asked, one ATTACH action; if
  * not enough match, no attachment is made and one REJECT action says why
  * ("no device has 64 GiB of memory", "all 3 matching devices are busy", "no
- * device loads PTX", ...).
+ * device loads PTX", ...). A client that would hold more than
+ * client_max_devices devices, or more than client_max_requests requests
+ * with live leases, is refused (-EDQUOT) with a reason naming the limit.
  *
  * @param sel
  *   The selector.
@@ -225,6 +229,23 @@ int rpci_selector_request(struct rpci_selector *sel, uint64_t request_id,
 			  const uint8_t client_mac[6], const struct rpci_sel_requirements *req,
 			  uint32_t count, uint64_t now_us, struct rpci_sel_action *actions,
 			  uint32_t max_actions);
+
+/**
+ * Who holds a lease: the client an attachment was made for, live or among
+ * the last ended ones (a late job report). The caller checks that a
+ * RELEASE or REPORT comes from it.
+ *
+ * @param sel
+ *   The selector.
+ * @param lease_id
+ *   The lease.
+ * @param client_mac
+ *   Receives the holder's address.
+ * @return
+ *   0, -ENOENT (no such lease, live or recently ended), -EINVAL.
+ */
+int rpci_selector_lease_holder(const struct rpci_selector *sel, uint64_t lease_id,
+			       uint8_t client_mac[6]);
 
 /**
  * A client releases an attachment (done with the device).

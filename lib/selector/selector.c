@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "rpci_selector.h"
 
@@ -148,6 +149,7 @@ struct sel_replay {
 struct sel_ended {
 	uint64_t lease_id;
 	uint32_t dev;
+	uint8_t client_mac[6];
 };
 
 /* A request compiled against the name tables. */
@@ -557,6 +559,42 @@ sel_lease_hash_del(struct rpci_selector *sel, uint64_t lease_id)
 	sel->lease_slot[i] = SEL_NONE;
 }
 
+/* Whether a lease id is live or among the ended ones. */
+static bool
+sel_lease_known(const struct rpci_selector *sel, uint64_t lease_id)
+{
+	uint32_t i;
+
+	if (sel_lease_find(sel, lease_id) != SEL_NONE) {
+		return true;
+	}
+	for (i = 0; i < SEL_ENDED_MAX; i++) {
+		if (sel->ended[i].lease_id == lease_id) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A new lease id: 53 random bits (a JSON number stays exact), never 0 nor
+ * one in use, so that a lease cannot be named by guessing the next one.
+ */
+static uint64_t
+sel_new_lease_id(struct rpci_selector *sel)
+{
+	uint64_t id;
+
+	do {
+		if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+			/* no kernel randomness (never seen): the generator, mixed */
+			id = sel_rand(sel) ^ (++sel->next_lease * 0x9e3779b97f4a7c15ULL);
+		}
+		id &= (1ULL << 53) - 1;
+	} while (id == 0 || sel_lease_known(sel, id));
+	return id;
+}
+
 /* Attach device d (free) to a client; fills an ATTACH action. */
 static void
 sel_attach(struct rpci_selector *sel, uint32_t d, const uint8_t client_mac[6],
@@ -567,7 +605,7 @@ sel_attach(struct rpci_selector *sel, uint32_t d, const uint8_t client_mac[6],
 	struct sel_lease *l = &sel->lease[sel->nb_leases];
 
 	memset(&dv->att, 0, sizeof(dv->att));
-	dv->att.lease_id = sel->next_lease++;
+	dv->att.lease_id = sel_new_lease_id(sel);
 	memcpy(dv->att.client_mac, client_mac, 6);
 	memcpy(dv->att.server, dv->info.server, RPCI_SEL_NAME_MAX);
 	memcpy(dv->att.server_mac, dv->info.server_mac, 6);
@@ -616,6 +654,7 @@ sel_end(struct rpci_selector *sel, uint32_t d, int32_t error, const char *reason
 
 	e->lease_id = dv->att.lease_id;
 	e->dev = d;
+	memcpy(e->client_mac, dv->att.client_mac, 6);
 
 	sel_lease_hash_del(sel, dv->att.lease_id);
 	sel->nb_leases--;
@@ -1152,6 +1191,47 @@ sel_replay(struct rpci_selector *sel, const struct sel_replay *r, struct rpci_se
 	return (int)r->nb;
 }
 
+/*
+ * Whether a client asking for count more devices goes over its limits
+ * (devices held, requests with live leases); reason says which.
+ */
+static bool
+sel_over_limit(const struct rpci_selector *sel, const uint8_t client_mac[6], uint32_t count,
+	       char *reason, size_t len)
+{
+	uint64_t req_ids[SEL_COUNT_MAX * 4];
+	uint32_t i, j, held = 0, nb_req = 0;
+	uint64_t rid;
+
+	if (sel->p.client_max_devices == 0 && sel->p.client_max_requests == 0) {
+		return false;
+	}
+	for (i = 0; i < sel->nb_leases; i++) {
+		if (!sel_mac_eq(sel->lease[i].client_mac, client_mac)) {
+			continue;
+		}
+		held++;
+		rid = sel->dev[sel->lease[i].dev].request_id;
+		for (j = 0; j < nb_req && req_ids[j] != rid; j++) {
+		}
+		if (j == nb_req && nb_req < sizeof(req_ids) / sizeof(req_ids[0])) {
+			req_ids[nb_req++] = rid;
+		}
+	}
+	if (sel->p.client_max_devices != 0 && held + count > sel->p.client_max_devices) {
+		sel_text(reason, len, "the client holds %u device%s and may hold at most %u "
+			 "(selector.client_max_devices)", held, held == 1 ? "" : "s",
+			 sel->p.client_max_devices);
+		return true;
+	}
+	if (sel->p.client_max_requests != 0 && nb_req >= sel->p.client_max_requests) {
+		sel_text(reason, len, "the client has %u request%s in progress, the most it may "
+			 "(selector.client_max_requests)", nb_req, nb_req == 1 ? "" : "s");
+		return true;
+	}
+	return false;
+}
+
 /* --- public API --- */
 
 struct rpci_selector *
@@ -1439,6 +1519,11 @@ rpci_selector_request(struct rpci_selector *sel, uint64_t request_id,
 			}
 		}
 	}
+	if (sel_over_limit(sel, client_mac, count, reason, sizeof(reason))) {
+		sel_reject(&actions[0], request_id, client_mac, -EDQUOT, reason);
+		sel_replay_store(sel, request_id, client_mac, actions, 1);
+		return 1;
+	}
 	sel_query_init(sel, req, &q);
 	n = sel_pick(sel, &q, count, picks);
 	if (n < count) {
@@ -1452,6 +1537,29 @@ rpci_selector_request(struct rpci_selector *sel, uint64_t request_id,
 	}
 	sel_replay_store(sel, request_id, client_mac, actions, count);
 	return (int)count;
+}
+
+int
+rpci_selector_lease_holder(const struct rpci_selector *sel, uint64_t lease_id,
+			   uint8_t client_mac[6])
+{
+	uint32_t pos, i;
+
+	if (sel == NULL || client_mac == NULL) {
+		return -EINVAL;
+	}
+	pos = sel_lease_find(sel, lease_id);
+	if (pos != SEL_NONE) {
+		memcpy(client_mac, sel->lease[pos].client_mac, 6);
+		return 0;
+	}
+	for (i = 0; i < SEL_ENDED_MAX && lease_id != 0; i++) {
+		if (sel->ended[i].lease_id == lease_id) {
+			memcpy(client_mac, sel->ended[i].client_mac, 6);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int

@@ -7,6 +7,9 @@
 #
 #   rpci-frames.py send IFACE N [--ctrl-every K]
 #   rpci-frames.py recv IFACE
+#   rpci-frames.py ctrl IFACE SRC_MAC DST_MAC JSON [SEAL]
+#   rpci-frames.py capture IFACE FILE SECONDS
+#   rpci-frames.py replay IFACE FILE [SRC_MAC]
 #
 # send: N frames of EtherType 0x88B5, frame i carries i, a filler and the
 # CRC32 of both, lengths 60..1514 by i; every K-th also a frame of EtherType
@@ -19,7 +22,9 @@
 # digests: the same frames were lost and repeated).
 
 import hashlib
+import hmac
 import json
+import os
 import socket
 import struct
 import sys
@@ -121,6 +126,106 @@ def recv(iface):
     print(json.dumps(st), flush=True)
 
 
+# --- rpci CTRL frames, as a host on the segment would send them (security.sh).
+# ctrl: one CTRL frame (link header with its CRC32C) carrying JSON, sealed as
+# SEAL says: "none" (plain JSON), "garbage:FROM_INDEX:TO_INDEX" (an envelope
+# with a made-up tag: a host that claims an identity without its key), or
+# "key:KEY_DIR:FROM_NAME:FROM_INDEX:TO_NAME:TO_INDEX" (sealed with FROM's real
+# private key: a host of the deployment that misbehaves). capture: the CTRL
+# frames seen on IFACE for SECONDS, one hex line each; replay: send them again
+# (from SRC_MAC if given: an attacker need not take the sender's address).
+
+RPCI_TYPE = 0x88B5
+LINK_CTRL = 4
+
+
+def crc32c(data, crc=0xFFFFFFFF):
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc
+
+
+def mac_bytes(text):
+    return bytes.fromhex(text.replace(":", ""))
+
+
+def link_frame(src, dst, body):
+    hdr = bytearray(struct.pack("!BBHIIIHHHHII", 1, LINK_CTRL, 1, 0, 0, 0, len(body),
+                                0, 0, 0, 0, 0))
+    crc = crc32c(bytes(hdr) + body) ^ 0xFFFFFFFF
+    hdr[24:28] = struct.pack("!I", crc)
+    return dst + src + struct.pack("!H", RPCI_TYPE) + bytes(hdr) + body
+
+
+def envelope(body, frm, to, key=None):
+    now_us = time.time_ns() // 1000
+    hdr = struct.pack("!BBBB4xQQQ", 1, 1, frm, to, int.from_bytes(os.urandom(8), "big"), 1,
+                      now_us)
+    if key is None:
+        return hdr + body + os.urandom(16)
+    return hdr + body + hmac.new(key, hdr + body, "sha256").digest()[:16]
+
+
+def pair_key(key_dir, frm, to):
+    """The message key of frm -> to, as lib/auth derives it, from frm's private key."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    with open(os.path.join(key_dir, frm + ".key"), "rb") as f:
+        priv = serialization.load_pem_private_key(f.read(), None)
+    with open(os.path.join(key_dir, to + ".pub"), "rb") as f:
+        pub = serialization.load_pem_public_key(f.read())
+    shared = priv.exchange(pub)
+    info = priv.public_key().public_bytes(*raw) + pub.public_bytes(*raw)
+    return HKDF(hashes.SHA256(), 32, b"rpci ctrl v1", info).derive(shared)
+
+
+def ctrl(iface, src, dst, text, seal="none"):
+    body = text.encode()
+    if seal.startswith("garbage:"):
+        _, frm, to = seal.split(":")
+        body = envelope(body, int(frm), int(to))
+    elif seal.startswith("key:"):
+        _, key_dir, frm, frm_i, to, to_i = seal.split(":")
+        body = envelope(body, int(frm_i), int(to_i), pair_key(key_dir, frm, to))
+    s = open_socket(iface)
+    s.send(link_frame(mac_bytes(src), mac_bytes(dst), body))
+
+
+def capture(iface, path, seconds):
+    s = open_socket(iface)
+    s.settimeout(0.2)
+    end = time.monotonic() + seconds
+    n = 0
+    with open(path, "w") as out:
+        while time.monotonic() < end:
+            try:
+                frame = s.recv(4096)
+            except socket.timeout:
+                continue
+            if len(frame) > 46 and struct.unpack("!H", frame[12:14])[0] == RPCI_TYPE and \
+                    frame[15] == LINK_CTRL:
+                out.write(frame.hex() + "\n")
+                n += 1
+    print(json.dumps({"captured": n}))
+
+
+def replay(iface, path, src=None):
+    s = open_socket(iface)
+    n = 0
+    with open(path) as f:
+        for line in f:
+            frame = bytes.fromhex(line.strip())
+            if src is not None:
+                frame = frame[:6] + mac_bytes(src) + frame[12:]
+            s.send(frame)
+            n += 1
+            time.sleep(0.002)
+    print(json.dumps({"replayed": n}))
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "send":
         every = 0
@@ -129,6 +234,12 @@ def main():
         send(sys.argv[2], int(sys.argv[3]), every)
     elif len(sys.argv) == 3 and sys.argv[1] == "recv":
         recv(sys.argv[2])
+    elif len(sys.argv) in (6, 7) and sys.argv[1] == "ctrl":
+        ctrl(*sys.argv[2:])
+    elif len(sys.argv) == 5 and sys.argv[1] == "capture":
+        capture(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "replay":
+        replay(*sys.argv[2:])
     else:
         print(__doc__ if __doc__ else "usage: rpci-frames.py send IFACE N | recv IFACE",
               file=sys.stderr)

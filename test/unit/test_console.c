@@ -412,7 +412,8 @@ test_help_lists_every_command(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  set link faults off:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  set link faults seed <N>:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  quit:"));
-	CU_ASSERT_EQUAL(n, 17);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  show security:"));
+	CU_ASSERT_EQUAL(n, 18);
 	CU_ASSERT_EQUAL(error_lines(g_out), 0);
 	close(fd);
 }

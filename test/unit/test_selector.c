@@ -844,7 +844,9 @@ test_idempotent(void)
 	CU_ASSERT(ask(sel, 78, g_c2, &r, 60) == 0);
 	CU_ASSERT(g_act[0].request_id == 78);
 	CU_ASSERT_STRING_EQUAL(g_act[0].reason, "all 3 matching devices are busy");
-	CU_ASSERT(ask(sel, 79, g_c2, &r, 60) == lease + 1); /* new id: new lease */
+	/* new id: a new lease, not the old one again */
+	CU_ASSERT(ask(sel, 79, g_c2, &r, 60) != 0);
+	CU_ASSERT(g_act[0].att.lease_id != lease);
 	/* a retry after its attachment ended says so */
 	CU_ASSERT(rpci_selector_release(sel, first[1].att.lease_id, 70) == 0);
 	CU_ASSERT(rpci_selector_request(sel, 77, g_c1, &r, 2, 80, g_act, NACT) == 1);
@@ -1374,6 +1376,91 @@ test_10k_devices(void)
 	rpci_selector_free(sel);
 }
 
+/* Lease ids are random (53 bits, never 0), all different, and known by their holder. */
+static void
+test_lease_ids_and_holder(void)
+{
+	struct rpci_sel_requirements r = mk_req(0);
+	struct rpci_selector *sel = mk_sel(RPCI_SEL_FIRST_FIT, 0.0);
+	uint64_t l1, l2;
+	uint8_t mac[6];
+
+	reg(sel, "s0", "g0", 1 << 20, "cpu", 1, 1);
+	reg(sel, "s0", "g1", 1 << 20, "cpu", 1, 1);
+	l1 = ask(sel, 1, g_c1, &r, 2);
+	l2 = ask(sel, 2, g_c2, &r, 2);
+	CU_ASSERT(l1 != 0 && l2 != 0 && l1 != l2);
+	CU_ASSERT(l1 < (1ULL << 53) && l2 < (1ULL << 53));
+	/* not a counter: the next id is not the last one plus one (odds 2^-53) */
+	CU_ASSERT(l2 != l1 + 1);
+	CU_ASSERT(rpci_selector_lease_holder(sel, l1, mac) == 0);
+	CU_ASSERT(memcmp(mac, g_c1, 6) == 0);
+	CU_ASSERT(rpci_selector_lease_holder(sel, l2, mac) == 0);
+	CU_ASSERT(memcmp(mac, g_c2, 6) == 0);
+	CU_ASSERT(rpci_selector_lease_holder(sel, l1 ^ 1, mac) == -ENOENT);
+	CU_ASSERT(rpci_selector_lease_holder(sel, 0, mac) == -ENOENT);
+	CU_ASSERT(rpci_selector_lease_holder(NULL, l1, mac) == -EINVAL);
+	/* an ended lease keeps its holder (a late REPORT is checked too) */
+	CU_ASSERT(rpci_selector_release(sel, l1, 3) == 0);
+	CU_ASSERT(rpci_selector_lease_holder(sel, l1, mac) == 0);
+	CU_ASSERT(memcmp(mac, g_c1, 6) == 0);
+	rpci_selector_free(sel);
+}
+
+/* A client over client_max_devices or client_max_requests is refused, with the reason. */
+static void
+test_client_limits(void)
+{
+	struct rpci_sel_requirements r = mk_req(0);
+	struct rpci_sel_params p;
+	struct rpci_selector *sel;
+	uint64_t l1, l3;
+	int n;
+
+	memset(&p, 0, sizeof(p));
+	p.policy = RPCI_SEL_FIRST_FIT;
+	p.heartbeat_us = HB_US;
+	p.lease_us = LEASE_US;
+	p.max_devices = 64;
+	p.client_max_devices = 3;
+	p.client_max_requests = 2;
+	sel = rpci_selector_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sel);
+	reg(sel, "s0", "g0", 1 << 20, "cpu", 1, 1);
+	reg(sel, "s0", "g1", 1 << 20, "cpu", 1, 1);
+	reg(sel, "s0", "g2", 1 << 20, "cpu", 1, 1);
+	reg(sel, "s0", "g3", 1 << 20, "cpu", 1, 1);
+	reg(sel, "s0", "g4", 1 << 20, "cpu", 1, 1);
+	/* four devices at once: over the three a client may hold */
+	n = rpci_selector_request(sel, 1, g_c1, &r, 4, 2, g_act, NACT);
+	CU_ASSERT_FATAL(n == 1);
+	CU_ASSERT(g_act[0].kind == RPCI_SEL_ACT_REJECT && g_act[0].error == -EDQUOT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_act[0].reason, "client_max_devices"));
+	/* one, then two: two requests, three devices */
+	l1 = ask(sel, 2, g_c1, &r, 3);
+	CU_ASSERT(l1 != 0);
+	n = rpci_selector_request(sel, 3, g_c1, &r, 2, 3, g_act, NACT);
+	CU_ASSERT_FATAL(n == 2 && g_act[0].kind == RPCI_SEL_ACT_ATTACH);
+	l3 = g_act[0].att.lease_id;
+	/* a fourth device: over the devices */
+	CU_ASSERT(ask(sel, 4, g_c1, &r, 4) == 0);
+	CU_ASSERT(g_act[0].error == -EDQUOT);
+	CU_ASSERT_STRING_EQUAL(g_act[0].reason, "the client holds 3 devices and may hold at "
+			       "most 3 (selector.client_max_devices)");
+	/* request 2 released: one more device, in a second request again */
+	CU_ASSERT(rpci_selector_release(sel, l1, 5) == 0);
+	CU_ASSERT(ask(sel, 5, g_c1, &r, 5) != 0);
+	/* one device of request 3 released: room for a device, none for a request */
+	CU_ASSERT(rpci_selector_release(sel, l3, 6) == 0);
+	CU_ASSERT(ask(sel, 6, g_c1, &r, 6) == 0);
+	CU_ASSERT(g_act[0].error == -EDQUOT);
+	CU_ASSERT_STRING_EQUAL(g_act[0].reason, "the client has 2 requests in progress, the "
+			       "most it may (selector.client_max_requests)");
+	/* another client is not limited by the first one's */
+	CU_ASSERT(ask(sel, 7, g_c2, &r, 6) != 0);
+	rpci_selector_free(sel);
+}
+
 int
 main(void)
 {
@@ -1428,6 +1515,8 @@ main(void)
 	CU_ADD_TEST(suite, test_failover_chain);
 	CU_ADD_TEST(suite, test_status_grace_reregister);
 	CU_ADD_TEST(suite, test_lease_churn);
+	CU_ADD_TEST(suite, test_lease_ids_and_holder);
+	CU_ADD_TEST(suite, test_client_limits);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
