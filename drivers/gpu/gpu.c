@@ -196,6 +196,61 @@ rpci_gpu_mem_fill(struct rpci_gpu *gpu, uint64_t dev_addr, uint8_t value, size_t
 	return gpu->ops->mem_fill(gpu->priv, dev_addr, value, len);
 }
 
+/* Bytes a copy through a bounce buffer moves at a time. */
+#define GPU_BOUNCE_MAX (1u << 20)
+
+int
+rpci_gpu_mem_copy(struct rpci_gpu *gpu, uint64_t dst, uint64_t src, size_t len)
+{
+	uint8_t *bounce;
+	size_t done = 0, n;
+	int rc = 0;
+
+	if (gpu == NULL) {
+		return -EINVAL;
+	}
+	if (!rpci_gpu_range_ok(gpu, dst, len) || !rpci_gpu_range_ok(gpu, src, len)) {
+		return -EFAULT;
+	}
+	if (len == 0 || dst == src) {
+		return 0;
+	}
+	if (gpu->mem_base != NULL) {
+		memmove((uint8_t *)gpu->mem_base + dst, (const uint8_t *)gpu->mem_base + src, len);
+		return 0;
+	}
+	if (gpu->ops->mem_copy != NULL) {
+		return gpu->ops->mem_copy(gpu->priv, dst, src, len);
+	}
+	bounce = malloc(len < GPU_BOUNCE_MAX ? len : GPU_BOUNCE_MAX);
+	if (bounce == NULL) {
+		return -ENOMEM;
+	}
+	/* Overlapping with the destination above the source: from the end. */
+	while (done < len && rc == 0) {
+		uint64_t off;
+
+		n = len - done < GPU_BOUNCE_MAX ? len - done : GPU_BOUNCE_MAX;
+		off = dst > src ? len - done - n : done;
+		rc = gpu->ops->mem_read(gpu->priv, src + off, bounce, n);
+		if (rc == 0) {
+			rc = gpu->ops->mem_write(gpu->priv, dst + off, bounce, n);
+		}
+		done += n;
+	}
+	free(bounce);
+	return rc;
+}
+
+int32_t
+rpci_gpu_api_status(const struct rpci_gpu *gpu)
+{
+	if (gpu == NULL || gpu->ops->api_status == NULL) {
+		return 0;
+	}
+	return gpu->ops->api_status(gpu->priv);
+}
+
 int
 rpci_gpu_arg_u64(const struct rpci_gpu_arg *arg, uint64_t *value)
 {

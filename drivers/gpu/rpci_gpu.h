@@ -38,6 +38,8 @@ enum rpci_gpu_module_kind {
 	RPCI_GPU_MODULE_BUILTIN = 0, /**< the backend's built-in kernels; no image */
 	RPCI_GPU_MODULE_OPENCL = 1,  /**< OpenCL C source */
 	RPCI_GPU_MODULE_PTX = 2,     /**< NVIDIA PTX */
+	/** a program binary of the backend's API (OpenCL: from CL_PROGRAM_BINARIES) */
+	RPCI_GPU_MODULE_OPENCL_BINARY = 3,
 };
 
 /** Kinds of kernel argument. */
@@ -45,6 +47,7 @@ enum rpci_gpu_arg_kind {
 	RPCI_GPU_ARG_DEVPTR = 1, /**< a device address (8 bytes) */
 	RPCI_GPU_ARG_SCALAR = 2, /**< a value of 1, 2, 4 or 8 bytes */
 	RPCI_GPU_ARG_LOCAL = 3,  /**< local (shared) memory of size bytes */
+	RPCI_GPU_ARG_BYVAL = 4,  /**< a value of any size (struct, vector): size bytes at data */
 };
 
 /** One kernel argument. */
@@ -54,6 +57,21 @@ struct rpci_gpu_arg {
 	uint32_t reserved;
 	/** DEVPTR: device address; SCALAR: the value's bytes, little-endian. */
 	uint64_t value;
+	const void *data; /**< BYVAL: the value's bytes */
+};
+
+/**
+ * An NDRange: OpenCL's geometry, with a global offset and a work-group
+ * size the backend may choose. A launch that carries one ignores its grid
+ * and block; a backend that cannot honour it refuses the launch
+ * (-ENOTSUP).
+ */
+struct rpci_gpu_ndrange {
+	uint32_t dims;       /**< 1 to 3 */
+	bool local_given;    /**< false: the backend chooses the work-group size */
+	uint64_t offset[3];
+	uint64_t global[3];  /**< work items in each dimension */
+	uint64_t local[3];   /**< work-group size, when given */
 };
 
 /** A kernel launch. */
@@ -62,6 +80,7 @@ struct rpci_gpu_launch {
 	uint32_t block[3]; /**< work items (threads) per group in x, y, z */
 	uint32_t nb_args;  /**< number of arguments */
 	const struct rpci_gpu_arg *args;
+	const struct rpci_gpu_ndrange *ndrange; /**< NULL: grid and block, no offset */
 };
 
 /** Parameters of a backend instance (from the deployment file). */
@@ -127,6 +146,40 @@ struct rpci_gpu_ops {
 	 * device memory fails with -EFAULT and changes nothing.
 	 */
 	int (*launch)(void *priv, void *function, const struct rpci_gpu_launch *launch);
+
+	/* Optional operations (NULL: the device model refuses them with -ENOTSUP). */
+
+	/**
+	 * The API info block of the device (rpci_vgpu_hw.h, struct
+	 * rpci_vgpu_info_hdr): what the backend's API says of it. *size
+	 * receives its length; -ENOSPC (nothing written) if larger than len.
+	 */
+	int (*api_info)(void *priv, void *buf, size_t len, size_t *size);
+	/**
+	 * The backend API's own error code behind the last operation of the
+	 * calling thread that failed (OpenCL: a cl_int), 0 if none. Each
+	 * operation clears it when it starts.
+	 */
+	int32_t (*api_status)(void *priv);
+	/** Copy within device memory (bounds checked by the caller; may overlap). */
+	int (*mem_copy)(void *priv, uint64_t dst, uint64_t src, size_t len);
+	/**
+	 * Load a module as module_load() does, with build options (a
+	 * NUL-terminated string, "" for none); also the only way to load
+	 * RPCI_GPU_MODULE_OPENCL_BINARY.
+	 */
+	int (*module_build)(void *priv, enum rpci_gpu_module_kind kind, const void *image,
+			    size_t len, const char *options, void **module, char *log,
+			    size_t log_len);
+	/**
+	 * What a module holds: key 0 its info block, RPCI_VGPU_INFO_KEY_BINARY
+	 * its binary. *size receives the length; -ENOSPC if larger than len.
+	 */
+	int (*module_info)(void *priv, void *module, uint32_t key, void *buf, size_t len,
+			   size_t *size);
+	/** A function's info block (key 0), as module_info. */
+	int (*function_info)(void *priv, void *function, uint32_t key, void *buf, size_t len,
+			     size_t *size);
 };
 
 /** A backend instance: its ops and its state. */
@@ -199,6 +252,25 @@ int rpci_gpu_mem_read(struct rpci_gpu *gpu, uint64_t dev_addr, void *dst, size_t
  *   0, -EFAULT (outside device memory), or the backend's error.
  */
 int rpci_gpu_mem_fill(struct rpci_gpu *gpu, uint64_t dev_addr, uint8_t value, size_t len);
+
+/**
+ * Copy within device memory, bounds checked; the ranges may overlap. Uses
+ * the backend's mem_copy, memmove on mem_base, or else mem_read and
+ * mem_write through a bounce buffer.
+ *
+ * @return
+ *   0, -EFAULT (outside device memory), -ENOMEM, or the backend's error.
+ */
+int rpci_gpu_mem_copy(struct rpci_gpu *gpu, uint64_t dst, uint64_t src, size_t len);
+
+/**
+ * The backend API's error code behind the last failed operation of the
+ * calling thread (struct rpci_gpu_ops, api_status).
+ *
+ * @return
+ *   The code, or 0 (none, or a backend without one).
+ */
+int32_t rpci_gpu_api_status(const struct rpci_gpu *gpu);
 
 /**
  * Whether [dev_addr, dev_addr + len) lies inside device memory.

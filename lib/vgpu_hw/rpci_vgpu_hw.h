@@ -21,7 +21,12 @@
  * - a DMA engine that reads client memory with MRd and writes it with MWr,
  *   only inside windows the client registered;
  * - a completion queue in client memory, written by the device, and an MSI
- *   after each command that asks for one.
+ *   after each command that asks for one;
+ * - an API info block in BAR0 (RPCI_VGPU_REG_INFO): what the backend's API
+ *   says of the device it runs on (OpenCL: every clGetPlatformInfo and
+ *   clGetDeviceInfo value), read-only, so that a proxy may answer it from
+ *   what it read once; the same format carries the info of a module or a
+ *   function (RPCI_VGPU_OP_INFO).
  * Every register and command field is little-endian, as on PCI.
  *
  * Header only, no dependencies: constants and wire layouts.
@@ -43,6 +48,8 @@ enum rpci_vgpu_module_kind {
 	RPCI_VGPU_MODULE_BUILTIN = 0, /**< the backend's built-in kernels; no image */
 	RPCI_VGPU_MODULE_OPENCL = 1,  /**< OpenCL C source */
 	RPCI_VGPU_MODULE_PTX = 2,     /**< NVIDIA PTX */
+	/** a program binary the backend's own API gave (OpenCL: CL_PROGRAM_BINARIES) */
+	RPCI_VGPU_MODULE_OPENCL_BINARY = 3,
 };
 
 /** Kinds of a launch argument (struct rpci_vgpu_params_hdr, then 16 bytes each). */
@@ -50,6 +57,9 @@ enum rpci_vgpu_arg_kind {
 	RPCI_VGPU_ARG_DEVPTR = 1, /**< a device address */
 	RPCI_VGPU_ARG_SCALAR = 2, /**< a value of 1, 2, 4 or 8 bytes */
 	RPCI_VGPU_ARG_LOCAL = 3,  /**< local (shared) memory of a size */
+	/** a value of any size (a struct, a vector): size bytes at offset value of the
+	 *  parameter block */
+	RPCI_VGPU_ARG_BYVAL = 4,
 };
 
 /* ------------------------------------------------- configuration space */
@@ -92,13 +102,21 @@ enum rpci_vgpu_arg_kind {
 #define RPCI_VGPU_REG_SQ_HEAD 0x0040     /**< RO u32: consumer index */
 #define RPCI_VGPU_REG_CQ_HEAD 0x0044     /**< RW u32: the driver's CQ consumer index */
 #define RPCI_VGPU_REG_COMPUTE_UNITS 0x0048 /**< RO u32 */
+#define RPCI_VGPU_REG_INFO_LEN 0x004c    /**< RO u32: bytes of the API info block (0: none) */
+/** RO u64: the device's clock in ns (its host's CLOCK_MONOTONIC), the clock of reports */
+#define RPCI_VGPU_REG_CLOCK 0x0050
 #define RPCI_VGPU_REG_BACKEND 0x0080     /**< RO char[64]: backend name */
 #define RPCI_VGPU_REG_DEVICE_NAME 0x00c0 /**< RO char[64]: what it runs on */
 #define RPCI_VGPU_REG_WINDOWS 0x0100     /**< RW: RPCI_VGPU_WINDOWS x {u64 base, u64 size} */
 #define RPCI_VGPU_REG_SQ 0x1000          /**< WO: submission queue entries */
+/** RO: the API info block (struct rpci_vgpu_info_hdr, then entries), INFO_LEN bytes */
+#define RPCI_VGPU_REG_INFO 0x8000
+#define RPCI_VGPU_INFO_MAX 0x8000  /**< most bytes of the API info block */
 
 #define RPCI_VGPU_ID 0x52504349u /**< "RPCI" */
-#define RPCI_VGPU_VERSION 0x00010000u
+/** 1.1: the API info block, the clock, reports, COPY, RECT, FILL, INFO, launches with
+ *  an NDRange and values of any size, build options and binaries */
+#define RPCI_VGPU_VERSION 0x00010001u
 #define RPCI_VGPU_WINDOWS 16       /**< address translator entries */
 #define RPCI_VGPU_SQ_MAX 64        /**< most submission queue entries */
 #define RPCI_VGPU_CMD_SIZE 256     /**< bytes of one submission queue entry */
@@ -132,16 +150,68 @@ enum rpci_vgpu_opcode {
 	RPCI_VGPU_OP_LAUNCH = 10,       /**< args[0] function, args[1..3] grid/block (see below);
 					 *   parameters inline or at host_addr/host_len */
 	RPCI_VGPU_OP_FENCE = 11,        /**< completes when every earlier command has */
+	RPCI_VGPU_OP_COPY = 12,         /**< device to device: args[0] dst, args[1] src,
+					 *   args[2] bytes */
+	/** a rectangle (struct rpci_vgpu_rect inline), args[0] enum rpci_vgpu_rect_dir;
+	 *  client memory at host_addr/host_len holds its rows packed */
+	RPCI_VGPU_OP_RECT = 13,
+	/** args[0] address, args[1] bytes (a multiple of the pattern); the pattern
+	 *  (1 to RPCI_VGPU_PATTERN_MAX bytes) inline */
+	RPCI_VGPU_OP_FILL = 14,
+	/** args[0] enum rpci_vgpu_info_obj, args[1] its handle, args[2] key; the answer
+	 *  is written at host_addr -> result: its size (-ENOSPC, nothing written, when
+	 *  larger than host_len) */
+	RPCI_VGPU_OP_INFO = 15,
 };
+
+/** Directions of RPCI_VGPU_OP_RECT. */
+enum rpci_vgpu_rect_dir {
+	RPCI_VGPU_RECT_H2D = 1, /**< packed client rows -> device rectangle at dst */
+	RPCI_VGPU_RECT_D2H = 2, /**< device rectangle at src -> packed client rows */
+	RPCI_VGPU_RECT_D2D = 3, /**< device rectangle at src -> device rectangle at dst */
+};
+
+/**
+ * A rectangle of RPCI_VGPU_OP_RECT (inline, little-endian): region[0]
+ * bytes per row, region[1] rows per slice, region[2] slices; row i of
+ * slice j starts at origin + j * slice_pitch + i * row_pitch. The client
+ * side is packed (pitches region[0] and region[0] * region[1]).
+ */
+struct rpci_vgpu_rect {
+	uint64_t dst;             /**< device address of the destination's first row (D2H: 0) */
+	uint64_t src;             /**< device address of the source's first row (H2D: 0) */
+	uint64_t region[3];
+	uint64_t dst_row_pitch;
+	uint64_t dst_slice_pitch;
+	uint64_t src_row_pitch;
+	uint64_t src_slice_pitch;
+};
+
+/** Most bytes of a FILL pattern (OpenCL's largest, a double16). */
+#define RPCI_VGPU_PATTERN_MAX 128
+
+/** Objects RPCI_VGPU_OP_INFO describes. */
+enum rpci_vgpu_info_obj {
+	RPCI_VGPU_INFO_MODULE = 1,   /**< a module: key 0 its info block, KEY_BINARY its binary */
+	RPCI_VGPU_INFO_FUNCTION = 2, /**< a function: key 0 its info block */
+};
+
+/** INFO key of a module's binary (the backend API's own, for RPCI_VGPU_MODULE_*_BINARY). */
+#define RPCI_VGPU_INFO_KEY_BINARY 1
 
 /** Command flags. */
 #define RPCI_VGPU_CMD_F_IRQ 0x01    /**< raise an MSI when it completes */
 #define RPCI_VGPU_CMD_F_INLINE 0x02 /**< data is inline, not at host_addr */
+/** write a struct rpci_vgpu_report at client address args[4] before the completion */
+#define RPCI_VGPU_CMD_F_REPORT 0x04
 
 /**
  * One submission queue entry (RPCI_VGPU_CMD_SIZE bytes, little-endian).
  * LAUNCH packs its geometry as args[1] = grid x | grid y << 32,
- * args[2] = grid z | block x << 32, args[3] = block y | block z << 32.
+ * args[2] = grid z | block x << 32, args[3] = block y | block z << 32
+ * (unless its parameters carry an NDRange). MODULE_LOAD's args[3] is the
+ * length of the build options (text, no NUL) that come before the image in
+ * its data. args[4] is the report's address with RPCI_VGPU_CMD_F_REPORT.
  */
 struct rpci_vgpu_cmd {
 	uint8_t opcode;      /**< enum rpci_vgpu_opcode */
@@ -165,13 +235,82 @@ struct rpci_vgpu_cpl {
 	uint64_t reserved;
 };
 
+/**
+ * What a command with RPCI_VGPU_CMD_F_REPORT reports (32 bytes), written
+ * into client memory before its completion entry.
+ */
+struct rpci_vgpu_report {
+	int32_t status;     /**< 0 or a negative errno, as in the completion */
+	int32_t api_status; /**< the backend API's own error code (OpenCL: a cl_int), 0 if none */
+	uint64_t result;    /**< as in the completion */
+	uint64_t start_ns;  /**< device clock (RPCI_VGPU_REG_CLOCK): when it began to run */
+	uint64_t end_ns;    /**< when it ended (a launch: its kernel's own start and end) */
+};
+
 /** Launch parameters, inline or in client memory: a header then the arguments. */
 struct rpci_vgpu_params_hdr {
 	uint32_t nb_args;
-	uint32_t reserved;
+	uint32_t flags; /**< RPCI_VGPU_PARAMS_F_* */
 	/* followed by nb_args entries of 16 bytes: u16 kind (enum
-	 * rpci_vgpu_arg_kind), u16 size, u32 reserved, u64 value */
+	 * rpci_vgpu_arg_kind), u16 size, u32 reserved, u64 value; then, with
+	 * RPCI_VGPU_PARAMS_F_NDRANGE, a struct rpci_vgpu_ndrange; then the bytes
+	 * of RPCI_VGPU_ARG_BYVAL arguments (each names its offset in the block) */
 };
+
+/** Parameter flag: a struct rpci_vgpu_ndrange follows the arguments. */
+#define RPCI_VGPU_PARAMS_F_NDRANGE 0x1
+/** Largest parameter block of a launch. */
+#define RPCI_VGPU_PARAMS_MAX 16384u
+
+/** An NDRange (OpenCL's geometry), instead of the command's grid and block. */
+struct rpci_vgpu_ndrange {
+	uint32_t dims;       /**< 1 to 3 */
+	uint32_t flags;      /**< RPCI_VGPU_NDRANGE_F_LOCAL: local[] is given */
+	uint64_t offset[3];  /**< global work offset */
+	uint64_t global[3];  /**< work items in each dimension */
+	uint64_t local[3];   /**< work-group size (without the flag: the backend chooses) */
+};
+
+#define RPCI_VGPU_NDRANGE_F_LOCAL 0x1
+
+/* ---------------------------------------------------------- info blocks */
+
+/**
+ * An info block: this header, then count entries, each a struct
+ * rpci_vgpu_info_ent and len bytes of value padded to 4. For the OpenCL
+ * API, keys are the cl_platform_info, cl_device_info, cl_program_info,
+ * cl_kernel_info and cl_kernel_work_group_info codes with their values as
+ * clGet*Info returns them, except that a size_t is 8 bytes and object
+ * handles are left out; a kernel argument's info has the key
+ * RPCI_VGPU_INFO_ARG(index, cl_kernel_arg_info).
+ */
+struct rpci_vgpu_info_hdr {
+	uint32_t magic;   /**< RPCI_VGPU_INFO_MAGIC */
+	uint16_t version; /**< RPCI_VGPU_INFO_VERSION */
+	uint16_t api;     /**< enum rpci_vgpu_api */
+	uint32_t count;   /**< entries */
+	uint32_t len;     /**< bytes of the block, header included */
+};
+
+/** One entry of an info block. */
+struct rpci_vgpu_info_ent {
+	uint32_t key;
+	uint32_t len; /**< bytes of value that follow (then padding to 4) */
+};
+
+#define RPCI_VGPU_INFO_MAGIC 0x42495052u /* "RPIB" */
+#define RPCI_VGPU_INFO_VERSION 1
+
+/** The API an info block speaks of. */
+enum rpci_vgpu_api {
+	RPCI_VGPU_API_OPENCL = 1,
+};
+
+/** Key of a kernel argument's info (index < 0x7fff, param < 0x10000). */
+#define RPCI_VGPU_INFO_ARG(index, param) \
+	(0x80000000u | ((uint32_t)(index) << 16) | ((uint32_t)(param) & 0xffffu))
+/** Key of the size of a kernel argument passed by value (u32; 0: not known). */
+#define RPCI_VGPU_INFO_ARG_SIZE 0xff01u
 
 #ifdef __cplusplus
 }

@@ -885,6 +885,9 @@ cpu_decode_args(const struct cpu_kernel *kern, const struct rpci_gpu_launch *lau
 	const struct rpci_gpu_arg *arg;
 	uint32_t i;
 
+	if (launch->ndrange != NULL) {
+		return -ENOTSUP; /* the built-ins take their extent from their counts */
+	}
 	if (launch->nb_args != kern->nb_args || (kern->nb_args != 0 && launch->args == NULL)) {
 		return -EINVAL;
 	}

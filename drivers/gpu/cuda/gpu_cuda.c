@@ -1049,6 +1049,9 @@ cuda_launch(void *priv, void *function, const struct rpci_gpu_launch *launch)
 	    f->module->dev != dev) {
 		return -EINVAL;
 	}
+	if (launch->ndrange != NULL) {
+		return -ENOTSUP; /* CUDA has grids and blocks, no offsets */
+	}
 	if (launch->grid[0] == 0 || launch->grid[1] == 0 || launch->grid[2] == 0 ||
 	    launch->block[0] == 0 || launch->block[1] == 0 || launch->block[2] == 0) {
 		return -EINVAL;

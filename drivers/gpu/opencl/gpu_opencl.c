@@ -14,10 +14,19 @@
  * back before each launch; on the others with blocking read, write and fill
  * commands at the offset. doc/backends.md gives the mapping of memory,
  * arguments, geometry and errors.
+ *
+ * For clients that speak OpenCL themselves (the rpci OpenCL ICD) it also
+ * describes the device, its programs and kernels in info blocks (every
+ * clGetDeviceInfo value; program and kernel info), builds with options and
+ * from binaries, passes values of any size and runs NDRanges with offsets,
+ * and keeps the cl_int behind each failure (api_status).
  */
 
 #ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
+#define CL_TARGET_OPENCL_VERSION 300
+#endif
+#ifndef CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #endif
 
 #include <errno.h>
@@ -31,13 +40,22 @@
 #include <sys/queue.h>
 
 #include <CL/cl.h>
+#include <CL/cl_ext.h>
 
 #include "rpci_gpu.h"
+#include "rpci_vgpu_hw.h"
+
+/* Info blocks carry a size_t as 8 bytes: the server's own are. */
+_Static_assert(sizeof(size_t) == 8, "an LP64 server");
 
 /** clGetPlatformIDs through the ICD loader when no platform is installed (cl_khr_icd). */
 #define OCL_PLATFORM_NOT_FOUND_KHR (-1001)
 /** Options every program is built with: argument info lets launch check kinds. */
 #define OCL_BUILD_OPTIONS "-cl-kernel-arg-info"
+/** The platform of the rpci OpenCL ICD: never served again through rpci. */
+#define OCL_RPCI_PLATFORM "rpci"
+/** Largest value argument whose size launch finds out by asking the driver. */
+#define OCL_ARG_PROBE_MAX 4096
 /** Most platforms and devices looked at when choosing the device. */
 #define OCL_PLATFORMS_MAX 16
 #define OCL_DEVICES_MAX 64
@@ -83,6 +101,7 @@ struct ocl_dev {
 	uint64_t memory_bytes;
 	uint64_t align;     /**< sub-buffer offsets are multiples (CL_DEVICE_MEM_BASE_ADDR_ALIGN) */
 	uint64_t local_mem; /**< CL_DEVICE_LOCAL_MEM_SIZE */
+	uint64_t max_param; /**< CL_DEVICE_MAX_PARAMETER_SIZE */
 	bool unified;       /**< the device shares host memory: copies through a mapping */
 	/*
 	 * The mapping of the whole buffer while copies go through it (unified
@@ -98,6 +117,13 @@ struct ocl_dev {
 };
 
 /* --- errors --- */
+
+/*
+ * The cl_int behind the last failure of an operation on this thread
+ * (api_status). Per thread: the device model calls copies from its polling
+ * thread while a launch runs on its worker.
+ */
+static __thread cl_int t_ocl_status;
 
 /*
  * The one mapping of OpenCL errors to negative errnos (doc/backends.md has
@@ -150,6 +176,23 @@ ocl_errno(cl_int err)
 	}
 }
 
+/* A failure of OpenCL: kept for api_status, returned as an errno. */
+static int
+ocl_fail(cl_int err)
+{
+	if (err != CL_SUCCESS) {
+		t_ocl_status = err;
+	}
+	return ocl_errno(err);
+}
+
+static int32_t
+ocl_api_status(void *priv)
+{
+	(void)priv;
+	return t_ocl_status;
+}
+
 /* Only create() speaks: the server prints errno, this says what OpenCL said. */
 static void
 ocl_complain(const char *what, cl_int err)
@@ -185,6 +228,14 @@ ocl_device_find(const cl_platform_id *platforms, cl_uint nb_platforms, cl_device
 	cl_uint i, j, nb;
 
 	for (i = 0; i < nb_platforms; i++) {
+		char name[64] = "";
+
+		/* A remote device of this very fabric (a server with the rpci ICD
+		 * installed) is never served again: it would loop. */
+		if (clGetPlatformInfo(platforms[i], CL_PLATFORM_NAME, sizeof(name) - 1, name,
+				      NULL) == CL_SUCCESS && strcmp(name, OCL_RPCI_PLATFORM) == 0) {
+			continue;
+		}
 		if (clGetDeviceIDs(platforms[i], type, OCL_DEVICES_MAX, devices, &nb) !=
 		    CL_SUCCESS) {
 			continue;
@@ -237,7 +288,7 @@ ocl_device_describe(struct ocl_dev *dev, uint64_t *max_alloc)
 	cl_uint units = 0, align_bits = 0;
 	cl_ulong alloc = 0, local = 0;
 	cl_bool unified = CL_FALSE;
-	size_t len, start;
+	size_t len, start, max_param = 0;
 	cl_int err;
 
 	err = clGetDeviceInfo(dev->device, CL_DEVICE_NAME, sizeof(name) - 1, name, NULL);
@@ -272,6 +323,10 @@ ocl_device_describe(struct ocl_dev *dev, uint64_t *max_alloc)
 		err = clGetDeviceInfo(dev->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof(unified),
 				      &unified, NULL);
 	}
+	if (err == CL_SUCCESS) {
+		err = clGetDeviceInfo(dev->device, CL_DEVICE_MAX_PARAMETER_SIZE, sizeof(max_param),
+				      &max_param, NULL);
+	}
 	if (err != CL_SUCCESS) {
 		ocl_complain("cannot query the OpenCL device", err);
 		return ocl_errno(err);
@@ -279,6 +334,7 @@ ocl_device_describe(struct ocl_dev *dev, uint64_t *max_alloc)
 	dev->compute_units = units;
 	dev->align = align_bits >= 8 ? align_bits / 8 : 1;
 	dev->local_mem = local;
+	dev->max_param = max_param;
 	dev->unified = unified == CL_TRUE;
 	*max_alloc = alloc;
 	return 0;
@@ -306,7 +362,7 @@ ocl_map_locked(struct ocl_dev *dev)
 	p = clEnqueueMapBuffer(dev->queue, dev->mem, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0,
 			       (size_t)dev->memory_bytes, 0, NULL, NULL, &err);
 	if (err != CL_SUCCESS || p == NULL) {
-		return err != CL_SUCCESS ? ocl_errno(err) : -EIO;
+		return err != CL_SUCCESS ? ocl_fail(err) : -EIO;
 	}
 	dev->map = p;
 	return 0;
@@ -351,6 +407,7 @@ ocl_mem_write(void *priv, uint64_t dev_addr, const void *src, size_t len)
 	uint8_t *p;
 	int rc;
 
+	t_ocl_status = CL_SUCCESS;
 	if (!ocl_range_ok(dev, dev_addr, len)) {
 		return -EFAULT;
 	}
@@ -358,7 +415,7 @@ ocl_mem_write(void *priv, uint64_t dev_addr, const void *src, size_t len)
 		return 0;
 	}
 	if (!dev->unified) {
-		return ocl_errno(clEnqueueWriteBuffer(dev->queue, dev->mem, CL_TRUE,
+		return ocl_fail(clEnqueueWriteBuffer(dev->queue, dev->mem, CL_TRUE,
 						      (size_t)dev_addr, len, src, 0, NULL, NULL));
 	}
 	pthread_mutex_lock(&dev->map_lock);
@@ -377,6 +434,7 @@ ocl_mem_read(void *priv, uint64_t dev_addr, void *dst, size_t len)
 	uint8_t *p;
 	int rc;
 
+	t_ocl_status = CL_SUCCESS;
 	if (!ocl_range_ok(dev, dev_addr, len)) {
 		return -EFAULT;
 	}
@@ -384,7 +442,7 @@ ocl_mem_read(void *priv, uint64_t dev_addr, void *dst, size_t len)
 		return 0;
 	}
 	if (!dev->unified) {
-		return ocl_errno(clEnqueueReadBuffer(dev->queue, dev->mem, CL_TRUE,
+		return ocl_fail(clEnqueueReadBuffer(dev->queue, dev->mem, CL_TRUE,
 						     (size_t)dev_addr, len, dst, 0, NULL, NULL));
 	}
 	pthread_mutex_lock(&dev->map_lock);
@@ -439,7 +497,7 @@ ocl_fill_commands(struct ocl_dev *dev, uint64_t dev_addr, uint8_t value, uint64_
 		/* What was enqueued must end before the caller goes on. */
 		clFinish(dev->queue);
 	}
-	return ocl_errno(err);
+	return ocl_fail(err);
 }
 
 static int
@@ -449,6 +507,7 @@ ocl_mem_fill(void *priv, uint64_t dev_addr, uint8_t value, size_t len)
 	uint8_t *p;
 	int rc;
 
+	t_ocl_status = CL_SUCCESS;
 	if (!ocl_range_ok(dev, dev_addr, len)) {
 		return -EFAULT;
 	}
@@ -696,48 +755,90 @@ ocl_build_log(const struct ocl_dev *dev, cl_program program, char *log, size_t l
 	free(text);
 }
 
+/* The options a program is built with: ours, then the client's. NULL: no memory. */
+static char *
+ocl_options(const char *options)
+{
+	size_t n = strlen(OCL_BUILD_OPTIONS) + 1 + (options != NULL ? strlen(options) : 0) + 1;
+	char *all = malloc(n);
+
+	if (all != NULL) {
+		snprintf(all, n, "%s %s", OCL_BUILD_OPTIONS, options != NULL ? options : "");
+	}
+	return all;
+}
+
+/* A program from source or from a binary of this device. */
+static cl_program
+ocl_program_create(struct ocl_dev *dev, enum rpci_gpu_module_kind kind, const void *image,
+		   size_t len, cl_int *err)
+{
+	const char *source = image;
+	const unsigned char *binary = image;
+	cl_int status = CL_SUCCESS;
+	cl_program program;
+
+	if (kind == RPCI_GPU_MODULE_OPENCL) {
+		return clCreateProgramWithSource(dev->context, 1, &source, &len, err);
+	}
+	program = clCreateProgramWithBinary(dev->context, 1, &dev->device, &len, &binary,
+					    &status, err);
+	if (program != NULL && status != CL_SUCCESS) {
+		clReleaseProgram(program);
+		*err = status;
+		return NULL;
+	}
+	return program;
+}
+
 static int
-ocl_module_load(void *priv, enum rpci_gpu_module_kind kind, const void *image, size_t len,
-		void **module, char *log, size_t log_len)
+ocl_module_build(void *priv, enum rpci_gpu_module_kind kind, const void *image, size_t len,
+		 const char *options, void **module, char *log, size_t log_len)
 {
 	struct ocl_dev *dev = priv;
 	struct ocl_module *mod;
-	const char *source = image;
 	char what[96];
+	char *all;
 	cl_int err;
 	int rc;
 
+	t_ocl_status = CL_SUCCESS;
 	ocl_log_put(log, log_len, "");
 	if (dev == NULL || module == NULL) {
 		return -EINVAL;
 	}
-	if (kind != RPCI_GPU_MODULE_OPENCL) {
-		ocl_log_put(log, log_len, "opencl backend loads OpenCL C source only");
+	if (kind != RPCI_GPU_MODULE_OPENCL && kind != RPCI_GPU_MODULE_OPENCL_BINARY) {
+		ocl_log_put(log, log_len, "opencl backend loads OpenCL C source and binaries only");
 		return -ENOTSUP;
 	}
 	if (image == NULL || len == 0) {
-		ocl_log_put(log, log_len, "empty OpenCL C source");
+		ocl_log_put(log, log_len, kind == RPCI_GPU_MODULE_OPENCL ?
+			    "empty OpenCL C source" : "empty program binary");
+		t_ocl_status = kind == RPCI_GPU_MODULE_OPENCL ? CL_INVALID_VALUE :
+			CL_INVALID_BINARY;
 		return -EINVAL;
 	}
-
+	all = ocl_options(options);
 	mod = calloc(1, sizeof(*mod));
-	if (mod == NULL) {
-		return -ENOMEM;
+	if (mod == NULL || all == NULL) {
+		rc = -ENOMEM;
+		goto err_free_mod;
 	}
 	mod->magic = OCL_MODULE_MAGIC;
 	LIST_INIT(&mod->functions);
-	mod->program = clCreateProgramWithSource(dev->context, 1, &source, &len, &err);
+	mod->program = ocl_program_create(dev, kind, image, len, &err);
 	if (mod->program == NULL) {
-		rc = err != CL_SUCCESS ? ocl_errno(err) : -EIO;
-		snprintf(what, sizeof(what), "clCreateProgramWithSource failed: OpenCL error %d",
-			 (int)err);
+		rc = err != CL_SUCCESS ? ocl_fail(err) : -EIO;
+		snprintf(what, sizeof(what), "%s failed: OpenCL error %d",
+			 kind == RPCI_GPU_MODULE_OPENCL ? "clCreateProgramWithSource" :
+			 "clCreateProgramWithBinary", (int)err);
 		ocl_log_put(log, log_len, what);
 		goto err_free_mod;
 	}
-	err = clBuildProgram(mod->program, 1, &dev->device, OCL_BUILD_OPTIONS, NULL, NULL);
+	err = clBuildProgram(mod->program, 1, &dev->device, all, NULL, NULL);
 	ocl_build_log(dev, mod->program, log, log_len);
 	if (err != CL_SUCCESS) {
-		rc = ocl_errno(err);
+		rc = ocl_fail(err);
 		if (log != NULL && log_len > 0 && log[0] == '\0') {
 			snprintf(what, sizeof(what), "clBuildProgram failed: OpenCL error %d",
 				 (int)err);
@@ -745,6 +846,7 @@ ocl_module_load(void *priv, enum rpci_gpu_module_kind kind, const void *image, s
 		}
 		goto err_release_program;
 	}
+	free(all);
 	LIST_INSERT_HEAD(&dev->modules, mod, next);
 	*module = mod;
 	return 0;
@@ -753,7 +855,21 @@ err_release_program:
 	clReleaseProgram(mod->program);
 err_free_mod:
 	free(mod);
+	free(all);
 	return rc;
+}
+
+static int
+ocl_module_load(void *priv, enum rpci_gpu_module_kind kind, const void *image, size_t len,
+		void **module, char *log, size_t log_len)
+{
+	if (kind != RPCI_GPU_MODULE_OPENCL) {
+		/* binaries come with build options: module_build */
+		t_ocl_status = CL_SUCCESS;
+		ocl_log_put(log, log_len, "opencl backend loads OpenCL C source only");
+		return -ENOTSUP;
+	}
+	return ocl_module_build(priv, kind, image, len, "", module, log, log_len);
 }
 
 static void
@@ -854,6 +970,7 @@ ocl_function_get(void *priv, void *module, const char *name, void **function)
 	int rc;
 
 	(void)priv;
+	t_ocl_status = CL_SUCCESS;
 	if (mod == NULL || mod->magic != OCL_MODULE_MAGIC || name == NULL || function == NULL) {
 		return -EINVAL;
 	}
@@ -863,13 +980,13 @@ ocl_function_get(void *priv, void *module, const char *name, void **function)
 	}
 	fn->kernel = clCreateKernel(mod->program, name, &err);
 	if (fn->kernel == NULL) {
-		rc = err != CL_SUCCESS ? ocl_errno(err) : -EIO;
+		rc = err != CL_SUCCESS ? ocl_fail(err) : -EIO;
 		goto err_free_fn;
 	}
 	err = clGetKernelInfo(fn->kernel, CL_KERNEL_NUM_ARGS, sizeof(fn->nb_args), &fn->nb_args,
 			      NULL);
 	if (err != CL_SUCCESS) {
-		rc = ocl_errno(err);
+		rc = ocl_fail(err);
 		goto err_release_kernel;
 	}
 	/* A kernel of more arguments than a launch carries is found, never launched. */
@@ -892,32 +1009,423 @@ err_free_fn:
 	return rc;
 }
 
+/* --- info blocks --- */
+
+/*
+ * An info block being written (rpci_vgpu_hw.h): entries go in while they
+ * fit; len keeps counting past cap, so that a block too large for the
+ * buffer still says how large it is.
+ */
+struct ocl_blob {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	uint32_t count;
+};
+
+static void
+ocl_blob_init(struct ocl_blob *b, void *buf, size_t cap)
+{
+	b->buf = buf;
+	b->cap = buf != NULL ? cap : 0;
+	b->len = sizeof(struct rpci_vgpu_info_hdr);
+	b->count = 0;
+}
+
+static void
+ocl_blob_put(struct ocl_blob *b, uint32_t key, const void *value, size_t len)
+{
+	struct rpci_vgpu_info_ent e = { .key = key, .len = (uint32_t)len };
+	size_t need = sizeof(e) + ((len + 3) & ~(size_t)3);
+
+	if (len > UINT32_MAX - 4) {
+		return;
+	}
+	if (b->len + need <= b->cap) {
+		memcpy(b->buf + b->len, &e, sizeof(e));
+		if (len > 0) {
+			memcpy(b->buf + b->len + sizeof(e), value, len);
+		}
+		memset(b->buf + b->len + sizeof(e) + len, 0, need - sizeof(e) - len);
+	}
+	b->len += need;
+	b->count++;
+}
+
+/* The header, and the block's size: 0, or -ENOSPC when it did not fit. */
+static int
+ocl_blob_finish(struct ocl_blob *b, size_t *size)
+{
+	struct rpci_vgpu_info_hdr h = {
+		.magic = RPCI_VGPU_INFO_MAGIC,
+		.version = RPCI_VGPU_INFO_VERSION,
+		.api = RPCI_VGPU_API_OPENCL,
+		.count = b->count,
+		.len = (uint32_t)b->len,
+	};
+
+	*size = b->len;
+	if (b->len > b->cap || b->len > UINT32_MAX) {
+		return -ENOSPC;
+	}
+	memcpy(b->buf, &h, sizeof(h));
+	return 0;
+}
+
+/* One clGet*Info query of an object, in the shape every such function has. */
+typedef cl_int (*ocl_query_fn)(const void *obj, const void *extra, cl_uint key, size_t size,
+			       void *value, size_t *size_ret);
+
+/* Ask a query and put its value; a query the driver does not answer is left out. */
+static void
+ocl_blob_query(struct ocl_blob *b, uint32_t key, ocl_query_fn query, const void *obj,
+	       const void *extra, cl_uint param)
+{
+	size_t size = 0;
+	void *value;
+
+	if (query(obj, extra, param, 0, NULL, &size) != CL_SUCCESS || size > (1u << 20)) {
+		return;
+	}
+	value = calloc(1, size + 1);
+	if (value == NULL) {
+		return;
+	}
+	if (query(obj, extra, param, size, value, NULL) == CL_SUCCESS) {
+		ocl_blob_put(b, key, value, size);
+	}
+	free(value);
+}
+
+static cl_int
+ocl_query_device(const void *obj, const void *extra, cl_uint key, size_t size, void *value,
+		 size_t *size_ret)
+{
+	(void)extra;
+	return clGetDeviceInfo((cl_device_id)(uintptr_t)obj, key, size, value, size_ret);
+}
+
+static cl_int
+ocl_query_program(const void *obj, const void *extra, cl_uint key, size_t size, void *value,
+		  size_t *size_ret)
+{
+	(void)extra;
+	return clGetProgramInfo((cl_program)(uintptr_t)obj, key, size, value, size_ret);
+}
+
+static cl_int
+ocl_query_build(const void *obj, const void *extra, cl_uint key, size_t size, void *value,
+		size_t *size_ret)
+{
+	return clGetProgramBuildInfo((cl_program)(uintptr_t)obj, (cl_device_id)(uintptr_t)extra,
+				     key, size, value, size_ret);
+}
+
+static cl_int
+ocl_query_kernel(const void *obj, const void *extra, cl_uint key, size_t size, void *value,
+		 size_t *size_ret)
+{
+	(void)extra;
+	return clGetKernelInfo((cl_kernel)(uintptr_t)obj, key, size, value, size_ret);
+}
+
+static cl_int
+ocl_query_work_group(const void *obj, const void *extra, cl_uint key, size_t size,
+		     void *value, size_t *size_ret)
+{
+	return clGetKernelWorkGroupInfo((cl_kernel)(uintptr_t)obj,
+					(cl_device_id)(uintptr_t)extra, key, size, value,
+					size_ret);
+}
+
+/* extra: the argument index, as a pointer-sized integer */
+static cl_int
+ocl_query_arg(const void *obj, const void *extra, cl_uint key, size_t size, void *value,
+	      size_t *size_ret)
+{
+	return clGetKernelArgInfo((cl_kernel)(uintptr_t)obj, (cl_uint)(uintptr_t)extra, key,
+				  size, value, size_ret);
+}
+
+/*
+ * Device queries that are not asked: those whose value is an object of this
+ * process (the platform, a parent device).
+ */
+static bool
+ocl_device_key_skipped(cl_uint key)
+{
+	return key == CL_DEVICE_PLATFORM || key == CL_DEVICE_PARENT_DEVICE;
+}
+
+/* Device queries of extensions outside 0x1000..0x10ff whose values are data. */
+static const cl_uint g_ocl_device_ext_keys[] = {
+	CL_DEVICE_PCI_BUS_INFO_KHR,
+};
+
+/*
+ * The memory a client sees is the buffer of memory_bytes, not the device's:
+ * CL_DEVICE_GLOBAL_MEM_SIZE is that, and one allocation may take at most a
+ * quarter of it (OpenCL's minimum for CL_DEVICE_MAX_MEM_ALLOC_SIZE), at
+ * least 128 MiB or all of it, never more than the device allows.
+ */
+static void
+ocl_blob_memory(struct ocl_blob *b, const struct ocl_dev *dev, cl_ulong device_max_alloc)
+{
+	cl_ulong global = dev->memory_bytes;
+	cl_ulong alloc = global / 4;
+
+	if (alloc < (128ull << 20)) {
+		alloc = global < (128ull << 20) ? global : 128ull << 20;
+	}
+	if (alloc > device_max_alloc) {
+		alloc = device_max_alloc;
+	}
+	ocl_blob_put(b, CL_DEVICE_GLOBAL_MEM_SIZE, &global, sizeof(global));
+	ocl_blob_put(b, CL_DEVICE_MAX_MEM_ALLOC_SIZE, &alloc, sizeof(alloc));
+}
+
+static int
+ocl_api_info(void *priv, void *buf, size_t len, size_t *size)
+{
+	struct ocl_dev *dev = priv;
+	struct ocl_blob b;
+	cl_ulong max_alloc = 0;
+	cl_uint key;
+	size_t i;
+
+	t_ocl_status = CL_SUCCESS;
+	if (dev == NULL || size == NULL) {
+		return -EINVAL;
+	}
+	if (clGetDeviceInfo(dev->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof(max_alloc),
+			    &max_alloc, NULL) != CL_SUCCESS) {
+		max_alloc = dev->memory_bytes;
+	}
+	ocl_blob_init(&b, buf, len);
+	for (key = 0x1000; key <= 0x10ff; key++) {
+		if (ocl_device_key_skipped(key) || key == CL_DEVICE_GLOBAL_MEM_SIZE ||
+		    key == CL_DEVICE_MAX_MEM_ALLOC_SIZE) {
+			continue;
+		}
+		ocl_blob_query(&b, key, ocl_query_device, dev->device, NULL, key);
+	}
+	for (i = 0; i < sizeof(g_ocl_device_ext_keys) / sizeof(g_ocl_device_ext_keys[0]); i++) {
+		ocl_blob_query(&b, g_ocl_device_ext_keys[i], ocl_query_device, dev->device, NULL,
+			       g_ocl_device_ext_keys[i]);
+	}
+	ocl_blob_memory(&b, dev, max_alloc);
+	return ocl_blob_finish(&b, size);
+}
+
+/* A module's info block: what clGetProgramInfo and clGetProgramBuildInfo say. */
+static void
+ocl_module_blob(const struct ocl_dev *dev, const struct ocl_module *mod, struct ocl_blob *b)
+{
+	static const cl_uint program_keys[] = {
+		CL_PROGRAM_NUM_KERNELS, CL_PROGRAM_KERNEL_NAMES, CL_PROGRAM_BINARY_SIZES,
+		CL_PROGRAM_IL, CL_PROGRAM_SCOPE_GLOBAL_CTORS_PRESENT,
+		CL_PROGRAM_SCOPE_GLOBAL_DTORS_PRESENT,
+	};
+	static const cl_uint build_keys[] = {
+		CL_PROGRAM_BINARY_TYPE, CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(program_keys) / sizeof(program_keys[0]); i++) {
+		ocl_blob_query(b, program_keys[i], ocl_query_program, mod->program, NULL,
+			       program_keys[i]);
+	}
+	for (i = 0; i < sizeof(build_keys) / sizeof(build_keys[0]); i++) {
+		ocl_blob_query(b, build_keys[i], ocl_query_build, mod->program, dev->device,
+			       build_keys[i]);
+	}
+}
+
+/* The program's binary for the device into buf (or only its size). */
+static int
+ocl_module_binary(const struct ocl_module *mod, void *buf, size_t len, size_t *size)
+{
+	size_t bin_size = 0;
+	unsigned char *bins[1];
+	cl_int err;
+
+	err = clGetProgramInfo(mod->program, CL_PROGRAM_BINARY_SIZES, sizeof(bin_size), &bin_size,
+			       NULL);
+	if (err != CL_SUCCESS) {
+		return ocl_fail(err);
+	}
+	*size = bin_size;
+	if (bin_size == 0) {
+		/* the platform gives no binary */
+		t_ocl_status = CL_INVALID_PROGRAM_EXECUTABLE;
+		return -ENOTSUP;
+	}
+	if (bin_size > len || buf == NULL) {
+		return -ENOSPC;
+	}
+	bins[0] = buf;
+	return ocl_fail(clGetProgramInfo(mod->program, CL_PROGRAM_BINARIES, sizeof(bins), bins,
+					 NULL));
+}
+
+static int
+ocl_module_info(void *priv, void *module, uint32_t key, void *buf, size_t len, size_t *size)
+{
+	struct ocl_dev *dev = priv;
+	struct ocl_module *mod = module;
+	struct ocl_blob b;
+
+	t_ocl_status = CL_SUCCESS;
+	if (dev == NULL || mod == NULL || mod->magic != OCL_MODULE_MAGIC || size == NULL) {
+		return -EINVAL;
+	}
+	if (key == RPCI_VGPU_INFO_KEY_BINARY) {
+		return ocl_module_binary(mod, buf, len, size);
+	}
+	if (key != 0) {
+		return -EINVAL;
+	}
+	ocl_blob_init(&b, buf, len);
+	ocl_module_blob(dev, mod, &b);
+	return ocl_blob_finish(&b, size);
+}
+
+/*
+ * The size of a value argument, found out by asking the driver to take
+ * values of each size up to CL_DEVICE_MAX_PARAMETER_SIZE: drivers refuse a
+ * size that is not the type's with CL_INVALID_ARG_SIZE, PoCL also takes a
+ * 3-component vector's size without its padding (12 for a float4). One or
+ * two sizes taken: the larger; none or more (a struct, whose size PoCL does
+ * not check): 0, not known. The argument is left set to zeros.
+ */
+static uint32_t
+ocl_arg_size_probe(const struct ocl_dev *dev, cl_kernel kernel, cl_uint index)
+{
+	static const uint8_t zeros[OCL_ARG_PROBE_MAX];
+	size_t max = dev->max_param < OCL_ARG_PROBE_MAX ? dev->max_param : OCL_ARG_PROBE_MAX;
+	size_t s, largest = 0;
+	unsigned int taken = 0;
+
+	for (s = 1; s <= max && taken <= 2; s++) {
+		if (clSetKernelArg(kernel, index, s, zeros) == CL_SUCCESS) {
+			taken++;
+			largest = s;
+		}
+	}
+	return taken == 0 || taken > 2 ? 0 : (uint32_t)largest;
+}
+
+/* One argument's info: what clGetKernelArgInfo says, and a value's size. */
+static void
+ocl_function_arg_blob(const struct ocl_dev *dev, const struct ocl_function *fn, cl_uint index,
+		      struct ocl_blob *b)
+{
+	static const cl_uint arg_keys[] = {
+		CL_KERNEL_ARG_ADDRESS_QUALIFIER, CL_KERNEL_ARG_ACCESS_QUALIFIER,
+		CL_KERNEL_ARG_TYPE_NAME, CL_KERNEL_ARG_TYPE_QUALIFIER, CL_KERNEL_ARG_NAME,
+	};
+	uint8_t class = OCL_ARG_OPAQUE;
+	uint32_t size;
+	size_t i;
+
+	for (i = 0; i < sizeof(arg_keys) / sizeof(arg_keys[0]); i++) {
+		ocl_blob_query(b, RPCI_VGPU_INFO_ARG(index, arg_keys[i]), ocl_query_arg,
+			       fn->kernel, (const void *)(uintptr_t)index, arg_keys[i]);
+	}
+	if (ocl_arg_classify(fn->kernel, index, &class) == 0 && class == OCL_ARG_VALUE) {
+		size = ocl_arg_size_probe(dev, fn->kernel, index);
+		ocl_blob_put(b, RPCI_VGPU_INFO_ARG(index, RPCI_VGPU_INFO_ARG_SIZE), &size,
+			     sizeof(size));
+	}
+}
+
+static int
+ocl_function_info(void *priv, void *function, uint32_t key, void *buf, size_t len,
+		  size_t *size)
+{
+	static const cl_uint kernel_keys[] = {
+		CL_KERNEL_FUNCTION_NAME, CL_KERNEL_NUM_ARGS, CL_KERNEL_ATTRIBUTES,
+	};
+	static const cl_uint work_group_keys[] = {
+		CL_KERNEL_WORK_GROUP_SIZE, CL_KERNEL_COMPILE_WORK_GROUP_SIZE,
+		CL_KERNEL_LOCAL_MEM_SIZE, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+		CL_KERNEL_PRIVATE_MEM_SIZE,
+	};
+	struct ocl_dev *dev = priv;
+	struct ocl_function *fn = function;
+	struct ocl_blob b;
+	cl_uint i;
+
+	t_ocl_status = CL_SUCCESS;
+	if (dev == NULL || fn == NULL || fn->magic != OCL_FUNCTION_MAGIC || size == NULL ||
+	    key != 0) {
+		return -EINVAL;
+	}
+	ocl_blob_init(&b, buf, len);
+	for (i = 0; i < sizeof(kernel_keys) / sizeof(kernel_keys[0]); i++) {
+		ocl_blob_query(&b, kernel_keys[i], ocl_query_kernel, fn->kernel, NULL,
+			       kernel_keys[i]);
+	}
+	for (i = 0; i < sizeof(work_group_keys) / sizeof(work_group_keys[0]); i++) {
+		ocl_blob_query(&b, work_group_keys[i], ocl_query_work_group, fn->kernel,
+			       dev->device, work_group_keys[i]);
+	}
+	for (i = 0; i < fn->nb_args && i < 0x7fff; i++) {
+		ocl_function_arg_blob(dev, fn, i, &b);
+	}
+	return ocl_blob_finish(&b, size);
+}
+
 /* --- launches --- */
 
 /*
- * global[i] = grid[i] * block[i], local[i] = block[i], in as many dimensions
- * as the highest one of more than one work item (at least 1).
+ * The NDRange of a launch: its own (offset, and a work-group size or none),
+ * or global[i] = grid[i] * block[i], local[i] = block[i], in as many
+ * dimensions as the highest one of more than one work item (at least 1).
  */
+struct ocl_geom {
+	cl_uint dims;
+	bool has_offset;
+	bool has_local;
+	size_t offset[3];
+	size_t global[3];
+	size_t local[3];
+};
+
 static int
-ocl_geometry(const struct rpci_gpu_launch *launch, size_t global[3], size_t local[3],
-	     cl_uint *dims)
+ocl_geometry(const struct rpci_gpu_launch *launch, struct ocl_geom *g)
 {
+	const struct rpci_gpu_ndrange *nd = launch->ndrange;
 	uint64_t items;
 	int i;
 
-	*dims = 1;
+	memset(g, 0, sizeof(*g));
+	if (nd != NULL) {
+		if (nd->dims < 1 || nd->dims > 3) {
+			t_ocl_status = CL_INVALID_WORK_DIMENSION;
+			return -EINVAL;
+		}
+		g->dims = nd->dims;
+		g->has_local = nd->local_given;
+		for (i = 0; i < (int)nd->dims; i++) {
+			g->offset[i] = (size_t)nd->offset[i];
+			g->global[i] = (size_t)nd->global[i];
+			g->local[i] = (size_t)nd->local[i];
+			g->has_offset |= nd->offset[i] != 0;
+		}
+		return 0;
+	}
+	g->dims = 1;
+	g->has_local = true;
 	for (i = 0; i < 3; i++) {
 		if (launch->grid[i] == 0 || launch->block[i] == 0) {
 			return -EINVAL;
 		}
 		items = (uint64_t)launch->grid[i] * launch->block[i];
-		if (items > SIZE_MAX) {
-			return -EINVAL;
-		}
-		global[i] = (size_t)items;
-		local[i] = launch->block[i];
+		g->global[i] = (size_t)items;
+		g->local[i] = launch->block[i];
 		if (items > 1) {
-			*dims = (cl_uint)i + 1;
+			g->dims = (cl_uint)i + 1;
 		}
 	}
 	return 0;
@@ -957,6 +1465,11 @@ ocl_args_check(const struct ocl_dev *dev, const struct ocl_function *fn,
 		case RPCI_GPU_ARG_SCALAR:
 			if (fn->classes[i] != OCL_ARG_VALUE ||
 			    (a->size != 1 && a->size != 2 && a->size != 4 && a->size != 8)) {
+				return -EINVAL;
+			}
+			break;
+		case RPCI_GPU_ARG_BYVAL:
+			if (fn->classes[i] != OCL_ARG_VALUE || a->size == 0 || a->data == NULL) {
 				return -EINVAL;
 			}
 			break;
@@ -1017,6 +1530,8 @@ ocl_arg_set(struct ocl_dev *dev, cl_kernel kernel, cl_uint i, const struct rpci_
 			v64 = a->value;
 			return clSetKernelArg(kernel, i, 8, &v64);
 		}
+	case RPCI_GPU_ARG_BYVAL:
+		return clSetKernelArg(kernel, i, a->size, a->data);
 	default:
 		return clSetKernelArg(kernel, i, a->size, NULL);
 	}
@@ -1028,16 +1543,17 @@ ocl_launch(void *priv, void *function, const struct rpci_gpu_launch *launch)
 	struct ocl_dev *dev = priv;
 	struct ocl_function *fn = function;
 	cl_mem subs[RPCI_GPU_ARGS_MAX] = { NULL };
-	size_t global[3], local[3];
+	struct ocl_geom g;
 	cl_event done = NULL;
-	cl_uint dims, i;
+	cl_uint i;
 	cl_int err = CL_SUCCESS, status = CL_COMPLETE;
 	int rc;
 
+	t_ocl_status = CL_SUCCESS;
 	if (dev == NULL || fn == NULL || fn->magic != OCL_FUNCTION_MAGIC || launch == NULL) {
 		return -EINVAL;
 	}
-	rc = ocl_geometry(launch, global, local, &dims);
+	rc = ocl_geometry(launch, &g);
 	if (rc == 0) {
 		rc = ocl_args_check(dev, fn, launch);
 	}
@@ -1053,12 +1569,13 @@ ocl_launch(void *priv, void *function, const struct rpci_gpu_launch *launch)
 	rc = ocl_unmap_locked(dev);
 	for (i = 0; rc == 0 && i < launch->nb_args; i++) {
 		err = ocl_arg_set(dev, fn->kernel, i, &launch->args[i], &subs[i]);
-		rc = ocl_errno(err);
+		rc = ocl_fail(err);
 	}
 	if (rc == 0) {
-		err = clEnqueueNDRangeKernel(dev->queue, fn->kernel, dims, NULL, global, local, 0,
-					     NULL, &done);
-		rc = ocl_errno(err);
+		err = clEnqueueNDRangeKernel(dev->queue, fn->kernel, g.dims,
+					     g.has_offset ? g.offset : NULL, g.global,
+					     g.has_local ? g.local : NULL, 0, NULL, &done);
+		rc = ocl_fail(err);
 	}
 	pthread_mutex_unlock(&dev->map_lock);
 
@@ -1070,6 +1587,7 @@ ocl_launch(void *priv, void *function, const struct rpci_gpu_launch *launch)
 					     sizeof(status), &status, NULL);
 		}
 		if (err != CL_SUCCESS || status < 0) {
+			t_ocl_status = status < 0 ? status : err;
 			rc = -EIO;
 		}
 		clReleaseEvent(done);
@@ -1079,6 +1597,48 @@ ocl_launch(void *priv, void *function, const struct rpci_gpu_launch *launch)
 			clReleaseMemObject(subs[i]);
 		}
 	}
+	return rc;
+}
+
+/* Copy within the buffer: on the mapping, or with a command (through the host
+ * when the ranges overlap, which OpenCL refuses). */
+static int
+ocl_mem_copy(void *priv, uint64_t dst, uint64_t src, size_t len)
+{
+	struct ocl_dev *dev = priv;
+	uint8_t *p, *bounce;
+	int rc;
+
+	t_ocl_status = CL_SUCCESS;
+	if (!ocl_range_ok(dev, dst, len) || !ocl_range_ok(dev, src, len)) {
+		return -EFAULT;
+	}
+	if (len == 0 || dst == src) {
+		return 0;
+	}
+	if (dev->unified) {
+		pthread_mutex_lock(&dev->map_lock);
+		rc = ocl_mapped(dev, 0, &p);
+		if (rc == 0) {
+			memmove(p + dst, p + src, len);
+		}
+		pthread_mutex_unlock(&dev->map_lock);
+		return rc;
+	}
+	if (dst + len <= src || src + len <= dst) {
+		rc = ocl_fail(clEnqueueCopyBuffer(dev->queue, dev->mem, dev->mem, (size_t)src,
+						  (size_t)dst, len, 0, NULL, NULL));
+		return rc == 0 ? ocl_fail(clFinish(dev->queue)) : rc;
+	}
+	bounce = malloc(len);
+	if (bounce == NULL) {
+		return -ENOMEM;
+	}
+	rc = ocl_mem_read(dev, src, bounce, len);
+	if (rc == 0) {
+		rc = ocl_mem_write(dev, dst, bounce, len);
+	}
+	free(bounce);
 	return rc;
 }
 
@@ -1095,4 +1655,10 @@ const struct rpci_gpu_ops rpci_gpu_opencl_ops = {
 	.module_unload = ocl_module_unload,
 	.function_get = ocl_function_get,
 	.launch = ocl_launch,
+	.api_info = ocl_api_info,
+	.api_status = ocl_api_status,
+	.mem_copy = ocl_mem_copy,
+	.module_build = ocl_module_build,
+	.module_info = ocl_module_info,
+	.function_info = ocl_function_info,
 };

@@ -30,6 +30,11 @@ static_assert(RPCI_VGPU_ARGS_MAX == RPCI_GPU_ARGS_MAX, "launch argument limits d
 static_assert(RPCI_VGPU_NAME_MAX == RPCI_GPU_NAME_MAX, "kernel name limits differ");
 static_assert(RPCI_VGPU_MODULE_PTX == (int)RPCI_GPU_MODULE_PTX, "module kinds differ");
 static_assert(RPCI_VGPU_ARG_LOCAL == (int)RPCI_GPU_ARG_LOCAL, "argument kinds differ");
+static_assert(RPCI_VGPU_ARG_BYVAL == (int)RPCI_GPU_ARG_BYVAL, "argument kinds differ");
+static_assert(RPCI_VGPU_MODULE_OPENCL_BINARY == (int)RPCI_GPU_MODULE_OPENCL_BINARY,
+	      "module kinds differ");
+static_assert(sizeof(struct rpci_vgpu_report) == 32, "a report is 32 bytes");
+static_assert(sizeof(struct rpci_vgpu_rect) <= RPCI_VGPU_CMD_INLINE, "a rectangle is inline");
 
 RTE_LOG_REGISTER(rpci_vgpu_logtype, rpci.driver.vgpu, INFO);
 
@@ -46,6 +51,7 @@ RTE_LOG_REGISTER(rpci_vgpu_logtype, rpci.driver.vgpu, INFO);
 #define FUNCTIONS_MAX 256
 #define ALLOC_ALIGN 256u
 #define LOG_MAX 16384
+#define FILL_CHUNK (64u << 10)      /* bytes a pattern fill writes at a time */
 
 struct dev_alloc {
 	uint64_t addr;
@@ -91,6 +97,9 @@ struct rpci_vgpu {
 	struct rpci_gpu_info info;
 	uint64_t mem_size;
 	uint64_t bar2_size;
+	/* the API info block (BAR0 at RPCI_VGPU_REG_INFO), read from the backend once */
+	uint8_t *info_blob;
+	uint32_t info_len;
 
 	/* configuration space */
 	uint32_t cfg[CFG_REGS];
@@ -136,6 +145,9 @@ struct rpci_vgpu {
 
 	/* the command being executed */
 	bool cmd_active;
+	uint64_t cmd_start_ns; /* its report's times */
+	uint64_t cmd_end_ns;
+	int32_t cmd_api_status; /* the backend API's code behind a failure */
 	uint32_t cmd_gen;   /* queue_gen when it was fetched */
 	uint32_t queue_gen; /* changes each time the queues are enabled or disabled */
 	bool resetting;     /* unbound while a kernel ran: reset when it ends */
@@ -165,10 +177,16 @@ struct rpci_vgpu {
 	uint32_t ml_kind;       /* JOB_MODULE_LOAD: kind, image length (in staging), slot */
 	uint32_t ml_len;
 	uint32_t ml_slot;
+	uint32_t ml_opt_len;    /* build options before the image in staging */
+	char *ml_options;       /* as a string */
 	void *kernel_fn;
 	struct rpci_gpu_arg kernel_args[RPCI_GPU_ARGS_MAX];
+	struct rpci_gpu_ndrange kernel_ndrange;
 	struct rpci_gpu_launch kernel_launch;
 	int kernel_status;
+	int32_t kernel_api_status; /* the worker's backend API code */
+	uint64_t kernel_t0_ns;  /* the job's start and end on the worker */
+	uint64_t kernel_t1_ns;
 
 	struct rpci_vgpu_stats stats;
 };
@@ -200,6 +218,16 @@ le16_at(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return rte_le_to_cpu_16(v);
+}
+
+/* The device's clock (RPCI_VGPU_REG_CLOCK, reports). */
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool
@@ -262,6 +290,30 @@ dirty(struct rpci_vgpu *dev, uint64_t off, uint64_t len)
 
 /* ------------------------------------------------------- kernel worker */
 
+/*
+ * A module load on the worker: the image in staging after its build
+ * options. A backend without module_build loads without options only.
+ */
+static int
+worker_module_load(struct rpci_vgpu *dev, void **module)
+{
+	enum rpci_gpu_module_kind kind = (enum rpci_gpu_module_kind)dev->ml_kind;
+	const uint8_t *image = dev->ml_len ? dev->staging + dev->ml_opt_len : NULL;
+
+	if (dev->gpu->ops->module_build != NULL) {
+		return dev->gpu->ops->module_build(dev->gpu->priv, kind, image, dev->ml_len,
+						   dev->ml_options != NULL ? dev->ml_options : "",
+						   module, dev->log, LOG_MAX);
+	}
+	if (dev->ml_opt_len > 0 || kind == RPCI_GPU_MODULE_OPENCL_BINARY) {
+		snprintf(dev->log, LOG_MAX, "the %s backend takes no build options or binaries",
+			 dev->info.backend);
+		return -ENOTSUP;
+	}
+	return dev->gpu->ops->module_load(dev->gpu->priv, kind, image, dev->ml_len, module,
+					  dev->log, LOG_MAX);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -281,10 +333,9 @@ worker_main(void *arg)
 		if (dev->job == JOB_MODULE_LOAD) {
 			void *module = NULL;
 
-			dev->kernel_status = dev->gpu->ops->module_load(
-				dev->gpu->priv, (enum rpci_gpu_module_kind)dev->ml_kind,
-				dev->ml_len ? dev->staging : NULL, dev->ml_len, &module,
-				dev->log, LOG_MAX);
+			dev->kernel_status = worker_module_load(dev, &module);
+			dev->kernel_api_status = dev->kernel_status < 0 ?
+				rpci_gpu_api_status(dev->gpu) : 0;
 			/* In its slot before DONE: a reset from then on unloads it. */
 			dev->modules[dev->ml_slot] = dev->kernel_status == 0 ? module : NULL;
 			pthread_mutex_lock(&dev->lock);
@@ -295,6 +346,9 @@ worker_main(void *arg)
 		dev->kernel_status = dev->gpu->ops->launch(dev->gpu->priv, dev->kernel_fn,
 							   &dev->kernel_launch);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		dev->kernel_api_status = dev->kernel_status < 0 ? rpci_gpu_api_status(dev->gpu) : 0;
+		dev->kernel_t0_ns = (uint64_t)t0.tv_sec * 1000000000ull + (uint64_t)t0.tv_nsec;
+		dev->kernel_t1_ns = (uint64_t)t1.tv_sec * 1000000000ull + (uint64_t)t1.tv_nsec;
 		__atomic_fetch_add(&dev->stats.kernel_ns,
 				   (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll +
 					      (t1.tv_nsec - t0.tv_nsec)), __ATOMIC_RELAXED);
@@ -460,6 +514,8 @@ bar0_read(const struct rpci_vgpu *dev, uint32_t off, uint32_t len, uint8_t *out)
 	reg_put32(img, RPCI_VGPU_REG_SQ_HEAD, dev->sq_head);
 	reg_put32(img, RPCI_VGPU_REG_CQ_HEAD, dev->cq_head);
 	reg_put32(img, RPCI_VGPU_REG_COMPUTE_UNITS, dev->info.compute_units);
+	reg_put32(img, RPCI_VGPU_REG_INFO_LEN, dev->info_len);
+	reg_put64(img, RPCI_VGPU_REG_CLOCK, now_ns());
 	memcpy(img + RPCI_VGPU_REG_BACKEND, dev->info.backend,
 	       RTE_MIN(sizeof(dev->info.backend), (size_t)64) - 1);
 	memcpy(img + RPCI_VGPU_REG_DEVICE_NAME, dev->info.device_name,
@@ -475,6 +531,8 @@ bar0_read(const struct rpci_vgpu *dev, uint32_t off, uint32_t len, uint8_t *out)
 			out[i] = img[o];
 		} else if (o >= RPCI_VGPU_REG_SQ && o < RPCI_VGPU_REG_SQ + sizeof(dev->sq)) {
 			out[i] = dev->sq[o - RPCI_VGPU_REG_SQ];
+		} else if (o >= RPCI_VGPU_REG_INFO && o - RPCI_VGPU_REG_INFO < dev->info_len) {
+			out[i] = dev->info_blob[o - RPCI_VGPU_REG_INFO];
 		} else {
 			out[i] = 0;
 		}
@@ -703,6 +761,35 @@ rpci_vgpu_mem_used(const struct rpci_vgpu *dev)
 
 /* --------------------------------------------------------------- lifecycle */
 
+/*
+ * The backend's API info block, read once: it never changes, and BAR0
+ * serves it read-only (a proxy keeps what it read). A backend without one,
+ * or one too large, leaves INFO_LEN at 0.
+ */
+static int
+info_load(struct rpci_vgpu *dev)
+{
+	size_t size = 0;
+	int ret;
+
+	if (dev->gpu->ops->api_info == NULL) {
+		return 0;
+	}
+	dev->info_blob = malloc(RPCI_VGPU_INFO_MAX);
+	if (dev->info_blob == NULL) {
+		return -ENOMEM;
+	}
+	ret = dev->gpu->ops->api_info(dev->gpu->priv, dev->info_blob, RPCI_VGPU_INFO_MAX, &size);
+	if (ret < 0 || size > RPCI_VGPU_INFO_MAX) {
+		VGPU_LOG(WARNING, dev, "no API info block (%zu bytes): %s", size, strerror(-ret));
+		free(dev->info_blob);
+		dev->info_blob = NULL;
+		return 0;
+	}
+	dev->info_len = (uint32_t)size;
+	return 0;
+}
+
 struct rpci_vgpu *
 rpci_vgpu_create(const struct rpci_vgpu_params *params)
 {
@@ -734,10 +821,14 @@ rpci_vgpu_create(const struct rpci_vgpu_params *params)
 	if (ret < 0) {
 		goto free_dev;
 	}
+	ret = info_load(dev);
+	if (ret < 0) {
+		goto free_dev;
+	}
 	dev->tags = rpci_tlp_tags_create(DMA_TAGS);
 	if (dev->tags == NULL) {
 		ret = -ENOMEM;
-		goto free_dev;
+		goto free_info;
 	}
 	dev->log = malloc(LOG_MAX);
 	if (dev->log == NULL) {
@@ -761,6 +852,8 @@ free_log:
 	free(dev->log);
 free_tags:
 	rpci_tlp_tags_free(dev->tags);
+free_info:
+	free(dev->info_blob);
 free_dev:
 	free(dev);
 	errno = -ret;
@@ -830,6 +923,8 @@ rpci_vgpu_free(struct rpci_vgpu *dev)
 	rpci_tlp_tags_free(dev->tags);
 	free(dev->allocs);
 	free(dev->log);
+	free(dev->info_blob);
+	free(dev->ml_options);
 	free(dev);
 }
 
@@ -1397,28 +1492,62 @@ cmd_data_len(const struct rpci_vgpu *dev)
 	return (dev->cmd.flags & RPCI_VGPU_CMD_F_INLINE) ? dev->cmd.inline_len : dev->cmd.host_len;
 }
 
+/*
+ * The parameters of a launch (in staging): the arguments, values of any
+ * size inside the block, and an NDRange if the header says so.
+ */
 static int
 parse_params(struct rpci_vgpu *dev, const uint8_t *buf, uint32_t len)
 {
-	uint32_t n, i;
+	struct rpci_gpu_ndrange *nd = &dev->kernel_ndrange;
+	uint32_t n, i, flags, at;
 
 	if (len < sizeof(struct rpci_vgpu_params_hdr)) {
 		return -EINVAL;
 	}
 	n = le32_at(buf);
-	if (n > RPCI_GPU_ARGS_MAX || len < 8 + 16 * n) {
+	flags = le32_at(buf + 4);
+	if (n > RPCI_GPU_ARGS_MAX || len < 8 + 16 * n || (flags & ~RPCI_VGPU_PARAMS_F_NDRANGE)) {
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
 		const uint8_t *a = buf + 8 + 16 * i;
+		struct rpci_gpu_arg *ka = &dev->kernel_args[i];
 
-		dev->kernel_args[i].kind = le16_at(a);
-		dev->kernel_args[i].size = le16_at(a + 2);
-		dev->kernel_args[i].reserved = 0;
-		dev->kernel_args[i].value = le64_at(a + 8);
+		ka->kind = le16_at(a);
+		ka->size = le16_at(a + 2);
+		ka->reserved = 0;
+		ka->value = le64_at(a + 8);
+		ka->data = NULL;
+		if (ka->kind == RPCI_GPU_ARG_BYVAL) {
+			/* its bytes lie in the block: offset value, size bytes */
+			if (ka->size == 0 || ka->value > len || ka->size > len - ka->value) {
+				return -EINVAL;
+			}
+			ka->data = buf + ka->value;
+		}
 	}
 	dev->kernel_launch.nb_args = n;
 	dev->kernel_launch.args = dev->kernel_args;
+	dev->kernel_launch.ndrange = NULL;
+	if (flags & RPCI_VGPU_PARAMS_F_NDRANGE) {
+		at = 8 + 16 * n;
+		if (len - at < sizeof(struct rpci_vgpu_ndrange)) {
+			return -EINVAL;
+		}
+		memset(nd, 0, sizeof(*nd));
+		nd->dims = le32_at(buf + at);
+		nd->local_given = (le32_at(buf + at + 4) & RPCI_VGPU_NDRANGE_F_LOCAL) != 0;
+		if (nd->dims < 1 || nd->dims > 3) {
+			return -EINVAL;
+		}
+		for (i = 0; i < 3; i++) {
+			nd->offset[i] = le64_at(buf + at + 8 + 8 * i);
+			nd->global[i] = le64_at(buf + at + 32 + 8 * i);
+			nd->local[i] = le64_at(buf + at + 56 + 8 * i);
+		}
+		dev->kernel_launch.ndrange = nd;
+	}
 	return 0;
 }
 
@@ -1450,6 +1579,16 @@ log_write_back(struct rpci_vgpu *dev)
  * (dev->cmd_step says where it is).
  */
 typedef int (*cmd_handler_t)(struct rpci_vgpu *dev, int *work);
+
+/* A backend operation of the current command returned rc: keep its API code. */
+static int
+gpu_rc(struct rpci_vgpu *dev, int rc)
+{
+	if (rc < 0 && dev->cmd_api_status == 0) {
+		dev->cmd_api_status = rpci_gpu_api_status(dev->gpu);
+	}
+	return rc;
+}
 
 static int
 cmd_nop(struct rpci_vgpu *dev, int *work)
@@ -1488,7 +1627,8 @@ cmd_memset(struct rpci_vgpu *dev, int *work)
 		dev->cmd_status = -EFAULT;
 		return 1;
 	}
-	dev->cmd_status = rpci_gpu_mem_fill(dev->gpu, c->args[0], (uint8_t)c->args[1], c->args[2]);
+	dev->cmd_status = gpu_rc(dev, rpci_gpu_mem_fill(dev->gpu, c->args[0], (uint8_t)c->args[1],
+							 c->args[2]));
 	dirty(dev, c->args[0], c->args[2]);
 	return 1;
 }
@@ -1528,6 +1668,22 @@ cmd_copy(struct rpci_vgpu *dev, int *work)
 	return 1;
 }
 
+/* The build options (the first len bytes in staging) as a string for the worker. */
+static int
+module_options(struct rpci_vgpu *dev, uint32_t len)
+{
+	char *o = malloc((size_t)len + 1);
+
+	if (o == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(o, dev->staging, len);
+	o[len] = '\0';
+	free(dev->ml_options);
+	dev->ml_options = o;
+	return 0;
+}
+
 /*
  * MODULE_LOAD: step 0 starts fetching the image (1: it travels), 2 starts
  * the build on the worker (4: it runs), then the build log is written back
@@ -1564,14 +1720,20 @@ cmd_module_load(struct rpci_vgpu *dev, int *work)
 		if (slot == MODULES_MAX) {
 			dev->cmd_status = -ENOSPC;
 			snprintf(dev->log, LOG_MAX, "too many modules loaded");
-		} else if (c->args[0] > RPCI_GPU_MODULE_PTX) {
+		} else if (c->args[0] > RPCI_GPU_MODULE_OPENCL_BINARY) {
 			dev->cmd_status = -EINVAL;
 			snprintf(dev->log, LOG_MAX, "unknown module kind %" PRIu64, c->args[0]);
+		} else if (c->args[3] > cmd_data_len(dev)) {
+			dev->cmd_status = -EINVAL;
+			snprintf(dev->log, LOG_MAX, "build options longer than the command's data");
+		} else if (module_options(dev, (uint32_t)c->args[3]) < 0) {
+			dev->cmd_status = -ENOMEM;
 		} else {
 			/* On the worker: the build may be long (see enum worker_job). */
 			dev->job = JOB_MODULE_LOAD;
 			dev->ml_kind = (uint32_t)c->args[0];
-			dev->ml_len = cmd_data_len(dev);
+			dev->ml_opt_len = (uint32_t)c->args[3];
+			dev->ml_len = cmd_data_len(dev) - dev->ml_opt_len;
 			dev->ml_slot = slot;
 			kernel_start(dev);
 			dev->cmd_step = 4;
@@ -1584,6 +1746,7 @@ cmd_module_load(struct rpci_vgpu *dev, int *work)
 		}
 		atomic_store(&dev->kernel_state, KERNEL_IDLE);
 		dev->cmd_status = dev->kernel_status;
+		dev->cmd_api_status = dev->kernel_api_status;
 		if (dev->cmd_status == 0) {
 			dev->cmd_result = dev->ml_slot + 1;
 		}
@@ -1650,8 +1813,8 @@ cmd_function_get(struct rpci_vgpu *dev, int *work)
 		dev->cmd_status = -ENOSPC;
 		return 1;
 	}
-	dev->cmd_status = dev->gpu->ops->function_get(dev->gpu->priv, dev->modules[h - 1], name,
-						      &fn);
+	dev->cmd_status = gpu_rc(dev, dev->gpu->ops->function_get(dev->gpu->priv,
+								   dev->modules[h - 1], name, &fn));
 	if (dev->cmd_status == 0) {
 		dev->functions[i].fn = fn;
 		dev->functions[i].module = (uint32_t)h;
@@ -1677,7 +1840,7 @@ cmd_launch(struct rpci_vgpu *dev, int *work)
 			dev->cmd_status = -ENOENT;
 			return 1;
 		}
-		ret = cmd_data_begin(dev, 8 + 16 * RPCI_GPU_ARGS_MAX);
+		ret = cmd_data_begin(dev, RPCI_VGPU_PARAMS_MAX);
 		if (ret < 0) {
 			dev->cmd_status = ret;
 			return 1;
@@ -1717,7 +1880,301 @@ cmd_launch(struct rpci_vgpu *dev, int *work)
 	}
 	atomic_store(&dev->kernel_state, KERNEL_IDLE);
 	dev->cmd_status = dev->kernel_status;
+	dev->cmd_api_status = dev->kernel_api_status;
+	/* the report's times are the kernel's own */
+	dev->cmd_start_ns = dev->kernel_t0_ns;
+	dev->cmd_end_ns = dev->kernel_t1_ns;
 	dev->stats.launches++;
+	return 1;
+}
+
+/* COPY: device memory to device memory (the ranges may overlap). */
+static int
+cmd_copy_d2d(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+
+	RTE_SET_USED(work);
+	if (!zc_settled(dev)) {
+		return 0;
+	}
+	if (!rpci_gpu_range_ok(dev->gpu, c->args[0], c->args[2]) ||
+	    !rpci_gpu_range_ok(dev->gpu, c->args[1], c->args[2])) {
+		dev->cmd_status = -EFAULT;
+		return 1;
+	}
+	dev->cmd_status = gpu_rc(dev, rpci_gpu_mem_copy(dev->gpu, c->args[0], c->args[1],
+							 c->args[2]));
+	dirty(dev, c->args[0], c->args[2]);
+	return 1;
+}
+
+/* FILL: a pattern repeated, in chunks written from staging (one byte: a memset). */
+static int
+cmd_fill(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+	uint64_t addr = c->args[0], len = c->args[1], done = 0, chunk;
+	uint32_t psize = c->inline_len, i;
+	bool one_byte = true;
+	int rc;
+
+	RTE_SET_USED(work);
+	if (!(c->flags & RPCI_VGPU_CMD_F_INLINE) || psize == 0 || psize > RPCI_VGPU_PATTERN_MAX ||
+	    len % psize != 0) {
+		dev->cmd_status = -EINVAL;
+		return 1;
+	}
+	if (!rpci_gpu_range_ok(dev->gpu, addr, len)) {
+		dev->cmd_status = -EFAULT;
+		return 1;
+	}
+	if (!zc_settled(dev)) {
+		return 0;
+	}
+	dirty(dev, addr, len);
+	for (i = 1; i < psize; i++) {
+		one_byte &= c->data[i] == c->data[0];
+	}
+	if (one_byte) {
+		dev->cmd_status = gpu_rc(dev, rpci_gpu_mem_fill(dev->gpu, addr, c->data[0], len));
+		return 1;
+	}
+	chunk = RTE_MIN(len, (uint64_t)FILL_CHUNK / psize * psize);
+	rc = staging_get(dev, chunk);
+	for (i = 0; rc == 0 && i < chunk; i += psize) {
+		memcpy(dev->staging + i, c->data, psize);
+	}
+	while (rc == 0 && done < len) {
+		uint64_t n = RTE_MIN(chunk, len - done);
+
+		rc = gpu_rc(dev, rpci_gpu_mem_write(dev->gpu, addr + done, dev->staging, n));
+		done += n;
+	}
+	dev->cmd_status = rc;
+	return 1;
+}
+
+/*
+ * The last byte past a rectangle at origin: 0 and *end set, or -EFAULT
+ * when it overflows. Every row lies in [origin, end).
+ */
+static int
+rect_end(uint64_t origin, const uint64_t region[3], uint64_t row_pitch, uint64_t slice_pitch,
+	 uint64_t *end)
+{
+	uint64_t a, b, e;
+
+	if (__builtin_mul_overflow(region[2] - 1, slice_pitch, &a) ||
+	    __builtin_mul_overflow(region[1] - 1, row_pitch, &b) ||
+	    __builtin_add_overflow(origin, a, &e) || __builtin_add_overflow(e, b, &e) ||
+	    __builtin_add_overflow(e, region[0], &e)) {
+		return -EFAULT;
+	}
+	*end = e;
+	return 0;
+}
+
+/* Move the rows of a rectangle: packed staging <-> device memory, or device to device. */
+static int
+rect_rows(struct rpci_vgpu *dev, uint32_t dir, const struct rpci_vgpu_rect *r)
+{
+	uint64_t i, j, k = 0;
+	int rc = 0;
+
+	for (j = 0; j < r->region[2] && rc == 0; j++) {
+		for (i = 0; i < r->region[1] && rc == 0; i++, k += r->region[0]) {
+			uint64_t d = r->dst + j * r->dst_slice_pitch + i * r->dst_row_pitch;
+			uint64_t sa = r->src + j * r->src_slice_pitch + i * r->src_row_pitch;
+			uint8_t *packed = dev->staging + k;
+
+			if (dir == RPCI_VGPU_RECT_H2D) {
+				rc = rpci_gpu_mem_write(dev->gpu, d, packed, r->region[0]);
+			} else if (dir == RPCI_VGPU_RECT_D2H) {
+				rc = rpci_gpu_mem_read(dev->gpu, sa, packed, r->region[0]);
+			} else {
+				rc = rpci_gpu_mem_copy(dev->gpu, d, sa, r->region[0]);
+			}
+		}
+	}
+	return gpu_rc(dev, rc);
+}
+
+/* The rectangle of a RECT command, checked: 1 if it moves nothing, 0, or an error. */
+static int
+rect_parse(struct rpci_vgpu *dev, struct rpci_vgpu_rect *r, uint64_t *bytes, uint64_t *dst_end)
+{
+	const struct rpci_vgpu_cmd *c = &dev->cmd;
+	uint32_t dir = (uint32_t)c->args[0];
+	uint64_t end, rows;
+
+	if (!(c->flags & RPCI_VGPU_CMD_F_INLINE) || c->inline_len != sizeof(*r) ||
+	    dir < RPCI_VGPU_RECT_H2D || dir > RPCI_VGPU_RECT_D2D) {
+		return -EINVAL;
+	}
+	memcpy(r, c->data, sizeof(*r)); /* little-endian host: the layout as is */
+	if (r->region[0] == 0 || r->region[1] == 0 || r->region[2] == 0) {
+		*bytes = 0;
+		return 1;
+	}
+	if (__builtin_mul_overflow(r->region[1], r->region[2], &rows) ||
+	    __builtin_mul_overflow(rows, r->region[0], bytes)) {
+		return -EFAULT;
+	}
+	if (dir != RPCI_VGPU_RECT_D2H &&
+	    (rect_end(r->dst, r->region, r->dst_row_pitch, r->dst_slice_pitch, dst_end) < 0 ||
+	     *dst_end > dev->mem_size)) {
+		return -EFAULT;
+	}
+	if (dir != RPCI_VGPU_RECT_H2D &&
+	    (rect_end(r->src, r->region, r->src_row_pitch, r->src_slice_pitch, &end) < 0 ||
+	     end > dev->mem_size)) {
+		return -EFAULT;
+	}
+	if (dir != RPCI_VGPU_RECT_D2D) {
+		if (*bytes > STAGING_MAX) {
+			return -E2BIG;
+		}
+		if (c->host_len != *bytes || !master_enabled(dev) ||
+		    !window_ok(dev, c->host_addr, c->host_len)) {
+			dev->stats.dma_refused++;
+			return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+/*
+ * RECT: step 0 checks it (H2D: and starts fetching the rows, 1: they
+ * travel), 2 writes or copies the rows; D2H gathers them into staging and
+ * writes them to the client (3: they travel).
+ */
+static int
+cmd_rect(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+	uint32_t dir = (uint32_t)c->args[0];
+	struct rpci_vgpu_rect r;
+	uint64_t bytes = 0, dst_end = 0;
+	int ret;
+
+	ret = rect_parse(dev, &r, &bytes, &dst_end);
+	if (ret != 0) {
+		dev->cmd_status = ret < 0 ? ret : 0;
+		return 1;
+	}
+	if (dev->cmd_step == 0) {
+		if (dir != RPCI_VGPU_RECT_D2H && !zc_settled(dev)) {
+			return 0;
+		}
+		ret = staging_get(dev, bytes);
+		if (ret < 0) {
+			dev->cmd_status = ret;
+			return 1;
+		}
+		if (dir == RPCI_VGPU_RECT_H2D) {
+			dma_start(dev, false, c->host_addr, bytes, dev->staging);
+			dev->cmd_step = 1;
+		} else if (dir == RPCI_VGPU_RECT_D2H) {
+			dev->cmd_status = rect_rows(dev, dir, &r);
+			if (dev->cmd_status < 0) {
+				return 1;
+			}
+			dma_start(dev, true, c->host_addr, bytes, dev->staging);
+			dev->cmd_step = 3;
+		} else {
+			dev->cmd_status = rect_rows(dev, dir, &r);
+			dirty(dev, r.dst, dst_end - r.dst);
+			return 1;
+		}
+	}
+	if (dev->cmd_step == 1 || dev->cmd_step == 3) {
+		if (dma_step(dev, work) == 0) {
+			return 0;
+		}
+		dev->cmd_status = dev->dma.error;
+		if (dev->cmd_step == 3 || dev->cmd_status < 0) {
+			return 1;
+		}
+		dev->cmd_step = 2;
+	}
+	/* H2D: the rows are in staging */
+	if (!zc_settled(dev)) {
+		return 0;
+	}
+	dev->cmd_status = rect_rows(dev, dir, &r);
+	dirty(dev, r.dst, dst_end - r.dst);
+	return 1;
+}
+
+/* The module or function an INFO command names, or NULL. */
+static void *
+info_object(struct rpci_vgpu *dev, uint64_t obj, uint64_t h)
+{
+	if (obj == RPCI_VGPU_INFO_MODULE && h >= 1 && h <= MODULES_MAX) {
+		return dev->modules[h - 1];
+	}
+	if (obj == RPCI_VGPU_INFO_FUNCTION && h >= 1 && h <= FUNCTIONS_MAX) {
+		return dev->functions[h - 1].fn;
+	}
+	return NULL;
+}
+
+/*
+ * INFO: step 0 asks the backend into staging and starts writing the
+ * answer to the client (1: it travels). result: the answer's size.
+ */
+static int
+cmd_info(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+	const struct rpci_gpu_ops *ops = dev->gpu->ops;
+	size_t size = 0;
+	void *obj;
+	int ret;
+
+	if (dev->cmd_step == 0) {
+		obj = info_object(dev, c->args[0], c->args[1]);
+		if (obj == NULL) {
+			dev->cmd_status = -ENOENT;
+			return 1;
+		}
+		if ((c->args[0] == RPCI_VGPU_INFO_MODULE ? ops->module_info : ops->function_info) ==
+		    NULL) {
+			dev->cmd_status = -ENOTSUP;
+			return 1;
+		}
+		if (c->host_len == 0 || !master_enabled(dev) ||
+		    !window_ok(dev, c->host_addr, c->host_len)) {
+			dev->stats.dma_refused++;
+			dev->cmd_status = -EFAULT;
+			return 1;
+		}
+		ret = staging_get(dev, c->host_len);
+		if (ret < 0) {
+			dev->cmd_status = ret;
+			return 1;
+		}
+		if (c->args[0] == RPCI_VGPU_INFO_MODULE) {
+			ret = ops->module_info(dev->gpu->priv, obj, (uint32_t)c->args[2],
+					       dev->staging, c->host_len, &size);
+		} else {
+			ret = ops->function_info(dev->gpu->priv, obj, (uint32_t)c->args[2],
+						 dev->staging, c->host_len, &size);
+		}
+		dev->cmd_result = size;
+		if (ret < 0 || size == 0 || size > c->host_len) {
+			dev->cmd_status = ret < 0 ? gpu_rc(dev, ret) : size > c->host_len ?
+				-ENOSPC : 0;
+			return 1;
+		}
+		dma_start(dev, true, c->host_addr, size, dev->staging);
+		dev->cmd_step = 1;
+	}
+	if (dma_step(dev, work) == 0) {
+		return 0;
+	}
+	dev->cmd_status = dev->dma.error;
 	return 1;
 }
 
@@ -1734,6 +2191,10 @@ static const cmd_handler_t g_cmd_handlers[] = {
 	[RPCI_VGPU_OP_FUNCTION_GET] = cmd_function_get,
 	[RPCI_VGPU_OP_LAUNCH] = cmd_launch,
 	[RPCI_VGPU_OP_FENCE] = cmd_nop, /* commands run in order: the earlier ones are done */
+	[RPCI_VGPU_OP_COPY] = cmd_copy_d2d,
+	[RPCI_VGPU_OP_RECT] = cmd_rect,
+	[RPCI_VGPU_OP_FILL] = cmd_fill,
+	[RPCI_VGPU_OP_INFO] = cmd_info,
 };
 
 /*
@@ -1752,6 +2213,34 @@ cmd_step(struct rpci_vgpu *dev, int *work)
 	return g_cmd_handlers[op](dev, work);
 }
 
+/*
+ * The report of a command that asked for one, written before its completion
+ * entry (the same session keeps them in order). A report address outside
+ * the windows is refused and counted; the completion still goes.
+ */
+static int
+report_send(struct rpci_vgpu *dev)
+{
+	struct rpci_vgpu_report rep;
+	struct rpci_tlp mwr = {
+		.type = RPCI_TLP_MWR,
+		.requester_id = dev->p.completer_id,
+	};
+	uint64_t addr = dev->cmd.args[4];
+
+	if (!master_enabled(dev) || (addr & 3) != 0 || !window_ok(dev, addr, sizeof(rep))) {
+		dev->stats.dma_refused++;
+		return 0;
+	}
+	rep.status = (int32_t)rte_cpu_to_le_32((uint32_t)dev->cmd_status);
+	rep.api_status = (int32_t)rte_cpu_to_le_32((uint32_t)dev->cmd_api_status);
+	rep.result = rte_cpu_to_le_64(dev->cmd_result);
+	rep.start_ns = rte_cpu_to_le_64(dev->cmd_start_ns);
+	rep.end_ns = rte_cpu_to_le_64(RTE_MAX(dev->cmd_end_ns, dev->cmd_start_ns));
+	rpci_tlp_set_byte_range(&mwr, addr, sizeof(rep));
+	return rpci_link_send(dev->session, &mwr, &rep, RPCI_LINK_SEND_COPY);
+}
+
 /* Write the completion entry and raise the MSI. Returns 0 or -EAGAIN. */
 static int
 cmd_complete(struct rpci_vgpu *dev)
@@ -1763,6 +2252,7 @@ cmd_complete(struct rpci_vgpu *dev)
 	};
 	uint64_t addr;
 	bool irq = (dev->cmd.flags & RPCI_VGPU_CMD_F_IRQ) != 0;
+	bool report = (dev->cmd.flags & RPCI_VGPU_CMD_F_REPORT) != 0;
 	int ret;
 
 	if (dev->cmd_gen != dev->queue_gen) {
@@ -1773,8 +2263,14 @@ cmd_complete(struct rpci_vgpu *dev)
 	if (dev->cq_tail - dev->cq_head >= dev->cq_size) {
 		return -EAGAIN; /* the driver has not consumed its completions */
 	}
-	if (rpci_link_tx_room_for(dev->session, RPCI_TLP_MWR) < 2) {
+	if (rpci_link_tx_room_for(dev->session, RPCI_TLP_MWR) < (report ? 3u : 2u)) {
 		return -EAGAIN;
+	}
+	if (report) {
+		ret = report_send(dev);
+		if (ret < 0) {
+			return ret;
+		}
 	}
 	memset(&cpl, 0, sizeof(cpl));
 	cpl.cmd_id = rte_cpu_to_le_32(dev->cmd.cmd_id);
@@ -1863,11 +2359,17 @@ rpci_vgpu_poll(struct rpci_vgpu *dev)
 			dev->cmd_step = 0;
 			dev->cmd_status = 0;
 			dev->cmd_result = 0;
+			dev->cmd_api_status = 0;
+			dev->cmd_start_ns = now_ns();
+			dev->cmd_end_ns = 0;
 			dev->timeout_tsc = rte_get_timer_hz() * dev->p.request_timeout_ms / 1000;
 			work++;
 		}
 		if (dev->cmd_step >= 0 && cmd_step(dev, &work) == 1) {
 			dev->cmd_step = -1; /* executed: only the completion is left */
+			if (dev->cmd_end_ns == 0) {
+				dev->cmd_end_ns = now_ns();
+			}
 		}
 		if (dev->cmd_step != -1) {
 			break;
