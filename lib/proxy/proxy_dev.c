@@ -9,12 +9,15 @@
  * What never changes during a session is answered here without a round
  * trip: the identity dwords of the configuration header (read once at
  * attach, forgotten at a function-level reset) and, for an rpci virtual
- * GPU, its read-only registers (kept from the first read that returns
- * them).
+ * GPU, its read-only registers and its API info block (kept from the first
+ * read that returns them): a program's OpenCL ICD reads every
+ * clGetDeviceInfo value from that block, so the server answers it once per
+ * session.
  */
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -37,8 +40,13 @@ static const struct {
 	{ RPCI_VGPU_REG_ID, 12 },             /* ID, VERSION, CAPS */
 	{ RPCI_VGPU_REG_MEM_SIZE, 8 },
 	{ RPCI_VGPU_REG_COMPUTE_UNITS, 4 },
+	{ RPCI_VGPU_REG_INFO_LEN, 4 },
 	{ RPCI_VGPU_REG_BACKEND, 128 },       /* BACKEND, DEVICE_NAME */
+	/* and the API info block, [RPCI_VGPU_REG_INFO, + RPCI_VGPU_INFO_MAX): ro_slot() */
 };
+
+_Static_assert(RPCI_VGPU_REG_INFO % 8 == 0 && RPCI_VGPU_REG_INFO >= VGPU_RO_LEN,
+	       "the info block's shadow has a bitmap of its own");
 
 static const char *const g_state_names[] = {
 	[PD_FREE] = "free",
@@ -68,11 +76,24 @@ proxy_dev_init(struct proxy_dev *d, struct proxy_app *app, uint8_t slot)
 	return d->tags == NULL ? -ENOMEM : 0;
 }
 
+/* Forget what the device's registers and info block said. */
+static void
+ro_forget(struct proxy_dev *d)
+{
+	memset(d->ro_known, 0, sizeof(d->ro_known));
+	if (d->info_known != NULL) {
+		memset(d->info_known, 0, RPCI_VGPU_INFO_MAX / 8);
+	}
+}
+
 void
 proxy_dev_fini(struct proxy_dev *d)
 {
 	rpci_tlp_tags_free(d->tags);
 	d->tags = NULL;
+	free(d->info);
+	d->info = NULL;
+	d->info_known = NULL;
 }
 
 static struct rpci_proxy *
@@ -332,7 +353,7 @@ dev_opened(struct proxy_dev *d, const struct rpci_link_open_msg *ack)
 	d->cfg_valid = 0;
 	d->bar0 = 0;
 	d->is_vgpu = false;
-	memset(d->ro_known, 0, sizeof(d->ro_known));
+	ro_forget(d);
 	d->fence_head = d->fence_tail = 0;
 }
 
@@ -586,14 +607,14 @@ cfg_write_seen(struct proxy_dev *d, uint16_t reg, uint32_t value, uint8_t be)
 	}
 	if (reg == RPCI_VGPU_CFG_BAR0 / 4 && be == 0xf) {
 		d->bar0 = (value & ~0xfu) == 0xfffffff0u ? 0 : (value & ~0xfu);
-		memset(d->ro_known, 0, sizeof(d->ro_known));
+		ro_forget(d);
 	}
 	if (devctl >= 0 && reg == devctl && (be & 0x2) && (value & (1u << 15))) {
 		/* Function-level reset: forget everything the device told us. */
 		d->cfg_valid = 0;
 		d->bar0 = 0;
 		d->is_vgpu = false;
-		memset(d->ro_known, 0, sizeof(d->ro_known));
+		ro_forget(d);
 	}
 }
 
@@ -611,20 +632,62 @@ ro_byte(uint32_t off)
 	return false;
 }
 
-/* A read of BAR0 registers that the shadow answers entirely. */
+/*
+ * Where the shadow keeps byte off of BAR0 and its known bit (bit off % 8 of
+ * *known): false if that byte is not read-only. The info block's shadow is
+ * allocated by the first read that brings some of it (alloc).
+ */
 static bool
-ro_answers(const struct proxy_dev *d, uint64_t addr, uint32_t len)
+ro_slot(struct proxy_dev *d, uint32_t off, bool alloc, uint8_t **byte, uint8_t **known)
 {
+	uint32_t i;
+
+	if (off < VGPU_RO_LEN) {
+		if (!ro_byte(off)) {
+			return false;
+		}
+		*byte = &d->ro[off];
+		*known = &d->ro_known[off / 8];
+		return true;
+	}
+	if (off < RPCI_VGPU_REG_INFO || off - RPCI_VGPU_REG_INFO >= RPCI_VGPU_INFO_MAX) {
+		return false;
+	}
+	if (d->info == NULL) {
+		if (!alloc) {
+			return false;
+		}
+		d->info = calloc(1, RPCI_VGPU_INFO_MAX + RPCI_VGPU_INFO_MAX / 8);
+		if (d->info == NULL) {
+			return false; /* then it is not kept: reads go to the device */
+		}
+		d->info_known = d->info + RPCI_VGPU_INFO_MAX;
+	}
+	i = off - RPCI_VGPU_REG_INFO;
+	*byte = &d->info[i];
+	*known = &d->info_known[i / 8];
+	return true;
+}
+
+/* A read of BAR0 that the shadow answers entirely; *src: where its bytes are. */
+static bool
+ro_answers(struct proxy_dev *d, uint64_t addr, uint32_t len, const uint8_t **src)
+{
+	uint8_t *byte = NULL, *known;
 	uint32_t off, i;
 
-	if (!d->is_vgpu || d->bar0 == 0 || addr < d->bar0 || addr - d->bar0 >= VGPU_RO_LEN ||
-	    len > VGPU_RO_LEN - (addr - d->bar0)) {
+	if (!d->is_vgpu || d->bar0 == 0 || addr < d->bar0 ||
+	    addr - d->bar0 >= RPCI_VGPU_BAR0_SIZE || len == 0 ||
+	    len > RPCI_VGPU_BAR0_SIZE - (addr - d->bar0)) {
 		return false;
 	}
 	off = (uint32_t)(addr - d->bar0);
 	for (i = off; i < off + len; i++) {
-		if (!ro_byte(i) || !(d->ro_known[i / 8] & (1u << (i % 8)))) {
+		if (!ro_slot(d, i, false, &byte, &known) || !(*known & (1u << (i % 8)))) {
 			return false;
+		}
+		if (i == off) {
+			*src = byte; /* the read-only ranges are contiguous in their shadow */
 		}
 	}
 	return true;
@@ -634,10 +697,11 @@ ro_answers(const struct proxy_dev *d, uint64_t addr, uint32_t len)
 static void
 ro_learn(struct proxy_dev *d, uint64_t addr, const uint8_t *data, uint32_t len)
 {
+	uint8_t *byte, *known;
 	uint32_t off, i;
 	uint32_t id;
 
-	if (d->bar0 == 0 || addr < d->bar0 || addr - d->bar0 >= VGPU_RO_LEN) {
+	if (d->bar0 == 0 || addr < d->bar0 || addr - d->bar0 >= RPCI_VGPU_BAR0_SIZE) {
 		return;
 	}
 	off = (uint32_t)(addr - d->bar0);
@@ -645,10 +709,10 @@ ro_learn(struct proxy_dev *d, uint64_t addr, const uint8_t *data, uint32_t len)
 		memcpy(&id, data, 4);
 		d->is_vgpu = rte_le_to_cpu_32(id) == RPCI_VGPU_ID;
 	}
-	for (i = 0; i < len && off + i < VGPU_RO_LEN; i++) {
-		if (ro_byte(off + i)) {
-			d->ro[off + i] = data[i];
-			d->ro_known[(off + i) / 8] |= (uint8_t)(1u << ((off + i) % 8));
+	for (i = 0; i < len && off + i < RPCI_VGPU_BAR0_SIZE; i++) {
+		if (ro_slot(d, off + i, true, &byte, &known)) {
+			*byte = data[i];
+			*known |= (uint8_t)(1u << ((off + i) % 8));
 		}
 	}
 }
@@ -719,8 +783,10 @@ req_mrd(struct proxy_dev *d, const struct rpci_ipc_req_view *v, uint32_t *done)
 		return 0;
 	}
 	if (*done == 0) {
-		if (ro_answers(d, r->addr, r->len)) {
-			memcpy(d->app->shm + r->buf, d->ro + (r->addr - d->bar0), r->len);
+		const uint8_t *shadow = NULL;
+
+		if (ro_answers(d, r->addr, r->len, &shadow)) {
+			memcpy(d->app->shm + r->buf, shadow, r->len);
 			p->stats.mrd_local++;
 			proxy_app_post(d->app, r->cookie, 0, r->len, 0, r->op, d->slot);
 			return 0;

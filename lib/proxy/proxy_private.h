@@ -139,6 +139,10 @@ struct proxy_dev {
 	bool is_vgpu;            /* its ID register said so */
 	uint8_t ro[VGPU_RO_LEN];
 	uint8_t ro_known[VGPU_RO_LEN / 8]; /* bit per byte of ro that holds a read value */
+	/* its API info block (RPCI_VGPU_REG_INFO, RPCI_VGPU_INFO_MAX bytes) and a bit
+	 * per byte known, allocated at the first read of it; NULL before */
+	uint8_t *info;
+	uint8_t *info_known;
 };
 
 struct proxy_app {
