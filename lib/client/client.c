@@ -683,6 +683,7 @@ device_free(struct rpci_device *dev)
 		c->slots[dev->slot] = NULL;
 	}
 	cl_log_free(dev);
+	cl_cmd_free(dev);
 	while (dev->functions != NULL) {
 		struct rpci_function *f = dev->functions;
 

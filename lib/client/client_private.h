@@ -11,6 +11,8 @@
  *                  drivers' queues, staging for ordinary memory)
  *   client.c       the driver of the remote virtual GPU and the API
  *   client_log.c   the replay log and failover
+ *   client_cmd.c   queued commands with reports (rpci_cmd_*), builds with
+ *                  options, info of the device's API
  *   split.c        one job over several devices
  * No DPDK here: librpci is an ordinary shared library.
  */
@@ -148,6 +150,7 @@ struct rpci_device {
 	struct rpci_module *modules;
 	struct rpci_function *functions;
 	struct rpci_device_stats stats;
+	struct cl_cmd_state *cmd;  /* client_cmd.c's, NULL until it needs some */
 };
 
 struct rpci_client {
@@ -259,6 +262,10 @@ int cl_device_bringup(struct rpci_device *dev);
 int cl_device_attach(struct rpci_device *dev, const struct rpci_ipc_dev_info *info);
 void cl_device_reset_state(struct rpci_device *dev);
 int cl_window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t size);
+
+/* client_cmd.c: what queued commands hold (freed with the device) */
+struct cl_cmd_state;
+void cl_cmd_free(struct rpci_device *dev);
 
 /* client_log.c: the replay log and failover */
 void cl_log_cmd(struct rpci_device *dev, const struct rpci_vgpu_cmd *cmd);

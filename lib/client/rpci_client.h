@@ -64,6 +64,9 @@ enum rpci_module_kind {
 	RPCI_MODULE_BUILTIN = 0, /**< the backend's built-in kernels; no image */
 	RPCI_MODULE_OPENCL = 1,  /**< OpenCL C source */
 	RPCI_MODULE_PTX = 2,     /**< NVIDIA PTX */
+	/** a program binary of the device's API (rpci_module_info(), RPCI_INFO_KEY_BINARY);
+	 *  loaded with rpci_module_build() only */
+	RPCI_MODULE_OPENCL_BINARY = 3,
 };
 
 /** Most arguments of one kernel launch. */
@@ -74,6 +77,7 @@ enum rpci_arg_kind {
 	RPCI_ARG_DEVPTR = 1, /**< a device address */
 	RPCI_ARG_SCALAR = 2, /**< a value of 1, 2, 4 or 8 bytes */
 	RPCI_ARG_LOCAL = 3,  /**< local (shared) memory of a size */
+	RPCI_ARG_BYVAL = 4,  /**< a value of any size, at data (rpci_cmd_launch() only) */
 };
 
 /** One kernel argument (see the rpci_arg_* helpers). */
@@ -709,6 +713,328 @@ int rpci_device_config_read(struct rpci_device *dev, uint32_t offset, void *buf,
  */
 int rpci_device_config_write(struct rpci_device *dev, uint32_t offset, const void *buf,
 			     uint32_t len);
+
+/* ------------------------------------------------ queued commands
+ *
+ * The device runs commands in order, one after another. The rpci_cmd_*
+ * functions queue one and return at once with its id; the command is done
+ * when rpci_cmd_poll() says its id or a later one is, or when
+ * rpci_cmd_wait() returns. What it did, the device writes into a struct
+ * rpci_cmd_report (in memory from rpci_client_host_alloc()) before it
+ * completes: its status, the device API's own error code (OpenCL: a cl_int)
+ * and when it started and ended on the device's clock. This is what an
+ * OpenCL runtime's queue needs (the rpci OpenCL ICD is built on it).
+ *
+ * Host memory a command reads or writes must come from
+ * rpci_client_host_alloc() and stay untouched until the command is done:
+ * the device's DMA engine moves it while the command runs. These commands
+ * are not replayed by a failover: use them on devices opened with no
+ * failover (rpci_device_open(), or no_failover in the requirements).
+ * Errors of commands queued this way are in their reports; rpci_cmd_poll()
+ * and rpci_cmd_wait() clear them from what rpci_synchronize() reports.
+ */
+
+/** Bytes one rpci_cmd_write() or rpci_cmd_read() moves at most. */
+#define RPCI_CMD_XFER_MAX (1ull << 30)
+/** Bytes of a rectangle's rows one rpci_cmd_rect() moves to or from the host at most. */
+#define RPCI_CMD_RECT_MAX (64ull << 20)
+/** Most bytes of an rpci_cmd_fill() pattern. */
+#define RPCI_CMD_PATTERN_MAX 128
+/** Most bytes of a launch's parameters: 8, 16 per argument, 80 for an NDRange, the values. */
+#define RPCI_LAUNCH_PARAMS_MAX 16384
+/** Most bytes of a device's API info block (rpci_device_api_info()). */
+#define RPCI_API_INFO_MAX 0x8000
+/** rpci_module_info() key of the module's binary. */
+#define RPCI_INFO_KEY_BINARY 1
+
+/** What a queued command did (32 bytes, written by the device). */
+struct rpci_cmd_report {
+	int32_t status;     /**< 0 or a negative errno */
+	int32_t api_status; /**< the device API's own code behind a failure (OpenCL: cl_int) */
+	uint64_t result;    /**< what the command gives */
+	uint64_t start_ns;  /**< device clock (rpci_device_clock()) when it started */
+	uint64_t end_ns;    /**< and when it ended (a launch: its kernel's start and end) */
+};
+
+/** Directions of rpci_cmd_rect(). */
+enum rpci_rect_dir {
+	RPCI_RECT_TO_DEVICE = 1,   /**< packed host rows -> device rectangle at dst */
+	RPCI_RECT_FROM_DEVICE = 2, /**< device rectangle at src -> packed host rows */
+	RPCI_RECT_ON_DEVICE = 3,   /**< device rectangle at src -> device rectangle at dst */
+};
+
+/**
+ * A rectangle in device memory: region[0] bytes per row, region[1] rows,
+ * region[2] slices; row i of slice j at origin + j * slice pitch + i * row
+ * pitch. The host side is packed.
+ */
+struct rpci_rect {
+	uint64_t dst;           /**< device address of the destination's first row */
+	uint64_t src;           /**< device address of the source's first row */
+	uint64_t region[3];
+	uint64_t dst_row_pitch;
+	uint64_t dst_slice_pitch;
+	uint64_t src_row_pitch;
+	uint64_t src_slice_pitch;
+};
+
+/** OpenCL's geometry for rpci_cmd_launch(). */
+struct rpci_ndrange {
+	uint32_t dims;       /**< 1 to 3 */
+	bool local_given;    /**< false: the device chooses the work-group size */
+	uint64_t offset[3];  /**< global work offset */
+	uint64_t global[3];  /**< work items in each dimension */
+	uint64_t local[3];   /**< work-group size */
+};
+
+/** An argument of rpci_cmd_launch(). */
+struct rpci_launch_arg {
+	uint16_t kind;      /**< enum rpci_arg_kind */
+	uint16_t size;      /**< bytes of the value or of local memory (DEVPTR: 8) */
+	uint64_t value;     /**< DEVPTR: device address; SCALAR: the value */
+	const void *data;   /**< BYVAL: the value's bytes (copied when queued) */
+};
+
+/**
+ * Queue a copy of host memory to the device (the device reads it).
+ *
+ * @param dev
+ *   The device.
+ * @param dptr
+ *   Device address.
+ * @param src
+ *   Memory from rpci_client_host_alloc(), unchanged until the command is done.
+ * @param size
+ *   Bytes (at most RPCI_CMD_XFER_MAX).
+ * @param report
+ *   NULL, or where the device reports (from rpci_client_host_alloc(), 8-byte aligned).
+ * @param id
+ *   Set to the command's id.
+ * @return
+ *   0 (queued), -EINVAL (memory not shared, bad report), -EFAULT (outside device
+ *   memory), -E2BIG, -ENOTCONN (the device is lost).
+ */
+int rpci_cmd_write(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size,
+		   struct rpci_cmd_report *report, uint32_t *id);
+
+/**
+ * Queue a copy of device memory to host memory (the device writes it).
+ *
+ * @param dst
+ *   Memory from rpci_client_host_alloc(); it holds the data once the command is done.
+ * @return
+ *   As rpci_cmd_write().
+ */
+int rpci_cmd_read(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size,
+		  struct rpci_cmd_report *report, uint32_t *id);
+
+/**
+ * Queue a copy within device memory (the ranges may overlap).
+ *
+ * @return
+ *   0, -EINVAL, -EFAULT, -ENOTCONN.
+ */
+int rpci_cmd_copy(struct rpci_device *dev, uint64_t dst, uint64_t src, uint64_t size,
+		  struct rpci_cmd_report *report, uint32_t *id);
+
+/**
+ * Queue a rectangle's copy: packed host rows to the device, device to
+ * packed host rows, or within the device.
+ *
+ * @param dir
+ *   enum rpci_rect_dir.
+ * @param rect
+ *   The rectangle (its dst or src unused for the host side).
+ * @param host
+ *   TO_DEVICE and FROM_DEVICE: memory from rpci_client_host_alloc() of
+ *   region[0] * region[1] * region[2] bytes (at most RPCI_CMD_RECT_MAX); else NULL.
+ * @return
+ *   0, -EINVAL, -EFAULT (outside device memory), -E2BIG, -ENOTCONN.
+ */
+int rpci_cmd_rect(struct rpci_device *dev, enum rpci_rect_dir dir, const struct rpci_rect *rect,
+		  void *host, struct rpci_cmd_report *report, uint32_t *id);
+
+/**
+ * Queue a fill of device memory with a pattern.
+ *
+ * @param pattern
+ *   The pattern (copied).
+ * @param pattern_size
+ *   1 to RPCI_CMD_PATTERN_MAX bytes.
+ * @param size
+ *   Bytes to fill, a multiple of pattern_size.
+ * @return
+ *   0, -EINVAL, -EFAULT, -ENOTCONN.
+ */
+int rpci_cmd_fill(struct rpci_device *dev, uint64_t dptr, const void *pattern,
+		  uint32_t pattern_size, uint64_t size, struct rpci_cmd_report *report,
+		  uint32_t *id);
+
+/**
+ * Queue the freeing of device memory (after the commands before it).
+ *
+ * @return
+ *   0, -EINVAL, -ENOTCONN; an address that is no allocation fails in the report
+ *   (-ENOENT).
+ */
+int rpci_cmd_free(struct rpci_device *dev, uint64_t dptr, struct rpci_cmd_report *report,
+		  uint32_t *id);
+
+/**
+ * Queue a command that does nothing: done when every command before it
+ * is; its report has the time.
+ *
+ * @return
+ *   0, -EINVAL, -ENOTCONN.
+ */
+int rpci_cmd_marker(struct rpci_device *dev, struct rpci_cmd_report *report, uint32_t *id);
+
+/**
+ * Queue a kernel launch on an NDRange, with arguments of any kind.
+ *
+ * @param fn
+ *   The function.
+ * @param nd
+ *   The NDRange.
+ * @param args
+ *   The arguments (BYVAL values are copied when queued).
+ * @param nb_args
+ *   How many (at most RPCI_KERNEL_ARGS_MAX), all of them fitting in
+ *   RPCI_LAUNCH_PARAMS_MAX bytes of parameters.
+ * @return
+ *   0, -EINVAL (bad geometry or argument), -E2BIG (parameters too large),
+ *   -ENOTCONN.
+ */
+int rpci_cmd_launch(struct rpci_function *fn, const struct rpci_ndrange *nd,
+		    const struct rpci_launch_arg *args, unsigned int nb_args,
+		    struct rpci_cmd_report *report, uint32_t *id);
+
+/**
+ * Take the completions that have arrived, without waiting.
+ *
+ * @param dev
+ *   The device.
+ * @param done
+ *   Set to the id of the last command done (every command queued before
+ *   it is done too).
+ * @return
+ *   0, or -ENOTCONN when the device is lost (commands after *done will
+ *   not complete).
+ */
+int rpci_cmd_poll(struct rpci_device *dev, uint32_t *done);
+
+/**
+ * Whether command id is done, given the last id done (ids wrap).
+ *
+ * @return
+ *   true if it is.
+ */
+static inline bool
+rpci_cmd_is_done(uint32_t id, uint32_t done)
+{
+	return (int32_t)(done - id) >= 0;
+}
+
+/**
+ * Wait until command id (and every command before it) is done.
+ *
+ * @return
+ *   0, or -ENOTCONN (the device or the proxy is lost; within the
+ *   configured time, never a hang).
+ */
+int rpci_cmd_wait(struct rpci_device *dev, uint32_t id);
+
+/**
+ * Load a module with build options, or a binary of the device's API, and
+ * wait for it.
+ *
+ * @param dev
+ *   The device.
+ * @param kind
+ *   RPCI_MODULE_OPENCL (source) or RPCI_MODULE_OPENCL_BINARY, or any kind
+ *   rpci_module_load() takes.
+ * @param image
+ *   Source or binary.
+ * @param len
+ *   Its length.
+ * @param options
+ *   Build options (NULL or "" for none).
+ * @param module
+ *   Set to the module.
+ * @param log
+ *   If not NULL, receives the build log (NUL-terminated).
+ * @param log_len
+ *   Size of log.
+ * @param api_status
+ *   If not NULL, set to the device API's code behind a failure (OpenCL:
+ *   CL_BUILD_PROGRAM_FAILURE, CL_INVALID_BINARY, ...), 0 otherwise.
+ * @return
+ *   0, -ENOTSUP (the device does not load that kind, or takes no options),
+ *   -EINVAL (the build failed: see the log), -ENOMEM, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_module_build(struct rpci_device *dev, enum rpci_module_kind kind, const void *image,
+		      size_t len, const char *options, struct rpci_module **module, char *log,
+		      size_t log_len, int32_t *api_status);
+
+/**
+ * What the device's API says of a module: key 0 its info block (the format
+ * of rpci_vgpu_hw.h, struct rpci_vgpu_info_hdr), RPCI_INFO_KEY_BINARY its
+ * binary.
+ *
+ * @param module
+ *   The module.
+ * @param key
+ *   What to read.
+ * @param buf
+ *   Receives it (any memory).
+ * @param len
+ *   Size of buf.
+ * @param size
+ *   Set to its size, also when it does not fit.
+ * @return
+ *   0, -ENOSPC (larger than len: nothing written), -ENOTSUP (the device's
+ *   backend does not say, or gives no binary), -ENOENT, -ENOTCONN.
+ */
+int rpci_module_info(struct rpci_module *module, uint32_t key, void *buf, size_t len,
+		     size_t *size);
+
+/**
+ * What the device's API says of a function (key 0: its info block), as
+ * rpci_module_info().
+ */
+int rpci_function_info(struct rpci_function *fn, uint32_t key, void *buf, size_t len,
+		       size_t *size);
+
+/**
+ * The device's API info block (BAR0, read-only: the proxy answers it from
+ * what it read once per session).
+ *
+ * @param dev
+ *   The device.
+ * @param buf
+ *   Receives it.
+ * @param len
+ *   Size of buf (RPCI_API_INFO_MAX is always enough).
+ * @param size
+ *   Set to its size.
+ * @return
+ *   0, -ENOTSUP (the device has none: its backend does not speak an API),
+ *   -ENOSPC (larger than len), -EIO (a size over RPCI_API_INFO_MAX),
+ *   -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_device_api_info(struct rpci_device *dev, void *buf, size_t len, size_t *size);
+
+/**
+ * Read the device's clock (the clock of reports): one read round trip.
+ *
+ * @param dev
+ *   The device.
+ * @param ns
+ *   Set to its value, in nanoseconds.
+ * @return
+ *   0, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_device_clock(struct rpci_device *dev, uint64_t *ns);
 
 /** A device pointer argument. */
 static inline struct rpci_kernel_arg
