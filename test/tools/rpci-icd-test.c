@@ -12,6 +12,8 @@
  * failures (test/integration/opencl-icd.sh runs it).
  *
  * usage: rpci-icd-test            every check
+ *        rpci-icd-test --multi    a context of two devices: a buffer moves
+ *                                 between them as commands use it
  *        rpci-icd-test --lost     launch kernels until the device is lost;
  *                                 print the error and how long it took
  */
@@ -992,6 +994,68 @@ lost(void)
 	return err == CL_OUT_OF_RESOURCES || err == CL_DEVICE_NOT_AVAILABLE ? 0 : 1;
 }
 
+/* ------------------------------------------------------------ two devices */
+
+static int
+multi(void)
+{
+	enum { N = 1 << 16 };
+	static float host[N], back[N];
+	cl_device_id devs[2];
+	cl_command_queue q[2];
+	cl_context ctx;
+	cl_program p;
+	cl_kernel k;
+	cl_mem m;
+	cl_uint n = 0;
+	cl_float two = 2.0f;
+	size_t global = N, i;
+	cl_int err;
+	bool ok = true;
+	const char *src = "__kernel void scale(__global float *x, float k) "
+			  "{ x[get_global_id(0)] *= k; }";
+
+	err = clGetDeviceIDs(g_platform, CL_DEVICE_TYPE_ALL, 2, devs, &n);
+	check(err == CL_SUCCESS && n == 2, "two remote devices (%d, %u)", err, n);
+	if (n < 2) {
+		return 1;
+	}
+	ctx = clCreateContext(NULL, 2, devs, NULL, NULL, &err);
+	check(err == CL_SUCCESS, "a context of both (%d)", err);
+	q[0] = clCreateCommandQueue(ctx, devs[0], 0, &err);
+	q[1] = clCreateCommandQueue(ctx, devs[1], 0, &err);
+	p = clCreateProgramWithSource(ctx, 1, &src, NULL, &err);
+	err = clBuildProgram(p, 0, NULL, NULL, NULL, NULL);
+	check(err == CL_SUCCESS, "built for both (%d)", err);
+	k = clCreateKernel(p, "scale", &err);
+	for (i = 0; i < N; i++) {
+		host[i] = (float)i;
+	}
+	m = clCreateBuffer(ctx, CL_MEM_COPY_HOST_PTR, sizeof(host), host, &err);
+	clSetKernelArg(k, 0, sizeof(m), &m);
+	clSetKernelArg(k, 1, sizeof(two), &two);
+	/* written on the first, scaled on the second, scaled again on the first */
+	err = clEnqueueNDRangeKernel(q[1], k, 1, NULL, &global, NULL, 0, NULL, NULL);
+	err |= clFinish(q[1]);
+	err |= clEnqueueNDRangeKernel(q[0], k, 1, NULL, &global, NULL, 0, NULL, NULL);
+	err |= clEnqueueReadBuffer(q[0], m, CL_TRUE, 0, sizeof(back), back, 0, NULL, NULL);
+	for (i = 0; i < N && ok; i++) {
+		ok = back[i] == 4.0f * (float)i;
+	}
+	check(err == CL_SUCCESS && ok, "the buffer follows the commands across devices (%d)", err);
+	err = clEnqueueReadBuffer(q[1], m, CL_TRUE, 0, sizeof(back), back, 0, NULL, NULL);
+	check(err == CL_SUCCESS && back[N - 1] == 4.0f * (float)(N - 1),
+	      "and is read from the other (%d)", err);
+	clReleaseMemObject(m);
+	clReleaseKernel(k);
+	clReleaseProgram(p);
+	clReleaseCommandQueue(q[0]);
+	clReleaseCommandQueue(q[1]);
+	clReleaseContext(ctx);
+	printf("%d passed, %d failed\n", g_pass, g_fail);
+	return g_fail;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -999,6 +1063,9 @@ main(int argc, char **argv)
 	cl_int err;
 
 	test_platform_device();
+	if (argc > 1 && strcmp(argv[1], "--multi") == 0) {
+		return multi();
+	}
 	test_context_queue();
 	if (lost_mode) {
 		g_prog = build(g_source, "-DSCALE=1", &err);

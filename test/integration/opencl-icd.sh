@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Integration test of the rpci OpenCL ICD, run as a user would: a real
+# rpci-server whose two devices run on OpenCL (PoCL on a machine without a
+# GPU), a real rpci-proxy on the client host, and unmodified OpenCL
+# programs that find the rpci platform through the ICD loader
+# (OCL_ICD_VENDORS naming the build tree's vendor file, beside PoCL's):
+#
+# - clinfo lists the rpci platform and the remote device with the server's
+#   real properties (compared with the same clinfo on PoCL here), no error;
+# - rpci-icd-test checks the API call by call, and a context of both devices;
+# - PyOpenCL programs give numpy's results (elementwise, reductions, a matrix
+#   multiply and a scan with local memory, a binary);
+# - the kernels of test/kernels give, byte for byte, what rpci-run --job cl
+#   gives (which checks them against its CPU references);
+# - clpeak's global bandwidth, compute, transfer bandwidth and kernel latency
+#   run on the remote device and complete (a short run: a small device);
+# - with no proxy, the platform has no device and nothing hangs; a server
+#   killed under a program turns its calls into CL_OUT_OF_RESOURCES in time.
+#
+# Exits 77 (skipped) without an OpenCL device on the server, or without
+# clinfo, clpeak or PyOpenCL (usertools/install-deps.sh installs them).
+#
+# usage: opencl-icd.sh BUILD_DIR SOURCE_DIR
+
+BUILD=${1:?build dir}
+SRC=${2:?source dir}
+. "$SRC/test/integration/lib.sh"
+
+SERVER="$BUILD/app/rpci-server"
+PROXYD="$BUILD/app/rpci-proxy"
+RUN="$BUILD/app/rpci-run"
+ICDTEST="$BUILD/test/tools/rpci-icd-test"
+PY=/usr/bin/python3
+K="$SRC/test/kernels"
+CFG="$IT_DIR/icd.cfg"
+
+for tool in clinfo clpeak; do
+	if ! command -v "$tool" >/dev/null; then
+		it_log "no $tool (usertools/install-deps.sh installs it): skipped"
+		exit 77
+	fi
+done
+if ! "$PY" -c 'import pyopencl, numpy' 2>/dev/null; then
+	it_log "no python3-pyopencl or python3-numpy: skipped"
+	exit 77
+fi
+
+it_pair_config "$SRC/config/pair.cfg" "$IT_DIR/pair.cfg"
+# both devices on OpenCL: 256 and 128 MiB (clpeak sizes its buffers from them)
+# (consoles of their own: a daemon of another test may hold the default sockets)
+sed -e 's/backend = "cpu";/backend = "opencl";/' \
+	-e "s|name = \"server0\";|&\n        console = \"$IT_DIR/server0.console\";|" \
+	-e "s|name = \"client0\";|&\n        console = \"$IT_DIR/client0.console\";|" \
+	"$IT_DIR/pair.cfg" |
+	awk '/name = "vgpu1"/ { v1 = 1 } v1 && /memory_mb = 256;/ { sub(/256/, "128"); v1 = 0 } 1' \
+	>"$CFG"
+
+# The loader sees rpci (the build tree's vendor file) and PoCL, if installed.
+VENDORS="$IT_DIR/vendors"
+mkdir -p "$VENDORS"
+cp "$BUILD/drivers/opencl-icd/vendors/rpci.icd" "$VENDORS/rpci.icd"
+for f in /etc/OpenCL/vendors/*.icd; do
+	[ -f "$f" ] && cp "$f" "$VENDORS/"
+done
+export OCL_ICD_VENDORS="$VENDORS"
+export RPCI_PROXY="$IT_DIR/proxy.sock"
+export PYOPENCL_NO_CACHE=1
+unset RPCI_OPENCL_DEVICES RPCI_OPENCL_REQUIRE
+
+# A program that must not hang: bounded, its output in a log.
+bounded() {
+	local secs=$1 log=$2
+	shift 2
+	timeout -s KILL "$secs" "$@" >"$log" 2>&1
+}
+
+# The server must not see the rpci platform (it serves PoCL's device).
+OCL_ICD_VENDORS=/etc/OpenCL/vendors it_start_server "$SERVER" "$CFG" server0 \
+	"$IT_DIR/server.log"
+if [ $? -ne 0 ]; then
+	if grep -q -e "No such device" -e "no OpenCL platform" -e "no usable OpenCL device" \
+		"$IT_DIR/server.log"; then
+		it_log "no OpenCL device here: skipped"
+		exit 77
+	fi
+	it_summary
+	exit 1
+fi
+"$PROXYD" --config "$CFG" --host client0 >"$IT_DIR/proxy.log" 2>&1 &
+PROXY_PID=$!
+IT_PIDS="$IT_PIDS $PROXY_PID"
+for i in $(seq 1 100); do
+	grep -q "serving programs" "$IT_DIR/proxy.log" && break
+	sleep 0.1
+done
+
+# ---------------------------------------------------------------- clinfo
+if bounded 60 "$IT_DIR/clinfo.txt" clinfo; then
+	it_pass "clinfo runs ($(grep -c 'Platform Name' "$IT_DIR/clinfo.txt") platform lines)"
+else
+	it_fail "clinfo: rc $?"
+	cat "$IT_DIR/clinfo.txt"
+fi
+# the rpci platform's section, and what the same PoCL says here
+awk '/^  Platform Name +rpci$/ { on = 1 } on { print }
+     /^  Platform Name/ && !/rpci/ { on = 0 }' "$IT_DIR/clinfo.txt" >"$IT_DIR/clinfo-rpci.txt"
+OCL_ICD_VENDORS=/etc/OpenCL/vendors bounded 60 "$IT_DIR/clinfo-local.txt" clinfo
+field() {
+	grep -m 1 "^  $2 " "$1" | sed "s/^  $2 *//"
+}
+if grep -q "Device Name" "$IT_DIR/clinfo-rpci.txt"; then
+	it_pass "clinfo lists the rpci platform and a device: $(field "$IT_DIR/clinfo-rpci.txt" 'Device Name')"
+else
+	it_fail "clinfo: no rpci device"
+	cat "$IT_DIR/clinfo.txt"
+fi
+if grep -i -E "<error|CL_INVALID|CL_OUT_OF|error:" "$IT_DIR/clinfo.txt"; then
+	it_fail "clinfo printed error lines"
+else
+	it_pass "clinfo printed no error line"
+fi
+same=0
+differ=""
+for f in "Device Name" "Device Vendor" "Device Version" "Driver Version" \
+	"Device OpenCL C Version" "Max compute units" "Max work group size" \
+	"Max work item sizes" "Local memory size" "Max clock frequency" "Address bits"; do
+	if [ -n "$(field "$IT_DIR/clinfo-local.txt" "$f")" ] &&
+		[ "$(field "$IT_DIR/clinfo-rpci.txt" "$f")" = "$(field "$IT_DIR/clinfo-local.txt" "$f")" ]; then
+		same=$((same + 1))
+	else
+		differ="$differ '$f'"
+	fi
+done
+if [ -z "$differ" ]; then
+	it_pass "the remote device's properties are the server's real ones ($same compared with PoCL here)"
+else
+	it_fail "properties differ from PoCL's here:$differ"
+fi
+if [ "$(field "$IT_DIR/clinfo-rpci.txt" 'Global memory size')" = "268435456 (256MiB)" ] &&
+	[ "$(field "$IT_DIR/clinfo-rpci.txt" 'Image support')" = "No" ]; then
+	it_pass "served as rpci serves it: 256 MiB of device memory, no images"
+else
+	it_fail "memory or image support: $(field "$IT_DIR/clinfo-rpci.txt" 'Global memory size'), $(field "$IT_DIR/clinfo-rpci.txt" 'Image support')"
+fi
+
+# ---------------------------------------------------------------- the API
+if bounded 300 "$IT_DIR/api.log" "$ICDTEST"; then
+	it_pass "rpci-icd-test: $(tail -n 1 "$IT_DIR/api.log")"
+else
+	it_fail "rpci-icd-test: $(tail -n 1 "$IT_DIR/api.log")"
+	grep FAIL "$IT_DIR/api.log"
+fi
+if RPCI_OPENCL_DEVICES=server0/vgpu0,server0/vgpu1 bounded 120 "$IT_DIR/multi.log" \
+	"$ICDTEST" --multi; then
+	it_pass "a context of two remote devices: $(tail -n 1 "$IT_DIR/multi.log")"
+else
+	it_fail "a context of two devices: $(tail -n 1 "$IT_DIR/multi.log")"
+	grep FAIL "$IT_DIR/multi.log"
+fi
+
+# ---------------------------------------------------------------- PyOpenCL
+if bounded 300 "$IT_DIR/py.log" "$PY" "$SRC/test/integration/icd_pyopencl.py"; then
+	it_pass "PyOpenCL gives numpy's results: $(grep -c '^ok' "$IT_DIR/py.log") checks"
+else
+	it_fail "PyOpenCL"
+	cat "$IT_DIR/py.log"
+fi
+
+# ---------------------------------------------------------------- test/kernels
+# same_as_run NAME ARGS...: rpci-run --job cl verifies against its reference and
+# dumps its outputs; the ICD's run of the same kernel dumps the same bytes.
+same_as_run() {
+	local name=$1
+	shift
+	rm -f "$IT_DIR/run.bin" "$IT_DIR/icd.bin"
+	if ! bounded 120 "$IT_DIR/run.log" "$RUN" --job cl "$@" --dump "$IT_DIR/run.bin" ||
+		! grep -q '^verified$' "$IT_DIR/run.log"; then
+		it_fail "$name: rpci-run"
+		cat "$IT_DIR/run.log"
+		return
+	fi
+	local args=()
+	while [ $# -gt 0 ]; do
+		if [ "$1" = "--check" ]; then
+			shift 2
+			continue
+		fi
+		args+=("$1")
+		shift
+	done
+	if bounded 120 "$IT_DIR/icd.log" "$PY" "$SRC/test/integration/icd_kernels.py" \
+		"${args[@]}" --dump "$IT_DIR/icd.bin" &&
+		cmp -s "$IT_DIR/run.bin" "$IT_DIR/icd.bin"; then
+		it_pass "$name: through the ICD as through rpci-run ($(stat -c %s "$IT_DIR/icd.bin") bytes, verified)"
+	else
+		it_fail "$name: the ICD's result differs from rpci-run's"
+		cat "$IT_DIR/icd.log"
+	fi
+}
+same_as_run "saxpy" --source "$K/saxpy.cl" --kernel saxpy --global 100096 --local 128 \
+	--arg f32:1.5 --arg in:f32:100003:seq --arg inout:f32:100003:seq --arg u32:100003 \
+	--check saxpy
+same_as_run "sgemm_tiled" --source "$K/sgemm_tiled.cl" --kernel sgemm_tiled \
+	--global 208,304 --local 16,16 --arg in:f32:300x500:seq --arg in:f32:500x200:0.5 \
+	--arg inout:f32:300x200:seq --arg u32:300 --arg u32:200 --arg u32:500 --arg f32:1.5 \
+	--arg f32:0.5 --arg local:1024 --arg local:1024 --check sgemm
+same_as_run "histogram" --source "$K/histogram.cl" --kernel histogram --global 1024 \
+	--local 128 --arg in:u8:100003:seq --arg u32:100003 --arg out:u32:256 --arg local:1024 \
+	--check histogram
+same_as_run "prefix_sum" --source "$K/prefix_sum.cl" --kernel prefix_sum --global 256 \
+	--local 256 --arg in:u32:100003:seq --arg out:u32:100003 --arg u32:100003 \
+	--arg local:2048 --check scan
+
+# ---------------------------------------------------------------- clpeak
+rpci_index=$(clinfo -l 2>/dev/null | sed -n 's/^Platform #\([0-9]*\): rpci$/\1/p')
+if bounded 400 "$IT_DIR/clpeak.log" clpeak -p "$rpci_index" -d 0 --global-bandwidth \
+	--compute-sp --transfer-bandwidth --kernel-latency &&
+	grep -q "float16 *: *[0-9.]*$" "$IT_DIR/clpeak.log" &&
+	grep -q "enqueueReadBuffer *: *[0-9.]*$" "$IT_DIR/clpeak.log" &&
+	grep -q "Kernel launch latency : [0-9.]* us" "$IT_DIR/clpeak.log" &&
+	! grep -q -i -e "skipped" -e "error" "$IT_DIR/clpeak.log"; then
+	it_pass "clpeak on the remote device: $(grep -A 5 'Global memory' "$IT_DIR/clpeak.log" | tail -n 1 | sed 's/^ *//') GB/s global, $(grep -A 5 'Single-precision' "$IT_DIR/clpeak.log" | tail -n 1 | sed 's/^ *//') GFLOPS, write $(grep -m 1 'enqueueWriteBuffer ' "$IT_DIR/clpeak.log" | sed 's/.*: //') GB/s, latency $(grep -o 'latency : [0-9.]* us' "$IT_DIR/clpeak.log")"
+else
+	it_fail "clpeak"
+	cat "$IT_DIR/clpeak.log"
+fi
+
+# ---------------------------------------------------------------- no proxy
+if RPCI_PROXY="$IT_DIR/none.sock" bounded 30 "$IT_DIR/noproxy.log" clinfo -l &&
+	grep -q "rpci" "$IT_DIR/noproxy.log"; then
+	it_pass "no proxy: the rpci platform shows no device, at once"
+else
+	it_fail "no proxy: rc $?"
+	cat "$IT_DIR/noproxy.log"
+fi
+
+# ---------------------------------------------------------------- a lost server
+"$ICDTEST" --lost >"$IT_DIR/lost.log" 2>&1 &
+LOST_PID=$!
+IT_PIDS="$IT_PIDS $LOST_PID"
+for i in $(seq 1 300); do
+	grep -q "^running" "$IT_DIR/lost.log" && break
+	sleep 0.1
+done
+sleep 1
+t0=$(date +%s%N)
+kill -KILL "$IT_SERVER_PID"
+it_wait_exit "$LOST_PID" 30
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ $rc -eq 0 ] && grep -q "^error -5 \|^error -2 " "$IT_DIR/lost.log"; then
+	it_pass "server killed under a program: $(grep '^error' "$IT_DIR/lost.log"), its calls fail in $ms ms: $(grep '^then' "$IT_DIR/lost.log")"
+else
+	it_fail "lost server: rc $rc after $ms ms"
+	tail -n 5 "$IT_DIR/lost.log"
+fi
+
+it_stop "$PROXY_PID" 10
+it_summary
