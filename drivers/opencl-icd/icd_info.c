@@ -468,3 +468,42 @@ icd_device_answers(const struct icd_info *server, struct icd_info *out)
 	free(buf);
 	return ret;
 }
+
+/* ------------------------------------------------------------ kernels */
+
+void
+icd_arg_classify(struct icd_arg *a, const struct icd_info *fninfo, cl_uint index)
+{
+	static const char *const opaque[] = {
+		"sampler_t", "queue_t", "clk_event_t", "reserve_id_t", "event_t",
+	};
+	cl_kernel_arg_address_qualifier q = (cl_kernel_arg_address_qualifier)icd_info_u64(
+		fninfo, RPCI_VGPU_INFO_ARG(index, CL_KERNEL_ARG_ADDRESS_QUALIFIER),
+		CL_KERNEL_ARG_ADDRESS_PRIVATE);
+	char type[256] = "";
+	size_t i;
+
+	icd_info_str(fninfo, RPCI_VGPU_INFO_ARG(index, CL_KERNEL_ARG_TYPE_NAME), type,
+		     sizeof(type));
+	memset(a, 0, sizeof(*a));
+	switch (q) {
+	case CL_KERNEL_ARG_ADDRESS_GLOBAL:
+	case CL_KERNEL_ARG_ADDRESS_CONSTANT:
+		/* images and pipes are global objects, not pointers */
+		a->class = strchr(type, '*') != NULL ? ICD_ARG_MEM : ICD_ARG_OPAQUE;
+		return;
+	case CL_KERNEL_ARG_ADDRESS_LOCAL:
+		a->class = ICD_ARG_LOCAL;
+		return;
+	default:
+		break;
+	}
+	a->class = ICD_ARG_VALUE;
+	for (i = 0; i < sizeof(opaque) / sizeof(opaque[0]); i++) {
+		if (strcmp(type, opaque[i]) == 0) {
+			a->class = ICD_ARG_OPAQUE;
+		}
+	}
+	a->size_known = (uint32_t)icd_info_u64(fninfo, RPCI_VGPU_INFO_ARG(index,
+							 RPCI_VGPU_INFO_ARG_SIZE), 0);
+}

@@ -101,6 +101,10 @@ bool icd_extension_allowed(const char *name);
 /* Whether a key is a clGetDeviceInfo query the ICD answers from the block. */
 bool icd_device_key_known(cl_uint key);
 
+struct icd_arg;
+/* Classify argument index from a function's info (address qualifier, type name, size). */
+void icd_arg_classify(struct icd_arg *a, const struct icd_info *fninfo, cl_uint index);
+
 /* ------------------------------------------------------------ objects */
 
 enum icd_type {
@@ -456,8 +460,6 @@ void icd_program_release(cl_program p);
 void icd_kernel_release(cl_kernel k);
 /* The launch arguments of k on device index i into cmd (values copied). */
 cl_int icd_kernel_marshal(cl_kernel k, int i, struct icd_cmd *cmd);
-/* Classify an argument from its info (address qualifier, type name, size). */
-void icd_arg_classify(struct icd_arg *a, const struct icd_info *fninfo, cl_uint index);
 /* Set argument index of k (clSetKernelArg's checks). */
 cl_int icd_arg_set(cl_kernel k, cl_uint index, size_t size, const void *value);
 
