@@ -78,7 +78,8 @@ check_answers(const struct icd_info *info)
 	FUZZ_CHECK((icd_info_u64(&out, CL_DEVICE_QUEUE_ON_HOST_PROPERTIES, 0) &
 		    ~(uint64_t)CL_QUEUE_PROFILING_ENABLE) == 0);
 	if (icd_info_str(&out, CL_DEVICE_EXTENSIONS, ext, sizeof(ext))) {
-		for (tok = strtok_r(ext, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		for (tok = strtok_r(ext, " ", &save); tok != NULL;
+		     tok = strtok_r(NULL, " ", &save)) {
 			FUZZ_CHECK(icd_extension_allowed(tok));
 		}
 	}

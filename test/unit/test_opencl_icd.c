@@ -463,7 +463,8 @@ test_scheduler(void)
 	CU_ASSERT_EQUAL(status, CL_QUEUED);
 	icd_clGetEventInfo(ev2, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(status), &status, NULL);
 	CU_ASSERT_EQUAL(status, CL_QUEUED); /* in order: behind the first */
-	CU_ASSERT_EQUAL(icd_clEnqueueMarkerWithWaitList(q, 1, NULL, NULL), CL_INVALID_EVENT_WAIT_LIST);
+	CU_ASSERT_EQUAL(icd_clEnqueueMarkerWithWaitList(q, 1, NULL, NULL),
+			CL_INVALID_EVENT_WAIT_LIST);
 	CU_ASSERT_EQUAL(icd_clEnqueueMarkerWithWaitList(q, 0, &user, NULL),
 			CL_INVALID_EVENT_WAIT_LIST);
 	/* failed: what waits on it fails, and what follows in the queue then goes (and
