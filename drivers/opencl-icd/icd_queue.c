@@ -359,16 +359,87 @@ icd_cmd_discard(struct icd_cmd *cmd)
 	icd_event_release(ev);
 }
 
+/*
+ * Shared memory for commands. Each block has a header with its size; blocks
+ * of SHM_CACHE_MIN bytes and more are kept when freed (up to
+ * SHM_CACHE_BYTES in all) and given again to a request they fit: a block
+ * fresh from the shared memory costs a page fault per page, in this process
+ * and in the proxy, at its first use (about as long as moving the data).
+ */
+#define SHM_HDR 64u
+#define SHM_CACHE_MIN (64u << 10)
+#define SHM_CACHE_BYTES (256ull << 20)
+
+struct shm_block {
+	struct shm_block *next;
+	size_t size;
+};
+
+static struct shm_block *g_shm_cache; /* most recently freed first */
+static size_t g_shm_cached;
+
+/* A cached block for size bytes (not more than twice as large), or NULL. */
+static void *
+shm_cache_take(size_t size)
+{
+	struct shm_block **pp, **best = NULL;
+
+	for (pp = &g_shm_cache; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->size >= size && (*pp)->size / 2 <= size &&
+		    (best == NULL || (*pp)->size < (*best)->size)) {
+			best = pp;
+		}
+	}
+	if (best == NULL) {
+		return NULL;
+	}
+	{
+		struct shm_block *b = *best;
+
+		*best = b->next;
+		g_shm_cached -= b->size;
+		return (uint8_t *)b + SHM_HDR;
+	}
+}
+
+/* Give cached blocks back to the shared memory until keep bytes are left. */
+static void
+shm_cache_trim(size_t keep)
+{
+	while (g_shm_cached > keep && g_shm_cache != NULL) {
+		struct shm_block **pp = &g_shm_cache, *b;
+
+		while ((*pp)->next != NULL) {
+			pp = &(*pp)->next; /* the least recently freed */
+		}
+		b = *pp;
+		*pp = NULL;
+		g_shm_cached -= b->size;
+		rpci_client_host_free(g_icd.client, b);
+	}
+}
+
 void *
 icd_shm_alloc(size_t size)
 {
-	void *p;
+	struct shm_block *b;
 	cl_uint i;
 
+	if (size >= SHM_CACHE_MIN && (b = shm_cache_take(size)) != NULL) {
+		return b;
+	}
 	for (;;) {
-		p = rpci_client_host_alloc(g_icd.client, size);
-		if (p != NULL || errno != ENOMEM) {
-			return p;
+		b = rpci_client_host_alloc(g_icd.client, size + SHM_HDR);
+		if (b != NULL) {
+			b->size = size;
+			return (uint8_t *)b + SHM_HDR;
+		}
+		if (errno != ENOMEM) {
+			return NULL;
+		}
+		if (g_shm_cached > 0) {
+			shm_cache_trim(0);
+			continue;
 		}
 		/* full: what runs gives its memory back when it retires */
 		for (i = 0; i < g_icd.nb_devices; i++) {
@@ -393,9 +464,20 @@ icd_shm_alloc(size_t size)
 void
 icd_shm_free(void *p)
 {
-	if (p != NULL) {
-		rpci_client_host_free(g_icd.client, p);
+	struct shm_block *b;
+
+	if (p == NULL) {
+		return;
 	}
+	b = (struct shm_block *)((uint8_t *)p - SHM_HDR);
+	if (b->size < SHM_CACHE_MIN || b->size > SHM_CACHE_BYTES) {
+		rpci_client_host_free(g_icd.client, b);
+		return;
+	}
+	b->next = g_shm_cache;
+	g_shm_cache = b;
+	g_shm_cached += b->size;
+	shm_cache_trim(SHM_CACHE_BYTES);
 }
 
 /* ------------------------------------------------------------ submission */

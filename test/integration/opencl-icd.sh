@@ -221,7 +221,10 @@ if bounded 400 "$IT_DIR/clpeak.log" clpeak -p "$rpci_index" -d 0 --global-bandwi
 	grep -q "enqueueReadBuffer *: *[0-9.]*$" "$IT_DIR/clpeak.log" &&
 	grep -q "Kernel launch latency : [0-9.]* us" "$IT_DIR/clpeak.log" &&
 	! grep -q -i -e "skipped" -e "error" "$IT_DIR/clpeak.log"; then
-	it_pass "clpeak on the remote device: $(grep -A 5 'Global memory' "$IT_DIR/clpeak.log" | tail -n 1 | sed 's/^ *//') GB/s global, $(grep -A 5 'Single-precision' "$IT_DIR/clpeak.log" | tail -n 1 | sed 's/^ *//') GFLOPS, write $(grep -m 1 'enqueueWriteBuffer ' "$IT_DIR/clpeak.log" | sed 's/.*: //') GB/s, latency $(grep -o 'latency : [0-9.]* us' "$IT_DIR/clpeak.log")"
+	last() {
+		grep -A 5 "$1" "$IT_DIR/clpeak.log" | tail -n 1 | sed 's/.*: *//'
+	}
+	it_pass "clpeak on the remote device: float16 $(last 'Global memory') GB/s global, $(last 'Single-precision') GFLOPS, write $(grep -m 1 'enqueueWriteBuffer ' "$IT_DIR/clpeak.log" | sed 's/.*: *//') GB/s, read $(grep -m 1 'enqueueReadBuffer ' "$IT_DIR/clpeak.log" | sed 's/.*: *//') GB/s, launch $(grep -o 'latency : [0-9.]* us' "$IT_DIR/clpeak.log" | sed 's/latency : //')"
 else
 	it_fail "clpeak"
 	cat "$IT_DIR/clpeak.log"
