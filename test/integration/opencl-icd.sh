@@ -16,7 +16,9 @@
 #   gives (which checks them against its CPU references);
 # - clpeak's global bandwidth, compute, transfer bandwidth and kernel latency
 #   run on the remote device and complete (a short run: a small device);
-# - with no proxy, the platform has no device and nothing hangs; a server
+# - with no proxy, the platform has no device and nothing hangs;
+# - with a selector (the server's host runs it): RPCI_OPENCL_REQUIRE chooses
+#   the devices, a device is leased while a context uses it, and a server
 #   killed under a program turns its calls into CL_OUT_OF_RESOURCES in time.
 #
 # Exits 77 (skipped) without an OpenCL device on the server, or without
@@ -237,6 +239,93 @@ if RPCI_PROXY="$IT_DIR/none.sock" bounded 30 "$IT_DIR/noproxy.log" clinfo -l &&
 else
 	it_fail "no proxy: rc $?"
 	cat "$IT_DIR/noproxy.log"
+fi
+
+# ---------------------------------------------------------------- with a selector
+# The same server as the selector's host too; the client host names no
+# server: the ICD's devices are what the selector gives for RPCI_OPENCL_REQUIRE,
+# leased while a context uses them.
+it_stop "$PROXY_PID" 10
+it_stop "$IT_SERVER_PID" 20
+SEL="$IT_DIR/sel.cfg"
+sed -e 's|roles = \[ "server" \];|roles = [ "server", "selector" ];|' \
+	-e '/^        server = "server0";/d' -e '/^        device = "vgpu0";/d' "$CFG" >"$SEL"
+cat >>"$SEL" <<'EOCFG'
+selector = {
+    host = "server0";
+    policy = "first-fit";
+    heartbeat_ms = 200;
+    missed_heartbeats = 5;
+    lease_ms = 5000;
+    explore = 0.0;
+    seed = 1;
+    client_max_devices = 4;
+    client_max_requests = 4;
+};
+EOCFG
+"$BUILD/app/rpci-conf" --config "$SEL" --gen-keys >/dev/null
+OCL_ICD_VENDORS=/etc/OpenCL/vendors it_start_server "$SERVER" "$SEL" server0 \
+	"$IT_DIR/server-sel.log" || { it_summary; exit 1; }
+"$PROXYD" --config "$SEL" --host client0 >"$IT_DIR/proxy-sel.log" 2>&1 &
+PROXY_PID=$!
+IT_PIDS="$IT_PIDS $PROXY_PID"
+for i in $(seq 1 100); do
+	grep -q "serving programs" "$IT_DIR/proxy-sel.log" && break
+	sleep 0.1
+done
+for i in $(seq 1 50); do
+	grep -q "vgpu1 registered" "$IT_DIR/server-sel.log" && break
+	sleep 0.1
+done
+
+if RPCI_OPENCL_REQUIRE="min-memory=200M" bounded 60 "$IT_DIR/sel1.txt" clinfo &&
+	grep -q "Global memory size *268435456 (256MiB)" "$IT_DIR/sel1.txt" &&
+	RPCI_OPENCL_REQUIRE="devices=2" bounded 60 "$IT_DIR/sel2.txt" clinfo -l &&
+	[ "$(grep -c 'Device #' "$IT_DIR/sel2.txt")" -ge 2 ]; then
+	it_pass "with a selector: RPCI_OPENCL_REQUIRE chooses the 256 MiB device, devices=2 gives two"
+else
+	it_fail "with a selector: requirements"
+	cat "$IT_DIR/sel1.txt" "$IT_DIR/sel2.txt"
+fi
+RPCI_OPENCL_REQUIRE="min-memory=10G" bounded 60 "$IT_DIR/sel3.txt" clinfo -l
+if grep -q "no device has 10.0 GiB" "$IT_DIR/sel3.txt" &&
+	! grep -A 1 ': rpci$' "$IT_DIR/sel3.txt" | grep -q "Device #"; then
+	it_pass "a requirement nothing meets: no device, and why ($(grep -o 'no device has.*' "$IT_DIR/sel3.txt"))"
+else
+	it_fail "a requirement nothing meets"
+	cat "$IT_DIR/sel3.txt"
+fi
+# leased when a context is created, released with the last context
+cat >"$IT_DIR/lease.py" <<'EOPY'
+import gc, subprocess, sys, time
+import pyopencl as cl
+def attached():
+    out = subprocess.run([sys.argv[1], "--socket", sys.argv[2], "-c", "show table"],
+                         capture_output=True, text=True).stdout
+    return out.count(" attached ")
+dev = [p for p in cl.get_platforms() if p.name == "rpci"][0].get_devices()[0]
+before = attached()
+ctx = cl.Context([dev])
+during = attached()
+del ctx
+gc.collect()
+time.sleep(0.5)
+after = attached()
+print("attached: %d before a context, %d with it, %d after" % (before, during, after))
+sys.exit(0 if (before, during, after) == (0, 1, 0) else 1)
+EOPY
+if bounded 60 "$IT_DIR/lease.log" "$PY" "$IT_DIR/lease.py" "$BUILD/app/rpci-console" \
+	"$IT_DIR/server0.console"; then
+	it_pass "leases: $(cat "$IT_DIR/lease.log")"
+else
+	it_fail "leases"
+	cat "$IT_DIR/lease.log"
+fi
+if bounded 300 "$IT_DIR/api-sel.log" "$ICDTEST"; then
+	it_pass "rpci-icd-test on the selector's device: $(tail -n 1 "$IT_DIR/api-sel.log")"
+else
+	it_fail "rpci-icd-test with a selector: $(tail -n 1 "$IT_DIR/api-sel.log")"
+	grep FAIL "$IT_DIR/api-sel.log"
 fi
 
 # ---------------------------------------------------------------- a lost server
