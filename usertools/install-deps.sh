@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(build-essential meson ninja-build pkg-config
       libdpdk-dev dpdk dpdk-dev libconfig-dev libcjson-dev libssl-dev libcunit1-dev libpciaccess-dev
       ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+      clpeak python3-pyopencl python3-numpy
       clang libclang-rt-14-dev
       iproute2 procps python3 python3-cryptography)
 

@@ -1677,7 +1677,9 @@ module_options(struct rpci_vgpu *dev, uint32_t len)
 	if (o == NULL) {
 		return -ENOMEM;
 	}
-	memcpy(o, dev->staging, len);
+	if (len > 0) {
+		memcpy(o, dev->staging, len);
+	}
 	o[len] = '\0';
 	free(dev->ml_options);
 	dev->ml_options = o;
