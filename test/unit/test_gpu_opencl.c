@@ -4,7 +4,9 @@
  * Unit tests of the opencl backend against the real OpenCL device of this
  * machine (PoCL where there is no GPU): instances, memory through both copy
  * paths, builds and their logs, the four test kernels of test/kernels
- * checked against CPU references, argument and geometry checks. Without an
+ * checked against CPU references, argument and geometry checks, and what
+ * OpenCL clients need (info blocks, build options, binaries, NDRanges with
+ * offsets, values of any size, copies within memory). Without an
  * OpenCL device the runner exits 77 (skipped).
  *
  * The kernels are read from test/kernels, found from this file's path (or
@@ -1259,6 +1261,180 @@ test_copies_during_launches(void)
 	env_close(&env);
 }
 
+/* ------------------------------------------------------- what OpenCL clients need */
+
+/* An entry of an info block (rpci_vgpu_hw.h), or NULL; *len its length. */
+static const uint8_t *
+block_find(const uint8_t *b, size_t size, uint32_t key, uint32_t *len)
+{
+	struct rpci_vgpu_info_hdr h;
+	size_t off = sizeof(h);
+	uint32_t i;
+
+	memcpy(&h, b, sizeof(h));
+	for (i = 0; i < h.count && off + 8 <= size; i++) {
+		struct rpci_vgpu_info_ent e;
+
+		memcpy(&e, b + off, sizeof(e));
+		if (e.key == key) {
+			*len = e.len;
+			return b + off + 8;
+		}
+		off += 8 + ((e.len + 3) & ~3u);
+	}
+	return NULL;
+}
+
+static uint64_t
+block_u64(const uint8_t *b, size_t size, uint32_t key)
+{
+	uint32_t len = 0;
+	const uint8_t *v = block_find(b, size, key, &len);
+	uint64_t x = 0;
+
+	if (v != NULL && len <= 8) {
+		memcpy(&x, v, len);
+	}
+	return x;
+}
+
+static const char g_client_source[] =
+	"typedef struct { int a; int b; } pair_t;\n"
+	"__kernel void k(__global int *x, int3 v, pair_t s, __local int *l)\n"
+	"{\n"
+	"	l[get_local_id(0)] = V;\n"
+	"	barrier(CLK_LOCAL_MEM_FENCE);\n"
+	"	x[get_global_id(0)] = l[get_local_id(0)] + v.y + s.b;\n"
+	"}\n";
+
+/*
+ * The info blocks (device, program, kernel), builds with options and from
+ * binaries, the cl_int behind a failure, an NDRange with an offset and no
+ * work-group size, values of any size, copies within device memory.
+ */
+static void
+test_client_ops(void)
+{
+	static uint8_t block[RPCI_VGPU_INFO_MAX];
+	const struct rpci_gpu_ops *ops;
+	char log[LOG_LEN];
+	struct env env;
+	size_t size = 0, bin_size = 0;
+	uint32_t len = 0, i, v3[4] = { 1, 2, 3, 0 }, pair[2] = { 40, 100 };
+	int32_t x[64];
+	uint8_t *bin, mem[4096], ref[4096];
+	void *mod = NULL, *mod2 = NULL, *fn = NULL;
+	struct rpci_gpu_arg args[4];
+	struct rpci_gpu_ndrange nd = {
+		.dims = 1, .offset = { 8 }, .global = { 16 }, .local = { 4 }, .local_given = true,
+	};
+	struct rpci_gpu_launch l = { .nb_args = 4, .args = args, .ndrange = &nd };
+	uint64_t xa;
+
+	if (!env_open(&env, TEST_MEMORY)) {
+		return;
+	}
+	ops = env.gpu->ops;
+
+	/* the device's block: its own answers, memory as the client sees it */
+	CU_ASSERT_EQUAL(ops->api_info(env.dev, block, sizeof(block), &size), 0);
+	CU_ASSERT(size > 1000 && size <= sizeof(block));
+	CU_ASSERT_EQUAL(((const struct rpci_vgpu_info_hdr *)(const void *)block)->magic,
+			RPCI_VGPU_INFO_MAGIC);
+	CU_ASSERT_PTR_NOT_NULL(block_find(block, size, CL_DEVICE_NAME, &len));
+	CU_ASSERT_EQUAL(block_u64(block, size, CL_DEVICE_GLOBAL_MEM_SIZE), TEST_MEMORY);
+	CU_ASSERT(block_u64(block, size, CL_DEVICE_MAX_MEM_ALLOC_SIZE) <= TEST_MEMORY);
+	CU_ASSERT_PTR_NULL(block_find(block, size, CL_DEVICE_PLATFORM, &len));
+	CU_ASSERT_EQUAL(ops->api_info(env.dev, block, 64, &size), -ENOSPC);
+	CU_ASSERT(size > 64);
+
+	/* options reach the compiler; without them the build fails with its cl_int */
+	CU_ASSERT_EQUAL(ops->module_build(env.dev, RPCI_GPU_MODULE_OPENCL, g_client_source,
+					  strlen(g_client_source), "", &mod, log, sizeof(log)),
+			-EINVAL);
+	CU_ASSERT_EQUAL(ops->api_status(env.dev), CL_BUILD_PROGRAM_FAILURE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "V"));
+	CU_ASSERT_EQUAL(ops->module_build(env.dev, RPCI_GPU_MODULE_OPENCL, g_client_source,
+					  strlen(g_client_source), "-DV=5", &mod, log, sizeof(log)),
+			0);
+	CU_ASSERT_EQUAL(ops->api_status(env.dev), 0);
+	CU_ASSERT_EQUAL(ops->module_info(env.dev, mod, 0, block, sizeof(block), &size), 0);
+	CU_ASSERT_EQUAL(block_u64(block, size, CL_PROGRAM_NUM_KERNELS), 1);
+	CU_ASSERT_EQUAL(ops->function_get(env.dev, mod, "k", &fn), 0);
+	CU_ASSERT_EQUAL(ops->function_info(env.dev, fn, 0, block, sizeof(block), &size), 0);
+	CU_ASSERT_EQUAL(block_u64(block, size, CL_KERNEL_NUM_ARGS), 4);
+	CU_ASSERT_EQUAL(block_u64(block, size, RPCI_VGPU_INFO_ARG(1, RPCI_VGPU_INFO_ARG_SIZE)), 16);
+	CU_ASSERT_EQUAL(block_u64(block, size,
+				  RPCI_VGPU_INFO_ARG(0, CL_KERNEL_ARG_ADDRESS_QUALIFIER)),
+			CL_KERNEL_ARG_ADDRESS_GLOBAL);
+	CU_ASSERT(block_u64(block, size, CL_KERNEL_WORK_GROUP_SIZE) >= 1);
+
+	/* an NDRange with an offset, an int3 and a struct by value */
+	xa = env_alloc(&env, sizeof(x));
+	memset(x, 0, sizeof(x));
+	env_put(&env, xa, x, sizeof(x));
+	args[0] = a_ptr(xa);
+	args[1] = (struct rpci_gpu_arg){ .kind = RPCI_GPU_ARG_BYVAL, .size = 16, .data = v3 };
+	args[2] = (struct rpci_gpu_arg){ .kind = RPCI_GPU_ARG_BYVAL, .size = 8, .data = pair };
+	args[3] = a_local(16);
+	CU_ASSERT_EQUAL(ops->launch(env.dev, fn, &l), 0);
+	env_get(&env, xa, x, sizeof(x));
+	for (i = 0; i < 64; i++) {
+		CU_ASSERT_EQUAL(x[i], i >= 8 && i < 24 ? 5 + 2 + 100 : 0);
+	}
+	nd.local_given = false; /* the device chooses */
+	nd.offset[0] = 32;
+	CU_ASSERT_EQUAL(ops->launch(env.dev, fn, &l), 0);
+	env_get(&env, xa, x, sizeof(x));
+	CU_ASSERT_EQUAL(x[40], 107);
+	nd.dims = 4;
+	CU_ASSERT_EQUAL(ops->launch(env.dev, fn, &l), -EINVAL);
+	CU_ASSERT_EQUAL(ops->api_status(env.dev), CL_INVALID_WORK_DIMENSION);
+	nd.dims = 1;
+	args[1].data = NULL;
+	CU_ASSERT_EQUAL(ops->launch(env.dev, fn, &l), -EINVAL);
+
+	/* the binary, built again; a corrupt one says CL_INVALID_BINARY */
+	CU_ASSERT_EQUAL(ops->module_info(env.dev, mod, RPCI_VGPU_INFO_KEY_BINARY, NULL, 0,
+					 &bin_size), -ENOSPC);
+	CU_ASSERT_FATAL(bin_size > 0);
+	bin = malloc(bin_size);
+	CU_ASSERT_EQUAL(ops->module_info(env.dev, mod, RPCI_VGPU_INFO_KEY_BINARY, bin, bin_size,
+					 &size), 0);
+	CU_ASSERT_EQUAL(ops->module_build(env.dev, RPCI_GPU_MODULE_OPENCL_BINARY, bin, bin_size,
+					  "", &mod2, log, sizeof(log)), 0);
+	CU_ASSERT_EQUAL(ops->function_get(env.dev, mod2, "k", &fn), 0);
+	ops->module_unload(env.dev, mod2);
+	memset(bin, 0x5a, bin_size < 256 ? bin_size : 256);
+	CU_ASSERT(ops->module_build(env.dev, RPCI_GPU_MODULE_OPENCL_BINARY, bin, bin_size, "",
+				    &mod2, log, sizeof(log)) < 0);
+	CU_ASSERT(ops->api_status(env.dev) < 0);
+	free(bin);
+	CU_ASSERT_EQUAL(ops->module_load(env.dev, RPCI_GPU_MODULE_OPENCL_BINARY, "x", 1, &mod2,
+					 log, sizeof(log)), -ENOTSUP);
+
+	/* copies within device memory, overlapping, on the mapping then by commands */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t a = env_alloc(&env, sizeof(mem));
+
+		for (i = 0; i < sizeof(mem); i++) {
+			ref[i] = (uint8_t)(i * 3 + pass);
+		}
+		env_put(&env, a, ref, sizeof(ref));
+		CU_ASSERT_EQUAL(rpci_gpu_mem_copy(env.gpu, a + 100, a + 10, 1000), 0);
+		memmove(ref + 100, ref + 10, 1000);
+		CU_ASSERT_EQUAL(rpci_gpu_mem_copy(env.gpu, a + 2000, a + 2100, 1000), 0);
+		memmove(ref + 2000, ref + 2100, 1000);
+		CU_ASSERT_EQUAL(rpci_gpu_mem_copy(env.gpu, a + 3000, a, 512), 0);
+		memmove(ref + 3000, ref, 512);
+		env_get(&env, a, mem, sizeof(mem));
+		CU_ASSERT_EQUAL(memcmp(mem, ref, sizeof(mem)), 0);
+		CU_ASSERT_EQUAL(rpci_gpu_mem_copy(env.gpu, TEST_MEMORY - 10, a, 20), -EFAULT);
+		env_use_commands(&env);
+	}
+	env_close(&env);
+}
+
 /* A kernel, then a fill of all memory (the device model's reset): zeros everywhere. */
 static void
 test_reset_after_launch(void)
@@ -1345,6 +1521,7 @@ main(void)
 	CU_ADD_TEST(suite, test_arg_errors);
 	CU_ADD_TEST(suite, test_copies_during_launches);
 	CU_ADD_TEST(suite, test_reset_after_launch);
+	CU_ADD_TEST(suite, test_client_ops);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

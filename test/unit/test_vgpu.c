@@ -2607,6 +2607,270 @@ fabric_free(void)
 	free(g_host.mem);
 }
 
+/* ---------------------------------------------- what an OpenCL runtime needs */
+
+/* FILL of len bytes at addr with a pattern (inline); its status. */
+static int32_t
+fill_cmd(uint64_t addr, uint64_t len, const void *pattern, uint16_t psize)
+{
+	struct rpci_vgpu_cmd c;
+	struct rpci_vgpu_cpl e;
+
+	cmd_init(&c, RPCI_VGPU_OP_FILL, RPCI_VGPU_CMD_F_IRQ);
+	c.args[0] = addr;
+	c.args[1] = len;
+	if (psize > 0) {
+		cmd_inline(&c, pattern, psize);
+	}
+	return cmd_run(&c, &e) < 0 ? INT32_MIN : e.status;
+}
+
+/* RECT in direction dir (rectangle inline, packed host rows at host); its status. */
+static int32_t
+rect_cmd(uint32_t dir, const struct rpci_vgpu_rect *r, uint64_t host, uint32_t host_len)
+{
+	struct rpci_vgpu_cmd c;
+	struct rpci_vgpu_cpl e;
+
+	cmd_init(&c, RPCI_VGPU_OP_RECT, RPCI_VGPU_CMD_F_IRQ);
+	c.args[0] = dir;
+	c.host_addr = host;
+	c.host_len = host_len;
+	cmd_inline(&c, r, sizeof(*r));
+	return cmd_run(&c, &e) < 0 ? INT32_MIN : e.status;
+}
+
+/* A command with a report at rep (args as simple_cmd); its completion's status. */
+static int32_t
+reported_cmd(uint8_t opcode, uint64_t a0, uint64_t rep, struct rpci_vgpu_report *out)
+{
+	struct rpci_vgpu_cmd c;
+	struct rpci_vgpu_cpl e;
+
+	memset(host_ptr(rep), 0xee, sizeof(*out));
+	cmd_init(&c, opcode, RPCI_VGPU_CMD_F_IRQ | RPCI_VGPU_CMD_F_REPORT);
+	c.args[0] = a0;
+	c.args[4] = rep;
+	if (cmd_run(&c, &e) < 0) {
+		return INT32_MIN;
+	}
+	memcpy(out, host_ptr(rep), sizeof(*out));
+	return e.status;
+}
+
+/* A launch with its parameter block inline; its status. */
+static int32_t
+launch_block(uint64_t fn, const uint8_t *block, uint16_t len)
+{
+	struct rpci_vgpu_cmd c;
+	struct rpci_vgpu_cpl e;
+
+	launch_init(&c, fn, RPCI_VGPU_CMD_F_IRQ);
+	cmd_inline(&c, block, len);
+	return cmd_run(&c, &e) < 0 ? INT32_MIN : e.status;
+}
+
+/*
+ * The device's 1.1 interface, on the cpu backend (which has no API of its
+ * own): the clock, reports, COPY, FILL, RECT, INFO, launch parameters with
+ * an NDRange or values of any size, build options. Each result is checked
+ * against the same operation done here on a copy of device memory.
+ */
+static void
+test_cmd_opencl_client(void)
+{
+	const uint64_t rep = HOST_BASE + HOST_AUX + 0x800, log = HOST_BASE + HOST_AUX;
+	const uint64_t hd = HOST_BASE + HOST_DATA;
+	const uint8_t pat4[4] = { 1, 2, 3, 4 }, same[4] = { 7, 7, 7, 7 };
+	const uint32_t len = 8192;
+	uint8_t *dev = malloc(len), *ref = malloc(len), block[256];
+	struct rpci_vgpu_report r;
+	struct rpci_vgpu_rect rect;
+	struct rpci_vgpu_stats st0;
+	uint64_t a = 0, m = 0, f = 0, c1, c2, x, y, z, k;
+	uint32_t i, n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+	if (!env_open(8 * MiB)) {
+		goto out;
+	}
+	bringup();
+	if (!queue_setup(16, 32)) {
+		goto out;
+	}
+	/* the cpu backend speaks no API: no info block; the clock runs */
+	CU_ASSERT_EQUAL(reg_rd32(RPCI_VGPU_REG_INFO_LEN), 0);
+	c1 = reg_rd64(RPCI_VGPU_REG_CLOCK);
+	c2 = reg_rd64(RPCI_VGPU_REG_CLOCK);
+	CU_ASSERT(c1 > 0 && c2 > c1);
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_ALLOC, len, 0, 0, &a), 0);
+	for (i = 0; i < len; i++) {
+		ref[i] = (uint8_t)(i * 7 + 1);
+	}
+	mem_write(BAR2_ADDR + a, ref, len);
+
+	/* FILL: a 4-byte pattern, one byte repeated, and what is refused */
+	CU_ASSERT_EQUAL(fill_cmd(a + 8, 1000, pat4, 4), 0);
+	for (i = 0; i < 1000; i++) {
+		ref[8 + i] = pat4[i % 4];
+	}
+	CU_ASSERT_EQUAL(fill_cmd(a + 2000, 400, same, 4), 0);
+	memset(ref + 2000, 7, 400);
+	CU_ASSERT_EQUAL(fill_cmd(a, 10, pat4, 3), -EINVAL);
+	CU_ASSERT_EQUAL(fill_cmd(a, 8, pat4, 0), -EINVAL);
+	CU_ASSERT_EQUAL(fill_cmd(8 * MiB - 4, 8, pat4, 4), -EFAULT);
+	CU_ASSERT_EQUAL(mem_read(BAR2_ADDR + a, len, dev), 0);
+	CU_ASSERT_EQUAL(memcmp(dev, ref, len), 0);
+
+	/* COPY: overlapping, both ways (memmove), and out of memory */
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_COPY, a + 100, a + 50, 300, NULL), 0);
+	memmove(ref + 100, ref + 50, 300);
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_COPY, a + 3000, a + 3100, 1000, NULL), 0);
+	memmove(ref + 3000, ref + 3100, 1000);
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_COPY, a, 8 * MiB - 10, 20, NULL), -EFAULT);
+	CU_ASSERT_EQUAL(mem_read(BAR2_ADDR + a, len, dev), 0);
+	CU_ASSERT_EQUAL(memcmp(dev, ref, len), 0);
+
+	/* RECT: packed host rows into a rectangle, back out, and within the device */
+	memset(&rect, 0, sizeof(rect));
+	rect.dst = a + 5000;
+	rect.region[0] = 5;
+	rect.region[1] = 4;
+	rect.region[2] = 2;
+	rect.dst_row_pitch = 16;
+	rect.dst_slice_pitch = 128;
+	for (i = 0; i < 40; i++) {
+		host_ptr(hd)[i] = (uint8_t)(200 + i);
+	}
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_H2D, &rect, hd, 40), 0);
+	for (z = 0, k = 0; z < 2; z++) {
+		for (y = 0; y < 4; y++) {
+			for (x = 0; x < 5; x++, k++) {
+				ref[5000 + z * 128 + y * 16 + x] = (uint8_t)(200 + k);
+			}
+		}
+	}
+	rect.src = a + 5000;
+	rect.src_row_pitch = 16;
+	rect.src_slice_pitch = 128;
+	memset(host_ptr(hd + 4096), 0, 40);
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_D2H, &rect, hd + 4096, 40), 0);
+	CU_ASSERT_EQUAL(memcmp(host_ptr(hd + 4096), host_ptr(hd), 40), 0);
+	rect.dst = a + 6000;
+	rect.dst_row_pitch = 8;
+	rect.dst_slice_pitch = 40;
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_D2D, &rect, 0, 0), 0);
+	for (z = 0; z < 2; z++) {
+		for (y = 0; y < 4; y++) {
+			memcpy(ref + 6000 + z * 40 + y * 8, ref + 5000 + z * 128 + y * 16, 5);
+		}
+	}
+	CU_ASSERT_EQUAL(mem_read(BAR2_ADDR + a, len, dev), 0);
+	CU_ASSERT_EQUAL(memcmp(dev, ref, len), 0);
+	rect.region[2] = 0;
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_D2D, &rect, 0, 0), 0); /* nothing to move */
+	rect.region[2] = 2;
+	rect.dst = 8 * MiB - 60; /* its last row ends 9 bytes past memory */
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_D2D, &rect, 0, 0), -EFAULT);
+	rect.dst_slice_pitch = UINT64_MAX / 2;
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_D2D, &rect, 0, 0), -EFAULT); /* wraps */
+	rect.dst = a;
+	rect.dst_slice_pitch = 40;
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_H2D, &rect, hd, 39), -EFAULT);
+	CU_ASSERT_EQUAL(rect_cmd(RPCI_VGPU_RECT_H2D, &rect, HOST_BASE + HOST_NOWIN, 40), -EFAULT);
+	CU_ASSERT_EQUAL(rect_cmd(9, &rect, hd, 40), -EINVAL);
+	CU_ASSERT_EQUAL(mem_read(BAR2_ADDR + a, len, dev), 0);
+	CU_ASSERT_EQUAL(memcmp(dev, ref, len), 0);
+
+	/* reports: written before the completion, with the device's times */
+	CU_ASSERT_EQUAL(reported_cmd(RPCI_VGPU_OP_NOP, 0, rep, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT(r.start_ns >= c2 && r.end_ns >= r.start_ns);
+	CU_ASSERT_EQUAL(reported_cmd(RPCI_VGPU_OP_ALLOC, 1ull << 40, rep, &r), -ENOMEM);
+	CU_ASSERT_EQUAL(r.status, -ENOMEM);
+	CU_ASSERT_EQUAL(r.api_status, 0); /* the cpu backend has no API code */
+	CU_ASSERT_EQUAL(reported_cmd(RPCI_VGPU_OP_ALLOC, 256, rep, &r), 0);
+	CU_ASSERT(r.result != 0);
+	st0 = dev_stats();
+	CU_ASSERT_EQUAL(reported_cmd(RPCI_VGPU_OP_NOP, 0, HOST_BASE + HOST_NOWIN, &r), 0);
+	CU_ASSERT_EQUAL(dev_stats().dma_refused - st0.dma_refused, 1); /* no report there */
+
+	/* INFO: the cpu backend says nothing; unknown objects */
+	CU_ASSERT_EQUAL(module_load(RPCI_GPU_MODULE_BUILTIN, NULL, log, 256, &m), 0);
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_INFO, RPCI_VGPU_INFO_MODULE, m, 0, NULL), -ENOTSUP);
+	{
+		struct rpci_vgpu_cmd c;
+		struct rpci_vgpu_cpl e;
+
+		cmd_init(&c, RPCI_VGPU_OP_INFO, RPCI_VGPU_CMD_F_IRQ);
+		c.args[0] = RPCI_VGPU_INFO_MODULE;
+		c.args[1] = m;
+		c.host_addr = hd;
+		c.host_len = 256;
+		CU_ASSERT_EQUAL(cmd_run(&c, &e), 0);
+		CU_ASSERT_EQUAL(e.status, -ENOTSUP);
+		c.args[1] = 60;
+		CU_ASSERT_EQUAL(cmd_run(&c, &e), 0);
+		CU_ASSERT_EQUAL(e.status, -ENOENT);
+		c.args[0] = 9;
+		CU_ASSERT_EQUAL(cmd_run(&c, &e), 0);
+		CU_ASSERT_EQUAL(e.status, -ENOENT);
+	}
+
+	/* build options and binaries: the cpu backend takes neither */
+	{
+		struct rpci_vgpu_cmd c;
+		struct rpci_vgpu_cpl e;
+
+		cmd_init(&c, RPCI_VGPU_OP_MODULE_LOAD, RPCI_VGPU_CMD_F_IRQ);
+		c.args[0] = RPCI_GPU_MODULE_OPENCL;
+		c.args[1] = log;
+		c.args[2] = 256;
+		c.args[3] = 4;
+		cmd_inline(&c, "-DXkernel", 10);
+		CU_ASSERT_EQUAL(cmd_run(&c, &e), 0);
+		CU_ASSERT_EQUAL(e.status, -ENOTSUP);
+		CU_ASSERT_STRING_EQUAL((const char *)host_ptr(log),
+				       "the cpu backend takes no build options or binaries");
+		c.args[3] = 11; /* longer than the data */
+		CU_ASSERT_EQUAL(cmd_run(&c, &e), 0);
+		CU_ASSERT_EQUAL(e.status, -EINVAL);
+	}
+
+	/* launch parameters: an NDRange (the cpu backend refuses it), bad blocks */
+	CU_ASSERT_EQUAL(function_get(m, "empty", &f), 0);
+	memset(block, 0, sizeof(block));
+	n = 0;
+	i = RPCI_VGPU_PARAMS_F_NDRANGE;
+	memcpy(block, &n, 4);
+	memcpy(block + 4, &i, 4);
+	i = 1; /* one dimension */
+	memcpy(block + 8, &i, 4);
+	CU_ASSERT_EQUAL(launch_block(f, block, 8 + sizeof(struct rpci_vgpu_ndrange)), -ENOTSUP);
+	CU_ASSERT_EQUAL(launch_block(f, block, 8 + 40), -EINVAL); /* cut short */
+	i = 4; /* four dimensions */
+	memcpy(block + 8, &i, 4);
+	CU_ASSERT_EQUAL(launch_block(f, block, 8 + sizeof(struct rpci_vgpu_ndrange)), -EINVAL);
+	i = 0x80; /* a flag nobody knows */
+	memcpy(block + 4, &i, 4);
+	CU_ASSERT_EQUAL(launch_block(f, block, 8), -EINVAL);
+	/* a value whose bytes lie outside the block */
+	memset(block, 0, sizeof(block));
+	n = 1;
+	memcpy(block, &n, 4);
+	block[8] = RPCI_VGPU_ARG_BYVAL;
+	block[10] = 16;
+	block[16] = 30; /* at offset 30, 16 bytes: past the 40 of the block */
+	CU_ASSERT_EQUAL(launch_block(f, block, 40), -EINVAL);
+	block[16] = 24; /* inside: the cpu backend refuses the argument itself */
+	CU_ASSERT_EQUAL(launch_block(f, block, 40), -EINVAL);
+out:
+	env_close();
+	free(dev);
+	free(ref);
+}
+
 /* The same decode, copies, kernels and isolation on memory without a host address. */
 static void
 test_not_host_addressable(void)
@@ -2616,6 +2880,7 @@ test_not_host_addressable(void)
 	test_cmd_memset_copy_d2h();
 	test_cmd_copy_h2d();
 	test_cmd_launch();
+	test_cmd_opencl_client();
 	test_isolation();
 	g_hide_mem_base = false;
 }
@@ -2666,6 +2931,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_cmd_copy_h2d);
 	CU_ADD_TEST(suite, test_cmd_module_function);
 	CU_ADD_TEST(suite, test_cmd_launch);
+	CU_ADD_TEST(suite, test_cmd_opencl_client);
 	CU_ADD_TEST(suite, test_bar2_read_during_kernel);
 	CU_ADD_TEST(suite, test_cq_full_waits);
 	CU_ADD_TEST(suite, test_sq_wrap);
