@@ -55,9 +55,15 @@ host_writes(const struct _cl_mem *m)
 
 /* ------------------------------------------------------------ buffers */
 
+/*
+ * A whole-range transfer between the host and a buffer: a write copies
+ * from @p in now (the application may reuse it as soon as we return), a
+ * read copies into @p out when the command completes.
+ */
 static cl_int
-enqueue_write(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset, size_t size,
-	      const void *ptr, cl_uint n, const cl_event *wl, cl_event *ev)
+enqueue_transfer(cl_command_queue q, cl_mem m, bool write, cl_bool blocking, size_t offset,
+		 size_t size, const void *in, void *out, cl_uint n, const cl_event *wl,
+		 cl_event *ev)
 {
 	struct icd_cmd *cmd;
 	cl_int err;
@@ -69,13 +75,14 @@ enqueue_write(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset, siz
 	if (err != CL_SUCCESS) {
 		return err;
 	}
-	if (!range_ok(m, offset, size) || ptr == NULL) {
+	if (!range_ok(m, offset, size) || (write ? in == NULL : out == NULL)) {
 		return CL_INVALID_VALUE;
 	}
-	if (!host_writes(m)) {
+	if (write ? !host_writes(m) : !host_reads(m)) {
 		return CL_INVALID_OPERATION;
 	}
-	cmd = icd_cmd_new(q, CL_COMMAND_WRITE_BUFFER, ICD_OP_WRITE, n, wl, &err);
+	cmd = icd_cmd_new(q, write ? CL_COMMAND_WRITE_BUFFER : CL_COMMAND_READ_BUFFER,
+			  write ? ICD_OP_WRITE : ICD_OP_READ, n, wl, &err);
 	if (cmd == NULL) {
 		return err;
 	}
@@ -84,11 +91,15 @@ enqueue_write(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset, siz
 		icd_cmd_discard(cmd);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	/* copied now: the application may reuse ptr as soon as we return */
-	memcpy(cmd->shm, ptr, size);
 	cmd->size = size;
-	cmd->dst_off = offset;
-	icd_cmd_use(cmd, m, true);
+	if (write) {
+		memcpy(cmd->shm, in, size);
+		cmd->dst_off = offset;
+	} else {
+		cmd->src_off = offset;
+		cmd->host = out;
+	}
+	icd_cmd_use(cmd, m, write);
 	return icd_cmd_enqueue(cmd, ev, blocking);
 }
 
@@ -100,45 +111,9 @@ icd_clEnqueueWriteBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, size_t 
 	cl_int err;
 
 	icd_lock();
-	err = enqueue_write(q, m, blocking, offset, size, ptr, n, wl, ev);
+	err = enqueue_transfer(q, m, true, blocking, offset, size, ptr, NULL, n, wl, ev);
 	icd_unlock();
 	return err;
-}
-
-static cl_int
-enqueue_read(cl_command_queue q, cl_mem m, cl_bool blocking, size_t offset, size_t size,
-	     void *ptr, cl_uint n, const cl_event *wl, cl_event *ev)
-{
-	struct icd_cmd *cmd;
-	cl_int err;
-
-	if (!icd_obj_valid(q, ICD_QUEUE)) {
-		return CL_INVALID_COMMAND_QUEUE;
-	}
-	err = mem_check(q, m);
-	if (err != CL_SUCCESS) {
-		return err;
-	}
-	if (!range_ok(m, offset, size) || ptr == NULL) {
-		return CL_INVALID_VALUE;
-	}
-	if (!host_reads(m)) {
-		return CL_INVALID_OPERATION;
-	}
-	cmd = icd_cmd_new(q, CL_COMMAND_READ_BUFFER, ICD_OP_READ, n, wl, &err);
-	if (cmd == NULL) {
-		return err;
-	}
-	cmd->shm = icd_shm_alloc(size);
-	if (cmd->shm == NULL) {
-		icd_cmd_discard(cmd);
-		return CL_OUT_OF_HOST_MEMORY;
-	}
-	cmd->size = size;
-	cmd->src_off = offset;
-	cmd->host = ptr;
-	icd_cmd_use(cmd, m, false);
-	return icd_cmd_enqueue(cmd, ev, blocking);
 }
 
 cl_int
@@ -148,7 +123,7 @@ icd_clEnqueueReadBuffer(cl_command_queue q, cl_mem m, cl_bool blocking, size_t o
 	cl_int err;
 
 	icd_lock();
-	err = enqueue_read(q, m, blocking, offset, size, ptr, n, wl, ev);
+	err = enqueue_transfer(q, m, false, blocking, offset, size, NULL, ptr, n, wl, ev);
 	icd_unlock();
 	return err;
 }

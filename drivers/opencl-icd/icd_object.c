@@ -47,6 +47,54 @@ icd_obj_count(enum icd_type type)
 	return (unsigned int)type < ICD_TYPES ? g_live[type] : 0;
 }
 
+/* An object's own release, by its type (the one place that knows them all). */
+static void
+obj_release(struct icd_obj *o)
+{
+	switch (o->type) {
+	case ICD_CONTEXT:
+		icd_context_release((cl_context)o);
+		break;
+	case ICD_QUEUE:
+		/* an implicit flush; its commands still run (their events hold it) */
+		icd_queue_flush((cl_command_queue)o);
+		icd_queue_release((cl_command_queue)o);
+		break;
+	case ICD_MEM:
+		icd_mem_release((cl_mem)o);
+		break;
+	case ICD_PROGRAM:
+		icd_program_release((cl_program)o);
+		break;
+	case ICD_KERNEL:
+		icd_kernel_release((cl_kernel)o);
+		break;
+	case ICD_EVENT:
+		icd_event_release((cl_event)o);
+		break;
+	default:
+		break;
+	}
+}
+
+cl_int
+icd_obj_ref(void *obj, enum icd_type type, cl_int invalid, bool retain)
+{
+	cl_int err = invalid;
+
+	icd_lock();
+	if (icd_obj_valid(obj, type)) {
+		if (retain) {
+			((struct icd_obj *)obj)->refs++;
+		} else {
+			obj_release(obj);
+		}
+		err = CL_SUCCESS;
+	}
+	icd_unlock();
+	return err;
+}
+
 void
 icd_obj_kill(struct icd_obj *o)
 {
@@ -254,29 +302,13 @@ icd_clCreateContextFromType(const cl_context_properties *props, cl_device_type t
 cl_int
 icd_clRetainContext(cl_context ctx)
 {
-	cl_int err = CL_INVALID_CONTEXT;
-
-	icd_lock();
-	if (icd_obj_valid(ctx, ICD_CONTEXT)) {
-		icd_context_retain(ctx);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(ctx, ICD_CONTEXT, CL_INVALID_CONTEXT, true);
 }
 
 cl_int
 icd_clReleaseContext(cl_context ctx)
 {
-	cl_int err = CL_INVALID_CONTEXT;
-
-	icd_lock();
-	if (icd_obj_valid(ctx, ICD_CONTEXT)) {
-		icd_context_release(ctx);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(ctx, ICD_CONTEXT, CL_INVALID_CONTEXT, false);
 }
 
 cl_int
@@ -460,31 +492,13 @@ icd_clCreateCommandQueueWithProperties(cl_context ctx, cl_device_id dev,
 cl_int
 icd_clRetainCommandQueue(cl_command_queue q)
 {
-	cl_int err = CL_INVALID_COMMAND_QUEUE;
-
-	icd_lock();
-	if (icd_obj_valid(q, ICD_QUEUE)) {
-		icd_queue_retain(q);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(q, ICD_QUEUE, CL_INVALID_COMMAND_QUEUE, true);
 }
 
 cl_int
 icd_clReleaseCommandQueue(cl_command_queue q)
 {
-	cl_int err = CL_INVALID_COMMAND_QUEUE;
-
-	icd_lock();
-	if (icd_obj_valid(q, ICD_QUEUE)) {
-		/* an implicit flush; the queue's commands still run (their events hold it) */
-		icd_queue_flush(q);
-		icd_queue_release(q);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(q, ICD_QUEUE, CL_INVALID_COMMAND_QUEUE, false);
 }
 
 cl_int
@@ -873,29 +887,13 @@ out:
 cl_int
 icd_clRetainMemObject(cl_mem m)
 {
-	cl_int err = CL_INVALID_MEM_OBJECT;
-
-	icd_lock();
-	if (icd_obj_valid(m, ICD_MEM)) {
-		icd_mem_retain(m);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(m, ICD_MEM, CL_INVALID_MEM_OBJECT, true);
 }
 
 cl_int
 icd_clReleaseMemObject(cl_mem m)
 {
-	cl_int err = CL_INVALID_MEM_OBJECT;
-
-	icd_lock();
-	if (icd_obj_valid(m, ICD_MEM)) {
-		icd_mem_release(m);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(m, ICD_MEM, CL_INVALID_MEM_OBJECT, false);
 }
 
 cl_int

@@ -142,6 +142,8 @@ bool icd_obj_valid(const void *p, enum icd_type type);
 uint32_t icd_obj_count(enum icd_type type);
 /* The object dies: magic cleared, counted. */
 void icd_obj_kill(struct icd_obj *o);
+/* clRetain* (retain) and clRelease*: a live object of type, else invalid. */
+cl_int icd_obj_ref(void *obj, enum icd_type type, cl_int invalid, bool retain);
 
 struct icd_callback {
 	struct icd_callback *next;

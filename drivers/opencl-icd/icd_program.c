@@ -255,29 +255,13 @@ icd_clCreateProgramWithBuiltInKernels(cl_context ctx, cl_uint num_devices,
 cl_int
 icd_clRetainProgram(cl_program p)
 {
-	cl_int err = CL_INVALID_PROGRAM;
-
-	icd_lock();
-	if (icd_obj_valid(p, ICD_PROGRAM)) {
-		icd_program_retain(p);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(p, ICD_PROGRAM, CL_INVALID_PROGRAM, true);
 }
 
 cl_int
 icd_clReleaseProgram(cl_program p)
 {
-	cl_int err = CL_INVALID_PROGRAM;
-
-	icd_lock();
-	if (icd_obj_valid(p, ICD_PROGRAM)) {
-		icd_program_release(p);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(p, ICD_PROGRAM, CL_INVALID_PROGRAM, false);
 }
 
 /* An info block of a module or a function, whatever its size. */
@@ -828,29 +812,13 @@ icd_kernel_release(cl_kernel k)
 cl_int
 icd_clRetainKernel(cl_kernel k)
 {
-	cl_int err = CL_INVALID_KERNEL;
-
-	icd_lock();
-	if (icd_obj_valid(k, ICD_KERNEL)) {
-		k->o.refs++;
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(k, ICD_KERNEL, CL_INVALID_KERNEL, true);
 }
 
 cl_int
 icd_clReleaseKernel(cl_kernel k)
 {
-	cl_int err = CL_INVALID_KERNEL;
-
-	icd_lock();
-	if (icd_obj_valid(k, ICD_KERNEL)) {
-		icd_kernel_release(k);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(k, ICD_KERNEL, CL_INVALID_KERNEL, false);
 }
 
 cl_kernel

@@ -1282,29 +1282,13 @@ out:
 cl_int
 icd_clRetainEvent(cl_event ev)
 {
-	cl_int err = CL_INVALID_EVENT;
-
-	icd_lock();
-	if (icd_obj_valid(ev, ICD_EVENT)) {
-		icd_event_retain(ev);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(ev, ICD_EVENT, CL_INVALID_EVENT, true);
 }
 
 cl_int
 icd_clReleaseEvent(cl_event ev)
 {
-	cl_int err = CL_INVALID_EVENT;
-
-	icd_lock();
-	if (icd_obj_valid(ev, ICD_EVENT)) {
-		icd_event_release(ev);
-		err = CL_SUCCESS;
-	}
-	icd_unlock();
-	return err;
+	return icd_obj_ref(ev, ICD_EVENT, CL_INVALID_EVENT, false);
 }
 
 cl_int

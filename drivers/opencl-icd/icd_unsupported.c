@@ -16,6 +16,28 @@
 #include "icd_api.h"
 #include "icd_private.h"
 
+/* The calls take the specification's parameters and look at few of them. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
+/* An object made in a context that cannot have it: NULL and the error. */
+static void *
+refused_in_context(cl_context context, cl_int *errcode_ret)
+{
+	if (errcode_ret != NULL) {
+		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
+			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
+	}
+	return NULL;
+}
+
+/* A command that a queue of this platform cannot run. */
+static cl_int
+refused_in_queue(cl_command_queue command_queue)
+{
+	return icd_obj_valid(command_queue, ICD_QUEUE) ?
+		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+}
+
 /* ------------------------------------------------------------ images */
 
 cl_mem
@@ -23,17 +45,7 @@ icd_clCreateImage2D(cl_context context, cl_mem_flags flags, const cl_image_forma
 		    size_t image_width, size_t image_height, size_t image_row_pitch, void *host_ptr,
 		    cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)image_format;
-	(void)image_width;
-	(void)image_height;
-	(void)image_row_pitch;
-	(void)host_ptr;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_mem
@@ -42,34 +54,14 @@ icd_clCreateImage3D(cl_context context, cl_mem_flags flags, const cl_image_forma
 		    size_t image_row_pitch, size_t image_slice_pitch, void *host_ptr,
 		    cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)image_format;
-	(void)image_width;
-	(void)image_height;
-	(void)image_depth;
-	(void)image_row_pitch;
-	(void)image_slice_pitch;
-	(void)host_ptr;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_mem
 icd_clCreateImage(cl_context context, cl_mem_flags flags, const cl_image_format *image_format,
 		  const cl_image_desc *image_desc, void *host_ptr, cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)image_format;
-	(void)image_desc;
-	(void)host_ptr;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_mem
@@ -78,16 +70,7 @@ icd_clCreateImageWithProperties(cl_context context, const cl_mem_properties *pro
 				const cl_image_desc *image_desc, void *host_ptr,
 				cl_int *errcode_ret)
 {
-	(void)properties;
-	(void)flags;
-	(void)image_format;
-	(void)image_desc;
-	(void)host_ptr;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_int
@@ -95,10 +78,6 @@ icd_clGetSupportedImageFormats(cl_context context, cl_mem_flags flags,
 			       cl_mem_object_type image_type, cl_uint num_entries,
 			       cl_image_format *image_formats, cl_uint *num_image_formats)
 {
-	(void)flags;
-	(void)image_type;
-	(void)num_entries;
-	(void)image_formats;
 	if (!icd_obj_valid(context, ICD_CONTEXT)) {
 		return CL_INVALID_CONTEXT;
 	}
@@ -112,11 +91,6 @@ cl_int
 icd_clGetImageInfo(cl_mem image, cl_image_info param_name, size_t param_value_size,
 		   void *param_value, size_t *param_value_size_ret)
 {
-	(void)image;
-	(void)param_name;
-	(void)param_value_size;
-	(void)param_value;
-	(void)param_value_size_ret;
 	return CL_INVALID_MEM_OBJECT;
 }
 
@@ -126,18 +100,7 @@ icd_clEnqueueReadImage(cl_command_queue command_queue, cl_mem image, cl_bool blo
 		       size_t slice_pitch, void *ptr, cl_uint num_events_in_wait_list,
 		       const cl_event *event_wait_list, cl_event *event)
 {
-	(void)image;
-	(void)blocking_read;
-	(void)origin;
-	(void)region;
-	(void)row_pitch;
-	(void)slice_pitch;
-	(void)ptr;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -146,18 +109,7 @@ icd_clEnqueueWriteImage(cl_command_queue command_queue, cl_mem image, cl_bool bl
 			size_t input_slice_pitch, const void *ptr, cl_uint num_events_in_wait_list,
 			const cl_event *event_wait_list, cl_event *event)
 {
-	(void)image;
-	(void)blocking_write;
-	(void)origin;
-	(void)region;
-	(void)input_row_pitch;
-	(void)input_slice_pitch;
-	(void)ptr;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -166,16 +118,7 @@ icd_clEnqueueCopyImage(cl_command_queue command_queue, cl_mem src_image, cl_mem 
 		       cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 		       cl_event *event)
 {
-	(void)src_image;
-	(void)dst_image;
-	(void)src_origin;
-	(void)dst_origin;
-	(void)region;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -184,16 +127,7 @@ icd_clEnqueueCopyImageToBuffer(cl_command_queue command_queue, cl_mem src_image,
 			       cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 			       cl_event *event)
 {
-	(void)src_image;
-	(void)dst_buffer;
-	(void)src_origin;
-	(void)region;
-	(void)dst_offset;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -202,16 +136,7 @@ icd_clEnqueueCopyBufferToImage(cl_command_queue command_queue, cl_mem src_buffer
 			       cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 			       cl_event *event)
 {
-	(void)src_buffer;
-	(void)dst_image;
-	(void)src_offset;
-	(void)dst_origin;
-	(void)region;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 void *
@@ -221,19 +146,8 @@ icd_clEnqueueMapImage(cl_command_queue command_queue, cl_mem image, cl_bool bloc
 		      cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 		      cl_event *event, cl_int *errcode_ret)
 {
-	(void)image;
-	(void)blocking_map;
-	(void)map_flags;
-	(void)origin;
-	(void)region;
-	(void)image_row_pitch;
-	(void)image_slice_pitch;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
 	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(command_queue, ICD_QUEUE) ?
-			CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+		*errcode_ret = refused_in_queue(command_queue);
 	}
 	return NULL;
 }
@@ -244,15 +158,7 @@ icd_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image, const void 
 		       cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 		       cl_event *event)
 {
-	(void)image;
-	(void)fill_color;
-	(void)origin;
-	(void)region;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 /* ------------------------------------------------------------ samplers */
@@ -262,14 +168,7 @@ icd_clCreateSampler(cl_context context, cl_bool normalized_coords,
 		    cl_addressing_mode addressing_mode, cl_filter_mode filter_mode,
 		    cl_int *errcode_ret)
 {
-	(void)normalized_coords;
-	(void)addressing_mode;
-	(void)filter_mode;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_sampler
@@ -277,25 +176,18 @@ icd_clCreateSamplerWithProperties(cl_context context,
 				  const cl_sampler_properties *sampler_properties,
 				  cl_int *errcode_ret)
 {
-	(void)sampler_properties;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_int
 icd_clRetainSampler(cl_sampler sampler)
 {
-	(void)sampler;
 	return CL_INVALID_SAMPLER;
 }
 
 cl_int
 icd_clReleaseSampler(cl_sampler sampler)
 {
-	(void)sampler;
 	return CL_INVALID_SAMPLER;
 }
 
@@ -303,11 +195,6 @@ cl_int
 icd_clGetSamplerInfo(cl_sampler sampler, cl_sampler_info param_name, size_t param_value_size,
 		     void *param_value, size_t *param_value_size_ret)
 {
-	(void)sampler;
-	(void)param_name;
-	(void)param_value_size;
-	(void)param_value;
-	(void)param_value_size_ret;
 	return CL_INVALID_SAMPLER;
 }
 
@@ -320,17 +207,7 @@ icd_clEnqueueNativeKernel(cl_command_queue command_queue, void(CL_CALLBACK *user
 			  cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 			  cl_event *event)
 {
-	(void)user_func;
-	(void)args;
-	(void)cb_args;
-	(void)num_mem_objects;
-	(void)mem_list;
-	(void)args_mem_loc;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 /* ------------------------------------------------------------ pipes */
@@ -340,26 +217,13 @@ icd_clCreatePipe(cl_context context, cl_mem_flags flags, cl_uint pipe_packet_siz
 		 cl_uint pipe_max_packets, const cl_pipe_properties *properties,
 		 cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)pipe_packet_size;
-	(void)pipe_max_packets;
-	(void)properties;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_int
 icd_clGetPipeInfo(cl_mem pipe, cl_pipe_info param_name, size_t param_value_size, void *param_value,
 		  size_t *param_value_size_ret)
 {
-	(void)pipe;
-	(void)param_name;
-	(void)param_value_size;
-	(void)param_value;
-	(void)param_value_size_ret;
 	return CL_INVALID_MEM_OBJECT;
 }
 
@@ -368,18 +232,12 @@ icd_clGetPipeInfo(cl_mem pipe, cl_pipe_info param_name, size_t param_value_size,
 void *
 icd_clSVMAlloc(cl_context context, cl_svm_mem_flags flags, size_t size, unsigned int alignment)
 {
-	(void)context;
-	(void)flags;
-	(void)size;
-	(void)alignment;
 	return NULL; /* CL_DEVICE_SVM_CAPABILITIES is 0 */
 }
 
 void
 icd_clSVMFree(cl_context context, void *svm_pointer)
 {
-	(void)context;
-	(void)svm_pointer;
 	/* no SVM pointer was ever allocated */
 }
 
@@ -390,15 +248,7 @@ icd_clEnqueueSVMFree(cl_command_queue command_queue, cl_uint num_svm_pointers, v
 		     void *user_data, cl_uint num_events_in_wait_list,
 		     const cl_event *event_wait_list, cl_event *event)
 {
-	(void)num_svm_pointers;
-	(void)svm_pointers;
-	(void)pfn_free_func;
-	(void)user_data;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -406,15 +256,7 @@ icd_clEnqueueSVMMemcpy(cl_command_queue command_queue, cl_bool blocking_copy, vo
 		       const void *src_ptr, size_t size, cl_uint num_events_in_wait_list,
 		       const cl_event *event_wait_list, cl_event *event)
 {
-	(void)blocking_copy;
-	(void)dst_ptr;
-	(void)src_ptr;
-	(void)size;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -422,15 +264,7 @@ icd_clEnqueueSVMMemFill(cl_command_queue command_queue, void *svm_ptr, const voi
 			size_t pattern_size, size_t size, cl_uint num_events_in_wait_list,
 			const cl_event *event_wait_list, cl_event *event)
 {
-	(void)svm_ptr;
-	(void)pattern;
-	(void)pattern_size;
-	(void)size;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -438,15 +272,7 @@ icd_clEnqueueSVMMap(cl_command_queue command_queue, cl_bool blocking_map, cl_map
 		    void *svm_ptr, size_t size, cl_uint num_events_in_wait_list,
 		    const cl_event *event_wait_list, cl_event *event)
 {
-	(void)blocking_map;
-	(void)map_flags;
-	(void)svm_ptr;
-	(void)size;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -454,12 +280,7 @@ icd_clEnqueueSVMUnmap(cl_command_queue command_queue, void *svm_ptr,
 		      cl_uint num_events_in_wait_list, const cl_event *event_wait_list,
 		      cl_event *event)
 {
-	(void)svm_ptr;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -468,22 +289,12 @@ icd_clEnqueueSVMMigrateMem(cl_command_queue command_queue, cl_uint num_svm_point
 			   cl_mem_migration_flags flags, cl_uint num_events_in_wait_list,
 			   const cl_event *event_wait_list, cl_event *event)
 {
-	(void)num_svm_pointers;
-	(void)svm_pointers;
-	(void)sizes;
-	(void)flags;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
 icd_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index, const void *arg_value)
 {
-	(void)arg_index;
-	(void)arg_value;
 	return icd_obj_valid(kernel, ICD_KERNEL) ? CL_INVALID_OPERATION : CL_INVALID_KERNEL;
 }
 
@@ -491,8 +302,6 @@ cl_int
 icd_clSetKernelExecInfo(cl_kernel kernel, cl_kernel_exec_info param_name, size_t param_value_size,
 			const void *param_value)
 {
-	(void)param_value_size;
-	(void)param_value;
 	if (!icd_obj_valid(kernel, ICD_KERNEL)) {
 		return CL_INVALID_KERNEL;
 	}
@@ -509,13 +318,6 @@ icd_clGetKernelSubGroupInfo(cl_kernel kernel, cl_device_id device,
 			    const void *input_value, size_t param_value_size, void *param_value,
 			    size_t *param_value_size_ret)
 {
-	(void)device;
-	(void)param_name;
-	(void)input_value_size;
-	(void)input_value;
-	(void)param_value_size;
-	(void)param_value;
-	(void)param_value_size_ret;
 	return icd_obj_valid(kernel, ICD_KERNEL) ? CL_INVALID_OPERATION : CL_INVALID_KERNEL;
 }
 
@@ -525,13 +327,6 @@ icd_clGetKernelSubGroupInfoKHR(cl_kernel in_kernel, cl_device_id in_device,
 			       const void *input_value, size_t param_value_size, void *param_value,
 			       size_t *param_value_size_ret)
 {
-	(void)in_device;
-	(void)param_name;
-	(void)input_value_size;
-	(void)input_value;
-	(void)param_value_size;
-	(void)param_value;
-	(void)param_value_size_ret;
 	return icd_obj_valid(in_kernel, ICD_KERNEL) ? CL_INVALID_OPERATION : CL_INVALID_KERNEL;
 }
 
@@ -539,21 +334,13 @@ cl_int
 icd_clSetDefaultDeviceCommandQueue(cl_context context, cl_device_id device,
 				   cl_command_queue command_queue)
 {
-	(void)device;
-	(void)command_queue;
 	return icd_obj_valid(context, ICD_CONTEXT) ? CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
 }
 
 cl_program
 icd_clCreateProgramWithIL(cl_context context, const void *il, size_t length, cl_int *errcode_ret)
 {
-	(void)il;
-	(void)length;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_int
@@ -561,8 +348,6 @@ icd_clSetProgramReleaseCallback(cl_program program,
 				void(CL_CALLBACK *pfn_notify)(cl_program program, void *user_data),
 				void *user_data)
 {
-	(void)pfn_notify;
-	(void)user_data;
 	return icd_obj_valid(program, ICD_PROGRAM) ? CL_INVALID_OPERATION : CL_INVALID_PROGRAM;
 }
 
@@ -570,9 +355,6 @@ cl_int
 icd_clSetProgramSpecializationConstant(cl_program program, cl_uint spec_id, size_t spec_size,
 				       const void *spec_value)
 {
-	(void)spec_id;
-	(void)spec_size;
-	(void)spec_value;
 	return icd_obj_valid(program, ICD_PROGRAM) ? CL_INVALID_OPERATION : CL_INVALID_PROGRAM;
 }
 
@@ -583,10 +365,6 @@ icd_clCreateSubDevicesEXT(cl_device_id in_device,
 			  const cl_device_partition_property_ext *partition_properties,
 			  cl_uint num_entries, cl_device_id *out_devices, cl_uint *num_devices)
 {
-	(void)partition_properties;
-	(void)num_entries;
-	(void)out_devices;
-	(void)num_devices;
 	return icd_device_valid(in_device) ? CL_INVALID_VALUE : CL_INVALID_DEVICE;
 }
 
@@ -607,8 +385,6 @@ icd_clReleaseDeviceEXT(cl_device_id device)
 cl_mem
 icd_clCreateFromGLBuffer(cl_context context, cl_mem_flags flags, cl_GLuint bufobj, int *errcode_ret)
 {
-	(void)flags;
-	(void)bufobj;
 	if (errcode_ret != NULL) {
 		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
 			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
@@ -620,10 +396,6 @@ cl_mem
 icd_clCreateFromGLTexture2D(cl_context context, cl_mem_flags flags, cl_GLenum target,
 			    cl_GLint miplevel, cl_GLuint texture, cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)target;
-	(void)miplevel;
-	(void)texture;
 	if (errcode_ret != NULL) {
 		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
 			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
@@ -635,10 +407,6 @@ cl_mem
 icd_clCreateFromGLTexture3D(cl_context context, cl_mem_flags flags, cl_GLenum target,
 			    cl_GLint miplevel, cl_GLuint texture, cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)target;
-	(void)miplevel;
-	(void)texture;
 	if (errcode_ret != NULL) {
 		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
 			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
@@ -650,8 +418,6 @@ cl_mem
 icd_clCreateFromGLRenderbuffer(cl_context context, cl_mem_flags flags, cl_GLuint renderbuffer,
 			       cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)renderbuffer;
 	if (errcode_ret != NULL) {
 		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
 			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
@@ -663,10 +429,6 @@ cl_mem
 icd_clCreateFromGLTexture(cl_context context, cl_mem_flags flags, cl_GLenum target,
 			  cl_GLint miplevel, cl_GLuint texture, cl_int *errcode_ret)
 {
-	(void)flags;
-	(void)target;
-	(void)miplevel;
-	(void)texture;
 	if (errcode_ret != NULL) {
 		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
 			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
@@ -677,9 +439,6 @@ icd_clCreateFromGLTexture(cl_context context, cl_mem_flags flags, cl_GLenum targ
 cl_int
 icd_clGetGLObjectInfo(cl_mem memobj, cl_gl_object_type *gl_object_type, cl_GLuint *gl_object_name)
 {
-	(void)memobj;
-	(void)gl_object_type;
-	(void)gl_object_name;
 	return CL_INVALID_GL_OBJECT;
 }
 
@@ -687,11 +446,6 @@ cl_int
 icd_clGetGLTextureInfo(cl_mem memobj, cl_gl_texture_info param_name, size_t param_value_size,
 		       void *param_value, size_t *param_value_size_ret)
 {
-	(void)memobj;
-	(void)param_name;
-	(void)param_value_size;
-	(void)param_value;
-	(void)param_value_size_ret;
 	return CL_INVALID_GL_OBJECT;
 }
 
@@ -700,11 +454,6 @@ icd_clEnqueueAcquireGLObjects(cl_command_queue command_queue, cl_uint num_object
 			      const cl_mem *mem_objects, cl_uint num_events_in_wait_list,
 			      const cl_event *event_wait_list, cl_event *event)
 {
-	(void)num_objects;
-	(void)mem_objects;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
 	return icd_obj_valid(command_queue, ICD_QUEUE) ?
 		CL_INVALID_CONTEXT : CL_INVALID_COMMAND_QUEUE;
 }
@@ -714,11 +463,6 @@ icd_clEnqueueReleaseGLObjects(cl_command_queue command_queue, cl_uint num_object
 			      const cl_mem *mem_objects, cl_uint num_events_in_wait_list,
 			      const cl_event *event_wait_list, cl_event *event)
 {
-	(void)num_objects;
-	(void)mem_objects;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
 	return icd_obj_valid(command_queue, ICD_QUEUE) ?
 		CL_INVALID_CONTEXT : CL_INVALID_COMMAND_QUEUE;
 }
@@ -727,18 +471,12 @@ cl_int
 icd_clGetGLContextInfoKHR(const cl_context_properties *properties, cl_gl_context_info param_name,
 			  size_t param_value_size, void *param_value, size_t *param_value_size_ret)
 {
-	(void)properties;
-	(void)param_name;
-	(void)param_value_size;
-	(void)param_value;
-	(void)param_value_size_ret;
 	return CL_INVALID_OPERATION;
 }
 
 cl_event
 icd_clCreateEventFromGLsyncKHR(cl_context context, cl_GLsync sync, cl_int *errcode_ret)
 {
-	(void)sync;
 	if (errcode_ret != NULL) {
 		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
 			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
@@ -753,15 +491,7 @@ icd_clCreateFromEGLImageKHR(cl_context context, CLeglDisplayKHR display, CLeglIm
 			    cl_mem_flags flags, const cl_egl_image_properties_khr *properties,
 			    cl_int *errcode_ret)
 {
-	(void)display;
-	(void)image;
-	(void)flags;
-	(void)properties;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
 
 cl_int
@@ -769,13 +499,7 @@ icd_clEnqueueAcquireEGLObjectsKHR(cl_command_queue command_queue, cl_uint num_ob
 				  const cl_mem *mem_objects, cl_uint num_events_in_wait_list,
 				  const cl_event *event_wait_list, cl_event *event)
 {
-	(void)num_objects;
-	(void)mem_objects;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_int
@@ -783,24 +507,12 @@ icd_clEnqueueReleaseEGLObjectsKHR(cl_command_queue command_queue, cl_uint num_ob
 				  const cl_mem *mem_objects, cl_uint num_events_in_wait_list,
 				  const cl_event *event_wait_list, cl_event *event)
 {
-	(void)num_objects;
-	(void)mem_objects;
-	(void)num_events_in_wait_list;
-	(void)event_wait_list;
-	(void)event;
-	return icd_obj_valid(command_queue, ICD_QUEUE) ?
-		CL_INVALID_OPERATION : CL_INVALID_COMMAND_QUEUE;
+	return refused_in_queue(command_queue);
 }
 
 cl_event
 icd_clCreateEventFromEGLSyncKHR(cl_context context, CLeglSyncKHR sync, CLeglDisplayKHR display,
 				cl_int *errcode_ret)
 {
-	(void)sync;
-	(void)display;
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_OPERATION : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return refused_in_context(context, errcode_ret);
 }
