@@ -98,7 +98,11 @@ show_devices(void *arg, struct cmdline *cl)
 			       d->vendor_device & 0xffff, d->vendor_device >> 16,
 			       d->class_rev >> 8);
 	}
-	cmdline_printf(cl, "\nanswered here: %" PRIu64 " configuration reads, %" PRIu64
+	cmdline_printf(cl, "\nprograms: %" PRIu64 " served, %" PRIu64 " refused, cut off %"
+		       PRIu64 "; requests %" PRIu64 ", %" PRIu64 " answered with an error\n",
+		       st.programs, st.programs_refused, st.program_violations, st.requests,
+		       st.requests_refused);
+	cmdline_printf(cl, "answered here: %" PRIu64 " configuration reads, %" PRIu64
 		       " register reads; forwarded: %" PRIu64 " configuration requests, %" PRIu64
 		       " memory reads, %" PRIu64 " write requests\n", st.cfg_local, st.mrd_local,
 		       st.cfg_forwarded, st.mrd_forwarded, st.mwr_forwarded);

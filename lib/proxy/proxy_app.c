@@ -336,11 +336,6 @@ ctrl_open(struct proxy_app *app, const struct rpci_ipc_req *r)
 				device);
 	}
 	idx = rpci_conf_device_index(sh, sd);
-	if (proxy_dev_busy_elsewhere(p, (const struct rte_ether_addr *)sh->mac, (uint16_t)idx,
-				     d)) {
-		return ctrl_now(app, r, -EBUSY, 0, "%s/%s is held by another program of this "
-				"host", server, sd->name);
-	}
 	d->ctrl.pending = true;
 	d->ctrl.op = r->op;
 	d->ctrl.cookie = r->cookie;

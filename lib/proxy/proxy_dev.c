@@ -105,9 +105,9 @@ dev_publish(struct proxy_dev *d, uint32_t state)
 	d->app->need_wake = true;
 }
 
-bool
-proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr *mac,
-			 uint16_t function, const struct proxy_dev *self)
+const struct proxy_dev *
+proxy_dev_holder(struct rpci_proxy *p, const struct rte_ether_addr *mac, uint16_t function,
+		 const struct proxy_dev *self)
 {
 	uint32_t i, k;
 
@@ -122,11 +122,11 @@ proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr *mac,
 
 			if (o != self && o->state != PD_FREE && o->function == function &&
 			    rte_is_same_ether_addr(&o->server_mac, mac)) {
-				return true;
+				return o;
 			}
 		}
 	}
-	return false;
+	return NULL;
 }
 
 /* ------------------------------------------------------------- reads */
@@ -287,8 +287,26 @@ static void
 dev_connect_start(struct proxy_dev *d)
 {
 	struct rpci_proxy *p = dev_proxy(d);
+	const struct proxy_dev *holder;
 	struct rpci_link_open_msg req;
 
+	/*
+	 * Another program of this host holds the device: refused; unless it is
+	 * closing (a program that just went away), then we wait for it.
+	 */
+	holder = proxy_dev_holder(p, &d->server_mac, d->function, d);
+	if (holder != NULL && holder->state == PD_CLOSING && ++d->waits < CLOSE_TIMEOUT_MS / 5) {
+		d->state = PD_RETRY;
+		d->retry_tsc = proxy_now() + proxy_ms_tsc(p, 5);
+		dev_attn(d, true);
+		return;
+	}
+	if (holder != NULL) {
+		snprintf(d->reason, sizeof(d->reason), "%.24s/%.24s is held by another program of "
+			 "this host", d->server, d->device);
+		dev_open_failed(d, -EBUSY);
+		return;
+	}
 	memset(&req, 0, sizeof(req));
 	req.function = d->function;
 	req.requester_id = d->app->requester_id;
@@ -315,6 +333,7 @@ proxy_dev_connect(struct proxy_dev *d, const struct rte_ether_addr *mac, uint16_
 	d->function = function;
 	d->lease_id = lease_id;
 	d->tries = 0;
+	d->waits = 0;
 	d->reason[0] = '\0';
 	dev_connect_start(d);
 }

@@ -113,7 +113,8 @@ struct proxy_dev {
 	/* opening */
 	uint64_t deadline_tsc;
 	uint64_t retry_tsc;
-	uint32_t tries;
+	uint32_t tries;          /* OPENs the server answered "not yet" */
+	uint32_t waits;          /* turns waited for another program's close */
 	struct pctrl ctrl;       /* OPEN, RECONNECT, CLOSE waiting */
 	int sel_req;             /* index of the selector request it is part of, -1 */
 	char reason[RPCI_IPC_REASON_MAX];
@@ -286,8 +287,9 @@ void proxy_dev_close(struct proxy_dev *d, bool wait);
 void proxy_dev_lost(struct proxy_dev *d, const char *why);
 const char *proxy_dev_state_name(enum pdev_state st);
 void proxy_dev_info(const struct proxy_dev *d, struct rpci_ipc_dev_info *info);
-bool proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr *mac,
-			      uint16_t function, const struct proxy_dev *self);
+/* The device slot of any program that holds that device of that server, or NULL. */
+const struct proxy_dev *proxy_dev_holder(struct rpci_proxy *p, const struct rte_ether_addr *mac,
+					 uint16_t function, const struct proxy_dev *self);
 extern const struct rpci_link_ops proxy_link_ops;
 
 /* proxy_sel.c */
