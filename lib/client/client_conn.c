@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,14 +443,15 @@ cl_turn(struct rpci_client *c, struct cl_spin *sp)
 	if (c->dead) {
 		return cl_dead_error(c);
 	}
-	if (work > 0) {
-		sp->idle_since = 0;
+	if (c->t != NULL) {
+		/* embedded: the core's back-off, which work resets */
+		if (c->t->idle != NULL) {
+			c->t->idle(c->targ, work);
+		}
 		return 0;
 	}
-	if (c->t != NULL) {
-		if (c->t->idle != NULL) {
-			c->t->idle(c->targ, 0);
-		}
+	if (work > 0) {
+		sp->idle_since = 0;
 		return 0;
 	}
 	now = cl_now_ns();
@@ -460,7 +462,12 @@ cl_turn(struct rpci_client *c, struct cl_spin *sp)
 		sp->idle_since = now;
 	}
 	if (now - sp->idle_since < c->spin_ns) {
-		cpu_relax();
+		/* a proxy on this core gets it now and then (two cores, three pollers) */
+		if ((++sp->spins & 15) == 0) {
+			sched_yield();
+		} else {
+			cpu_relax();
+		}
 		return 0;
 	}
 	proxy_sleep(c);

@@ -191,6 +191,7 @@ struct rpci_client {
 /* A wait loop's back-off state. */
 struct cl_spin {
 	uint64_t idle_since;    /* ns; 0: there was work */
+	uint32_t spins;
 };
 
 /* ------------------------------------------------ shared internal functions */

@@ -933,6 +933,24 @@ proxy_sock_poll(struct rpci_proxy *p, bool force)
 /* ------------------------------------------------------ listening */
 
 int
+rpci_proxy_listen_at(struct rpci_proxy *p, const char *path, uint32_t mode)
+{
+	int fd;
+
+	if (p->listen_fd >= 0) {
+		return -EALREADY;
+	}
+	fd = rpci_ipc_listen(path, SOCK_SEQPACKET, (uid_t)-1, (gid_t)-1, (mode_t)mode, 64,
+			     &p->sock_dev, &p->sock_ino);
+	if (fd < 0) {
+		return fd;
+	}
+	p->listen_fd = fd;
+	snprintf(p->sock_path, sizeof(p->sock_path), "%.107s", path);
+	return 0;
+}
+
+int
 rpci_proxy_listen(struct rpci_proxy *p)
 {
 	const struct rpci_conf_proxy *px = &p->host->proxy;

@@ -128,6 +128,21 @@ struct rpci_proxy *rpci_proxy_create(const struct rpci_conf *conf, const char *h
 int rpci_proxy_listen(struct rpci_proxy *p);
 
 /**
+ * Listen for programs on a socket of the caller's choosing (a process that
+ * embeds the core and serves programs of its own, as rpci-bench does).
+ *
+ * @param p
+ *   The core.
+ * @param path
+ *   The socket.
+ * @param mode
+ *   Its permission bits.
+ * @return
+ *   0, -EALREADY (listening already), or as rpci_proxy_listen().
+ */
+int rpci_proxy_listen_at(struct rpci_proxy *p, const char *path, uint32_t mode);
+
+/**
  * Do the core's work once: the link, the programs' rings, new programs and
  * programs gone, sessions opening and closing, the selector's timers.
  *

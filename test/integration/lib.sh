@@ -52,14 +52,19 @@ it_check() {
 	fi
 }
 
-# Write a copy of config/pair.cfg with names of our own.
+# Write a copy of config/pair.cfg with names of our own (memif and proxy
+# sockets, EAL file prefixes, console sockets: another test may run beside).
 it_pair_config() {
 	local src=$1 dst=$2
 	sed -e "s|/tmp/rpci-pair.sock|${IT_DIR}/memif.sock|g" \
 	    -e "s|/run/rpci/client0-proxy.sock|${IT_DIR}/proxy.sock|" \
 	    -e "s|\"rpci-server0\"|\"${IT_ID}-server0\"|" \
 	    -e "s|\"rpci-client0\"|\"${IT_ID}-client0\"|" \
-	    "$src" >"$dst"
+	    "$src" | awk -v dir="$IT_DIR" '
+		/^ *name = "/ { split($0, q, "\""); host = q[2] }
+		{ print }
+		/^ *idle = / { printf "        console = \"%s/%s.sock\";\n", dir, host }
+	' >"$dst"
 }
 
 # it_start_server BIN CFG HOST LOG: start a server in the background and wait
