@@ -22,6 +22,7 @@
 
 #include "app_common.h"
 #include "app_console.h"
+#include "app_security.h"
 #include "app_telemetry.h"
 #include "rpci_auth.h"
 #include "rpci_conf.h"
@@ -35,6 +36,7 @@ struct proxy_daemon {
 	const struct rpci_conf_host *host;
 	struct rpci_proxy *proxy;
 	struct app_console console;
+	struct app_security security; /* the core's keys and channel, shown */
 };
 
 static struct proxy_daemon g_daemon;
@@ -275,6 +277,19 @@ main(int argc, char **argv)
 				   "The programs the client daemon serves. No parameters") < 0) {
 		fprintf(stderr, "rpci-proxy: cannot register the telemetry commands\n");
 		goto free_proxy;
+	}
+	if (rpci_proxy_ctrl_chan(pd->proxy) != NULL) {
+		/* the core's channel and keys: show security, /rpci/security */
+		pd->security.conf = conf;
+		pd->security.auth = rpci_proxy_auth(pd->proxy);
+		pd->security.chan[0] = rpci_proxy_ctrl_chan(pd->proxy);
+		pd->security.chan_name[0] = "selector";
+		pd->security.nb_chans = 1;
+		if (app_security_register_telemetry(&pd->security) < 0) {
+			fprintf(stderr, "rpci-proxy: cannot register /rpci/security\n");
+			goto free_proxy;
+		}
+		pd->console.security = &pd->security;
 	}
 	pd->console.show_devices = show_devices;
 	pd->console.arg = pd;

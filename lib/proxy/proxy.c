@@ -320,6 +320,18 @@ rpci_proxy_link(const struct rpci_proxy *p)
 	return p->link;
 }
 
+struct rpci_ctrl_chan *
+rpci_proxy_ctrl_chan(const struct rpci_proxy *p)
+{
+	return p->chan;
+}
+
+struct rpci_auth *
+rpci_proxy_auth(const struct rpci_proxy *p)
+{
+	return p->auth;
+}
+
 void
 rpci_proxy_stats_get(const struct rpci_proxy *p, struct rpci_proxy_stats *stats)
 {

@@ -200,6 +200,30 @@ struct rpci_client *rpci_proxy_client_create(struct rpci_proxy *p, const char *n
  */
 struct rpci_link *rpci_proxy_link(const struct rpci_proxy *p);
 
+struct rpci_ctrl_chan;
+struct rpci_auth;
+
+/**
+ * The core's control channel to the selector, secured with the host's keys
+ * (for "show security" and /rpci/security).
+ *
+ * @param p
+ *   The core.
+ * @return
+ *   The channel, or NULL when the deployment has no selector.
+ */
+struct rpci_ctrl_chan *rpci_proxy_ctrl_chan(const struct rpci_proxy *p);
+
+/**
+ * The host's keys the core loaded.
+ *
+ * @param p
+ *   The core.
+ * @return
+ *   The keys, or NULL when the deployment has no selector.
+ */
+struct rpci_auth *rpci_proxy_auth(const struct rpci_proxy *p);
+
 /**
  * The core's counters.
  *
