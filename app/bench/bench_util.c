@@ -25,6 +25,7 @@ static const char *const g_bench_names[BENCH_TESTS] = {
 	[BENCH_D2H_PAGEABLE] = "d2h-pageable",
 	[BENCH_LAUNCH] = "launch",
 	[BENCH_JOB] = "job",
+	[BENCH_JOB_ASYNC] = "job-async",
 	[BENCH_WAIT_CPU] = "wait-cpu",
 };
 

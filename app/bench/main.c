@@ -166,6 +166,8 @@ usage(const char *prog)
 	       "  h2d-pageable, d2h-pageable   the same from ordinary (malloc) memory\n"
 	       "  launch     the built-in empty kernel, launched and synchronized\n"
 	       "  job        saxpy end to end (copies in, kernel, copy out) beside the CPU\n"
+	       "  job-async  the same with the copies queued (rpci_memcpy_*_async()) and one\n"
+	       "             synchronize\n"
 	       "  wait-cpu   the CPU time of a program waiting for a %.0f-second kernel, in %%\n"
 	       "             of its wall time\n"
 	       "After the device's tests, the raw figures they used are measured again\n"
@@ -226,7 +228,8 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 			if (bench_parse_tests(optarg, &o->tests, bad, sizeof(bad)) < 0) {
 				fprintf(stderr, "rpci-bench: unknown test '%s' (raw-rtt, raw-rate, "
 					"mrd-rtt, mrd-cached, mwr-rate, h2d, d2h, h2d-pageable, "
-					"d2h-pageable, launch, job, wait-cpu, all)\n", bad);
+					"d2h-pageable, launch, job, job-async, wait-cpu, "
+					"all)\n", bad);
 				return -1;
 			}
 			break;
@@ -308,7 +311,7 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 	if (o->tests == 0) {
 		fprintf(stderr, "rpci-bench: --test is required (raw-rtt, raw-rate, mrd-rtt, "
 			"mrd-cached, mwr-rate, h2d, d2h, h2d-pageable, d2h-pageable, launch, job, "
-			"wait-cpu, or all)\n");
+			"job-async, wait-cpu, or all)\n");
 		return -1;
 	}
 	if (!o->have_size) {
@@ -579,7 +582,7 @@ raw_phase(struct bench *b)
 		raw_rate(b, b->frame_msg64);
 	}
 	if (want(b, BENCH_H2D) || want(b, BENCH_D2H) || want(b, BENCH_H2D_PAGEABLE) ||
-	    want(b, BENCH_D2H_PAGEABLE) || want(b, BENCH_JOB)) {
+	    want(b, BENCH_D2H_PAGEABLE) || want(b, BENCH_JOB) || want(b, BENCH_JOB_ASYNC)) {
 		raw_rate(b, b->frame_bulk);
 	}
 	if (b->rp.stray != 0) {
@@ -1059,10 +1062,13 @@ job_free(struct bench *b, struct job_bufs *j)
 	free(j->ref);
 }
 
-/* One saxpy end to end: copies in, kernel, copy out. */
+/*
+ * One saxpy end to end: copies in, kernel, copy out; blocking calls, or
+ * (async) all queued behind one another and one synchronize.
+ */
 static int
 job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
-	 const struct job_bufs *j, uint64_t n, float alpha)
+	 const struct job_bufs *j, uint64_t n, float alpha, bool async)
 {
 	uint32_t grid[3] = { (uint32_t)((n + 255) / 256), 1, 1 };
 	uint32_t block[3] = { 256, 1, 1 };
@@ -1071,6 +1077,19 @@ job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
 	};
 	int ret;
 
+	if (async) {
+		ret = rpci_memcpy_htod_async(b->dev, dx, j->x, n * sizeof(float));
+		if (ret == 0) {
+			ret = rpci_memcpy_htod_async(b->dev, dy, j->y, n * sizeof(float));
+		}
+		if (ret == 0) {
+			ret = rpci_launch(fn, grid, block, args, RTE_DIM(args));
+		}
+		if (ret == 0) {
+			ret = rpci_memcpy_dtoh_async(b->dev, j->out, dy, n * sizeof(float));
+		}
+		return ret == 0 ? rpci_synchronize(b->dev) : ret;
+	}
 	ret = rpci_memcpy_htod(b->dev, dx, j->x, n * sizeof(float));
 	if (ret == 0) {
 		ret = rpci_memcpy_htod(b->dev, dy, j->y, n * sizeof(float));
@@ -1088,8 +1107,9 @@ job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
 }
 
 static void
-test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
+test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes, bool async)
 {
+	const char *name = async ? "job-async" : "job";
 	const struct raw_fig *f = raw_cached(b, b->frame_bulk, true);
 	uint64_t n = RTE_MAX(bytes / sizeof(float), (uint64_t)1), i, dx = 0, dy = 0;
 	uint64_t state = 0x9e3779b97f4a7c15ull, end;
@@ -1137,13 +1157,13 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
 		}
 	}
 	if (ret < 0) {
-		fail(b, "job", bytes, "device memory for two vectors", ret);
+		fail(b, name, bytes, "device memory for two vectors", ret);
 		goto free_host;
 	}
 	end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz);
 	do {
 		t0 = now_s(b);
-		ret = job_once(b, fn, dx, dy, &j, n, alpha);
+		ret = job_once(b, fn, dx, dy, &j, n, alpha, async);
 		ms[reps++] = (now_s(b) - t0) * 1e3;
 		if (ret == 0 && memcmp(j.out, j.ref, bytes) != 0) {
 			ok = false;
@@ -1151,10 +1171,10 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
 		memset(j.out, 0, bytes);
 	} while (ret == 0 && reps < REPS_MAX && rte_rdtsc() < end);
 	if (ret < 0) {
-		fail(b, "job", bytes, "saxpy", ret);
+		fail(b, name, bytes, "saxpy", ret);
 		goto free_dev;
 	}
-	bench_result_init(&r, "job", bytes, "ms");
+	bench_result_init(&r, name, bytes, "ms");
 	r.value = bench_median(ms, reps);
 	r.samples = reps;
 	r.verified = ok;
@@ -1162,8 +1182,9 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
 	/* the raw link moving the same bytes: two vectors in, one out */
 	set_raw(&r, f != NULL ? 3.0 * (double)bytes / (f->gbps * 1e9) * 1e3 : NAN,
 		b->frame_bulk);
-	snprintf(notes, sizeof(notes), "saxpy n=%" PRIu64 ", median of %u; local CPU %.3f ms; "
-		 "%s", n, reps, local_ms, ok ? "verified" : "MISMATCH");
+	snprintf(notes, sizeof(notes), "saxpy n=%" PRIu64 "%s, median of %u; local CPU %.3f ms; "
+		 "%s", n, async ? " queued (async copies)" : "", reps, local_ms,
+		 ok ? "verified" : "MISMATCH");
 	report(b, &r, notes);
 	if (!ok) {
 		b->failures++;
@@ -1177,8 +1198,9 @@ free_host:
 }
 
 static void
-test_job(struct bench *b)
+test_job(struct bench *b, bool async)
 {
+	const char *name = async ? "job-async" : "job";
 	struct rpci_module *mod = NULL;
 	struct rpci_function *fn;
 	unsigned int i;
@@ -1186,17 +1208,17 @@ test_job(struct bench *b)
 
 	ret = rpci_module_load(b->dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, NULL, 0);
 	if (ret < 0) {
-		fail(b, "job", 0, "built-in module", ret);
+		fail(b, name, 0, "built-in module", ret);
 		return;
 	}
 	ret = rpci_function_get(mod, "saxpy", &fn);
 	if (ret < 0) {
-		fail(b, "job", 0, "kernel 'saxpy'", ret);
+		fail(b, name, 0, "kernel 'saxpy'", ret);
 	} else if (!b->o.have_size) {
-		test_job_size(b, fn, JOB_DEFAULT_BYTES);
+		test_job_size(b, fn, JOB_DEFAULT_BYTES, async);
 	} else {
 		for (i = 0; i < b->o.nb_sizes; i++) {
-			test_job_size(b, fn, b->o.sizes[i]);
+			test_job_size(b, fn, b->o.sizes[i], async);
 		}
 	}
 	rpci_module_unload(mod);
@@ -1395,7 +1417,10 @@ device_phase(struct bench *b)
 		test_launch(b);
 	}
 	if (want(b, BENCH_JOB)) {
-		test_job(b);
+		test_job(b, false);
+	}
+	if (want(b, BENCH_JOB_ASYNC)) {
+		test_job(b, true);
 	}
 	if (want(b, BENCH_WAIT_CPU)) {
 		test_wait_cpu(b);

@@ -1564,6 +1564,52 @@ rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t siz
 	return CL_RETRY(dev, memcpy_dtoh_once(dev, dst, dptr, size));
 }
 
+/* Queue DMA copy commands between device memory and the heap, not waited for. */
+static int
+copy_async_once(struct rpci_device *dev, uint8_t opcode, uint64_t dptr, const void *host,
+		uint64_t size)
+{
+	uint64_t off;
+	int ret;
+
+	if (dev == NULL || (host == NULL && size > 0)) {
+		return cl_fail(-EINVAL, "bad copy arguments");
+	}
+	if (!cl_in_shm(dev->client, host, size, NULL)) {
+		return cl_fail(-EINVAL, "an asynchronous copy needs memory of "
+			       "rpci_client_host_alloc()");
+	}
+	ret = check_range(dev, dptr, size);
+	if (ret < 0 || size == 0) {
+		return ret;
+	}
+	for (off = 0; off < size; off += COPY_MAX_CMD) {
+		ret = dma_cmd(dev, opcode, dptr + off, (const uint8_t *)host + off,
+			      CL_MIN(size - off, COPY_MAX_CMD), false, NULL);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	if (opcode == RPCI_VGPU_OP_COPY_H2D) {
+		dev->stats.h2d_bytes += size;
+	} else {
+		dev->stats.d2h_bytes += size;
+	}
+	return 0;
+}
+
+int
+rpci_memcpy_htod_async(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size)
+{
+	return CL_RETRY(dev, copy_async_once(dev, RPCI_VGPU_OP_COPY_H2D, dptr, src, size));
+}
+
+int
+rpci_memcpy_dtoh_async(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size)
+{
+	return CL_RETRY(dev, copy_async_once(dev, RPCI_VGPU_OP_COPY_D2H, dptr, dst, size));
+}
+
 static int
 memset_once(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size)
 {

@@ -426,6 +426,49 @@ int rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, ui
 int rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size);
 
 /**
+ * Queue a copy from host memory to the device behind the commands queued
+ * before it (the device's DMA engine reads the memory, in order with
+ * launches), and return at once: copies, kernels and copies back then
+ * follow one another on the device without a round trip between them.
+ * Errors show at rpci_synchronize() (or the next blocking call).
+ *
+ * @param dev
+ *   The device.
+ * @param dptr
+ *   Device address.
+ * @param src
+ *   Memory of rpci_client_host_alloc(), left unchanged until
+ *   rpci_synchronize() returns.
+ * @param size
+ *   Bytes.
+ * @return
+ *   0 (queued), -EINVAL (src is not memory of rpci_client_host_alloc()),
+ *   -EFAULT (outside device memory), -ENOTCONN, -ETIMEDOUT (the queue stayed
+ *   full).
+ */
+int rpci_memcpy_htod_async(struct rpci_device *dev, uint64_t dptr, const void *src,
+			   uint64_t size);
+
+/**
+ * Queue a copy from the device to host memory behind the commands queued
+ * before it (the device's DMA engine writes the memory), and return at
+ * once. The data is there when rpci_synchronize() returns.
+ *
+ * @param dev
+ *   The device.
+ * @param dst
+ *   Memory of rpci_client_host_alloc().
+ * @param dptr
+ *   Device address.
+ * @param size
+ *   Bytes.
+ * @return
+ *   0 (queued), -EINVAL (dst is not memory of rpci_client_host_alloc()),
+ *   -EFAULT, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_memcpy_dtoh_async(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size);
+
+/**
  * Set device memory to a byte value.
  *
  * @return
