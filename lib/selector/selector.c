@@ -1502,8 +1502,8 @@ sel_usage_account(struct rpci_selector *sel, struct sel_dev *dv,
 		c->usage.mem_high = st->usage.mem_high;
 	}
 	c->last_us = now_us;
-	/* An ended session's last report: the next one is another session. */
-	dv->session = st->in_use ? st->session : 0;
+	/* (after a session's last report, the next report names another session or none) */
+	dv->session = st->session;
 	dv->session_usage = st->usage;
 }
 
