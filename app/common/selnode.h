@@ -30,9 +30,13 @@ struct selnode_stats {
 	uint64_t failovers;
 	uint64_t releases;
 	uint64_t reports;
-	uint64_t messages;
+	uint64_t messages;          /* passed on */
+	uint64_t messages_refused;  /* from a host that is not a client, or not the one it names */
 	uint64_t unexpected; /* control messages a selector does not take */
 };
+
+/* Messages between clients passed on lately: a sender's retry is not passed on twice. */
+#define SELNODE_MSG_SEEN 64
 
 struct selnode {
 	const struct rpci_conf *conf;
@@ -40,6 +44,11 @@ struct selnode {
 	struct rpci_ctrl_chan *chan;
 	struct selnode_stats stats;
 	uint64_t last_tick_tsc;
+	struct {
+		uint8_t mac[6];
+		uint64_t id;
+	} msg_seen[SELNODE_MSG_SEEN];
+	unsigned int msg_seen_next;
 };
 
 /*

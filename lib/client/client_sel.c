@@ -150,6 +150,10 @@ cl_rx_ctrl(struct rpci_link *link, const struct rte_ether_addr *src, const void 
 		rpci_ctrl_chan_ack(c->chan, src->addr_bytes, m.id, 0);
 		break;
 	case RPCI_CTRL_MESSAGE:
+		/* Only the selector passes texts on (it checked who sent them). */
+		if (memcmp(src->addr_bytes, c->selector_mac, 6) != 0) {
+			break;
+		}
 		t = c->inbox_tail;
 		if (t - c->inbox_head < CL_INBOX_MAX) {
 			memcpy(c->inbox[t % CL_INBOX_MAX].from, m.u.message.from,
