@@ -343,6 +343,25 @@ mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
 	return ret;
 }
 
+/* For client_pci.c: configuration space and BAR reads of any function. */
+int
+cl_cfg_read(struct rpci_device *dev, uint16_t offset, uint32_t *value)
+{
+	return cfg_read(dev, offset, value);
+}
+
+int
+cl_cfg_write(struct rpci_device *dev, uint16_t offset, uint32_t value, uint8_t be)
+{
+	return cfg_write(dev, offset, value, be);
+}
+
+int
+cl_mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size)
+{
+	return mem_read(dev, addr, dst, size);
+}
+
 /* ------------------------------------------------------- the link side */
 
 static bool
@@ -461,6 +480,9 @@ client_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg
 			dev->stats.msi++;
 			return 0;
 		}
+		if (msg->msg_code == RPCI_TLP_MSG_VENDOR) {
+			return cl_pci_rx_vendor(dev, msg); /* a function-level reset (client_pci.c) */
+		}
 		return -EOPNOTSUPP;
 	case RPCI_TLP_MRD:
 		return rx_dma_read(dev, msg);
@@ -557,6 +579,10 @@ cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_
 	uint32_t slot, len, i;
 	int ret;
 
+	if (dev->plain) {
+		return cl_fail(-ENOTSUP, "%s is a PCI function, not a virtual GPU: it takes no "
+			       "commands", dev->info.device_name);
+	}
 	if (!cl_session_alive(dev)) {
 		return cl_lost_error(dev);
 	}
@@ -850,8 +876,10 @@ cl_device_bringup(struct rpci_device *dev)
 	    (ret = cfg_read(dev, RPCI_VGPU_CFG_BAR0, &v)) < 0) {
 		return ret;
 	}
-	if ((~(v & ~0xfu) + 1) != RPCI_VGPU_BAR0_SIZE) {
-		return cl_fail(-EIO, "BAR0 has an unexpected size (0x%x)", ~(v & ~0xfu) + 1);
+	dev->bar0_size = ~(v & ~0xfu) + 1;
+	if (dev->bar0_size < RPCI_VGPU_BAR0_SIZE || (dev->bar0_size & (dev->bar0_size - 1)) != 0 ||
+	    BAR0_ADDR % dev->bar0_size != 0) {
+		return cl_fail(-EIO, "BAR0 has an unexpected size (0x%" PRIx64 ")", dev->bar0_size);
 	}
 	if ((ret = cfg_write(dev, RPCI_VGPU_CFG_BAR2, 0xffffffff, 0xf)) < 0 ||
 	    (ret = cfg_write(dev, RPCI_VGPU_CFG_BAR2_HI, 0xffffffff, 0xf)) < 0 ||
@@ -957,17 +985,12 @@ cl_device_alloc(struct rpci_client *c, const char *server)
 	return dev;
 }
 
-int
-cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn, uint64_t lease_id,
-		  const char *server)
+/* A fresh driver state: the device starts from reset too. */
+void
+cl_driver_reset(struct rpci_device *dev)
 {
-	struct rpci_client *c = dev->client;
-	struct rpci_link_open_msg req, ack;
-	struct rte_ether_addr peer;
 	uint16_t t;
-	int ret;
 
-	/* A fresh driver state: the device starts from reset too. */
 	memset(dev->drv, 0, dev->drv_len);
 	dev->cq_phase = 1; /* the device's first pass writes phase 1 */
 	dev->cq_head = dev->cq_head_told = 0;
@@ -976,9 +999,22 @@ cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn, ui
 	dev->first_error = 0;
 	dev->pio = NULL;
 	dev->lost = false;
+	dev->flr = false;
 	for (t = 0; t < DEV_TAGS; t++) {
 		rpci_tlp_tag_release(dev->tags, t, NULL);
 	}
+}
+
+int
+cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn, uint64_t lease_id,
+		  const char *server)
+{
+	struct rpci_client *c = dev->client;
+	struct rpci_link_open_msg req, ack;
+	struct rte_ether_addr peer;
+	int ret;
+
+	cl_driver_reset(dev);
 	snprintf(dev->info.server, sizeof(dev->info.server), "%s", server);
 	memset(&req, 0, sizeof(req));
 	req.function = fn;
@@ -1000,7 +1036,9 @@ cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn, ui
 	dev->completer_id = ack.completer_id;
 	dev->info.completer_id = ack.completer_id;
 	dev->info.max_payload = rpci_link_max_payload(c->link);
-	ret = cl_device_bringup(dev);
+	/* A PCI function of the server's host (kind "pci") has no queues (client_pci.c). */
+	dev->plain = cl_pci_conf_plain(c->conf, server, fn);
+	ret = dev->plain ? cl_pci_bringup(dev) : cl_device_bringup(dev);
 	if (ret < 0) {
 		char msg[256];
 
@@ -1080,8 +1118,14 @@ rpci_device_close(struct rpci_device *dev)
 	if (dev == NULL) {
 		return 0;
 	}
-	if (cl_session_alive(dev)) {
+	if (dev->flr) {
+		/* Reset under us (client_pci.c): nothing of ours is left to wait for. */
+		dev->flr = false;
+		dev->lost = false;
+	} else if (cl_session_alive(dev) && !dev->plain) {
 		ret = rpci_synchronize(dev);
+	}
+	if (cl_session_alive(dev)) {
 		/* Released first: the server may stop listening once the session closes. */
 		cl_sel_release(dev);
 		r = rpci_link_close(dev->s, 3000);
@@ -1107,7 +1151,7 @@ device_info_once(struct rpci_device *dev, struct rpci_device_info *info)
 	if (dev == NULL || info == NULL) {
 		return cl_fail(-EINVAL, "no device or info");
 	}
-	if (cl_session_alive(dev)) {
+	if (cl_session_alive(dev) && !dev->plain) {
 		ret = mem_read(dev, dev->bar0 + RPCI_VGPU_REG_MEM_FREE, (uint8_t *)&v, 8);
 		if (ret < 0) {
 			return ret;
@@ -1399,10 +1443,13 @@ bar_range(struct rpci_device *dev, int bar, uint64_t offset, uint64_t size, uint
 {
 	uint64_t bar_size;
 
+	if (dev != NULL && dev->plain) {
+		return cl_pci_bar_range(dev, bar, offset, size, addr);
+	}
 	if (dev == NULL || (bar != 0 && bar != 2)) {
 		return cl_fail(-EINVAL, "the device has no BAR%d", bar);
 	}
-	bar_size = bar == 0 ? RPCI_VGPU_BAR0_SIZE : dev->bar2_size;
+	bar_size = bar == 0 ? dev->bar0_size : dev->bar2_size;
 	if (offset > bar_size || size > bar_size - offset) {
 		return cl_fail(-EINVAL, "[0x%" PRIx64 ", +%" PRIu64 ") is outside BAR%d", offset,
 			    size, bar);

@@ -36,6 +36,7 @@ cmd_changes_state(uint8_t opcode)
 	case RPCI_VGPU_OP_MODULE_UNLOAD:
 	case RPCI_VGPU_OP_FUNCTION_GET:
 	case RPCI_VGPU_OP_LAUNCH:
+	case RPCI_VGPU_OP_FILE_LOAD:
 		return true;
 	default:
 		return false; /* reads, fences */
@@ -234,9 +235,25 @@ cl_failover(struct rpci_device *dev)
 {
 	struct rpci_client *c = dev->client;
 	char server[RPCI_SEL_NAME_MAX];
+	bool reset = dev->flr;
 	uint32_t i;
 	int ret;
 
+	if (reset) {
+		/* A function-level reset: the same device from power-on, on the same session. */
+		snprintf(server, sizeof(server), "%s", dev->info.server);
+		ret = cl_pci_flr_recover(dev);
+		if (ret < 0) {
+			return ret;
+		}
+		if (dev->plain || !dev->failover || !c->with_selector || dev->lease_id == 0) {
+			return cl_fail(-ENOTCONN, "the device on '%s' was reset (function-level "
+				       "reset): its memory, modules and functions are gone; it is "
+				       "up again", server);
+		}
+		CLIENT_LOG(WARNING, "device on %s was reset: re-creating its state", server);
+		goto restore;
+	}
 	if (!dev->failover || !c->with_selector || dev->lease_id == 0) {
 		return cl_lost_error(dev);
 	}
@@ -260,11 +277,17 @@ cl_failover(struct rpci_device *dev)
 			cl_window_set(dev, i, dev->windows[i].base, dev->windows[i].size);
 		}
 	}
+restore: /* (after a reset, cl_pci_flr_recover() registered them again) */
 	ret = replay(dev);
 	if (ret < 0) {
 		return cl_fail(ret == -ENOTCONN ? -ENOTCONN : -EIO,
 			       "re-creating the device on '%s' failed: %s", dev->info.server,
 			       rpci_last_error());
+	}
+	if (reset) {
+		CLIENT_LOG(WARNING, "device on %s re-created after its reset (%u operations "
+			   "replayed)", server, dev->nb_rlog);
+		return 0;
 	}
 	dev->stats.failovers++;
 	CLIENT_LOG(WARNING, "device moved from %s to %s/%u (%u operations replayed)", server,

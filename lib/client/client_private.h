@@ -6,7 +6,9 @@
 /*
  * Internals of lib/client shared by its files: client.c (the driver and the
  * API), client_sel.c (the server selector), client_log.c (the replay log
- * and failover). Not for other libraries.
+ * and failover), client_pci.c (plain PCI functions, configuration space,
+ * function-level reset), client_file.c (files in and out of device
+ * memory). Not for other libraries.
  */
 
 #include <stdbool.h>
@@ -105,8 +107,20 @@ struct rpci_device {
 	uint16_t requester_id;
 	uint16_t completer_id;
 	uint64_t bar0;
+	uint64_t bar0_size;
 	uint64_t bar2;
 	uint64_t bar2_size;
+	/* a PCI function of the server's host, not a virtual GPU (client_pci.c) */
+	bool plain;
+	struct cl_pci_bar {
+		uint64_t addr;    /* the host's address (the fabric's for this function) */
+		uint64_t size;    /* 0: none */
+		bool io;
+		bool mem64;
+		bool prefetchable;
+	} pci_bar[6];
+	/* the device announced a function-level reset: bring it up again (client_pci.c) */
+	bool flr;
 	struct rpci_device_info info;
 	enum rpci_h2d_mode h2d_mode;
 
@@ -212,6 +226,26 @@ struct rpci_device *cl_device_alloc(struct rpci_client *c, const char *server);
 /* Open a session to function fn of the server at mac (lease: the selector's) and bring it up. */
 int cl_device_connect(struct rpci_device *dev, const uint8_t mac[6], uint16_t fn,
 		      uint64_t lease_id, const char *server);
+
+/* Back to the driver state of a device just opened (queues, tags, flags). */
+void cl_driver_reset(struct rpci_device *dev);
+/* Configuration reads and writes, BAR reads (client.c, for client_pci.c). */
+int cl_cfg_read(struct rpci_device *dev, uint16_t offset, uint32_t *value);
+int cl_cfg_write(struct rpci_device *dev, uint16_t offset, uint32_t value, uint8_t be);
+int cl_mem_read(struct rpci_device *dev, uint64_t addr, uint8_t *dst, uint64_t size);
+
+/* client_pci.c: plain PCI functions, function-level reset */
+/* Whether function fn of server is a PCI function of its host (kind "pci") in conf. */
+bool cl_pci_conf_plain(const struct rpci_conf *conf, const char *server, uint16_t fn);
+/* Bring-up of a plain PCI function: identity, BARs (sized), no queues. */
+int cl_pci_bringup(struct rpci_device *dev);
+/* The fabric address of [offset, offset + size) of a plain function's BAR. */
+int cl_pci_bar_range(struct rpci_device *dev, int bar, uint64_t offset, uint64_t size,
+		     uint64_t *addr);
+/* A vendor-defined message from the device (the function-level reset notice). */
+int cl_pci_rx_vendor(struct rpci_device *dev, const struct rpci_tlp *msg);
+/* After a function-level reset: the driver's bring-up again, on the same session. */
+int cl_pci_flr_recover(struct rpci_device *dev);
 
 /* client_sel.c: the server selector */
 int cl_sel_init(struct rpci_client *c);
