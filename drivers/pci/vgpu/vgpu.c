@@ -383,8 +383,12 @@ cfg_reset(struct rpci_vgpu *dev)
 	dev->cfg[RPCI_VGPU_CFG_CAP_PTR / 4] = RPCI_VGPU_CFG_MSI;
 	dev->cfg[RPCI_VGPU_CFG_MSI / 4] = 0x05 | (RPCI_VGPU_CFG_PCIE << 8) |
 					  ((uint32_t)RPCI_VGPU_MSI_64BIT << 16);
-	/* PCI Express capability, version 2, an endpoint; the last in the list. */
-	dev->cfg[RPCI_VGPU_CFG_PCIE / 4] = 0x10 | (0x0002u << 16);
+	/*
+	 * PCI Express capability, the last in the list: version 1, a Root
+	 * Complex Integrated Endpoint (a function on the fabric has no link
+	 * of its own to describe).
+	 */
+	dev->cfg[RPCI_VGPU_CFG_PCIE / 4] = 0x10 | (0x0091u << 16);
 	/* FLR; max payload 4096 bytes (the link's largest) */
 	dev->cfg[RPCI_VGPU_CFG_DEVCAP / 4] = RPCI_VGPU_DEVCAP_FLR | 0x5;
 	/* Device Control: max payload 128, max read request 512 (the reset values) */

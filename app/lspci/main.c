@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * rpci-lspci: the devices a client host can reach through rpci, shown as
+ * lspci shows local ones: the PCI functions servers export (kind "pci")
+ * and their virtual GPUs, read remotely (configuration space by CfgRd,
+ * BAR sizes as the client library sized them).
+ *
+ *   rpci-lspci [EAL args --] --config FILE --host NAME [-s SERVER[/DEVICE]]
+ *              [-v|-vv] [-x|-xxx|-xxxx] [-n|-nn] [-i IDS] [--backend NAME]
+ *
+ * A deployment without a selector: every device of every server of the
+ * file (or those -s names), each opened in turn. With a selector, a device
+ * is reached only through it: rpci-lspci asks it for one device by the
+ * requirements given (--backend pci for a PCI function).
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+
+#include "app_common.h"
+#include "lspci_fmt.h"
+#include "rpci_client.h"
+#include "rpci_conf.h"
+
+#define CFG_CONVENTIONAL 256u
+#define CFG_EXPRESS 4096u
+
+struct lspci_opts {
+	const char *config;
+	const char *host;
+	const char *select; /* -s SERVER[/DEVICE] or DEVICE */
+	const char *ids_path;
+	int verbose;
+	int hex;
+	enum lspci_numeric num;
+	struct rpci_requirements req;
+	bool have_req;
+};
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s [EAL args --] --config FILE --host NAME [-s SERVER[/DEVICE]] [-v|-vv]\n"
+	       "           [-x|-xxx|-xxxx] [-n|-nn] [-i IDS] [--backend NAME]\n"
+	       "  Lists the devices client host NAME reaches through rpci (the PCI functions\n"
+	       "  servers export, and their virtual GPUs), or shows one as lspci does.\n"
+	       "  -s SERVER[/DEVICE]  only these (a device name alone: on any server)\n"
+	       "  -v, -vv             details, capabilities decoded\n"
+	       "  -x, -xxx, -xxxx     hex dump of 64, 256 or 4096 bytes of configuration space\n"
+	       "  -n, -nn             numbers instead of names, or both\n"
+	       "  -i IDS              the PCI ID database (default %s)\n"
+	       "  --backend NAME      with a selector: the device to ask for (pci: a PCI function)\n",
+	       prog, LSPCI_IDS_PATH);
+}
+
+static int
+parse_args(int argc, char **argv, struct lspci_opts *o)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	o->ids_path = LSPCI_IDS_PATH;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "s:vxni:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 's':
+			o->select = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'x':
+			o->hex++;
+			break;
+		case 'n':
+			o->num = o->num == LSPCI_NAMES ? LSPCI_NUMBERS : LSPCI_BOTH;
+			break;
+		case 'i':
+			o->ids_path = optarg;
+			break;
+		case 'B':
+			snprintf(o->req.backend, sizeof(o->req.backend), "%s", optarg);
+			o->req.no_failover = true;
+			o->have_req = true;
+			break;
+		case 'h':
+			usage(argv[0]);
+			exit(0);
+		default:
+			fprintf(stderr, "rpci-lspci: unknown or incomplete option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rpci-lspci: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL || o->host == NULL) {
+		fprintf(stderr, "rpci-lspci: --config FILE and --host NAME are required\n");
+		return -1;
+	}
+	if (o->verbose > 2) {
+		o->verbose = 2;
+	}
+	if (o->hex > 4) {
+		o->hex = 4;
+	}
+	return 0;
+}
+
+/* Size the expansion ROM register as firmware does (the server emulates it). */
+static uint64_t
+rom_size(struct rpci_device *dev)
+{
+	uint32_t orig, mask, ones = 0xffffffff;
+
+	if (rpci_device_config_read(dev, 0x30, &orig, 4) < 0 ||
+	    rpci_device_config_write(dev, 0x30, &ones, 4) < 0 ||
+	    rpci_device_config_read(dev, 0x30, &mask, 4) < 0 ||
+	    rpci_device_config_write(dev, 0x30, &orig, 4) < 0) {
+		return 0;
+	}
+	mask &= 0xfffff800u;
+	return mask == 0 ? 0 : (uint64_t)(~mask + 1);
+}
+
+/*
+ * Read what the device shows: 64 bytes of configuration space, 256 with
+ * details or -xxx, 4096 with -xxxx or an extended capability to decode
+ * (where the function has more than 256 bytes: a conventional one answers
+ * Unsupported Request past them).
+ */
+static int
+read_function(struct rpci_device *dev, const struct lspci_opts *o, uint8_t *cfg,
+	      struct lspci_func *f)
+{
+	size_t want = o->verbose > 0 || o->hex >= 3 ? CFG_CONVENTIONAL : 64;
+	uint32_t ext = 0;
+	int i, ret;
+
+	memset(cfg, 0, CFG_EXPRESS);
+	ret = rpci_device_config_read(dev, 0, cfg, (uint32_t)want);
+	if (ret < 0) {
+		return ret;
+	}
+	f->cfg = cfg;
+	f->cfg_len = want;
+	if ((o->hex >= 4 || o->verbose > 1) &&
+	    rpci_device_config_read(dev, CFG_CONVENTIONAL, &ext, 4) == 0 &&
+	    (o->hex >= 4 || (ext != 0 && ext != 0xffffffff))) {
+		ret = rpci_device_config_read(dev, CFG_CONVENTIONAL, cfg + CFG_CONVENTIONAL,
+					      CFG_EXPRESS - CFG_CONVENTIONAL);
+		if (ret == 0) {
+			f->cfg_len = CFG_EXPRESS;
+		}
+	}
+	for (i = 0; i < 6; i++) {
+		struct rpci_bar_info b;
+
+		f->bar_size[i] = rpci_device_bar_info(dev, i, &b) == 0 ? b.size : 0;
+	}
+	if (o->verbose > 0) {
+		f->rom_size = rom_size(dev);
+	}
+	return 0;
+}
+
+/* The slot a device is shown at: a PCI function's host address, else its fabric id. */
+static void
+device_slot(const struct rpci_conf_device *cd, const struct rpci_device_info *info,
+	    struct lspci_func *f)
+{
+	if (cd != NULL && cd->kind == RPCI_CONF_DEV_PCI) {
+		f->domain = cd->pci_domain;
+		f->bus = cd->pci_bus;
+		f->dev = cd->pci_dev;
+		f->fn = cd->pci_func;
+	} else {
+		f->domain = 0;
+		f->bus = (uint8_t)(info->completer_id >> 8);
+		f->dev = (uint8_t)((info->completer_id >> 3) & 0x1f);
+		f->fn = (uint8_t)(info->completer_id & 7);
+	}
+}
+
+/* Show one open device; label: "SERVER/DEVICE" when several are listed, else NULL. */
+static int
+show_device(struct rpci_device *dev, const struct rpci_conf_device *cd, const char *label,
+	    const struct lspci_ids *ids, const struct lspci_opts *o)
+{
+	static uint8_t cfg[CFG_EXPRESS];
+	struct rpci_device_info info;
+	struct lspci_func f;
+	int ret;
+
+	memset(&f, 0, sizeof(f));
+	ret = rpci_device_info(dev, &info);
+	if (ret == 0) {
+		ret = read_function(dev, o, cfg, &f);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "rpci-lspci: %s: %s\n", label != NULL ? label : info.server,
+			rpci_last_error());
+		return ret;
+	}
+	device_slot(cd, &info, &f);
+	if (label != NULL) {
+		printf(o->verbose || o->hex ? "# %s\n" : "%s  ", label);
+	}
+	lspci_show(stdout, ids, &f, o->verbose, o->hex, o->num);
+	return 0;
+}
+
+/* Whether -s (absent: everything) names server/device. */
+static bool
+selected(const char *sel, const char *server, const char *device)
+{
+	const char *slash;
+
+	if (sel == NULL) {
+		return true;
+	}
+	slash = strchr(sel, '/');
+	if (slash == NULL) {
+		return strcmp(sel, server) == 0 || strcmp(sel, device) == 0;
+	}
+	return strncmp(sel, server, (size_t)(slash - sel)) == 0 &&
+	       server[slash - sel] == '\0' && strcmp(slash + 1, device) == 0;
+}
+
+/* Without a selector: every device of the file's servers that -s selects. */
+static int
+show_named(struct rpci_client *client, const struct rpci_conf *conf, const struct lspci_ids *ids,
+	   const struct lspci_opts *o)
+{
+	unsigned int h, i, shown = 0, failed = 0, matched = 0;
+	bool several;
+	char label[80];
+
+	for (h = 0; h < conf->nb_hosts; h++) {
+		for (i = 0; i < conf->hosts[h].nb_devices; i++) {
+			matched += selected(o->select, conf->hosts[h].name,
+					    conf->hosts[h].devices[i].name);
+		}
+	}
+	if (matched == 0) {
+		fprintf(stderr, "rpci-lspci: no device of %s is '%s'\n", conf->path,
+			o->select != NULL ? o->select : "");
+		return 1;
+	}
+	several = matched > 1;
+	for (h = 0; h < conf->nb_hosts; h++) {
+		const struct rpci_conf_host *sh = &conf->hosts[h];
+
+		for (i = 0; i < sh->nb_devices; i++) {
+			const struct rpci_conf_device *cd = &sh->devices[i];
+			struct rpci_device *dev;
+
+			if (!(sh->roles & RPCI_ROLE_SERVER) ||
+			    !selected(o->select, sh->name, cd->name)) {
+				continue;
+			}
+			snprintf(label, sizeof(label), "%s/%s", sh->name, cd->name);
+			dev = rpci_device_open(client, sh->name, cd->name);
+			if (dev == NULL) {
+				fprintf(stderr, "rpci-lspci: %s: %s\n", label, rpci_last_error());
+				failed++;
+				continue;
+			}
+			if (show_device(dev, cd, several ? label : NULL, ids, o) == 0) {
+				shown++;
+			} else {
+				failed++;
+			}
+			rpci_device_close(dev);
+		}
+	}
+	return failed > 0 || shown == 0 ? 1 : 0;
+}
+
+/* With a selector: the device it gives for the requirements. */
+static int
+show_requested(struct rpci_client *client, const struct rpci_conf *conf,
+	       const struct lspci_ids *ids, const struct lspci_opts *o)
+{
+	const struct rpci_conf_device *cd = NULL;
+	const struct rpci_conf_host *sh;
+	struct rpci_device_info info;
+	struct rpci_device *dev;
+	int ret;
+
+	ret = rpci_device_request(client, &o->req, 1, &dev);
+	if (ret < 0) {
+		fprintf(stderr, "rpci-lspci: no device: %s\n", rpci_last_error());
+		return 1;
+	}
+	if (rpci_device_info(dev, &info) == 0) {
+		sh = rpci_conf_host_find(conf, info.server);
+		if (sh != NULL && (info.completer_id & 0xff) < sh->nb_devices) {
+			cd = &sh->devices[info.completer_id & 0xff];
+		}
+	}
+	ret = show_device(dev, cd, NULL, ids, o);
+	rpci_device_close(dev);
+	return ret < 0 ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct rpci_conf_host *host;
+	struct rpci_client *client;
+	struct lspci_ids *ids;
+	struct rpci_conf *conf;
+	struct app_args args;
+	struct lspci_opts o;
+	int ret = 1;
+
+	app_split_args(argc, argv, &args);
+	if (parse_args(args.app_argc, args.app_argv, &o) < 0) {
+		return 2;
+	}
+	ids = lspci_ids_load(o.ids_path);
+	if (ids == NULL && o.num != LSPCI_NUMBERS) {
+		fprintf(stderr, "rpci-lspci: %s: %s (names shown as numbers; Debian's pci.ids "
+			"package has it)\n", o.ids_path, strerror(errno));
+	}
+	conf = app_load_conf("rpci-lspci", o.config, o.host, RPCI_ROLE_CLIENT, &host);
+	if (conf == NULL) {
+		lspci_ids_free(ids);
+		return 2;
+	}
+	if (app_eal_init("rpci-lspci", host, &args) < 0) {
+		goto free_conf;
+	}
+	client = rpci_client_create(conf, o.host);
+	if (client == NULL) {
+		fprintf(stderr, "rpci-lspci: %s\n", rpci_last_error());
+		goto cleanup;
+	}
+	if (conf->selector.present) {
+		if (!o.have_req && o.select == NULL) {
+			fprintf(stderr, "rpci-lspci: %s has a selector: devices are reached through "
+				"it; say which with --backend (pci for a PCI function)\n",
+				conf->path);
+		}
+		ret = show_requested(client, conf, ids, &o);
+	} else {
+		ret = show_named(client, conf, ids, &o);
+	}
+	rpci_client_destroy(client);
+cleanup:
+	rte_eal_cleanup();
+free_conf:
+	rpci_conf_free(conf);
+	lspci_ids_free(ids);
+	return ret;
+}
