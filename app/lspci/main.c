@@ -8,6 +8,7 @@
  *
  *   rpci-lspci [EAL args --] --config FILE --host NAME [-s SERVER[/DEVICE]]
  *              [-v|-vv] [-x|-xxx|-xxxx] [-n|-nn] [-i IDS] [--backend NAME]
+ *              [-b BAR:OFFSET:LENGTH]
  *
  * A deployment without a selector: every device of every server of the
  * file (or those -s names), each opened in turn. With a selector, a device
@@ -17,6 +18,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,10 @@ struct lspci_opts {
 	enum lspci_numeric num;
 	struct rpci_requirements req;
 	bool have_req;
+	bool bar_dump;     /* -b: dump a range of a BAR */
+	int bar;
+	uint64_t bar_off;
+	uint64_t bar_len;
 };
 
 static void
@@ -55,8 +61,41 @@ usage(const char *prog)
 	       "  -x, -xxx, -xxxx     hex dump of 64, 256 or 4096 bytes of configuration space\n"
 	       "  -n, -nn             numbers instead of names, or both\n"
 	       "  -i IDS              the PCI ID database (default %s)\n"
-	       "  --backend NAME      with a selector: the device to ask for (pci: a PCI function)\n",
+	       "  --backend NAME      with a selector: the device to ask for (pci: a PCI function)\n"
+	       "  -b BAR:OFFSET:LENGTH  dump bytes of a BAR (at most 4096; the server's access\n"
+	       "                      policy decides: a read outside it is refused)\n",
 	       prog, LSPCI_IDS_PATH);
+}
+
+/* "BAR:OFFSET:LENGTH" (numbers decimal or 0x hex). */
+static int
+parse_bar_range(const char *s, struct lspci_opts *o)
+{
+	char buf[64], *off, *len;
+	unsigned long long v;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	off = strchr(buf, ':');
+	len = off != NULL ? strchr(off + 1, ':') : NULL;
+	if (off == NULL || len == NULL) {
+		return -1;
+	}
+	*off++ = '\0';
+	*len++ = '\0';
+	if (app_parse_u64(buf, &v) < 0 || v > 5) {
+		return -1;
+	}
+	o->bar = (int)v;
+	if (app_parse_u64(off, &v) < 0) {
+		return -1;
+	}
+	o->bar_off = v;
+	if (app_parse_u64(len, &v) < 0 || v == 0 || v > 4096) {
+		return -1;
+	}
+	o->bar_len = v;
+	o->bar_dump = true;
+	return 0;
 }
 
 static int
@@ -75,7 +114,7 @@ parse_args(int argc, char **argv, struct lspci_opts *o)
 	o->ids_path = LSPCI_IDS_PATH;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "s:vxni:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:vxni:b:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			o->config = optarg;
@@ -97,6 +136,13 @@ parse_args(int argc, char **argv, struct lspci_opts *o)
 			break;
 		case 'i':
 			o->ids_path = optarg;
+			break;
+		case 'b':
+			if (parse_bar_range(optarg, o) < 0) {
+				fprintf(stderr, "rpci-lspci: -b '%s' is not BAR:OFFSET:LENGTH (BAR 0..5, "
+					"LENGTH 1..4096)\n", optarg);
+				return -1;
+			}
 			break;
 		case 'B':
 			snprintf(o->req.backend, sizeof(o->req.backend), "%s", optarg);
@@ -204,6 +250,29 @@ device_slot(const struct rpci_conf_device *cd, const struct rpci_device_info *in
 	}
 }
 
+/* -b: bytes of a BAR, as a hex dump with their offsets in the BAR. */
+static int
+bar_dump(struct rpci_device *dev, const char *label, const struct lspci_opts *o)
+{
+	static uint8_t buf[4096];
+	uint64_t i;
+	int ret = rpci_bar_read(dev, o->bar, o->bar_off, buf, o->bar_len);
+
+	if (ret < 0) {
+		fprintf(stderr, "rpci-lspci: %s: BAR%d +0x%" PRIx64 ": %s\n", label, o->bar,
+			o->bar_off, rpci_last_error());
+		return ret;
+	}
+	for (i = 0; i < o->bar_len; i++) {
+		if (i % 16 == 0) {
+			printf("%s%08" PRIx64 ":", i ? "\n" : "", o->bar_off + i);
+		}
+		printf(" %02x", buf[i]);
+	}
+	printf("\n");
+	return 0;
+}
+
 /* Show one open device; label: "SERVER/DEVICE" when several are listed, else NULL. */
 static int
 show_device(struct rpci_device *dev, const struct rpci_conf_device *cd, const char *label,
@@ -229,6 +298,9 @@ show_device(struct rpci_device *dev, const struct rpci_conf_device *cd, const ch
 		printf(o->verbose || o->hex ? "# %s\n" : "%s  ", label);
 	}
 	lspci_show(stdout, ids, &f, o->verbose, o->hex, o->num);
+	if (o->bar_dump) {
+		return bar_dump(dev, label != NULL ? label : info.server, o);
+	}
 	return 0;
 }
 
@@ -351,8 +423,19 @@ main(int argc, char **argv)
 		lspci_ids_free(ids);
 		return 2;
 	}
-	if (app_eal_init("rpci-lspci", host, &args) < 0) {
-		goto free_conf;
+	/* A command, not a daemon: no telemetry thread (nor its banner in the output). */
+	{
+		char *eal[args.eal_argc + 2];
+		struct app_args a = args;
+
+		memcpy(eal, args.eal_argv, sizeof(char *) * (size_t)args.eal_argc);
+		eal[args.eal_argc] = (char *)(uintptr_t)"--no-telemetry";
+		eal[args.eal_argc + 1] = NULL;
+		a.eal_argc = args.eal_argc + 1;
+		a.eal_argv = eal;
+		if (app_eal_init("rpci-lspci", host, &a) < 0) {
+			goto free_conf;
+		}
 	}
 	client = rpci_client_create(conf, o.host);
 	if (client == NULL) {

@@ -353,9 +353,8 @@ rpci_pci_fn_open(uint16_t domain, uint8_t bus, uint8_t dev, uint8_t func,
 	}
 	fn = rpci_pci_fn_create(&p); /* closes h on failure */
 	if (fn == NULL && errno == EINVAL) {
-		snprintf(g_err, sizeof(g_err), "%04x:%02x:%02x.%u: the access policy names a "
-			 "range outside the function's memory BARs, or it is not an endpoint",
-			 domain, bus, dev, func);
+		snprintf(g_err, sizeof(g_err), "the access policy names a range outside the "
+			 "function's memory BARs, or the function is not an endpoint");
 	}
 	return fn;
 }
