@@ -29,6 +29,7 @@
 
 #include "app_common.h"
 #include "rpci_client.h"
+#include "run.h"
 #include "rpci_conf.h"
 #include "rpci_link.h"
 
@@ -172,6 +173,11 @@ struct run_opts {
 	bool info_only;
 	bool stats;
 	struct user_job user; /* JOB_USER */
+	struct run_files files;  /* --load-file ... (no job then) */
+	const char *send_to;     /* --send HOST TEXT */
+	const char *send_text;
+	bool recv;               /* --recv */
+	double recv_wait_s;      /* --wait S */
 	/* the selector */
 	unsigned int nb_devices;       /* --devices (0: not given) */
 	struct rpci_requirements req;  /* what the devices must have */
@@ -215,6 +221,15 @@ usage(const char *prog)
 	       "  --json FILE         append the result as one JSON object\n"
 	       "  --info              print the device's description and exit\n"
 	       "  --stats             print the link's counters at the end\n"
+	       "Files in and out of device memory (no --job):\n"
+	       "  --load-file F       load file F of this host (streamed over the link)\n"
+	       "  --load-server NAME  load file NAME of the server's file directory (read there)\n"
+	       "  --save-file F       then save that device memory to file F of this host\n"
+	       "  --save-server NAME  ... or to NAME in the server's directory (--replace: an\n"
+	       "                      existing file may be replaced)\n"
+	       "Texts between client hosts, through the selector (no --job):\n"
+	       "  --send HOST TEXT    send TEXT to client host HOST\n"
+	       "  --recv              wait for a text (--wait S seconds, default 10) and print it\n"
 	       "Devices from the server selector (a deployment with a selector section):\n"
 	       "  --devices N         N devices (1..16); a built-in job is split across them\n"
 	       "                      (vectors by range, sgemm by rows) and gathered\n"
@@ -712,6 +727,90 @@ parse_requirement(int opt, const char *arg, struct run_opts *o)
 	return 0;
 }
 
+/* Options without a short letter. */
+enum {
+	OPT_LOAD_FILE = 0x100,
+	OPT_LOAD_SERVER,
+	OPT_SAVE_FILE,
+	OPT_SAVE_SERVER,
+	OPT_REPLACE,
+	OPT_SEND,
+	OPT_RECV,
+	OPT_WAIT,
+};
+
+/* The options of files and messages: 0, 1 (not one of them), -1 (bad). */
+static int
+parse_extra(int opt, int argc, char **argv, struct run_opts *o)
+{
+	char *end;
+
+	switch (opt) {
+	case OPT_LOAD_FILE:
+		o->files.load_file = optarg;
+		return 0;
+	case OPT_LOAD_SERVER:
+		o->files.load_server = optarg;
+		return 0;
+	case OPT_SAVE_FILE:
+		o->files.save_file = optarg;
+		return 0;
+	case OPT_SAVE_SERVER:
+		o->files.save_server = optarg;
+		return 0;
+	case OPT_REPLACE:
+		o->files.replace = true;
+		return 0;
+	case OPT_SEND:
+		if (optind >= argc) {
+			fprintf(stderr, "rpci-run: --send HOST TEXT: no text\n");
+			return -1;
+		}
+		o->send_to = optarg;
+		o->send_text = argv[optind++];
+		return 0;
+	case OPT_RECV:
+		o->recv = true;
+		return 0;
+	case OPT_WAIT:
+		o->recv_wait_s = strtod(optarg, &end);
+		if (*end != '\0' || !(o->recv_wait_s > 0 && o->recv_wait_s <= 3600)) {
+			fprintf(stderr, "rpci-run: --wait '%s' is not a number of seconds (0..3600)\n",
+				optarg);
+			return -1;
+		}
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The modes that are not a job: files, messages. 0, or -1 (said why). */
+static int
+check_extra(const struct run_opts *o)
+{
+	const struct run_files *f = &o->files;
+	bool files = run_files_given(f), msg = o->send_to != NULL || o->recv;
+
+	if (!files && !msg) {
+		return 0;
+	}
+	if (o->have_job || o->info_only || (files && msg) || (o->send_to != NULL && o->recv)) {
+		fprintf(stderr, "rpci-run: a job, --info, the file options, --send and --recv "
+			"go one at a time\n");
+		return -1;
+	}
+	if (files && ((f->load_file != NULL) == (f->load_server != NULL))) {
+		fprintf(stderr, "rpci-run: one of --load-file and --load-server is needed\n");
+		return -1;
+	}
+	if (files && f->replace && f->save_server == NULL) {
+		fprintf(stderr, "rpci-run: --replace is for --save-server\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct run_opts *o)
 {
@@ -745,6 +844,14 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		{ "need-kernel", required_argument, NULL, 'E' },
 		{ "need-module", required_argument, NULL, 'O' },
 		{ "no-failover", no_argument, NULL, 'F' },
+		{ "load-file", required_argument, NULL, OPT_LOAD_FILE },
+		{ "load-server", required_argument, NULL, OPT_LOAD_SERVER },
+		{ "save-file", required_argument, NULL, OPT_SAVE_FILE },
+		{ "save-server", required_argument, NULL, OPT_SAVE_SERVER },
+		{ "replace", no_argument, NULL, OPT_REPLACE },
+		{ "send", required_argument, NULL, OPT_SEND },
+		{ "recv", no_argument, NULL, OPT_RECV },
+		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -752,10 +859,11 @@ parse_args(int argc, char **argv, struct run_opts *o)
 	bool user_opts = false;
 	unsigned long long v;
 	unsigned int i;
-	int opt;
+	int opt, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->seed = 1;
+	o->recv_wait_s = 10.0;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -917,10 +1025,17 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			usage(argv[0]);
 			exit(0);
 		default:
-			fprintf(stderr,
-				"rpci-run: unknown or incomplete option '%s' (see --help)\n",
-				argv[optind - 1]);
-			return -1;
+			ret = parse_extra(opt, argc, argv, o);
+			if (ret < 0) {
+				return -1;
+			}
+			if (ret > 0) {
+				fprintf(stderr,
+					"rpci-run: unknown or incomplete option '%s' (see --help)\n",
+					argv[optind - 1]);
+				return -1;
+			}
+			break;
 		}
 	}
 	if (optind < argc) {
@@ -936,7 +1051,10 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			"the requirements ask the selector for one\n");
 		return -1;
 	}
-	if (o->info_only) {
+	if (check_extra(o) < 0) {
+		return -1;
+	}
+	if (o->info_only || run_files_given(&o->files) || o->send_to != NULL || o->recv) {
 		return 0;
 	}
 	if (!o->have_job) {
@@ -2255,6 +2373,11 @@ devices_report(const struct run_opts *o, const struct job_ctx *c, struct rpci_de
 					   (uint64_t)(s * 1e6));
 		}
 		rpci_device_stats(devs[i], &st);
+		if (st.resets != 0) {
+			printf("rpci-run: device %u was reset %" PRIu64 " time%s (function-level "
+			       "reset) and brought up again\n", i + 1, st.resets,
+			       st.resets == 1 ? "" : "s");
+		}
 		if (st.failovers != 0) {
 			printf("rpci-run: device %u moved to another server %" PRIu64 " time%s "
 			       "(%" PRIu64 " commands replayed there)\n", i + 1, st.failovers,
@@ -2283,7 +2406,8 @@ main(int argc, char **argv)
 	if (parse_args(args.app_argc, args.app_argv, &o) < 0) {
 		return 2;
 	}
-	if (o.job == JOB_USER && !o.info_only && user_job_read_source(&o.user) < 0) {
+	if (o.job == JOB_USER && o.have_job && !o.info_only &&
+	    user_job_read_source(&o.user) < 0) {
 		return 2;
 	}
 	conf = app_load_conf("rpci-run", o.config, o.host, RPCI_ROLE_CLIENT, &host);
@@ -2296,7 +2420,7 @@ main(int argc, char **argv)
 		free(o.user.image);
 		return 1;
 	}
-	if (!o.info_only && o.job != JOB_USER && builtin_prepare(&o, &bj) < 0) {
+	if (o.have_job && o.job != JOB_USER && builtin_prepare(&o, &bj) < 0) {
 		goto cleanup;
 	}
 	client = rpci_client_create(conf, o.host);
@@ -2304,10 +2428,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-run: %s\n", rpci_last_error());
 		goto cleanup;
 	}
+	if (o.send_to != NULL || o.recv) {
+		/* Texts between clients: no device. */
+		ret = o.recv ? run_recv(client, o.recv_wait_s) :
+			       run_send(client, o.send_to, o.send_text);
+		goto destroy;
+	}
 	if (devices_get(client, &o, devs, &nb_devs) < 0) {
 		goto destroy;
 	}
-	if (o.info_only) {
+	if (run_files_given(&o.files)) {
+		ret = run_files(devs[0], &o.files);
+	} else if (o.info_only) {
 		for (i = 0; i < nb_devs; i++) {
 			print_info(devs[i]);
 		}
