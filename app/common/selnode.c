@@ -153,7 +153,8 @@ selnode_message(struct selnode *n, const uint8_t src[6], struct rpci_ctrl_msg *m
 	    strcmp(m->u.message.from, from->name) != 0) {
 		n->stats.messages_refused++;
 		SEL_LOG(WARNING, "message refused: %s (%s) says it is from '%s'",
-			rpci_ctrl_mac_str(src, mac), from != NULL ? from->name : "no host of the file",
+			rpci_ctrl_mac_str(src, mac),
+			from != NULL ? from->name : "no host of the file",
 			m->u.message.from);
 		rpci_ctrl_chan_ack(n->chan, src, id, -EPERM);
 		return;

@@ -152,8 +152,8 @@ ids_line(struct lspci_ids *ids, char *line, struct ids_ent *vend, struct ids_ent
 			e.kind = IDS_PROGIF;
 			e.name = line + 4;
 		} else {
-			if (hexn(line, 4, &e.c) < 0 || line[4] != ' ' || hexn(line + 5, 4, &e.d) < 0 ||
-			    line[9] != ' ') {
+			if (hexn(line, 4, &e.c) < 0 || line[4] != ' ' ||
+			    hexn(line + 5, 4, &e.d) < 0 || line[9] != ' ') {
 				return 0;
 			}
 			e.kind = IDS_SUBSYS;
@@ -620,8 +620,9 @@ show_bases(FILE *out, const struct lspci_func *f, int verbose)
 			} else {
 				fprintf(out, "<unassigned>");
 			}
-			fprintf(out, " (%s, %sprefetchable)", t == 0 ? "32-bit" : t == 2 ? "64-bit" :
-				t == 1 ? "low-1M" : "type 3", (flg & 0x8) ? "" : "non-");
+			fprintf(out, " (%s, %sprefetchable)",
+				t == 0 ? "32-bit" : t == 2 ? "64-bit" : t == 1 ? "low-1M" : "type 3",
+				(flg & 0x8) ? "" : "non-");
 			if (!(cmd & 0x2)) {
 				fprintf(out, " [disabled]");
 			}
@@ -794,7 +795,8 @@ cap_express(FILE *out, const struct lspci_func *f, size_t at, unsigned int cap, 
 	fprintf(out, "\t\tDevCap:\tMaxPayload %d bytes, PhantFunc %d", 128 << (t & 7),
 		(1 << ((t & 0x18) >> 3)) - 1);
 	if (ep) {
-		fprintf(out, ", Latency L0s %s, L1 %s", l0s[(t & 0x1c0) >> 6], l1[(t & 0xe00) >> 9]);
+		fprintf(out, ", Latency L0s %s, L1 %s", l0s[(t & 0x1c0) >> 6],
+			l1[(t & 0xe00) >> 9]);
 	}
 	fprintf(out, "\n\t\t\tExtTag%c", flag(t, 0x20));
 	if (ep || type == 5 || type == 7) {

@@ -61,7 +61,8 @@ usage(const char *prog)
 	       "  -x, -xxx, -xxxx     hex dump of 64, 256 or 4096 bytes of configuration space\n"
 	       "  -n, -nn             numbers instead of names, or both\n"
 	       "  -i IDS              the PCI ID database (default %s)\n"
-	       "  --backend NAME      with a selector: the device to ask for (pci: a PCI function)\n"
+	       "  --backend NAME      with a selector: the device to ask for (pci: a PCI\n"
+	       "                      function)\n"
 	       "  -b BAR:OFFSET:LENGTH  dump bytes of a BAR (at most 4096; the server's access\n"
 	       "                      policy decides: a read outside it is refused)\n",
 	       prog, LSPCI_IDS_PATH);
@@ -139,8 +140,8 @@ parse_args(int argc, char **argv, struct lspci_opts *o)
 			break;
 		case 'b':
 			if (parse_bar_range(optarg, o) < 0) {
-				fprintf(stderr, "rpci-lspci: -b '%s' is not BAR:OFFSET:LENGTH (BAR 0..5, "
-					"LENGTH 1..4096)\n", optarg);
+				fprintf(stderr, "rpci-lspci: -b '%s' is not BAR:OFFSET:LENGTH "
+					"(BAR 0..5, LENGTH 1..4096)\n", optarg);
 				return -1;
 			}
 			break;
@@ -153,8 +154,8 @@ parse_args(int argc, char **argv, struct lspci_opts *o)
 			usage(argv[0]);
 			exit(0);
 		default:
-			fprintf(stderr, "rpci-lspci: unknown or incomplete option '%s' (see --help)\n",
-				argv[optind - 1]);
+			fprintf(stderr, "rpci-lspci: unknown or incomplete option '%s' "
+				"(see --help)\n", argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -444,9 +445,9 @@ main(int argc, char **argv)
 	}
 	if (conf->selector.present) {
 		if (!o.have_req && o.select == NULL) {
-			fprintf(stderr, "rpci-lspci: %s has a selector: devices are reached through "
-				"it; say which with --backend (pci for a PCI function)\n",
-				conf->path);
+			fprintf(stderr, "rpci-lspci: %s has a selector: devices are reached "
+				"through it; say which with --backend (pci for a PCI "
+				"function)\n", conf->path);
 		}
 		ret = show_requested(client, conf, ids, &o);
 	} else {

@@ -775,8 +775,8 @@ parse_extra(int opt, int argc, char **argv, struct run_opts *o)
 	case OPT_WAIT:
 		o->recv_wait_s = strtod(optarg, &end);
 		if (*end != '\0' || !(o->recv_wait_s > 0 && o->recv_wait_s <= 3600)) {
-			fprintf(stderr, "rpci-run: --wait '%s' is not a number of seconds (0..3600)\n",
-				optarg);
+			fprintf(stderr, "rpci-run: --wait '%s' is not a number of seconds "
+				"(0..3600)\n", optarg);
 			return -1;
 		}
 		return 0;
@@ -1030,9 +1030,8 @@ parse_args(int argc, char **argv, struct run_opts *o)
 				return -1;
 			}
 			if (ret > 0) {
-				fprintf(stderr,
-					"rpci-run: unknown or incomplete option '%s' (see --help)\n",
-					argv[optind - 1]);
+				fprintf(stderr, "rpci-run: unknown or incomplete option '%s' "
+					"(see --help)\n", argv[optind - 1]);
 				return -1;
 			}
 			break;

@@ -711,8 +711,8 @@ devices_print_stats(struct server *srv)
 			struct rpci_vgpu_stats vs;
 
 			rpci_vgpu_stats_get(d->vgpu, &vs);
-			printf("rpci-server: %s: %" PRIu64 " clients, %" PRIu64 " commands (%" PRIu64
-			       " failed), %" PRIu64 " kernels, %" PRIu64 " MSI, %" PRIu64
+			printf("rpci-server: %s: %" PRIu64 " clients, %" PRIu64 " commands (%"
+			       PRIu64 " failed), %" PRIu64 " kernels, %" PRIu64 " MSI, %" PRIu64
 			       " resets\n", d->conf->name, vs.sessions, vs.commands,
 			       vs.command_errors, vs.launches, vs.msi_sent, vs.resets);
 		} else {

@@ -481,7 +481,8 @@ client_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg
 			return 0;
 		}
 		if (msg->msg_code == RPCI_TLP_MSG_VENDOR) {
-			return cl_pci_rx_vendor(dev, msg); /* a function-level reset (client_pci.c) */
+			/* a function-level reset (client_pci.c) */
+			return cl_pci_rx_vendor(dev, msg);
 		}
 		return -EOPNOTSUPP;
 	case RPCI_TLP_MRD:

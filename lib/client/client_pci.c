@@ -63,7 +63,8 @@ bar_probe(struct rpci_device *dev, int i, bool *upper)
 
 	memset(b, 0, sizeof(*b));
 	*upper = false;
-	if ((ret = cl_cfg_read(dev, reg, &orig)) < 0 || (ret = bar_mask(dev, reg, orig, &mask)) < 0) {
+	if ((ret = cl_cfg_read(dev, reg, &orig)) < 0 ||
+	    (ret = bar_mask(dev, reg, orig, &mask)) < 0) {
 		return ret;
 	}
 	if (mask == 0) {

@@ -1083,7 +1083,8 @@ parse_file_dir(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_h
 
 	if (!(host->roles & RPCI_ROLE_SERVER)) {
 		if (dir != NULL || save != NULL) {
-			return conf_err(p, dir != NULL ? dir : save, "'%s' is only for server hosts",
+			return conf_err(p, dir != NULL ? dir : save,
+					"'%s' is only for server hosts",
 					dir != NULL ? "file_dir" : "file_save");
 		}
 		return 0;
@@ -1091,8 +1092,8 @@ parse_file_dir(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_h
 	if (dir != NULL) {
 		v = config_setting_get_string(dir);
 		if (v == NULL || v[0] != '/' || strlen(v) >= sizeof(host->file_dir)) {
-			return conf_err(p, dir, "'file_dir' must be an absolute path of at most %zu "
-					"characters", sizeof(host->file_dir) - 1);
+			return conf_err(p, dir, "'file_dir' must be an absolute path of at most "
+					"%zu characters", sizeof(host->file_dir) - 1);
 		}
 		memcpy(host->file_dir, v, strlen(v) + 1);
 	}

@@ -90,7 +90,7 @@ struct rpci_sel_device_status {
 	uint16_t device_id;
 	uint32_t class_code;
 	struct rpci_sel_usage total; /**< the device's usage since its server started */
-	uint64_t session;            /**< the session of client_mac (grows by 1 a session); 0: none */
+	uint64_t session;            /**< client_mac's session (1 more each); 0: none */
 	struct rpci_sel_usage usage; /**< that session's usage so far */
 };
 
@@ -137,7 +137,7 @@ struct rpci_sel_row {
 	bool attached;                   /**< has an attachment (state ATTACHED or DRAINING) */
 	struct rpci_sel_attachment att;  /**< valid when attached */
 	double predicted_us;             /**< learned policy's last prediction for it (0: none) */
-	double load_avg;                 /**< the load the policies use (smoothed, from kernel time) */
+	double load_avg;                 /**< the load policies use (smoothed, kernel time) */
 };
 
 /** Parameters of a selector (0 in heartbeat_us, missed_heartbeats, lease_us: the default). */

@@ -1103,7 +1103,8 @@ test_profiles(void)
 	struct rpci_conf *conf;
 
 	conf = load(text2(32, "profiles = ( { name = \"a100\"; vendor_id = 0x10de; "
-			  "device_id = 0x20b0; subsystem_vendor_id = 0x10de; subsystem_id = 0x134f; "
+			  "device_id = 0x20b0; subsystem_vendor_id = 0x10de; "
+			  "subsystem_id = 0x134f; "
 			  "class_code = 0x030200; revision = 0xa1; bar0_size = 0x1000000; "
 			  "bar2_size = 0x1000000000L; }, { name = \"rp\"; vendor_id = 0x7270; "
 			  "device_id = 2; class_code = 0x120000; } );",
