@@ -575,6 +575,9 @@ show_header(FILE *out, const struct lspci_func *f, int verbose)
 	}
 }
 
+/* Memory BAR types (bits 2:1). */
+static const char *const g_mem_type[4] = { "32-bit", "low-1M", "64-bit", "type 3" };
+
 /* The BARs (the upper halves of 64-bit ones skipped) and the expansion ROM. */
 static void
 show_bases(FILE *out, const struct lspci_func *f, int verbose)
@@ -620,8 +623,7 @@ show_bases(FILE *out, const struct lspci_func *f, int verbose)
 			} else {
 				fprintf(out, "<unassigned>");
 			}
-			fprintf(out, " (%s, %sprefetchable)",
-				t == 0 ? "32-bit" : t == 2 ? "64-bit" : t == 1 ? "low-1M" : "type 3",
+			fprintf(out, " (%s, %sprefetchable)", g_mem_type[t],
 				(flg & 0x8) ? "" : "non-");
 			if (!(cmd & 0x2)) {
 				fprintf(out, " [disabled]");
