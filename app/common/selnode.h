@@ -73,6 +73,15 @@ int selnode_attach(struct selnode *n, const char *server, const char *device,
 int selnode_detach(struct selnode *n, uint64_t lease_id, char *msg, size_t len);
 int selnode_drain(struct selnode *n, const char *server, bool on, char *msg, size_t len);
 
+/*
+ * Who sent a MESSAGE: the client host of conf whose MAC is the frame's
+ * source src, when the message names that host as its sender. NULL, and
+ * why set, otherwise (no such host, not a client, another name).
+ */
+const struct rpci_conf_host *selnode_message_sender(const struct rpci_conf *conf,
+						    const uint8_t src[6],
+						    const struct rpci_ctrl_msg *m, const char **why);
+
 /* Microseconds of the monotonic clock the selector runs on. */
 uint64_t selnode_now_us(void);
 
