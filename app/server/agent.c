@@ -125,7 +125,7 @@ send_status(struct server *srv, struct server_dev *d, uint64_t period_ns)
 	struct rpci_ctrl_msg m;
 
 	status_fill(srv, d, &m);
-	m.u.status.st.load = period_ns > 0 ?
+	m.u.status.st.load = period_ns > 0 && m.u.status.st.total.kernel_ns > d->kernel_ns_last ?
 		(double)(m.u.status.st.total.kernel_ns - d->kernel_ns_last) / (double)period_ns :
 		0.0;
 	d->kernel_ns_last = m.u.status.st.total.kernel_ns;

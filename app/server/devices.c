@@ -247,6 +247,13 @@ dev_usage(const struct server_dev *d, struct rpci_sel_usage *u, uint64_t *sessio
 	}
 }
 
+/* a - b, or 0 (a kernel's time so far is read without a lock: it may look back a little) */
+static uint64_t
+sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 /* What the session did so far: the device's usage since it began. */
 static void
 session_usage(const struct server_dev *d, struct rpci_sel_usage *s)
@@ -255,11 +262,11 @@ session_usage(const struct server_dev *d, struct rpci_sel_usage *s)
 	uint64_t mem_high;
 
 	dev_usage(d, &t, &mem_high);
-	s->bytes_in = t.bytes_in - d->session_base.bytes_in;
-	s->bytes_out = t.bytes_out - d->session_base.bytes_out;
-	s->kernels = t.kernels - d->session_base.kernels;
-	s->kernel_ns = t.kernel_ns - d->session_base.kernel_ns;
-	s->errors = t.errors - d->session_base.errors;
+	s->bytes_in = sub0(t.bytes_in, d->session_base.bytes_in);
+	s->bytes_out = sub0(t.bytes_out, d->session_base.bytes_out);
+	s->kernels = sub0(t.kernels, d->session_base.kernels);
+	s->kernel_ns = sub0(t.kernel_ns, d->session_base.kernel_ns);
+	s->errors = sub0(t.errors, d->session_base.errors);
 	s->mem_high = mem_high;
 }
 

@@ -1528,6 +1528,9 @@ sel_load_update(struct sel_dev *dv, struct sel_hot *h, const struct rpci_sel_dev
 	if (!(sample >= 0.0) || !isfinite(sample)) {
 		sample = 0.0;
 	}
+	if (totals && sample > 1.0) {
+		sample = 1.0; /* a device runs one kernel at a time: busy all the time at most */
+	}
 	/* the first sample is taken as it is */
 	dv->load_avg = dv->have_load ? dv->load_avg * (1.0 - SEL_LOAD_ALPHA) +
 				       sample * SEL_LOAD_ALPHA : sample;

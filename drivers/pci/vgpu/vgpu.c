@@ -174,6 +174,7 @@ struct rpci_vgpu {
 	uint32_t ml_slot;
 	char file_name[RPCI_VGPU_CMD_INLINE]; /* JOB_FILE: the command's name */
 	uint64_t file_result;
+	uint64_t kernel_t0_ns;  /* when the running kernel began (0: none); atomic */
 	void *kernel_fn;
 	struct rpci_gpu_arg kernel_args[RPCI_GPU_ARGS_MAX];
 	struct rpci_gpu_launch kernel_launch;
@@ -271,6 +272,12 @@ dirty(struct rpci_vgpu *dev, uint64_t off, uint64_t len)
 
 /* ------------------------------------------------------- kernel worker */
 
+static uint64_t
+ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+
 /* A file command (FILE_LOAD, FILE_SAVE, FILE_SIZE), on the worker. */
 static int
 file_job(struct rpci_vgpu *dev)
@@ -331,12 +338,14 @@ worker_main(void *arg)
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		/* Published while it runs: the device's load counts a long kernel as it goes. */
+		__atomic_store_n(&dev->kernel_t0_ns, ts_ns(&t0), __ATOMIC_RELEASE);
 		dev->kernel_status = dev->gpu->ops->launch(dev->gpu->priv, dev->kernel_fn,
 							   &dev->kernel_launch);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		__atomic_fetch_add(&dev->stats.kernel_ns,
-				   (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll +
-					      (t1.tv_nsec - t0.tv_nsec)), __ATOMIC_RELAXED);
+		__atomic_fetch_add(&dev->stats.kernel_ns, ts_ns(&t1) - ts_ns(&t0),
+				   __ATOMIC_RELEASE);
+		__atomic_store_n(&dev->kernel_t0_ns, 0, __ATOMIC_RELEASE);
 		pthread_mutex_lock(&dev->lock);
 		atomic_store(&dev->kernel_state, KERNEL_DONE);
 	}
@@ -1062,9 +1071,20 @@ rpci_vgpu_gpu(const struct rpci_vgpu *dev)
 void
 rpci_vgpu_stats_get(const struct rpci_vgpu *dev, struct rpci_vgpu_stats *stats)
 {
+	struct timespec now;
+	uint64_t t0;
+
 	*stats = dev->stats;
 	/* written by the kernel worker */
-	stats->kernel_ns = __atomic_load_n(&dev->stats.kernel_ns, __ATOMIC_RELAXED);
+	stats->kernel_ns = __atomic_load_n(&dev->stats.kernel_ns, __ATOMIC_ACQUIRE);
+	t0 = __atomic_load_n(&dev->kernel_t0_ns, __ATOMIC_ACQUIRE);
+	if (t0 != 0) {
+		/* a kernel runs: its time so far (the kernel_ns read above lacks it) */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ts_ns(&now) > t0) {
+			stats->kernel_ns += ts_ns(&now) - t0;
+		}
+	}
 }
 
 /* ------------------------------------------------------- requests in */
