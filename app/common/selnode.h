@@ -80,7 +80,8 @@ int selnode_drain(struct selnode *n, const char *server, bool on, char *msg, siz
  */
 const struct rpci_conf_host *selnode_message_sender(const struct rpci_conf *conf,
 						    const uint8_t src[6],
-						    const struct rpci_ctrl_msg *m, const char **why);
+						    const struct rpci_ctrl_msg *m,
+						    const char **why);
 
 /* Microseconds of the monotonic clock the selector runs on. */
 uint64_t selnode_now_us(void);
