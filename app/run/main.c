@@ -182,6 +182,8 @@ struct run_opts {
 	unsigned int nb_devices;       /* --devices (0: not given) */
 	struct rpci_requirements req;  /* what the devices must have */
 	bool have_req;                 /* a requirement was given */
+	/* the deployment has a selector: devices come from it, told the job */
+	bool with_selector;
 };
 
 /* Timings of one run, in seconds. */
@@ -2312,7 +2314,7 @@ devices_get(struct rpci_client *client, struct run_opts *o, struct rpci_device *
 	unsigned int i;
 	int ret;
 
-	if (o->nb_devices == 0 && !o->have_req) {
+	if (o->nb_devices == 0 && !o->have_req && (!o->with_selector || o->server != NULL)) {
 		*nb_devs = 1;
 		devs[0] = rpci_device_open(client, o->server, o->device);
 		if (devs[0] == NULL) {
@@ -2414,6 +2416,7 @@ main(int argc, char **argv)
 		free(o.user.image);
 		return 2;
 	}
+	o.with_selector = conf->selector.present;
 	if (app_eal_init("rpci-run", host, &args) < 0) {
 		rpci_conf_free(conf);
 		free(o.user.image);

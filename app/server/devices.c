@@ -656,7 +656,7 @@ build_devices(void *arg, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* /rpci/clients: each client's usage of this server, a dict each, by MAC. */
+/* /rpci/clients: each client's usage of this server, a dict each, by MAC (mac_xx_..). */
 static int
 build_clients(void *arg, const char *params, struct rte_tel_data *d)
 {
@@ -671,7 +671,7 @@ build_clients(void *arg, const char *params, struct rte_tel_data *d)
 		struct rte_tel_data *v;
 		struct rpci_sel_usage u;
 		uint64_t sessions;
-		char mac[18];
+		char mac[18], key[32];
 
 		if (!c->used) {
 			continue;
@@ -684,9 +684,13 @@ build_clients(void *arg, const char *params, struct rte_tel_data *d)
 		client_usage_now(srv, c, &u, &sessions);
 		h = rpci_conf_host_by_mac(srv->conf, c->mac);
 		tel_field(v, "host=%s", h != NULL ? h->name : "?");
+		tel_field(v, "mac=%s", rpci_ctrl_mac_str(c->mac, mac));
 		tel_field(v, "sessions=%" PRIu64, sessions);
 		tel_usage(v, "", &u);
-		if (rte_tel_data_add_dict_container(d, rpci_ctrl_mac_str(c->mac, mac), v, 0) < 0) {
+		/* telemetry keys: letters, digits, '_' and '/' only */
+		snprintf(key, sizeof(key), "mac_%02x_%02x_%02x_%02x_%02x_%02x", c->mac[0],
+			 c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
+		if (rte_tel_data_add_dict_container(d, key, v, 0) < 0) {
 			rte_tel_data_free(v);
 		}
 	}
