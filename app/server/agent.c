@@ -152,19 +152,6 @@ send_session_end(struct server *srv, struct server_dev *d)
 	rpci_ctrl_chan_send(srv->chan, srv->selector_mac, &m);
 }
 
-static struct server_dev *
-device_by_name(struct server *srv, const char *name)
-{
-	unsigned int i;
-
-	for (i = 0; i < srv->nb_devs; i++) {
-		if (strcmp(srv->devs[i].conf->name, name) == 0) {
-			return &srv->devs[i];
-		}
-	}
-	return NULL;
-}
-
 static void
 on_ack(struct server *srv, const struct rpci_ctrl_msg *m)
 {
@@ -197,7 +184,7 @@ static void
 on_attach(struct server *srv, const uint8_t src[6], const struct rpci_ctrl_msg *m)
 {
 	const struct rpci_sel_attachment *att = &m->u.attach.att;
-	struct server_dev *d = device_by_name(srv, att->device);
+	struct server_dev *d = server_dev_find(srv, att->device);
 	struct rpci_link_session *s;
 	char mac[18];
 

@@ -690,23 +690,17 @@ restore_where:
 	return rc;
 }
 
-/* The personality of a vgpu device or a profile: vendor, device, subsystem, class, revision. */
-struct identity {
-	uint16_t vendor_id;
-	uint16_t device_id;
-	uint16_t subsystem_vendor_id;
-	uint16_t subsystem_id;
-	uint32_t class_code;
-	uint8_t revision;
-};
-
+/*
+ * The personality of a vgpu device or a profile (vendor, device, subsystem,
+ * class, revision) into the identity fields of id; its name, line and BAR
+ * sizes are left alone.
+ */
 static int
-parse_identity(struct parse *p, const config_setting_t *grp, struct identity *id)
+parse_identity(struct parse *p, const config_setting_t *grp, struct rpci_conf_profile *id)
 {
 	const config_setting_t *s;
 	long long v;
 
-	memset(id, 0, sizeof(*id));
 	if (conf_int(p, grp, "vendor_id", true, 0, 0xFFFF, true, &v, &s) < 0) {
 		return -EINVAL;
 	}
@@ -776,8 +770,8 @@ static int
 parse_vgpu_device(struct parse *p, const config_setting_t *grp, struct rpci_conf_device *dev)
 {
 	const struct rpci_conf_profile *prof = NULL;
+	struct rpci_conf_profile own = { .bar0_size = VGPU_BAR0_MIN };
 	const config_setting_t *s;
-	struct identity id;
 	long long v;
 	unsigned int i;
 
@@ -815,25 +809,20 @@ parse_vgpu_device(struct parse *p, const config_setting_t *grp, struct rpci_conf
 					"smaller than the device's memory", prof->name,
 					prof->bar2_size);
 		}
-		dev->vendor_id = prof->vendor_id;
-		dev->device_id = prof->device_id;
-		dev->subsystem_vendor_id = prof->subsystem_vendor_id;
-		dev->subsystem_id = prof->subsystem_id;
-		dev->class_code = prof->class_code;
-		dev->revision = prof->revision;
-		dev->bar0_size = prof->bar0_size;
-		dev->bar2_size = prof->bar2_size;
 	} else {
-		if (parse_identity(p, grp, &id) < 0) {
+		if (parse_identity(p, grp, &own) < 0) {
 			return -EINVAL;
 		}
-		dev->vendor_id = id.vendor_id;
-		dev->device_id = id.device_id;
-		dev->subsystem_vendor_id = id.subsystem_vendor_id;
-		dev->subsystem_id = id.subsystem_id;
-		dev->class_code = id.class_code;
-		dev->revision = id.revision;
+		prof = &own;
 	}
+	dev->vendor_id = prof->vendor_id;
+	dev->device_id = prof->device_id;
+	dev->subsystem_vendor_id = prof->subsystem_vendor_id;
+	dev->subsystem_id = prof->subsystem_id;
+	dev->class_code = prof->class_code;
+	dev->revision = prof->revision;
+	dev->bar0_size = prof->bar0_size;
+	dev->bar2_size = prof->bar2_size;
 	if (dev->bar2_size == 0) {
 		dev->bar2_size = bar2_default(dev->memory_bytes);
 	}
@@ -1404,7 +1393,6 @@ parse_profile(struct parse *p, const config_setting_t *grp, unsigned int idx,
 {
 	struct rpci_conf_profile *prof = &conf->profiles[idx];
 	const config_setting_t *s;
-	struct identity id;
 	unsigned int i;
 
 	if (!config_setting_is_group(grp)) {
@@ -1423,15 +1411,9 @@ parse_profile(struct parse *p, const config_setting_t *grp, unsigned int idx,
 		}
 	}
 	conf_where(p, true, "profile '%s'", prof->name);
-	if (conf_check_keys(p, grp, g_profile_keys) < 0 || parse_identity(p, grp, &id) < 0) {
+	if (conf_check_keys(p, grp, g_profile_keys) < 0 || parse_identity(p, grp, prof) < 0) {
 		return -EINVAL;
 	}
-	prof->vendor_id = id.vendor_id;
-	prof->device_id = id.device_id;
-	prof->subsystem_vendor_id = id.subsystem_vendor_id;
-	prof->subsystem_id = id.subsystem_id;
-	prof->class_code = id.class_code;
-	prof->revision = id.revision;
 	prof->bar0_size = VGPU_BAR0_MIN;
 	if (conf_bar_size(p, grp, "bar0_size", VGPU_BAR0_MIN, VGPU_BAR0_MAX,
 			  &prof->bar0_size) < 0 ||

@@ -57,13 +57,38 @@ rpci_pci_host_error(void)
 	return g_err;
 }
 
+/* A function's description from libpciaccess (BAR sizes: probed). */
+static void
+func_fill(struct rpci_pci_host_func *f, struct pci_device *d)
+{
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	/* Fills BAR sizes; unprivileged it may fail, the ids stay. */
+	pci_device_probe(d);
+	f->domain = (uint16_t)d->domain;
+	f->bus = d->bus;
+	f->dev = d->dev;
+	f->func = d->func;
+	f->vendor_id = d->vendor_id;
+	f->device_id = d->device_id;
+	f->subsystem_vendor_id = d->subvendor_id;
+	f->subsystem_id = d->subdevice_id;
+	f->class_code = d->device_class & 0xffffff;
+	f->revision = d->revision;
+	for (i = 0; i < 6; i++) {
+		f->bar_size[i] = d->regions[i].size;
+	}
+	f->rom_size = d->rom_size;
+}
+
 int
 rpci_pci_host_scan(struct rpci_pci_host_func *funcs, unsigned int max, unsigned int *nb)
 {
 	struct pci_device_iterator *it;
 	struct pci_device *d;
 	unsigned int n = 0;
-	int ret, i;
+	int ret;
 
 	if (nb == NULL || (funcs == NULL && max > 0)) {
 		snprintf(g_err, sizeof(g_err), "bad arguments");
@@ -83,23 +108,7 @@ rpci_pci_host_scan(struct rpci_pci_host_func *funcs, unsigned int max, unsigned 
 		if (n < max) {
 			struct rpci_pci_host_func *f = &funcs[n];
 
-			memset(f, 0, sizeof(*f));
-			/* Fills BAR sizes; unprivileged it may fail, the ids stay. */
-			pci_device_probe(d);
-			f->domain = (uint16_t)d->domain;
-			f->bus = d->bus;
-			f->dev = d->dev;
-			f->func = d->func;
-			f->vendor_id = d->vendor_id;
-			f->device_id = d->device_id;
-			f->subsystem_vendor_id = d->subvendor_id;
-			f->subsystem_id = d->subdevice_id;
-			f->class_code = d->device_class & 0xffffff;
-			f->revision = d->revision;
-			for (i = 0; i < 6; i++) {
-				f->bar_size[i] = d->regions[i].size;
-			}
-			f->rom_size = d->rom_size;
+			func_fill(f, d);
 		}
 		n++;
 	}
@@ -325,27 +334,13 @@ rpci_pci_fn_open(uint16_t domain, uint8_t bus, uint8_t dev, uint8_t func,
 		errno = ENODEV;
 		return NULL;
 	}
-	pci_device_probe(h->d);
 	memset(&p, 0, sizeof(p));
 	p.name = name;
 	p.policy = *policy;
 	p.ops = &g_host_ops;
 	p.ctx = h;
 	p.completer_id = completer_id;
-	p.func.domain = domain;
-	p.func.bus = bus;
-	p.func.dev = dev;
-	p.func.func = func;
-	p.func.vendor_id = h->d->vendor_id;
-	p.func.device_id = h->d->device_id;
-	p.func.subsystem_vendor_id = h->d->subvendor_id;
-	p.func.subsystem_id = h->d->subdevice_id;
-	p.func.class_code = h->d->device_class & 0xffffff;
-	p.func.revision = h->d->revision;
-	p.func.rom_size = h->d->rom_size;
-	for (i = 0; i < 6; i++) {
-		p.func.bar_size[i] = h->d->regions[i].size;
-	}
+	func_fill(&p.func, h->d);
 	for (i = 0; i < policy->nb_ranges && i < RPCI_PCI_POLICY_RANGES_MAX; i++) {
 		if (policy->ranges[i].write && policy->ranges[i].bar < 6) {
 			h->writable |= 1u << policy->ranges[i].bar;
