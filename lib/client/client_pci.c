@@ -220,18 +220,26 @@ settle(struct rpci_device *dev)
 	return 0;
 }
 
+/* A configuration access's arguments checked, and the device settled. */
+static int
+cfg_begin(struct rpci_device *dev, const void *buf, uint32_t offset, uint32_t len,
+	  const char *what)
+{
+	if (dev == NULL || buf == NULL || len == 0 || offset >= CFG_SPACE ||
+	    len > CFG_SPACE - offset) {
+		return cl_fail(-EINVAL, "bad configuration %s (%u bytes at 0x%x)", what, len,
+			       offset);
+	}
+	return settle(dev);
+}
+
 int
 rpci_device_config_read(struct rpci_device *dev, uint32_t offset, void *buf, uint32_t len)
 {
 	uint8_t *out = buf;
 	uint32_t dw, v, i;
-	int ret;
+	int ret = cfg_begin(dev, buf, offset, len, "read");
 
-	if (dev == NULL || buf == NULL || len == 0 || offset >= CFG_SPACE ||
-	    len > CFG_SPACE - offset) {
-		return cl_fail(-EINVAL, "bad configuration read (%u bytes at 0x%x)", len, offset);
-	}
-	ret = settle(dev);
 	if (ret < 0) {
 		return ret;
 	}
@@ -255,13 +263,8 @@ rpci_device_config_write(struct rpci_device *dev, uint32_t offset, const void *b
 {
 	const uint8_t *in = buf;
 	uint32_t dw, i;
-	int ret;
+	int ret = cfg_begin(dev, buf, offset, len, "write");
 
-	if (dev == NULL || buf == NULL || len == 0 || offset >= CFG_SPACE ||
-	    len > CFG_SPACE - offset) {
-		return cl_fail(-EINVAL, "bad configuration write (%u bytes at 0x%x)", len, offset);
-	}
-	ret = settle(dev);
 	if (ret < 0) {
 		return ret;
 	}
