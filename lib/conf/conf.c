@@ -94,8 +94,9 @@ static const char *const g_pci_allow_names[] = {
 
 /* Smallest BAR0 of a virtual GPU: its registers and submission queue. */
 #define VGPU_BAR0_MIN (64ull << 10)
-#define VGPU_BAR0_MAX (1ull << 30)
-#define VGPU_BAR2_MAX (1ull << 40)
+/* The largest BARs rpci's client places (BAR0 at 0xe0000000, BAR2 at 64 GiB). */
+#define VGPU_BAR0_MAX (1ull << 28)
+#define VGPU_BAR2_MAX (1ull << 36)
 
 /* Write "file:line - message" (or "file - message" when line < 0) to err. */
 static void
