@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * rpci-server: serves the virtual GPUs of one host to clients across the
- * link, one dedicated client per device, one client after another, until
- * SIGINT or SIGTERM.
+ * rpci-server: serves the devices of one host (virtual GPUs, and PCI
+ * functions of the host: devices.c) to clients across the link, one
+ * dedicated client per device, one client after another, until SIGINT or
+ * SIGTERM.
  *
  *   rpci-server [EAL args --] --config FILE --host NAME [-i] [--cmdfile F]
  */
