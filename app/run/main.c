@@ -171,6 +171,7 @@ struct run_opts {
 	bool int_data;
 	enum rpci_h2d_mode h2d;
 	bool info_only;
+	bool reset;              /* --reset: a function-level reset first (with --info) */
 	bool stats;
 	struct user_job user; /* JOB_USER */
 	struct run_files files;  /* --load-file ... (no job then) */
@@ -222,6 +223,7 @@ usage(const char *prog)
 	       "  --server S --device D   another server or device than the config names\n"
 	       "  --json FILE         append the result as one JSON object\n"
 	       "  --info              print the device's description and exit\n"
+	       "  --reset             reset the device first (function-level reset), then --info\n"
 	       "  --stats             print the link's counters at the end\n"
 	       "Files in and out of device memory (no --job):\n"
 	       "  --load-file F       load file F of this host (streamed over the link)\n"
@@ -739,6 +741,7 @@ enum {
 	OPT_SEND,
 	OPT_RECV,
 	OPT_WAIT,
+	OPT_RESET,
 };
 
 /* The options of files and messages: 0, 1 (not one of them), -1 (bad). */
@@ -773,6 +776,10 @@ parse_extra(int opt, int argc, char **argv, struct run_opts *o)
 		return 0;
 	case OPT_RECV:
 		o->recv = true;
+		return 0;
+	case OPT_RESET:
+		o->reset = true;
+		o->info_only = true;
 		return 0;
 	case OPT_WAIT:
 		o->recv_wait_s = strtod(optarg, &end);
@@ -854,6 +861,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		{ "send", required_argument, NULL, OPT_SEND },
 		{ "recv", no_argument, NULL, OPT_RECV },
 		{ "wait", required_argument, NULL, OPT_WAIT },
+		{ "reset", no_argument, NULL, OPT_RESET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2442,10 +2450,19 @@ main(int argc, char **argv)
 	if (run_files_given(&o.files)) {
 		ret = run_files(devs[0], &o.files);
 	} else if (o.info_only) {
+		ret = 0;
 		for (i = 0; i < nb_devs; i++) {
+			if (o.reset && rpci_device_reset(devs[i]) < 0) {
+				fprintf(stderr, "rpci-run: reset: %s\n", rpci_last_error());
+				ret = 1;
+				continue;
+			}
+			if (o.reset) {
+				printf("rpci-run: device %u reset (function-level reset) and up "
+				       "again\n", i + 1);
+			}
 			print_info(devs[i]);
 		}
-		ret = 0;
 	} else {
 		ret = run_job(devs, nb_devs, &o, &bj, &c);
 		devices_report(&o, &c, devs, nb_devs);

@@ -13,6 +13,8 @@
 #     identity (vendor, device, class, BAR0 size)
 #   - refusals: an unknown profile, an unknown device, a profile whose BAR2
 #     is smaller than the device's memory
+#   - a client that sets the FLR bit itself (rpci-run --reset) gets its
+#     device back, up again
 #
 # usage: personality.sh BUILD_DIR SOURCE_DIR
 
@@ -144,8 +146,16 @@ if printf '%s' "$out" | grep -q "vgpu0: function-level reset"; then
 else
 	it_fail "reset: $out"
 fi
+# --- the client sets the FLR bit itself
+out=$(timeout -s KILL 60 "$RUN" --config "$CFG" --host client0 --backend cpu --reset 2>&1)
+if [ $? -eq 0 ] && printf '%s' "$out" | grep -q 'device 1 reset (function-level reset) and up again' &&
+	printf '%s' "$out" | grep -q 'device on server0: 7270:0001'; then
+	it_pass "a client's own FLR: $(printf '%s\n' "$out" | grep 'device 1 reset')"
+else
+	it_fail "client FLR: $out"
+fi
 it_stop "$IT_SERVER_PID" 10
-if grep -q "vgpu0: .* 3 resets" "$IT_DIR/server.log"; then
+if grep -q "vgpu0: .* 4 resets" "$IT_DIR/server.log"; then
 	it_pass "server counts $(grep -o '[0-9]* resets' "$IT_DIR/server.log" | tail -n 1)"
 else
 	it_fail "resets at exit: $(tail -n 3 "$IT_DIR/server.log")"
