@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,5 +148,19 @@ app_parse_u64(const char *s, unsigned long long *v)
 		return -EINVAL;
 	}
 	*v = x * mul;
+	return 0;
+}
+
+int
+app_check_args(const char *prog, int argc, char **argv, const char *config, const char *host)
+{
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+		return -1;
+	}
+	if (config == NULL || host == NULL) {
+		fprintf(stderr, "%s: --config FILE and --host NAME are required\n", prog);
+		return -1;
+	}
 	return 0;
 }

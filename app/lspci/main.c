@@ -159,12 +159,7 @@ parse_args(int argc, char **argv, struct lspci_opts *o)
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "rpci-lspci: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	if (o->config == NULL || o->host == NULL) {
-		fprintf(stderr, "rpci-lspci: --config FILE and --host NAME are required\n");
+	if (app_check_args("rpci-lspci", argc, argv, o->config, o->host) < 0) {
 		return -1;
 	}
 	if (o->verbose > 2) {

@@ -1047,12 +1047,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "rpci-run: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	if (o->config == NULL || o->host == NULL) {
-		fprintf(stderr, "rpci-run: --config FILE and --host NAME are required\n");
+	if (app_check_args("rpci-run", argc, argv, o->config, o->host) < 0) {
 		return -1;
 	}
 	if ((o->nb_devices != 0 || o->have_req) && (o->server != NULL || o->device != NULL)) {
