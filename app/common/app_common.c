@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,5 +155,25 @@ app_parse_u64(const char *s, unsigned long long *v)
 		return -EINVAL;
 	}
 	*v = x * mul;
+	return 0;
+}
+
+int
+app_check_args(const char *prog, int argc, char **argv, const char *proxy, const char *config,
+	       const char *host)
+{
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+		return -1;
+	}
+	if ((config == NULL) != (host == NULL)) {
+		fprintf(stderr, "%s: --config FILE and --host NAME go together\n", prog);
+		return -1;
+	}
+	if (config != NULL && proxy != NULL) {
+		fprintf(stderr, "%s: --proxy names the host's daemon; --config and --host own the "
+			"port instead: one or the other\n", prog);
+		return -1;
+	}
 	return 0;
 }

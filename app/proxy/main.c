@@ -144,6 +144,7 @@ tel_proxy(void *arg, const char *params, struct rte_tel_data *d)
 	PROXY_U64(wakeups);
 	PROXY_U64(sessions_opened);
 	PROXY_U64(failovers);
+	PROXY_U64(resets);
 #undef PROXY_U64
 	return 0;
 }
@@ -316,11 +317,11 @@ main(int argc, char **argv)
 	rpci_proxy_stats_get(pd->proxy, &st);
 	printf("rpci-proxy: %" PRIu64 " programs (%" PRIu64 " refused, %" PRIu64 " cut off), %"
 	       PRIu64 " requests (%" PRIu64 " refused), %" PRIu64 " sessions opened, %" PRIu64
-	       " failovers; answered here %" PRIu64 " configuration and %" PRIu64
-	       " register reads, forwarded %" PRIu64 " and %" PRIu64 "\n", st.programs,
-	       st.programs_refused, st.program_violations, st.requests, st.requests_refused,
-	       st.sessions_opened, st.failovers, st.cfg_local, st.mrd_local, st.cfg_forwarded,
-	       st.mrd_forwarded);
+	       " failovers, %" PRIu64 " device resets; answered here %" PRIu64
+	       " configuration and %" PRIu64 " register reads, forwarded %" PRIu64 " and %"
+	       PRIu64 "\n", st.programs, st.programs_refused, st.program_violations, st.requests,
+	       st.requests_refused, st.sessions_opened, st.failovers, st.resets, st.cfg_local,
+	       st.mrd_local, st.cfg_forwarded, st.mrd_forwarded);
 	ret = 0;
 free_proxy:
 	app_telemetry_stop();

@@ -85,9 +85,9 @@ print_stats(const struct selector_app *app)
 	printf("rpci-selector: %" PRIu64 " registrations, %" PRIu64 " status reports, %" PRIu64
 	       " requests: %" PRIu64 " attachments (%" PRIu64 " failovers), %" PRIu64
 	       " rejections, %" PRIu64 " detachments, %" PRIu64 " releases, %" PRIu64
-	       " job reports, %" PRIu64 " messages passed on\n",
+	       " job reports, %" PRIu64 " messages passed on, %" PRIu64 " refused\n",
 	       s->registers, s->statuses, s->requests, s->attaches, s->failovers, s->rejects,
-	       s->detaches, s->releases, s->reports, s->messages);
+	       s->detaches, s->releases, s->reports, s->messages, s->messages_refused);
 }
 
 int

@@ -351,7 +351,7 @@ cl_poll(struct rpci_client *c)
 {
 	struct rpci_ipc_cpl *slots = rpci_ipc_cpl_slots(c->shm);
 	struct rpci_device *dev;
-	uint32_t prod, n;
+	uint32_t prod, n, resets;
 	int work = 0;
 
 	if (c->dead) {
@@ -381,6 +381,18 @@ cl_poll(struct rpci_client *c)
 			continue;
 		}
 		if (state != RPCI_IPC_DEV_OPEN) {
+			dev->lost = true;
+			work++;
+			continue;
+		}
+		resets = __atomic_load_n(&st->resets, __ATOMIC_ACQUIRE);
+		if (resets != dev->resets_seen) {
+			/* A function-level reset: whatever waits stops; the driver brings it up. */
+			cl_debug("the device on '%s' was reset (function-level reset)",
+				 dev->info.server);
+			dev->stats.resets += resets - dev->resets_seen;
+			dev->resets_seen = resets;
+			dev->flr = true;
 			dev->lost = true;
 			work++;
 			continue;

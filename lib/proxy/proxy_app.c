@@ -428,6 +428,48 @@ ctrl_reconnect(struct proxy_app *app, const struct rpci_ipc_req *r)
 	return 0;
 }
 
+/* The deployment's devices from index first, as its file describes them. */
+static void
+devices_list(const struct rpci_conf *conf, uint32_t first, struct rpci_ipc_devices_reply *dl)
+{
+	uint32_t h, i, k = 0;
+
+	dl->total = 0;
+	dl->count = 0;
+	for (h = 0; h < conf->nb_hosts; h++) {
+		const struct rpci_conf_host *sh = &conf->hosts[h];
+
+		if (!(sh->roles & RPCI_ROLE_SERVER)) {
+			continue;
+		}
+		for (i = 0; i < sh->nb_devices; i++, k++) {
+			const struct rpci_conf_device *cd = &sh->devices[i];
+			struct rpci_ipc_dev_entry *e;
+
+			if (k < first || dl->count >= RPCI_IPC_DEVICES_PER_REPLY) {
+				continue;
+			}
+			e = &dl->ent[dl->count++];
+			memset(e, 0, sizeof(*e));
+			snprintf(e->server, sizeof(e->server), "%s", sh->name);
+			snprintf(e->device, sizeof(e->device), "%s", cd->name);
+			e->function = (uint16_t)i;
+			if (cd->kind == RPCI_CONF_DEV_PCI) {
+				e->kind = RPCI_IPC_DEV_PCI;
+				snprintf(e->backend, sizeof(e->backend), "pci");
+				snprintf(e->pci_address, sizeof(e->pci_address),
+					 "%04x:%02x:%02x.%u", cd->pci_domain, cd->pci_bus,
+					 cd->pci_dev, cd->pci_func);
+			} else {
+				e->kind = RPCI_IPC_DEV_VGPU;
+				snprintf(e->backend, sizeof(e->backend), "%s", cd->backend);
+				e->memory_bytes = cd->memory_bytes;
+			}
+		}
+	}
+	dl->total = k;
+}
+
 static int
 ctrl_misc(struct proxy_app *app, const struct rpci_ipc_req *r)
 {
@@ -436,6 +478,8 @@ ctrl_misc(struct proxy_app *app, const struct rpci_ipc_req *r)
 	struct rpci_ipc_message msg;
 	struct rpci_ipc_message *out;
 	struct rpci_ipc_link_stats *ls;
+	struct rpci_ipc_devices_params dp;
+	struct rpci_ipc_devices_reply *dl;
 	struct rpci_link_stats st;
 	struct proxy_dev *d = &app->dev[r->dev];
 	uint32_t h;
@@ -486,6 +530,13 @@ ctrl_misc(struct proxy_app *app, const struct rpci_ipc_req *r)
 			ls->rx_dropped = st.rx_queue_full + st.rx_refused_msg;
 		}
 		return ctrl_now(app, r, 0, sizeof(*ls), "%s", "");
+	case RPCI_IPC_OP_DEVICES:
+		ctrl_params(app, r, &dp, sizeof(dp));
+		dl = proxy_app_reply(app, &(struct pctrl){ .reply = r->arg, .reply_len = r->arg2 });
+		if (dl != NULL) {
+			devices_list(p->conf, dp.first, dl);
+		}
+		return ctrl_now(app, r, 0, sizeof(*dl), "%s", "");
 	default:
 		return ctrl_now(app, r, -EPROTO, 0, "unknown request");
 	}

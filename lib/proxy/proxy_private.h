@@ -106,6 +106,8 @@ struct proxy_dev {
 	struct rte_ether_addr server_mac;
 	uint16_t function;
 	uint16_t completer_id;
+	uint32_t kind;           /* enum rpci_ipc_dev_kind, from the deployment file */
+	char pci_address[20];    /* RPCI_IPC_DEV_PCI: its address on its host */
 	uint64_t lease_id;       /* 0: opened without the selector */
 	uint64_t request_id;     /* the selector request it came from */
 	bool failover;

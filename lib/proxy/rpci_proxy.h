@@ -61,6 +61,7 @@ struct rpci_proxy_stats {
 	uint64_t wakeups;         /**< eventfd signals to sleeping programs */
 	uint64_t sessions_opened; /**< device sessions opened */
 	uint64_t failovers;       /**< devices reconnected where the selector moved them */
+	uint64_t resets;          /**< function-level resets devices announced */
 };
 
 /** One program, as telemetry and the console show it. */

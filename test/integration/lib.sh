@@ -88,6 +88,23 @@ it_start_server() {
 	return 1
 }
 
+# it_start_proxy BIN CFG HOST LOG: start rpci-proxy in the background and wait
+# until it serves programs, at most 20 s (its pid: IT_PROXY_PID).
+it_start_proxy() {
+	local bin=$1 cfg=$2 host=$3 log=$4 i
+	"$bin" --config "$cfg" --host "$host" >"$log" 2>&1 &
+	IT_PROXY_PID=$!
+	IT_PIDS="$IT_PIDS $IT_PROXY_PID"
+	for i in $(seq 1 200); do
+		grep -q "serving programs" "$log" 2>/dev/null && return 0
+		kill -0 "$IT_PROXY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	it_log "proxy did not start:"
+	cat "$log"
+	return 1
+}
+
 # it_stop PID SECONDS: SIGINT, wait; returns the exit status or 124 if it had
 # to be killed.
 it_stop() {

@@ -53,18 +53,7 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev
 fi
 
 start_proxy() { # start_proxy CFG LOG: the proxy in the background, until it serves
-	local cfg=$1 log=$2 i
-	"$PROXY" --config "$cfg" --host client0 >"$log" 2>&1 &
-	IT_PROXY_PID=$!
-	IT_PIDS="$IT_PIDS $IT_PROXY_PID"
-	for i in $(seq 1 200); do
-		grep -q "serving programs" "$log" 2>/dev/null && return 0
-		kill -0 "$IT_PROXY_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	it_log "proxy did not start:"
-	cat "$log"
-	return 1
+	it_start_proxy "$PROXY" "$1" client0 "$2"
 }
 
 prog() { # prog LOG ARGS...: rpci-run as a program of the proxy, bounded
