@@ -309,10 +309,7 @@ proxy_alive(struct rpci_client *c, uint64_t now)
 	if (c->t != NULL) {
 		return true;
 	}
-	if (__atomic_load_n(&c->cp->proxy_closing, __ATOMIC_ACQUIRE)) {
-		proxy_gone(c, "the rpci proxy stopped");
-		return false;
-	}
+	/* (its closing flag is looked at by cl_poll(), before this) */
 	beat = __atomic_load_n(&c->cp->heartbeat, __ATOMIC_RELAXED);
 	if (beat != c->beat_seen) {
 		c->beat_seen = beat;
@@ -355,6 +352,12 @@ cl_poll(struct rpci_client *c)
 	int work = 0;
 
 	if (c->dead) {
+		return 0;
+	}
+	/* Embedded or not: a proxy that stops, or cut us off, says so here. */
+	if (__atomic_load_n(&c->cp->proxy_closing, __ATOMIC_ACQUIRE)) {
+		proxy_gone(c, "the rpci proxy stopped serving this program (it stopped, or cut "
+			   "the program off: see its log)");
 		return 0;
 	}
 	prod = rpci_ipc_load(&c->cp->cpl.prod);
