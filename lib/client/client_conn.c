@@ -155,6 +155,10 @@ recv_ack(int sock, struct rpci_ipc_hello_ack *ack, int fds[2])
 		return cl_fail(-ETIMEDOUT, "the proxy did not answer HELLO");
 	}
 	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0 && errno == ECONNRESET) {
+		/* closed with our HELLO unread (refused at once): the error, then its answer */
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	}
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -231,7 +235,18 @@ cl_connect_socket(struct rpci_client *c, const char *path, const char *name)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &c->memfd, sizeof(int));
 	if (sendmsg(c->sock, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
-		return cl_fail(-errno, "cannot send HELLO to the proxy: %s", strerror(errno));
+		ret = -errno;
+		/*
+		 * A proxy that refuses us at once (it serves as many programs as
+		 * it may) can close before our HELLO came: its answer says why.
+		 */
+		memset(&c->ack, 0, sizeof(c->ack));
+		if ((ret == -EPIPE || ret == -ECONNRESET) &&
+		    recv_ack(c->sock, &c->ack, fds) < 0 && c->ack.magic == RPCI_IPC_MAGIC &&
+		    c->ack.status < 0) {
+			return c->ack.status;
+		}
+		return cl_fail(ret, "cannot send HELLO to the proxy: %s", strerror(-ret));
 	}
 	ret = recv_ack(c->sock, &c->ack, fds);
 	if (ret < 0) {
