@@ -155,6 +155,10 @@ recv_ack(int sock, struct rpci_ipc_hello_ack *ack, int fds[2])
 		return cl_fail(-ETIMEDOUT, "the proxy did not answer HELLO");
 	}
 	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0 && errno == ECONNRESET) {
+		/* closed with our HELLO unread (refused at once): the error, then its answer */
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	}
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -231,7 +235,18 @@ cl_connect_socket(struct rpci_client *c, const char *path, const char *name)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &c->memfd, sizeof(int));
 	if (sendmsg(c->sock, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
-		return cl_fail(-errno, "cannot send HELLO to the proxy: %s", strerror(errno));
+		ret = -errno;
+		/*
+		 * A proxy that refuses us at once (it serves as many programs as
+		 * it may) can close before our HELLO came: its answer says why.
+		 */
+		memset(&c->ack, 0, sizeof(c->ack));
+		if ((ret == -EPIPE || ret == -ECONNRESET) &&
+		    recv_ack(c->sock, &c->ack, fds) < 0 && c->ack.magic == RPCI_IPC_MAGIC &&
+		    c->ack.status < 0) {
+			return c->ack.status;
+		}
+		return cl_fail(ret, "cannot send HELLO to the proxy: %s", strerror(-ret));
 	}
 	ret = recv_ack(c->sock, &c->ack, fds);
 	if (ret < 0) {
@@ -309,10 +324,7 @@ proxy_alive(struct rpci_client *c, uint64_t now)
 	if (c->t != NULL) {
 		return true;
 	}
-	if (__atomic_load_n(&c->cp->proxy_closing, __ATOMIC_ACQUIRE)) {
-		proxy_gone(c, "the rpci proxy stopped");
-		return false;
-	}
+	/* (its closing flag is looked at by cl_poll(), before this) */
 	beat = __atomic_load_n(&c->cp->heartbeat, __ATOMIC_RELAXED);
 	if (beat != c->beat_seen) {
 		c->beat_seen = beat;
@@ -355,6 +367,12 @@ cl_poll(struct rpci_client *c)
 	int work = 0;
 
 	if (c->dead) {
+		return 0;
+	}
+	/* Embedded or not: a proxy that stops, or cut us off, says so here. */
+	if (__atomic_load_n(&c->cp->proxy_closing, __ATOMIC_ACQUIRE)) {
+		proxy_gone(c, "the rpci proxy stopped serving this program (it stopped, or cut "
+			   "the program off: see its log)");
 		return 0;
 	}
 	prod = rpci_ipc_load(&c->cp->cpl.prod);

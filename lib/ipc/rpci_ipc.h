@@ -161,7 +161,7 @@ struct rpci_ipc_ctrl_page {
 	uint32_t app_sleeping;        /**< program: about to sleep on its eventfd */
 	uint8_t pad1[60];
 	uint32_t proxy_sleeping;      /**< proxy: about to sleep on its eventfd */
-	uint32_t proxy_closing;       /**< proxy: shutting down */
+	uint32_t proxy_closing;       /**< proxy: shutting down, or done with this program */
 	uint64_t heartbeat;           /**< proxy: bumped every heartbeat_us */
 	uint8_t pad2[48];
 	struct rpci_ipc_dev_status dev[RPCI_IPC_DEVICES_MAX];

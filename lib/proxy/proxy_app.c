@@ -144,6 +144,14 @@ proxy_app_kill(struct proxy_app *app, const char *why)
 			  why);
 	}
 	app->dying = true;
+	/*
+	 * It learns that it is served no more from its control page too: an
+	 * embedded program has no socket whose end it would see, and would
+	 * wait for completions that never come.
+	 */
+	if (app->cp != NULL) {
+		__atomic_store_n(&app->cp->proxy_closing, 1, __ATOMIC_RELEASE);
+	}
 	if (app->sock >= 0) {
 		close(app->sock);
 		app->sock = -1;
