@@ -189,52 +189,21 @@ tel_apps(void *arg, const char *params, struct rte_tel_data *d)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "cmdfile", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct proxy_daemon *pd = &g_daemon;
 	struct rpci_proxy_stats st;
 	struct app_args args;
 	struct rpci_conf *conf;
-	const char *config = NULL, *host = NULL, *cmdfile = NULL;
-	bool interactive = false;
+	struct app_daemon_opts o;
 	char err[RPCI_CONF_ERR_MAX];
-	int opt, ret = 1;
+	int ret;
 
 	app_split_args(argc, argv, &args);
-	optind = 1;
-	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:if:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'H':
-			host = optarg;
-			break;
-		case 'i':
-			interactive = true;
-			break;
-		case 'f':
-			cmdfile = optarg;
-			break;
-		case 'h':
-			usage(argv[0]);
-			return 0;
-		default:
-			usage(argv[0]);
-			return 2;
-		}
+	ret = app_daemon_args("rpci-proxy", &args, false, usage, &o);
+	if (ret != 0) {
+		return ret > 0 ? 0 : 2;
 	}
-	if (optind < args.app_argc) {
-		fprintf(stderr, "rpci-proxy: unexpected argument '%s'\n", args.app_argv[optind]);
-		return 2;
-	}
-	conf = app_load_conf("rpci-proxy", config, host, RPCI_ROLE_CLIENT, &pd->host);
+	ret = 1;
+	conf = app_load_conf("rpci-proxy", o.config, o.host, RPCI_ROLE_CLIENT, &pd->host);
 	if (conf == NULL) {
 		return 2;
 	}
@@ -295,7 +264,7 @@ main(int argc, char **argv)
 	pd->console.show_devices = show_devices;
 	pd->console.arg = pd;
 	if (app_console_start(&pd->console, "rpci-proxy", conf, pd->host,
-			      rpci_proxy_link(pd->proxy), interactive, cmdfile) < 0) {
+			      rpci_proxy_link(pd->proxy), o.interactive, o.cmdfile) < 0) {
 		goto free_proxy;
 	}
 	printf("rpci-proxy: host %s serving programs on %s (mode %04o%s%s%s%s) on port %u%s\n",

@@ -394,55 +394,24 @@ print_stats(struct server *srv)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "list-pci", no_argument, NULL, 'L' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "cmdfile", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct server *srv = &g_server;
 	struct app_args args;
 	struct rpci_conf *conf;
-	const char *config = NULL, *host = NULL, *cmdfile = NULL;
-	bool interactive = false;
-	int opt, ret = 1;
+	struct app_daemon_opts o;
+	int ret;
 	unsigned int i;
 
 	srv->file_dir_fd = -1;
 	app_split_args(argc, argv, &args);
-	optind = 1;
-	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:if:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'H':
-			host = optarg;
-			break;
-		case 'L':
-			return list_pci();
-		case 'i':
-			interactive = true;
-			break;
-		case 'f':
-			cmdfile = optarg;
-			break;
-		case 'h':
-			usage(argv[0]);
-			return 0;
-		default:
-			usage(argv[0]);
-			return 2;
-		}
+	ret = app_daemon_args("rpci-server", &args, true, usage, &o);
+	if (ret != 0) {
+		return ret > 0 ? 0 : 2;
 	}
-	if (optind < args.app_argc) {
-		fprintf(stderr, "rpci-server: unexpected argument '%s'\n", args.app_argv[optind]);
-		return 2;
+	if (o.list_pci) {
+		return list_pci();
 	}
-	conf = app_load_conf("rpci-server", config, host, RPCI_ROLE_SERVER, &srv->host);
+	ret = 1;
+	conf = app_load_conf("rpci-server", o.config, o.host, RPCI_ROLE_SERVER, &srv->host);
 	if (conf == NULL) {
 		return 2;
 	}
@@ -495,7 +464,7 @@ main(int argc, char **argv)
 	srv->console.security = srv->with_selector ? &srv->security : NULL;
 	devices_console_setup(srv);
 	if (app_console_start(&srv->console, "rpci-server", conf, srv->host, srv->link,
-			      interactive, cmdfile) < 0) {
+			      o.interactive, o.cmdfile) < 0) {
 		goto cleanup;
 	}
 
