@@ -17,11 +17,16 @@ static const char *const g_bench_names[BENCH_TESTS] = {
 	[BENCH_RAW_RTT] = "raw-rtt",
 	[BENCH_RAW_RATE] = "raw-rate",
 	[BENCH_MRD_RTT] = "mrd-rtt",
+	[BENCH_MRD_CACHED] = "mrd-cached",
 	[BENCH_MWR_RATE] = "mwr-rate",
 	[BENCH_H2D] = "h2d",
 	[BENCH_D2H] = "d2h",
+	[BENCH_H2D_PAGEABLE] = "h2d-pageable",
+	[BENCH_D2H_PAGEABLE] = "d2h-pageable",
 	[BENCH_LAUNCH] = "launch",
 	[BENCH_JOB] = "job",
+	[BENCH_JOB_ASYNC] = "job-async",
+	[BENCH_WAIT_CPU] = "wait-cpu",
 };
 
 const char *
@@ -257,6 +262,7 @@ bench_result_init(struct bench_result *r, const char *test, uint64_t size, const
 	r->p999 = NAN;
 	r->local_ms = NAN;
 	r->verified = -1;
+	r->vs_embedded = NAN;
 }
 
 /* A string JSON may carry unescaped: no quote, backslash or control character. */
@@ -330,6 +336,12 @@ bench_json_line(char *buf, size_t len, const struct bench_result *r)
 	}
 	if (ok && r->raw_frame != 0) {
 		ok = put(buf, len, &pos, ", \"raw_frame\": %" PRIu64, r->raw_frame);
+	}
+	if (ok && r->path != NULL && plain_string(r->path)) {
+		ok = put(buf, len, &pos, ", \"path\": \"%s\"", r->path);
+	}
+	if (ok && !isnan(r->vs_embedded)) {
+		ok = put_num(buf, len, &pos, "vs_embedded", r->vs_embedded);
 	}
 	ok = ok && put(buf, len, &pos, ", \"samples\": %" PRIu64, r->samples);
 	if (ok && r->verified >= 0) {

@@ -17,11 +17,16 @@ enum bench_test {
 	BENCH_RAW_RTT = 0,
 	BENCH_RAW_RATE,
 	BENCH_MRD_RTT,
+	BENCH_MRD_CACHED,
 	BENCH_MWR_RATE,
 	BENCH_H2D,
 	BENCH_D2H,
+	BENCH_H2D_PAGEABLE,
+	BENCH_D2H_PAGEABLE,
 	BENCH_LAUNCH,
 	BENCH_JOB,
+	BENCH_JOB_ASYNC,
+	BENCH_WAIT_CPU,
 	BENCH_TESTS,
 };
 
@@ -82,6 +87,8 @@ struct bench_result {
 	uint64_t raw_frame; /* frame length of the raw figure (0: none) */
 	uint64_t samples;  /* measurements behind the figure */
 	int verified;      /* 1 data checked and right, 0 wrong, -1 nothing to check */
+	const char *path;  /* "embedded" (the proxy's core in-process), "proxy" (NULL: none) */
+	double vs_embedded; /* value / the same figure embedded, this run (NaN: none) */
 };
 
 /* A result with every optional member unset. */

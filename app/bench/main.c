@@ -6,12 +6,20 @@
  *   rpci-bench [EAL args --] --config FILE --host NAME --test T[,T...]|all
  *              [--size S[,S...]] [--duration SECONDS] [--h2d push|pull]
  *              [--json FILE] [--server NAME] [--device NAME]
+ *              [--path embedded|proxy|both]
+ *   rpci-bench --proxy SOCKET --test T[,T...]|all [options]
  *
- * The raw figures come first, before the device is opened, so that no rpci
- * frame is on the wire meanwhile: frames of our own EtherType on the same
- * port, lcore and link, that rpci-server answers without any protocol
- * (raw.c). Then the device's tests; each row gives its figure, the raw
- * figure of the same frame size from this run, and their ratio.
+ * With --config and --host the bench owns the client host's port: it
+ * embeds the client daemon's core (lib/proxy). The raw figures come first,
+ * before the device is opened, so that no rpci frame is on the wire
+ * meanwhile: frames of our own EtherType on the same port, lcore and link,
+ * that rpci-server answers without any protocol (raw.c). Then the device's
+ * tests from this process ("embedded"), then the same tests from a child
+ * process that is an ordinary program of the core, through its socket and
+ * shared memory ("proxy"); each row gives its figure, the raw figure of the
+ * same frame size from this run and their ratio, and a proxy row its ratio
+ * to the embedded one. With --proxy SOCKET the bench is a program of a
+ * running rpci-proxy: the device's tests only, no raw figures.
  */
 
 #include <errno.h>
@@ -21,6 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <rte_byteorder.h>
 #include <rte_common.h>
@@ -58,9 +70,19 @@
 
 static const uint64_t g_default_sizes[] = { 4096, 65536, 1u << 20, 64u << 20 };
 
+/* Where the device's tests run from. */
+#define PATH_EMBEDDED 0x1 /* this process, the proxy's core embedded */
+#define PATH_PROXY 0x2    /* a program of the core (or of a running rpci-proxy) */
+/* Figures kept from the embedded pass, for the proxy rows' ratios. */
+#define EMB_FIGS_MAX 64
+/* A kernel of about this long for wait-cpu. */
+#define WAIT_KERNEL_S 2.0
+
 struct bench_opts {
 	const char *config;
 	const char *host;
+	const char *proxy;
+	unsigned int paths;
 	const char *server;
 	const char *device;
 	const char *json;
@@ -95,6 +117,13 @@ struct bench {
 	struct rpci_proxy *core;
 	struct rpci_client *client;
 	struct rpci_device *dev;
+	const char *path;          /* the pass running now: "embedded" or "proxy" */
+	struct {
+		const char *test;
+		uint64_t size;
+		double value;
+	} emb[EMB_FIGS_MAX];       /* the embedded pass's figures */
+	unsigned int nb_emb;
 	struct rpci_device_info info;
 	struct raw_port rp;
 	bool rp_ok;
@@ -117,6 +146,7 @@ static void
 usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] --config FILE --host NAME --test T[,T...]|all [options]\n"
+	       "       %s --proxy SOCKET --test T[,T...]|all [options]\n"
 	       "\n"
 	       "Measures rpci against the raw link in one run: raw frames first (no rpci\n"
 	       "session open), then the device's tests, each with the raw figure of the same\n"
@@ -126,11 +156,20 @@ usage(const char *prog)
 	       "  raw-rtt    raw frame round trip (small and full frames): p50, p99, p99.9\n"
 	       "  raw-rate   raw frames blasted and counted by the server (64-byte-message and\n"
 	       "             full frames): frames/s and GB/s\n"
-	       "  mrd-rtt    an 8-byte MRd of BAR0 and its completion: p50, p99, p99.9\n"
+	       "  mrd-rtt    an 8-byte MRd of device memory (BAR2) and its completion: p50,\n"
+	       "             p99, p99.9\n"
+	       "  mrd-cached an 8-byte MRd of a read-only register (BAR0's memory size): the\n"
+	       "             proxy answers it without a round trip\n"
 	       "  mwr-rate   64-byte posted MWr into device memory, then a read: writes/s\n"
-	       "  h2d, d2h   copies into and out of device memory: GB/s, median of repeats\n"
+	       "  h2d, d2h   copies into and out of device memory from memory of\n"
+	       "             rpci_client_host_alloc(): GB/s, median of repeats\n"
+	       "  h2d-pageable, d2h-pageable   the same from ordinary (malloc) memory\n"
 	       "  launch     the built-in empty kernel, launched and synchronized\n"
 	       "  job        saxpy end to end (copies in, kernel, copy out) beside the CPU\n"
+	       "  job-async  the same with the copies queued (rpci_memcpy_*_async()) and one\n"
+	       "             synchronize\n"
+	       "  wait-cpu   the CPU time of a program waiting for a %.0f-second kernel, in %%\n"
+	       "             of its wall time\n"
 	       "After the device's tests, the raw figures they used are measured again\n"
 	       "(raw-rtt-after, raw-rate-after; ratio: after / before, the host's drift).\n"
 	       "\n"
@@ -142,7 +181,12 @@ usage(const char *prog)
 	       "  --json FILE         append one JSON object per result line\n"
 	       "  --server NAME       the server host (default: the client's in the file)\n"
 	       "  --device NAME       the device on it (default: the file's choice)\n"
-	       "  --help\n", prog);
+	       "  --path embedded|proxy|both   with --config: the device's tests from this\n"
+	       "                      process, from a child program through the core's\n"
+	       "                      socket, or both, the proxy rows beside the embedded\n"
+	       "                      ones (default both)\n"
+	       "  --proxy SOCKET      a program of a running rpci-proxy (no raw figures)\n"
+	       "  --help\n", prog, prog, WAIT_KERNEL_S);
 }
 
 static int
@@ -158,6 +202,8 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "json", required_argument, NULL, 'J' },
 		{ "server", required_argument, NULL, 'S' },
 		{ "device", required_argument, NULL, 'D' },
+		{ "proxy", required_argument, NULL, 'X' },
+		{ "path", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,6 +212,7 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->duration = 2.0;
+	o->paths = PATH_EMBEDDED | PATH_PROXY;
 	o->h2d = RPCI_H2D_PUSH;
 	optind = 1;
 	opterr = 0;
@@ -180,7 +227,9 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 		case 't':
 			if (bench_parse_tests(optarg, &o->tests, bad, sizeof(bad)) < 0) {
 				fprintf(stderr, "rpci-bench: unknown test '%s' (raw-rtt, raw-rate, "
-					"mrd-rtt, mwr-rate, h2d, d2h, launch, job, all)\n", bad);
+					"mrd-rtt, mrd-cached, mwr-rate, h2d, d2h, h2d-pageable, "
+					"d2h-pageable, launch, job, job-async, wait-cpu, "
+					"all)\n", bad);
 				return -1;
 			}
 			break;
@@ -220,6 +269,22 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 		case 'D':
 			o->device = optarg;
 			break;
+		case 'X':
+			o->proxy = optarg;
+			break;
+		case 'P':
+			if (strcmp(optarg, "embedded") == 0) {
+				o->paths = PATH_EMBEDDED;
+			} else if (strcmp(optarg, "proxy") == 0) {
+				o->paths = PATH_PROXY;
+			} else if (strcmp(optarg, "both") == 0) {
+				o->paths = PATH_EMBEDDED | PATH_PROXY;
+			} else {
+				fprintf(stderr,
+					"rpci-bench: --path must be embedded, proxy or both\n");
+				return -1;
+			}
+			break;
 		case 'h':
 			usage(argv[0]);
 			exit(0);
@@ -233,13 +298,20 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 		fprintf(stderr, "rpci-bench: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (o->config == NULL || o->host == NULL) {
-		fprintf(stderr, "rpci-bench: --config FILE and --host NAME are required\n");
+	if (o->proxy == NULL && (o->config == NULL || o->host == NULL)) {
+		fprintf(stderr, "rpci-bench: --config FILE and --host NAME, or --proxy SOCKET, "
+			"are required\n");
+		return -1;
+	}
+	if (o->proxy != NULL && o->config != NULL) {
+		fprintf(stderr, "rpci-bench: --proxy is a program of a running rpci-proxy; "
+			"--config owns the port: one or the other\n");
 		return -1;
 	}
 	if (o->tests == 0) {
 		fprintf(stderr, "rpci-bench: --test is required (raw-rtt, raw-rate, mrd-rtt, "
-			"mwr-rate, h2d, d2h, launch, job, or all)\n");
+			"mrd-cached, mwr-rate, h2d, d2h, h2d-pageable, d2h-pageable, launch, job, "
+			"job-async, wait-cpu, or all)\n");
 		return -1;
 	}
 	if (!o->have_size) {
@@ -272,20 +344,44 @@ us_of(const struct bench *b, uint64_t cycles)
 static void
 print_header(void)
 {
-	printf("%-14s %6s %12s %-8s %12s %8s  %s\n", "test", "size", "value", "unit", "raw",
-	       "ratio", "notes");
+	printf("%-14s %6s %-8s %12s %-8s %12s %8s %8s  %s\n", "test", "size", "path", "value",
+	       "unit", "raw", "ratio", "vs emb", "notes");
+}
+
+/* The embedded pass's figure of a test and size (NaN: none). */
+static double
+emb_value(const struct bench *b, const char *test, uint64_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nb_emb; i++) {
+		if (strcmp(b->emb[i].test, test) == 0 && b->emb[i].size == size) {
+			return b->emb[i].value;
+		}
+	}
+	return NAN;
 }
 
 /* Print a result's row and write its JSON line. */
 static void
-report(struct bench *b, const struct bench_result *r, const char *notes)
+report(struct bench *b, struct bench_result *r, const char *notes)
 {
 	char size[32], line[1024];
 	int n;
 
-	printf("%-14s %6s %12.4g %-8s %12.4g %8.3f  %s\n", r->test,
-	       bench_size_str(r->size, size, sizeof(size)), r->value, r->unit, r->raw, r->ratio,
-	       notes);
+	r->path = b->path;
+	if (b->path != NULL && strcmp(b->path, "embedded") == 0 && b->nb_emb < EMB_FIGS_MAX) {
+		b->emb[b->nb_emb].test = r->test;
+		b->emb[b->nb_emb].size = r->size;
+		b->emb[b->nb_emb++].value = r->value;
+	} else if (b->path != NULL && strcmp(b->path, "proxy") == 0) {
+		double e = emb_value(b, r->test, r->size);
+
+		r->vs_embedded = e > 0.0 ? r->value / e : NAN;
+	}
+	printf("%-14s %6s %-8s %12.4g %-8s %12.4g %8.3f %8.3f  %s\n", r->test,
+	       bench_size_str(r->size, size, sizeof(size)), b->path != NULL ? b->path : "-",
+	       r->value, r->unit, r->raw, r->ratio, r->vs_embedded, notes);
 	fflush(stdout);
 	if (b->json == NULL) {
 		return;
@@ -479,13 +575,14 @@ raw_phase(struct bench *b)
 			report(b, &r, notes);
 		}
 	}
-	if (want(b, BENCH_MRD_RTT) || want(b, BENCH_LAUNCH)) {
+	if (want(b, BENCH_MRD_RTT) || want(b, BENCH_MRD_CACHED) || want(b, BENCH_LAUNCH)) {
 		raw_rtt(b, b->frame_small);
 	}
 	if (want(b, BENCH_MWR_RATE)) {
 		raw_rate(b, b->frame_msg64);
 	}
-	if (want(b, BENCH_H2D) || want(b, BENCH_D2H) || want(b, BENCH_JOB)) {
+	if (want(b, BENCH_H2D) || want(b, BENCH_D2H) || want(b, BENCH_H2D_PAGEABLE) ||
+	    want(b, BENCH_D2H_PAGEABLE) || want(b, BENCH_JOB) || want(b, BENCH_JOB_ASYNC)) {
 		raw_rate(b, b->frame_bulk);
 	}
 	if (b->rp.stray != 0) {
@@ -587,8 +684,13 @@ latency_result(struct bench *b, struct bench_result *r, uint64_t n)
 	set_raw(r, f != NULL ? f->p50_us : NAN, b->frame_small);
 }
 
+/*
+ * 8-byte reads, timed one by one, of BAR at offset (a value checked): mrd-rtt
+ * reads device memory (BAR2), a round trip each; mrd-cached a read-only
+ * register (BAR0), which the proxy answers from what it read before.
+ */
 static void
-test_mrd_rtt(struct bench *b)
+test_reads(struct bench *b, const char *name, int bar, uint64_t offset, uint64_t want_value)
 {
 	struct bench_result r;
 	uint64_t end, t0, v = 0, n = 0, i;
@@ -597,9 +699,9 @@ test_mrd_rtt(struct bench *b)
 	int ret;
 
 	for (i = 0; i < WARMUP; i++) {
-		ret = rpci_bar_read(b->dev, 0, RPCI_VGPU_REG_MEM_SIZE, &v, sizeof(v));
+		ret = rpci_bar_read(b->dev, bar, offset, &v, sizeof(v));
 		if (ret < 0) {
-			fail(b, "mrd-rtt", 8, "read of BAR0", ret);
+			fail(b, name, 8, "read", ret);
 			return;
 		}
 	}
@@ -607,25 +709,44 @@ test_mrd_rtt(struct bench *b)
 	while (rte_rdtsc() < end && n < SAMPLES_MAX) {
 		v = 0;
 		t0 = rte_rdtsc();
-		ret = rpci_bar_read(b->dev, 0, RPCI_VGPU_REG_MEM_SIZE, &v, sizeof(v));
+		ret = rpci_bar_read(b->dev, bar, offset, &v, sizeof(v));
 		b->samples[n++] = rte_rdtsc() - t0;
 		if (ret < 0) {
-			fail(b, "mrd-rtt", 8, "read of BAR0", ret);
+			fail(b, name, 8, "read", ret);
 			return;
 		}
-		if (rte_le_to_cpu_64(v) != b->info.memory_bytes) {
+		if (rte_le_to_cpu_64(v) != want_value) {
 			ok = false;
 		}
 	}
-	bench_result_init(&r, "mrd-rtt", 8, "us");
+	bench_result_init(&r, name, 8, "us");
 	latency_result(b, &r, n);
 	r.verified = ok;
-	snprintf(notes, sizeof(notes), "p99 %.2f p99.9 %.2f us, %" PRIu64 " reads%s", r.p99,
-		 r.p999, n, ok ? ", value checked" : ", WRONG VALUE READ");
+	snprintf(notes, sizeof(notes), "p99 %.2f p99.9 %.2f us, %" PRIu64 " reads of BAR%d%s",
+		 r.p99, r.p999, n, bar, ok ? ", value checked" : ", WRONG VALUE READ");
 	report(b, &r, notes);
 	if (!ok) {
 		b->failures++;
 	}
+}
+
+static void
+test_mrd_rtt(struct bench *b)
+{
+	const uint64_t magic = 0x7270636962656e63ull; /* "rpcibenc" */
+	uint64_t d = 0;
+	int ret;
+
+	ret = rpci_mem_alloc(b->dev, 4096, &d);
+	if (ret == 0) {
+		ret = rpci_memcpy_htod(b->dev, d, &magic, sizeof(magic));
+	}
+	if (ret < 0) {
+		fail(b, "mrd-rtt", 8, "device memory", ret);
+		return;
+	}
+	test_reads(b, "mrd-rtt", 2, d, magic);
+	rpci_mem_free(b->dev, d);
 }
 
 static void
@@ -825,10 +946,32 @@ copy_reps(struct bench *b, bool h2d, uint64_t d, uint8_t *host, uint64_t size, d
 	return 0;
 }
 
-static void
-test_copies(struct bench *b, bool h2d)
+/* Host memory of a copy test: shared with the proxy (pinned), or malloc's. */
+static uint8_t *
+host_buf(struct bench *b, uint64_t size, bool pinned)
 {
-	const char *name = h2d ? "h2d" : "d2h";
+	void *p = NULL;
+
+	if (pinned) {
+		return rpci_client_host_alloc(b->client, size);
+	}
+	return posix_memalign(&p, 64, size) == 0 ? p : NULL;
+}
+
+static void
+host_buf_free(struct bench *b, uint8_t *p, bool pinned)
+{
+	if (pinned) {
+		rpci_client_host_free(b->client, p);
+	} else {
+		free(p);
+	}
+}
+
+static void
+test_copies(struct bench *b, bool h2d, bool pinned)
+{
+	const char *name = pinned ? (h2d ? "h2d" : "d2h") : (h2d ? "h2d-pageable" : "d2h-pageable");
 	const struct raw_fig *f = raw_cached(b, b->frame_bulk, true);
 	uint64_t max = 0, d = 0, size;
 	uint8_t *src = NULL, *dst = NULL;
@@ -844,10 +987,11 @@ test_copies(struct bench *b, bool h2d)
 		max = RTE_MAX(max, b->o.sizes[i]);
 	}
 	gbps = calloc(REPS_MAX, sizeof(*gbps));
-	if (gbps == NULL || posix_memalign((void **)&src, 64, max) != 0 ||
-	    posix_memalign((void **)&dst, 64, max) != 0) {
-		fprintf(stderr, "rpci-bench: %s: no memory for %" PRIu64 "-byte buffers\n", name,
-			max);
+	src = host_buf(b, max, pinned);
+	dst = host_buf(b, max, pinned);
+	if (gbps == NULL || src == NULL || dst == NULL) {
+		fprintf(stderr, "rpci-bench: %s: no memory for %" PRIu64 "-byte buffers%s\n", name,
+			max, pinned ? " (shared memory: RPCI_SHM_SIZE)" : "");
 		b->failures++;
 		goto free_host;
 	}
@@ -898,8 +1042,8 @@ test_copies(struct bench *b, bool h2d)
 	}
 	rpci_mem_free(b->dev, d);
 free_host:
-	free(src);
-	free(dst);
+	host_buf_free(b, src, pinned);
+	host_buf_free(b, dst, pinned);
 	free(gbps);
 }
 
@@ -910,18 +1054,21 @@ struct job_bufs {
 };
 
 static void
-job_free(struct job_bufs *j)
+job_free(struct bench *b, struct job_bufs *j)
 {
-	free(j->x);
-	free(j->y);
-	free(j->out);
+	rpci_client_host_free(b->client, j->x);
+	rpci_client_host_free(b->client, j->y);
+	rpci_client_host_free(b->client, j->out);
 	free(j->ref);
 }
 
-/* One saxpy end to end: copies in, kernel, copy out. */
+/*
+ * One saxpy end to end: copies in, kernel, copy out; blocking calls, or
+ * (async) all queued behind one another and one synchronize.
+ */
 static int
 job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
-	 const struct job_bufs *j, uint64_t n, float alpha)
+	 const struct job_bufs *j, uint64_t n, float alpha, bool async)
 {
 	uint32_t grid[3] = { (uint32_t)((n + 255) / 256), 1, 1 };
 	uint32_t block[3] = { 256, 1, 1 };
@@ -930,6 +1077,19 @@ job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
 	};
 	int ret;
 
+	if (async) {
+		ret = rpci_memcpy_htod_async(b->dev, dx, j->x, n * sizeof(float));
+		if (ret == 0) {
+			ret = rpci_memcpy_htod_async(b->dev, dy, j->y, n * sizeof(float));
+		}
+		if (ret == 0) {
+			ret = rpci_launch(fn, grid, block, args, RTE_DIM(args));
+		}
+		if (ret == 0) {
+			ret = rpci_memcpy_dtoh_async(b->dev, j->out, dy, n * sizeof(float));
+		}
+		return ret == 0 ? rpci_synchronize(b->dev) : ret;
+	}
 	ret = rpci_memcpy_htod(b->dev, dx, j->x, n * sizeof(float));
 	if (ret == 0) {
 		ret = rpci_memcpy_htod(b->dev, dy, j->y, n * sizeof(float));
@@ -947,8 +1107,9 @@ job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
 }
 
 static void
-test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
+test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes, bool async)
 {
+	const char *name = async ? "job-async" : "job";
 	const struct raw_fig *f = raw_cached(b, b->frame_bulk, true);
 	uint64_t n = RTE_MAX(bytes / sizeof(float), (uint64_t)1), i, dx = 0, dy = 0;
 	uint64_t state = 0x9e3779b97f4a7c15ull, end;
@@ -962,9 +1123,10 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
 	int ret;
 
 	bytes = n * sizeof(float);
-	j.x = malloc(bytes);
-	j.y = malloc(bytes);
-	j.out = malloc(bytes);
+	/* what a program after speed does: its vectors in memory shared with the proxy */
+	j.x = rpci_client_host_alloc(b->client, bytes);
+	j.y = rpci_client_host_alloc(b->client, bytes);
+	j.out = rpci_client_host_alloc(b->client, bytes);
 	j.ref = malloc(bytes);
 	ms = calloc(REPS_MAX, sizeof(*ms));
 	if (j.x == NULL || j.y == NULL || j.out == NULL || j.ref == NULL || ms == NULL) {
@@ -995,13 +1157,13 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
 		}
 	}
 	if (ret < 0) {
-		fail(b, "job", bytes, "device memory for two vectors", ret);
+		fail(b, name, bytes, "device memory for two vectors", ret);
 		goto free_host;
 	}
 	end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz);
 	do {
 		t0 = now_s(b);
-		ret = job_once(b, fn, dx, dy, &j, n, alpha);
+		ret = job_once(b, fn, dx, dy, &j, n, alpha, async);
 		ms[reps++] = (now_s(b) - t0) * 1e3;
 		if (ret == 0 && memcmp(j.out, j.ref, bytes) != 0) {
 			ok = false;
@@ -1009,10 +1171,10 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
 		memset(j.out, 0, bytes);
 	} while (ret == 0 && reps < REPS_MAX && rte_rdtsc() < end);
 	if (ret < 0) {
-		fail(b, "job", bytes, "saxpy", ret);
+		fail(b, name, bytes, "saxpy", ret);
 		goto free_dev;
 	}
-	bench_result_init(&r, "job", bytes, "ms");
+	bench_result_init(&r, name, bytes, "ms");
 	r.value = bench_median(ms, reps);
 	r.samples = reps;
 	r.verified = ok;
@@ -1020,8 +1182,9 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes)
 	/* the raw link moving the same bytes: two vectors in, one out */
 	set_raw(&r, f != NULL ? 3.0 * (double)bytes / (f->gbps * 1e9) * 1e3 : NAN,
 		b->frame_bulk);
-	snprintf(notes, sizeof(notes), "saxpy n=%" PRIu64 ", median of %u; local CPU %.3f ms; "
-		 "%s", n, reps, local_ms, ok ? "verified" : "MISMATCH");
+	snprintf(notes, sizeof(notes), "saxpy n=%" PRIu64 "%s, median of %u; local CPU %.3f ms; "
+		 "%s", n, async ? " queued (async copies)" : "", reps, local_ms,
+		 ok ? "verified" : "MISMATCH");
 	report(b, &r, notes);
 	if (!ok) {
 		b->failures++;
@@ -1030,13 +1193,14 @@ free_dev:
 	rpci_mem_free(b->dev, dx);
 	rpci_mem_free(b->dev, dy);
 free_host:
-	job_free(&j);
+	job_free(b, &j);
 	free(ms);
 }
 
 static void
-test_job(struct bench *b)
+test_job(struct bench *b, bool async)
 {
+	const char *name = async ? "job-async" : "job";
 	struct rpci_module *mod = NULL;
 	struct rpci_function *fn;
 	unsigned int i;
@@ -1044,23 +1208,126 @@ test_job(struct bench *b)
 
 	ret = rpci_module_load(b->dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, NULL, 0);
 	if (ret < 0) {
-		fail(b, "job", 0, "built-in module", ret);
+		fail(b, name, 0, "built-in module", ret);
 		return;
 	}
 	ret = rpci_function_get(mod, "saxpy", &fn);
 	if (ret < 0) {
-		fail(b, "job", 0, "kernel 'saxpy'", ret);
+		fail(b, name, 0, "kernel 'saxpy'", ret);
 	} else if (!b->o.have_size) {
-		test_job_size(b, fn, JOB_DEFAULT_BYTES);
+		test_job_size(b, fn, JOB_DEFAULT_BYTES, async);
 	} else {
 		for (i = 0; i < b->o.nb_sizes; i++) {
-			test_job_size(b, fn, b->o.sizes[i]);
+			test_job_size(b, fn, b->o.sizes[i], async);
 		}
 	}
 	rpci_module_unload(mod);
 }
 
+/*
+ * The CPU a program uses while it waits for a long kernel: an sgemm sized
+ * from a short one to take about WAIT_KERNEL_S, launched and synchronized,
+ * with this thread's CPU time (getrusage) over the wall time of the wait.
+ */
+static void
+test_wait_cpu(struct bench *b)
+{
+	struct rpci_module *mod = NULL;
+	struct rpci_function *fn;
+	struct rusage r0, r1;
+	struct bench_result r;
+	uint64_t n = 128, da = 0, db = 0, dc = 0, bytes;
+	double t0, t1, cpu_s, wall_s = 0.0;
+	char notes[160];
+	int pass, ret;
+
+	ret = rpci_module_load(b->dev, RPCI_MODULE_BUILTIN, NULL, 0, &mod, NULL, 0);
+	if (ret == 0) {
+		ret = rpci_function_get(mod, "sgemm", &fn);
+	}
+	if (ret < 0) {
+		fail(b, "wait-cpu", 0, "built-in sgemm", ret);
+		goto unload;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		uint32_t grid[3] = { (uint32_t)((n * n + 255) / 256), 1, 1 };
+		uint32_t block[3] = { 256, 1, 1 };
+
+		bytes = n * n * sizeof(float);
+		if ((ret = rpci_mem_alloc(b->dev, bytes, &da)) < 0 ||
+		    (ret = rpci_mem_alloc(b->dev, bytes, &db)) < 0 ||
+		    (ret = rpci_mem_alloc(b->dev, bytes, &dc)) < 0) {
+			fail(b, "wait-cpu", bytes, "device memory", ret);
+			goto unload;
+		}
+		{
+			struct rpci_kernel_arg args[] = {
+				rpci_arg_ptr(da), rpci_arg_ptr(db), rpci_arg_ptr(dc),
+				rpci_arg_u64(n), rpci_arg_u64(n), rpci_arg_u64(n),
+				rpci_arg_f32(1.0f), rpci_arg_f32(0.0f),
+			};
+
+			getrusage(RUSAGE_THREAD, &r0);
+			t0 = now_s(b);
+			ret = rpci_launch(fn, grid, block, args, RTE_DIM(args));
+			if (ret == 0) {
+				ret = rpci_synchronize(b->dev);
+			}
+			t1 = now_s(b);
+			getrusage(RUSAGE_THREAD, &r1);
+		}
+		rpci_mem_free(b->dev, da);
+		rpci_mem_free(b->dev, db);
+		rpci_mem_free(b->dev, dc);
+		if (ret < 0) {
+			fail(b, "wait-cpu", n, "sgemm", ret);
+			goto unload;
+		}
+		wall_s = t1 - t0;
+		if (pass == 0) {
+			/* the work grows as n^3: the size of a WAIT_KERNEL_S kernel */
+			double scale = cbrt(WAIT_KERNEL_S / (wall_s > 1e-4 ? wall_s : 1e-4));
+			uint64_t room = (uint64_t)sqrt((double)b->info.memory_bytes / 16.0);
+			uint64_t want = (uint64_t)((double)n * scale);
+
+			if (room > 8192) {
+				room = 8192;
+			}
+			n = want < 128 ? 128 : want > room ? room : want;
+		}
+	}
+	cpu_s = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+		(double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e-6 +
+		(double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+		(double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6;
+	bench_result_init(&r, "wait-cpu", 0, "%");
+	r.value = wall_s > 0.0 ? cpu_s / wall_s * 100.0 : NAN;
+	r.samples = 1;
+	snprintf(notes, sizeof(notes), "%.3f s of CPU over a %.3f s wait for an sgemm of %" PRIu64,
+		 cpu_s, wall_s, n);
+	report(b, &r, notes);
+unload:
+	rpci_module_unload(mod);
+}
+
 /* ------------------------------------------------------------- main */
+
+/* The TSC's rate without EAL (a program of a running proxy): 100 ms of the clock. */
+static double
+tsc_hz_measured(void)
+{
+	struct timespec a, b;
+	uint64_t t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = rte_rdtsc();
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9 < 0.1);
+	t1 = rte_rdtsc();
+	return (double)(t1 - t0) /
+	       ((double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9);
+}
 
 /* rpci's frame lengths on this deployment's link. */
 static void
@@ -1105,7 +1372,8 @@ device_phase(struct bench *b)
 {
 	int ret;
 
-	b->dev = rpci_device_open(b->client, b->server->name, b->o.device);
+	b->dev = rpci_device_open(b->client, b->server != NULL ? b->server->name : b->o.server,
+				  b->o.device);
 	if (b->dev == NULL) {
 		fprintf(stderr, "rpci-bench: %s\n", rpci_last_error());
 		b->failures++;
@@ -1120,27 +1388,42 @@ device_phase(struct bench *b)
 		b->failures++;
 		goto close;
 	}
-	if (b->info.max_payload != b->max_payload) {
+	if (b->max_payload != 0 && b->info.max_payload != b->max_payload) {
 		printf("rpci-bench: the link's max payload is %u, %u expected from the file\n",
 		       b->info.max_payload, b->max_payload);
 	}
 	if (want(b, BENCH_MRD_RTT)) {
 		test_mrd_rtt(b);
 	}
+	if (want(b, BENCH_MRD_CACHED)) {
+		test_reads(b, "mrd-cached", 0, RPCI_VGPU_REG_MEM_SIZE, b->info.memory_bytes);
+	}
 	if (want(b, BENCH_MWR_RATE)) {
 		test_mwr_rate(b);
 	}
 	if (want(b, BENCH_H2D)) {
-		test_copies(b, true);
+		test_copies(b, true, true);
 	}
 	if (want(b, BENCH_D2H)) {
-		test_copies(b, false);
+		test_copies(b, false, true);
+	}
+	if (want(b, BENCH_H2D_PAGEABLE)) {
+		test_copies(b, true, false);
+	}
+	if (want(b, BENCH_D2H_PAGEABLE)) {
+		test_copies(b, false, false);
 	}
 	if (want(b, BENCH_LAUNCH)) {
 		test_launch(b);
 	}
 	if (want(b, BENCH_JOB)) {
-		test_job(b);
+		test_job(b, false);
+	}
+	if (want(b, BENCH_JOB_ASYNC)) {
+		test_job(b, true);
+	}
+	if (want(b, BENCH_WAIT_CPU)) {
+		test_wait_cpu(b);
 	}
 close:
 	if (rpci_device_close(b->dev) < 0) {
@@ -1148,6 +1431,60 @@ close:
 		b->failures++;
 	}
 	b->dev = NULL;
+}
+
+/*
+ * The device's tests again from a child process that is an ordinary
+ * program of our core, through its socket and shared memory, while this
+ * process runs the core's poll loop as rpci-proxy would. The child prints
+ * its rows (each beside the embedded figure of the same test) and exits.
+ */
+static void
+proxy_phase(struct bench *b)
+{
+	char path[108];
+	pid_t child;
+	int status, ret;
+
+	snprintf(path, sizeof(path), "/tmp/rpci-bench-%d.sock", (int)getpid());
+	ret = rpci_proxy_listen_at(b->core, path, 0600);
+	if (ret < 0) {
+		fprintf(stderr, "rpci-bench: cannot listen on %s: %s\n", path, strerror(-ret));
+		b->failures++;
+		return;
+	}
+	fflush(stdout);
+	if (b->json != NULL) {
+		fflush(b->json);
+	}
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "rpci-bench: fork: %s\n", strerror(errno));
+		b->failures++;
+		return;
+	}
+	if (child == 0) {
+		/* The child: librpci only (no DPDK call from here on). */
+		b->client = rpci_client_create(path);
+		if (b->client == NULL) {
+			fprintf(stderr, "rpci-bench: through the proxy: %s\n", rpci_last_error());
+			_exit(1);
+		}
+		b->path = "proxy";
+		device_phase(b);
+		rpci_client_destroy(b->client);
+		fflush(stdout);
+		if (b->json != NULL) {
+			fflush(b->json);
+		}
+		_exit(b->failures == 0 ? 0 : 1);
+	}
+	while (waitpid(child, &status, WNOHANG) == 0) {
+		rpci_proxy_idle(b->core, rpci_proxy_poll(b->core));
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		b->failures++;
+	}
 }
 
 int
@@ -1163,20 +1500,11 @@ main(int argc, char **argv)
 	if (parse_args(args.app_argc, args.app_argv, &b.o) < 0) {
 		return 2;
 	}
-	b.conf = app_load_conf("rpci-bench", b.o.config, b.o.host, RPCI_ROLE_CLIENT, &b.host);
-	if (b.conf == NULL) {
-		return 2;
-	}
-	if (server_find(&b) < 0) {
-		rpci_conf_free(b.conf);
-		return 2;
-	}
 	if (b.o.json != NULL) {
 		b.json = fopen(b.o.json, "a");
 		if (b.json == NULL) {
 			fprintf(stderr, "rpci-bench: cannot open %s: %s\n", b.o.json,
 				strerror(errno));
-			rpci_conf_free(b.conf);
 			return 2;
 		}
 	}
@@ -1185,8 +1513,38 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-bench: no memory\n");
 		goto close_json;
 	}
-	if (app_eal_init("rpci-bench", b.host, &args) < 0) {
+	if (b.o.proxy != NULL) {
+		/* a program of a running rpci-proxy: the device's tests only */
+		if (args.eal_argc > 0) {
+			fprintf(stderr, "rpci-bench: EAL arguments are for --config and --host\n");
+			goto free_samples;
+		}
+		b.client = rpci_client_create(b.o.proxy);
+		if (b.client == NULL) {
+			fprintf(stderr, "rpci-bench: %s\n", rpci_last_error());
+			goto free_samples;
+		}
+		b.tsc_hz = tsc_hz_measured();
+		printf("rpci-bench: a program of the proxy at %s; %.3g s a measurement (no raw "
+		       "figures: the proxy owns the port)\n", b.o.proxy, b.o.duration);
+		print_header();
+		b.path = "proxy";
+		device_phase(&b);
+		rpci_client_destroy(b.client);
+		ret = b.failures == 0 ? 0 : 1;
 		goto free_samples;
+	}
+	b.conf = app_load_conf("rpci-bench", b.o.config, b.o.host, RPCI_ROLE_CLIENT, &b.host);
+	if (b.conf == NULL) {
+		ret = 2;
+		goto free_samples;
+	}
+	if (server_find(&b) < 0) {
+		ret = 2;
+		goto free_conf;
+	}
+	if (app_eal_init("rpci-bench", b.host, &args) < 0) {
+		goto free_conf;
 	}
 	b.tsc_hz = (double)rte_get_tsc_hz();
 	frame_lengths(&b);
@@ -1213,7 +1571,14 @@ main(int argc, char **argv)
 	/* the server may still be sending echoes of lost round trips: not into the session */
 	raw_drain(&b.rp, 20);
 	if ((b.o.tests & ~((1u << BENCH_RAW_RTT) | (1u << BENCH_RAW_RATE))) != 0) {
-		device_phase(&b);
+		if (b.o.paths & PATH_EMBEDDED) {
+			b.path = "embedded";
+			device_phase(&b);
+		}
+		if (b.o.paths & PATH_PROXY) {
+			proxy_phase(&b);
+		}
+		b.path = NULL;
 		raw_drain(&b.rp, 20);
 		raw_recheck(&b);
 	}
@@ -1226,12 +1591,13 @@ destroy_core:
 	raw_port_fini(&b.rp);
 eal_cleanup:
 	rte_eal_cleanup();
+free_conf:
+	rpci_conf_free(b.conf);
 free_samples:
 	free(b.samples);
 close_json:
 	if (b.json != NULL) {
 		fclose(b.json);
 	}
-	rpci_conf_free(b.conf);
 	return ret;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,5 +155,78 @@ app_parse_u64(const char *s, unsigned long long *v)
 		return -EINVAL;
 	}
 	*v = x * mul;
+	return 0;
+}
+
+int
+app_daemon_args(const char *prog, const struct app_args *args, bool with_list_pci,
+		void (*usage)(const char *argv0), struct app_daemon_opts *o)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "interactive", no_argument, NULL, 'i' },
+		{ "cmdfile", required_argument, NULL, 'f' },
+		{ "list-pci", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((opt = getopt_long(args->app_argc, args->app_argv, "c:H:if:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'H':
+			o->host = optarg;
+			break;
+		case 'i':
+			o->interactive = true;
+			break;
+		case 'f':
+			o->cmdfile = optarg;
+			break;
+		case 'L':
+			if (!with_list_pci) {
+				usage(args->app_argv[0]);
+				return -1;
+			}
+			o->list_pci = true;
+			break;
+		case 'h':
+			usage(args->app_argv[0]);
+			return 1;
+		default:
+			usage(args->app_argv[0]);
+			return -1;
+		}
+	}
+	if (optind < args->app_argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, args->app_argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+app_check_args(const char *prog, int argc, char **argv, const char *proxy, const char *config,
+	       const char *host)
+{
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+		return -1;
+	}
+	if ((config == NULL) != (host == NULL)) {
+		fprintf(stderr, "%s: --config FILE and --host NAME go together\n", prog);
+		return -1;
+	}
+	if (config != NULL && proxy != NULL) {
+		fprintf(stderr, "%s: --proxy names the host's daemon; --config and --host own the "
+			"port instead: one or the other\n", prog);
+		return -1;
+	}
 	return 0;
 }

@@ -46,6 +46,32 @@ int app_eal_init(const char *prog, const struct rpci_conf_host *host,
 /* Install the SIGINT/SIGTERM handlers. */
 void app_signals(void);
 
+/*
+ * After getopt, for a program of the proxy: no argument left over (from
+ * optind on); --config and --host together or not at all (they own the
+ * host's port, the proxy's core embedded), and then no --proxy. 0, or -1
+ * with the reason printed as "prog: ...".
+ */
+int app_check_args(const char *prog, int argc, char **argv, const char *proxy,
+		   const char *config, const char *host);
+
+/* A daemon's options (rpci-server, rpci-selector, rpci-proxy). */
+struct app_daemon_opts {
+	const char *config;   /* --config FILE */
+	const char *host;     /* --host NAME */
+	const char *cmdfile;  /* --cmdfile F: console commands run at start */
+	bool interactive;     /* -i: a console on the terminal */
+	bool list_pci;        /* --list-pci (where the daemon takes it) */
+};
+
+/*
+ * A daemon's command line after the EAL's: --config, --host, -i,
+ * --cmdfile, --help, and --list-pci when with_list_pci. 0: go on; 1:
+ * --help was printed (exit 0); -1: an error, usage printed (exit 2).
+ */
+int app_daemon_args(const char *prog, const struct app_args *args, bool with_list_pci,
+		    void (*usage)(const char *argv0), struct app_daemon_opts *o);
+
 /* Parse an unsigned integer (decimal or 0x hex) with an optional K/M/G suffix. */
 int app_parse_u64(const char *s, unsigned long long *v);
 

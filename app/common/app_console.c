@@ -56,6 +56,31 @@ console_show_security(void *arg, struct cmdline *cl)
 	return app_security_show(ac->security, cl);
 }
 
+static int
+console_show_clients(void *arg, struct cmdline *cl)
+{
+	struct app_console *ac = arg;
+
+	return ac->show_clients(ac->arg, cl);
+}
+
+static int
+console_set_personality(void *arg, const char *device, const char *profile, char *msg,
+			size_t len)
+{
+	struct app_console *ac = arg;
+
+	return ac->set_personality(ac->arg, device, profile, msg, len);
+}
+
+static int
+console_reset_device(void *arg, const char *device, char *msg, size_t len)
+{
+	struct app_console *ac = arg;
+
+	return ac->reset_device(ac->arg, device, msg, len);
+}
+
 static void
 faults_from_conf(struct rpci_link_faults *f, const struct rpci_conf_faults *c)
 {
@@ -78,6 +103,7 @@ app_console_start(struct app_console *ac, const char *prog, const struct rpci_co
 		.faults_seed = conf->link.faults_seed,
 		.arg = ac,
 		.quit = &g_force_quit,
+		.conf = conf,
 	};
 	char path[108];
 	int ret;
@@ -96,6 +122,15 @@ app_console_start(struct app_console *ac, const char *prog, const struct rpci_co
 	}
 	if (ac->security != NULL) {
 		env.show_security = console_show_security;
+	}
+	if (ac->show_clients != NULL) {
+		env.show_clients = console_show_clients;
+	}
+	if (ac->set_personality != NULL) {
+		env.set_personality = console_set_personality;
+	}
+	if (ac->reset_device != NULL) {
+		env.reset_device = console_reset_device;
 	}
 	ac->console = rpci_console_create(&env);
 	if (ac->console == NULL) {

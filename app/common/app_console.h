@@ -25,7 +25,11 @@ struct app_console {
 	struct selnode *node;                        /* the selector here, or NULL */
 	struct app_security *security;               /* "show security", or NULL */
 	int (*show_devices)(void *arg, struct cmdline *cl); /* NULL: no devices */
-	void *arg;                                   /* of show_devices */
+	int (*show_clients)(void *arg, struct cmdline *cl); /* NULL: the selector's, if any */
+	int (*set_personality)(void *arg, const char *device, const char *profile, char *msg,
+			       size_t len);                 /* NULL: no devices */
+	int (*reset_device)(void *arg, const char *device, char *msg, size_t len);
+	void *arg;                                   /* of the callbacks */
 };
 
 /*

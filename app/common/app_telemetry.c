@@ -479,6 +479,7 @@ build_selector(void *arg, const char *params, struct rte_tel_data *d)
 	SEL_U64(releases);
 	SEL_U64(reports);
 	SEL_U64(messages);
+	SEL_U64(messages_refused);
 	SEL_U64(unexpected);
 #undef SEL_U64
 	{

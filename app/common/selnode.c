@@ -135,18 +135,65 @@ selnode_act(struct selnode *n, const struct rpci_sel_action *a, const uint8_t *d
 	}
 }
 
+const struct rpci_conf_host *
+selnode_message_sender(const struct rpci_conf *conf, const uint8_t src[6],
+		       const struct rpci_ctrl_msg *m, const char **why)
+{
+	const struct rpci_conf_host *from = rpci_conf_host_by_mac(conf, src);
+
+	if (from == NULL) {
+		*why = "its sender is no host of the deployment";
+		return NULL;
+	}
+	if (!(from->roles & RPCI_ROLE_CLIENT)) {
+		*why = "its sender is not a client host";
+		return NULL;
+	}
+	if (strcmp(m->u.message.from, from->name) != 0) {
+		*why = "it names another sender than the host that sent it";
+		return NULL;
+	}
+	*why = NULL;
+	return from;
+}
+
+/*
+ * A text from one client to another: passed on only from the sender the
+ * frame's source MAC says (selnode_message_sender()), refused otherwise
+ * (ACK -EPERM) and counted. The sender's retries (the same id from the
+ * same MAC) are acknowledged but passed on once.
+ */
 static void
 selnode_message(struct selnode *n, const uint8_t src[6], struct rpci_ctrl_msg *m)
 {
 	const struct rpci_conf_host *to = rpci_conf_host_find(n->conf, m->u.message.to);
 	uint64_t id = m->id;
+	const char *why;
+	unsigned int i;
+	char mac[18];
 
-	n->stats.messages++;
-	if (to == NULL) {
+	if (selnode_message_sender(n->conf, src, m, &why) == NULL) {
+		n->stats.messages_refused++;
+		SEL_LOG(WARNING, "message from %s claiming '%s' refused: %s",
+			rpci_ctrl_mac_str(src, mac), m->u.message.from, why);
+		rpci_ctrl_chan_ack(n->chan, src, id, -EPERM);
+		return;
+	}
+	if (to == NULL || !(to->roles & RPCI_ROLE_CLIENT)) {
 		rpci_ctrl_chan_ack(n->chan, src, id, -ENOENT);
 		return;
 	}
-	/* Passed on as a new message of ours; the sender gets its ACK now. */
+	for (i = 0; i < SELNODE_MSG_SEEN; i++) {
+		if (n->msg_seen[i].id == id && id != 0 && memcmp(n->msg_seen[i].mac, src, 6) == 0) {
+			rpci_ctrl_chan_ack(n->chan, src, id, 0); /* a retry: passed on already */
+			return;
+		}
+	}
+	memcpy(n->msg_seen[n->msg_seen_next].mac, src, 6);
+	n->msg_seen[n->msg_seen_next].id = id;
+	n->msg_seen_next = (n->msg_seen_next + 1) % SELNODE_MSG_SEEN;
+	n->stats.messages++;
+	/* Passed on as a new message of ours, from the sender's own name. */
 	m->id = 0;
 	rpci_ctrl_chan_send_reliable(n->chan, to->mac, m);
 	rpci_ctrl_chan_ack(n->chan, src, id, 0);

@@ -30,11 +30,15 @@ struct selnode_stats {
 	uint64_t failovers;
 	uint64_t releases;
 	uint64_t reports;
-	uint64_t messages;
+	uint64_t messages;          /* passed on */
+	uint64_t messages_refused;  /* from a host that is not a client, or not the one it names */
 	uint64_t unexpected; /* control messages a selector does not take */
 	uint64_t not_holder; /* RELEASE or REPORT of a lease its sender does not hold */
 	uint64_t over_limit; /* REQUESTs refused: the client is at its limits */
 };
+
+/* Messages between clients passed on lately: a sender's retry is not passed on twice. */
+#define SELNODE_MSG_SEEN 64
 
 struct selnode {
 	const struct rpci_conf *conf;
@@ -42,6 +46,11 @@ struct selnode {
 	struct rpci_ctrl_chan *chan;
 	struct selnode_stats stats;
 	uint64_t last_tick_tsc;
+	struct {
+		uint8_t mac[6];
+		uint64_t id;
+	} msg_seen[SELNODE_MSG_SEEN];
+	unsigned int msg_seen_next;
 };
 
 /*
@@ -66,6 +75,16 @@ int selnode_attach(struct selnode *n, const char *server, const char *device,
 		   const uint8_t client_mac[6], char *msg, size_t len);
 int selnode_detach(struct selnode *n, uint64_t lease_id, char *msg, size_t len);
 int selnode_drain(struct selnode *n, const char *server, bool on, char *msg, size_t len);
+
+/*
+ * Who sent a MESSAGE: the client host of conf whose MAC is the frame's
+ * source src, when the message names that host as its sender. NULL, and
+ * why set, otherwise (no such host, not a client, another name).
+ */
+const struct rpci_conf_host *selnode_message_sender(const struct rpci_conf *conf,
+						    const uint8_t src[6],
+						    const struct rpci_ctrl_msg *m,
+						    const char **why);
 
 /* Microseconds of the monotonic clock the selector runs on. */
 uint64_t selnode_now_us(void);

@@ -22,6 +22,7 @@
 
 #include "app_common.h"
 #include "app_console.h"
+#include "app_security.h"
 #include "app_telemetry.h"
 #include "rpci_auth.h"
 #include "rpci_conf.h"
@@ -35,6 +36,7 @@ struct proxy_daemon {
 	const struct rpci_conf_host *host;
 	struct rpci_proxy *proxy;
 	struct app_console console;
+	struct app_security security; /* the core's keys and channel, shown */
 };
 
 static struct proxy_daemon g_daemon;
@@ -98,7 +100,11 @@ show_devices(void *arg, struct cmdline *cl)
 			       d->vendor_device & 0xffff, d->vendor_device >> 16,
 			       d->class_rev >> 8);
 	}
-	cmdline_printf(cl, "\nanswered here: %" PRIu64 " configuration reads, %" PRIu64
+	cmdline_printf(cl, "\nprograms: %" PRIu64 " served, %" PRIu64 " refused, cut off %"
+		       PRIu64 "; requests %" PRIu64 ", %" PRIu64 " answered with an error\n",
+		       st.programs, st.programs_refused, st.program_violations, st.requests,
+		       st.requests_refused);
+	cmdline_printf(cl, "answered here: %" PRIu64 " configuration reads, %" PRIu64
 		       " register reads; forwarded: %" PRIu64 " configuration requests, %" PRIu64
 		       " memory reads, %" PRIu64 " write requests\n", st.cfg_local, st.mrd_local,
 		       st.cfg_forwarded, st.mrd_forwarded, st.mwr_forwarded);
@@ -138,6 +144,7 @@ tel_proxy(void *arg, const char *params, struct rte_tel_data *d)
 	PROXY_U64(wakeups);
 	PROXY_U64(sessions_opened);
 	PROXY_U64(failovers);
+	PROXY_U64(resets);
 #undef PROXY_U64
 	return 0;
 }
@@ -182,52 +189,21 @@ tel_apps(void *arg, const char *params, struct rte_tel_data *d)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "cmdfile", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct proxy_daemon *pd = &g_daemon;
 	struct rpci_proxy_stats st;
 	struct app_args args;
 	struct rpci_conf *conf;
-	const char *config = NULL, *host = NULL, *cmdfile = NULL;
-	bool interactive = false;
+	struct app_daemon_opts o;
 	char err[RPCI_CONF_ERR_MAX];
-	int opt, ret = 1;
+	int ret;
 
 	app_split_args(argc, argv, &args);
-	optind = 1;
-	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:if:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'H':
-			host = optarg;
-			break;
-		case 'i':
-			interactive = true;
-			break;
-		case 'f':
-			cmdfile = optarg;
-			break;
-		case 'h':
-			usage(argv[0]);
-			return 0;
-		default:
-			usage(argv[0]);
-			return 2;
-		}
+	ret = app_daemon_args("rpci-proxy", &args, false, usage, &o);
+	if (ret != 0) {
+		return ret > 0 ? 0 : 2;
 	}
-	if (optind < args.app_argc) {
-		fprintf(stderr, "rpci-proxy: unexpected argument '%s'\n", args.app_argv[optind]);
-		return 2;
-	}
-	conf = app_load_conf("rpci-proxy", config, host, RPCI_ROLE_CLIENT, &pd->host);
+	ret = 1;
+	conf = app_load_conf("rpci-proxy", o.config, o.host, RPCI_ROLE_CLIENT, &pd->host);
 	if (conf == NULL) {
 		return 2;
 	}
@@ -272,10 +248,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-proxy: cannot register the telemetry commands\n");
 		goto free_proxy;
 	}
+	if (rpci_proxy_ctrl_chan(pd->proxy) != NULL) {
+		/* the core's channel and keys: show security, /rpci/security */
+		pd->security.conf = conf;
+		pd->security.auth = rpci_proxy_auth(pd->proxy);
+		pd->security.chan[0] = rpci_proxy_ctrl_chan(pd->proxy);
+		pd->security.chan_name[0] = "selector";
+		pd->security.nb_chans = 1;
+		if (app_security_register_telemetry(&pd->security) < 0) {
+			fprintf(stderr, "rpci-proxy: cannot register /rpci/security\n");
+			goto free_proxy;
+		}
+		pd->console.security = &pd->security;
+	}
 	pd->console.show_devices = show_devices;
 	pd->console.arg = pd;
 	if (app_console_start(&pd->console, "rpci-proxy", conf, pd->host,
-			      rpci_proxy_link(pd->proxy), interactive, cmdfile) < 0) {
+			      rpci_proxy_link(pd->proxy), o.interactive, o.cmdfile) < 0) {
 		goto free_proxy;
 	}
 	printf("rpci-proxy: host %s serving programs on %s (mode %04o%s%s%s%s) on port %u%s\n",
@@ -297,11 +286,11 @@ main(int argc, char **argv)
 	rpci_proxy_stats_get(pd->proxy, &st);
 	printf("rpci-proxy: %" PRIu64 " programs (%" PRIu64 " refused, %" PRIu64 " cut off), %"
 	       PRIu64 " requests (%" PRIu64 " refused), %" PRIu64 " sessions opened, %" PRIu64
-	       " failovers; answered here %" PRIu64 " configuration and %" PRIu64
-	       " register reads, forwarded %" PRIu64 " and %" PRIu64 "\n", st.programs,
-	       st.programs_refused, st.program_violations, st.requests, st.requests_refused,
-	       st.sessions_opened, st.failovers, st.cfg_local, st.mrd_local, st.cfg_forwarded,
-	       st.mrd_forwarded);
+	       " failovers, %" PRIu64 " device resets; answered here %" PRIu64
+	       " configuration and %" PRIu64 " register reads, forwarded %" PRIu64 " and %"
+	       PRIu64 "\n", st.programs, st.programs_refused, st.program_violations, st.requests,
+	       st.requests_refused, st.sessions_opened, st.failovers, st.resets, st.cfg_local,
+	       st.mrd_local, st.cfg_forwarded, st.mrd_forwarded);
 	ret = 0;
 free_proxy:
 	app_telemetry_stop();

@@ -34,6 +34,7 @@
 
 #include "app_common.h"
 #include "rpci_client.h"
+#include "run.h"
 #include "rpci_conf.h"
 #include "rpci_proxy.h"
 
@@ -176,12 +177,20 @@ struct run_opts {
 	bool int_data;
 	enum rpci_h2d_mode h2d;
 	bool info_only;
+	bool reset;              /* --reset: a function-level reset first (with --info) */
 	bool stats;
 	struct user_job user; /* JOB_USER */
+	struct run_files files;  /* --load-file ... (no job then) */
+	const char *send_to;     /* --send HOST TEXT */
+	const char *send_text;
+	bool recv;               /* --recv */
+	double recv_wait_s;      /* --wait S */
 	/* the selector */
 	unsigned int nb_devices;       /* --devices (0: not given) */
 	struct rpci_requirements req;  /* what the devices must have */
 	bool have_req;                 /* a requirement was given */
+	/* the deployment has a selector: devices come from it, told the job */
+	bool with_selector;
 };
 
 /* Timings of one run, in seconds. */
@@ -225,7 +234,17 @@ usage(const char *prog)
 	       "  --server S --device D   another server or device than the config names\n"
 	       "  --json FILE         append the result as one JSON object\n"
 	       "  --info              print the device's description and exit\n"
+	       "  --reset             reset the device first (function-level reset), then --info\n"
 	       "  --stats             print the link's counters at the end\n"
+	       "Files in and out of device memory (no --job):\n"
+	       "  --load-file F       load file F of this host (streamed over the link)\n"
+	       "  --load-server NAME  load file NAME of the server's file directory (read there)\n"
+	       "  --save-file F       then save that device memory to file F of this host\n"
+	       "  --save-server NAME  ... or to NAME in the server's directory (--replace: an\n"
+	       "                      existing file may be replaced)\n"
+	       "Texts between client hosts, through the selector (no --job):\n"
+	       "  --send HOST TEXT    send TEXT to client host HOST\n"
+	       "  --recv              wait for a text (--wait S seconds, default 10) and print it\n"
 	       "Devices from the server selector (a deployment with a selector section):\n"
 	       "  --devices N         N devices (1..16); a built-in job is split across them\n"
 	       "                      (vectors by range, sgemm by rows) and gathered\n"
@@ -723,6 +742,95 @@ parse_requirement(int opt, const char *arg, struct run_opts *o)
 	return 0;
 }
 
+/* Options without a short letter. */
+enum {
+	OPT_LOAD_FILE = 0x100,
+	OPT_LOAD_SERVER,
+	OPT_SAVE_FILE,
+	OPT_SAVE_SERVER,
+	OPT_REPLACE,
+	OPT_SEND,
+	OPT_RECV,
+	OPT_WAIT,
+	OPT_RESET,
+};
+
+/* The options of files and messages: 0, 1 (not one of them), -1 (bad). */
+static int
+parse_extra(int opt, int argc, char **argv, struct run_opts *o)
+{
+	char *end;
+
+	switch (opt) {
+	case OPT_LOAD_FILE:
+		o->files.load_file = optarg;
+		return 0;
+	case OPT_LOAD_SERVER:
+		o->files.load_server = optarg;
+		return 0;
+	case OPT_SAVE_FILE:
+		o->files.save_file = optarg;
+		return 0;
+	case OPT_SAVE_SERVER:
+		o->files.save_server = optarg;
+		return 0;
+	case OPT_REPLACE:
+		o->files.replace = true;
+		return 0;
+	case OPT_SEND:
+		if (optind >= argc) {
+			fprintf(stderr, "rpci-run: --send HOST TEXT: no text\n");
+			return -1;
+		}
+		o->send_to = optarg;
+		o->send_text = argv[optind++];
+		return 0;
+	case OPT_RECV:
+		o->recv = true;
+		return 0;
+	case OPT_RESET:
+		o->reset = true;
+		o->info_only = true;
+		return 0;
+	case OPT_WAIT:
+		o->recv_wait_s = strtod(optarg, &end);
+		if (*end != '\0' || !(o->recv_wait_s > 0 && o->recv_wait_s <= 3600)) {
+			fprintf(stderr, "rpci-run: --wait '%s' is not a number of seconds "
+				"(0..3600)\n", optarg);
+			return -1;
+		}
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The modes that are not a job: files, messages. 0, or -1 (said why). */
+static int
+check_extra(const struct run_opts *o)
+{
+	const struct run_files *f = &o->files;
+	bool files = run_files_given(f), msg = o->send_to != NULL || o->recv;
+
+	if (!files && !msg) {
+		return 0;
+	}
+	if (o->have_job || o->info_only || (files && msg) || (o->send_to != NULL && o->recv)) {
+		fprintf(stderr, "rpci-run: a job, --info, the file options, --send and --recv "
+			"go one at a time\n");
+		return -1;
+	}
+	if (files && ((f->load_file != NULL) == (f->load_server != NULL))) {
+		fprintf(stderr, "rpci-run: one of --load-file and --load-server is needed\n");
+		return -1;
+	}
+	if (files && f->replace && f->save_server == NULL) {
+		fprintf(stderr, "rpci-run: --replace is for --save-server\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct run_opts *o)
 {
@@ -757,6 +865,15 @@ parse_args(int argc, char **argv, struct run_opts *o)
 		{ "need-kernel", required_argument, NULL, 'E' },
 		{ "need-module", required_argument, NULL, 'O' },
 		{ "no-failover", no_argument, NULL, 'F' },
+		{ "load-file", required_argument, NULL, OPT_LOAD_FILE },
+		{ "load-server", required_argument, NULL, OPT_LOAD_SERVER },
+		{ "save-file", required_argument, NULL, OPT_SAVE_FILE },
+		{ "save-server", required_argument, NULL, OPT_SAVE_SERVER },
+		{ "replace", no_argument, NULL, OPT_REPLACE },
+		{ "send", required_argument, NULL, OPT_SEND },
+		{ "recv", no_argument, NULL, OPT_RECV },
+		{ "wait", required_argument, NULL, OPT_WAIT },
+		{ "reset", no_argument, NULL, OPT_RESET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -764,10 +881,11 @@ parse_args(int argc, char **argv, struct run_opts *o)
 	bool user_opts = false;
 	unsigned long long v;
 	unsigned int i;
-	int opt;
+	int opt, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->seed = 1;
+	o->recv_wait_s = 10.0;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -932,23 +1050,19 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			usage(argv[0]);
 			exit(0);
 		default:
-			fprintf(stderr,
-				"rpci-run: unknown or incomplete option '%s' (see --help)\n",
-				argv[optind - 1]);
-			return -1;
+			ret = parse_extra(opt, argc, argv, o);
+			if (ret < 0) {
+				return -1;
+			}
+			if (ret > 0) {
+				fprintf(stderr, "rpci-run: unknown or incomplete option '%s' "
+					"(see --help)\n", argv[optind - 1]);
+				return -1;
+			}
+			break;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "rpci-run: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	if ((o->config == NULL) != (o->host == NULL)) {
-		fprintf(stderr, "rpci-run: --config FILE and --host NAME go together\n");
-		return -1;
-	}
-	if (o->config != NULL && o->proxy != NULL) {
-		fprintf(stderr, "rpci-run: --proxy names the host's daemon; --config and --host "
-			"own the port instead: one or the other\n");
+	if (app_check_args("rpci-run", argc, argv, o->proxy, o->config, o->host) < 0) {
 		return -1;
 	}
 	if ((o->nb_devices != 0 || o->have_req) && (o->server != NULL || o->device != NULL)) {
@@ -956,7 +1070,10 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			"the requirements ask the selector for one\n");
 		return -1;
 	}
-	if (o->info_only) {
+	if (check_extra(o) < 0) {
+		return -1;
+	}
+	if (o->info_only || run_files_given(&o->files) || o->send_to != NULL || o->recv) {
 		return 0;
 	}
 	if (!o->have_job) {
@@ -2214,7 +2331,7 @@ devices_get(struct rpci_client *client, struct run_opts *o, struct rpci_device *
 	unsigned int i;
 	int ret;
 
-	if (o->nb_devices == 0 && !o->have_req) {
+	if (o->nb_devices == 0 && !o->have_req && (!o->with_selector || o->server != NULL)) {
 		*nb_devs = 1;
 		devs[0] = rpci_device_open(client, o->server, o->device);
 		if (devs[0] == NULL) {
@@ -2274,6 +2391,11 @@ devices_report(const struct run_opts *o, const struct job_ctx *c, struct rpci_de
 					   (uint64_t)(s * 1e6));
 		}
 		rpci_device_stats(devs[i], &st);
+		if (st.resets != 0) {
+			printf("rpci-run: device %u was reset %" PRIu64 " time%s (function-level "
+			       "reset) and brought up again\n", i + 1, st.resets,
+			       st.resets == 1 ? "" : "s");
+		}
 		if (st.failovers != 0) {
 			printf("rpci-run: device %u moved to another server %" PRIu64 " time%s "
 			       "(%" PRIu64 " commands replayed there)\n", i + 1, st.failovers,
@@ -2304,7 +2426,8 @@ main(int argc, char **argv)
 	if (parse_args(args.app_argc, args.app_argv, &o) < 0) {
 		return 2;
 	}
-	if (o.job == JOB_USER && !o.info_only && user_job_read_source(&o.user) < 0) {
+	if (o.job == JOB_USER && o.have_job && !o.info_only &&
+	    user_job_read_source(&o.user) < 0) {
 		return 2;
 	}
 	if (o.config != NULL) {
@@ -2324,7 +2447,7 @@ main(int argc, char **argv)
 		free(o.user.image);
 		return 2;
 	}
-	if (!o.info_only && o.job != JOB_USER && builtin_prepare(&o, &bj) < 0) {
+	if (o.have_job && o.job != JOB_USER && builtin_prepare(&o, &bj) < 0) {
 		goto cleanup;
 	}
 	if (conf != NULL) {
@@ -2341,14 +2464,32 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-run: %s\n", rpci_last_error());
 		goto cleanup;
 	}
+	o.with_selector = rpci_client_has_selector(client);
+	if (o.send_to != NULL || o.recv) {
+		/* Texts between clients: no device. */
+		ret = o.recv ? run_recv(client, o.recv_wait_s) :
+			       run_send(client, o.send_to, o.send_text);
+		goto destroy;
+	}
 	if (devices_get(client, &o, devs, &nb_devs) < 0) {
 		goto destroy;
 	}
-	if (o.info_only) {
+	if (run_files_given(&o.files)) {
+		ret = run_files(devs[0], &o.files);
+	} else if (o.info_only) {
+		ret = 0;
 		for (i = 0; i < nb_devs; i++) {
+			if (o.reset && rpci_device_reset(devs[i]) < 0) {
+				fprintf(stderr, "rpci-run: reset: %s\n", rpci_last_error());
+				ret = 1;
+				continue;
+			}
+			if (o.reset) {
+				printf("rpci-run: device %u reset (function-level reset) and up "
+				       "again\n", i + 1);
+			}
 			print_info(devs[i]);
 		}
-		ret = 0;
 	} else {
 		ret = run_job(devs, nb_devs, &o, &bj, &c);
 		devices_report(&o, &c, devs, nb_devs);

@@ -85,61 +85,29 @@ print_stats(const struct selector_app *app)
 	printf("rpci-selector: %" PRIu64 " registrations, %" PRIu64 " status reports, %" PRIu64
 	       " requests: %" PRIu64 " attachments (%" PRIu64 " failovers), %" PRIu64
 	       " rejections, %" PRIu64 " detachments, %" PRIu64 " releases, %" PRIu64
-	       " job reports, %" PRIu64 " messages passed on\n",
+	       " job reports, %" PRIu64 " messages passed on, %" PRIu64 " refused\n",
 	       s->registers, s->statuses, s->requests, s->attaches, s->failovers, s->rejects,
-	       s->detaches, s->releases, s->reports, s->messages);
+	       s->detaches, s->releases, s->reports, s->messages, s->messages_refused);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "cmdfile", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct selector_app *app = &g_app;
 	struct app_args args;
 	struct rpci_conf *conf;
 	struct rpci_idle idle;
-	const char *config = NULL, *host = NULL, *cmdfile = NULL;
-	bool interactive = false;
+	struct app_daemon_opts o;
 	char err[256];
-	int opt, ret = 1;
+	int ret;
 
 	app_split_args(argc, argv, &args);
-	optind = 1;
-	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:if:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'H':
-			host = optarg;
-			break;
-		case 'i':
-			interactive = true;
-			break;
-		case 'f':
-			cmdfile = optarg;
-			break;
-		case 'h':
-			usage(argv[0]);
-			return 0;
-		default:
-			usage(argv[0]);
-			return 2;
-		}
+	ret = app_daemon_args("rpci-selector", &args, false, usage, &o);
+	if (ret != 0) {
+		return ret > 0 ? 0 : 2;
 	}
-	if (optind < args.app_argc) {
-		fprintf(stderr, "rpci-selector: unexpected argument '%s'\n",
-			args.app_argv[optind]);
-		return 2;
-	}
-	conf = app_load_conf("rpci-selector", config, host, RPCI_ROLE_SELECTOR, &app->host);
+	ret = 1;
+	conf = app_load_conf("rpci-selector", o.config, o.host, RPCI_ROLE_SELECTOR, &app->host);
 	if (conf == NULL) {
 		return 2;
 	}
@@ -190,7 +158,7 @@ main(int argc, char **argv)
 	app->console.node = &app->node;
 	app->console.security = &app->security;
 	if (app_console_start(&app->console, "rpci-selector", conf, app->host, app->link,
-			      interactive, cmdfile) < 0) {
+			      o.interactive, o.cmdfile) < 0) {
 		goto free_node;
 	}
 

@@ -54,11 +54,16 @@ device_info(struct server *srv, struct server_dev *d, struct rpci_sel_device_inf
 	memcpy(info->server_mac, srv->host->mac, 6);
 	snprintf(info->device, sizeof(info->device), "%s", d->conf->name);
 	info->function = (uint16_t)(d - srv->devs);
-	info->vendor_id = d->conf->vendor_id;
-	info->device_id = d->conf->device_id;
-	info->class_code = d->conf->class_code;
+	server_dev_identity(d, &info->vendor_id, &info->device_id, &info->class_code);
 	info->memory_bytes = d->conf->memory_bytes;
-	if (d->gpu->ops->info(d->gpu->priv, &gi) == 0) {
+	if (d->pfn != NULL) {
+		/* A plain PCI function: given only to who asks for backend "pci". */
+		const struct rpci_conf_device *cd = d->conf;
+
+		snprintf(info->backend, sizeof(info->backend), "pci");
+		snprintf(info->device_name, sizeof(info->device_name), "%04x:%02x:%02x.%u",
+			 cd->pci_domain, cd->pci_bus, cd->pci_dev, cd->pci_func);
+	} else if (d->gpu->ops->info(d->gpu->priv, &gi) == 0) {
 		snprintf(info->backend, sizeof(info->backend), "%.31s", gi.backend);
 		info->module_kinds = gi.module_kinds;
 		info->compute_units = gi.compute_units;
@@ -90,43 +95,61 @@ send_register(struct server *srv, struct server_dev *d)
 	}
 }
 
+/* A device's status: memory, its session, its identity now, its usage since start and the
+ * session's. */
+static void
+status_fill(struct server *srv, struct server_dev *d, struct rpci_ctrl_msg *m)
+{
+	struct rpci_link_session *s = server_dev_session(d);
+	struct rpci_sel_device_status *st = &m->u.status.st;
+
+	memset(m, 0, sizeof(*m));
+	m->type = RPCI_CTRL_STATUS;
+	snprintf(m->u.status.server, sizeof(m->u.status.server), "%s", srv->host->name);
+	snprintf(m->u.status.device, sizeof(m->u.status.device), "%s", d->conf->name);
+	st->memory_free = d->vgpu != NULL ?
+			  d->conf->memory_bytes - rpci_vgpu_mem_used(d->vgpu) : 0;
+	server_dev_usage(d, &st->total, &st->usage);
+	server_dev_identity(d, &st->vendor_id, &st->device_id, &st->class_code);
+	st->in_use = s != NULL;
+	if (s != NULL) {
+		memcpy(st->client_mac, rpci_link_session_peer(s)->addr_bytes, 6);
+		st->session = d->session_id;
+	}
+}
+
+/* The heartbeat of a device; load: the share of the period it spent running kernels. */
 static void
 send_status(struct server *srv, struct server_dev *d, uint64_t period_ns)
 {
-	struct rpci_link_session *s = rpci_vgpu_session(d->vgpu);
-	struct rpci_vgpu_stats st;
 	struct rpci_ctrl_msg m;
 
-	rpci_vgpu_stats_get(d->vgpu, &st);
-	memset(&m, 0, sizeof(m));
-	m.type = RPCI_CTRL_STATUS;
-	snprintf(m.u.status.server, sizeof(m.u.status.server), "%s", srv->host->name);
-	snprintf(m.u.status.device, sizeof(m.u.status.device), "%s", d->conf->name);
-	m.u.status.st.memory_free = d->conf->memory_bytes - rpci_vgpu_mem_used(d->vgpu);
-	/* Load: the share of the period the device spent running kernels. */
-	m.u.status.st.load = period_ns > 0 ?
-		(double)(st.kernel_ns - d->kernel_ns_last) / (double)period_ns : 0.0;
-	d->kernel_ns_last = st.kernel_ns;
-	m.u.status.st.in_use = s != NULL;
-	if (s != NULL) {
-		memcpy(m.u.status.st.client_mac, rpci_link_session_peer(s)->addr_bytes, 6);
-	}
+	status_fill(srv, d, &m);
+	m.u.status.st.load = period_ns > 0 && m.u.status.st.total.kernel_ns > d->kernel_ns_last ?
+		(double)(m.u.status.st.total.kernel_ns - d->kernel_ns_last) / (double)period_ns :
+		0.0;
+	d->kernel_ns_last = m.u.status.st.total.kernel_ns;
 	m.id = rpci_ctrl_chan_next_id(srv->chan);
 	d->status_id = m.id;
 	rpci_ctrl_chan_send(srv->chan, srv->selector_mac, &m);
 }
 
-static struct server_dev *
-device_by_name(struct server *srv, const char *name)
+/*
+ * A session ended: one more status at once, with that session's client,
+ * number and last figures, so that the selector counts all of it for its
+ * client (the device itself is described as it is now).
+ */
+static void
+send_session_end(struct server *srv, struct server_dev *d)
 {
-	unsigned int i;
+	struct rpci_ctrl_msg m;
 
-	for (i = 0; i < srv->nb_devs; i++) {
-		if (strcmp(srv->devs[i].conf->name, name) == 0) {
-			return &srv->devs[i];
-		}
-	}
-	return NULL;
+	status_fill(srv, d, &m);
+	memcpy(m.u.status.st.client_mac, d->ended_mac, 6);
+	m.u.status.st.session = d->ended_id;
+	m.u.status.st.usage = d->session_final;
+	m.id = rpci_ctrl_chan_next_id(srv->chan);
+	rpci_ctrl_chan_send(srv->chan, srv->selector_mac, &m);
 }
 
 static void
@@ -161,7 +184,7 @@ static void
 on_attach(struct server *srv, const uint8_t src[6], const struct rpci_ctrl_msg *m)
 {
 	const struct rpci_sel_attachment *att = &m->u.attach.att;
-	struct server_dev *d = device_by_name(srv, att->device);
+	struct server_dev *d = server_dev_find(srv, att->device);
 	struct rpci_link_session *s;
 	char mac[18];
 
@@ -173,12 +196,12 @@ on_attach(struct server *srv, const uint8_t src[6], const struct rpci_ctrl_msg *
 		rpci_ctrl_chan_ack(srv->chan, src, m->id, 0); /* a repeat */
 		return;
 	}
-	s = rpci_vgpu_session(d->vgpu);
+	s = server_dev_session(d);
 	if (s != NULL && memcmp(rpci_link_session_peer(s)->addr_bytes, att->client_mac, 6) != 0) {
 		/* The selector gave the device to someone else: the old lease is over. */
 		AGENT_LOG(INFO, "%s: dropping the session of a client whose lease ended",
 			  d->conf->name);
-		server_drop_session(d);
+		server_drop_session(srv, d);
 	}
 	d->attached = true;
 	d->lease_id = att->lease_id;
@@ -202,8 +225,8 @@ on_detach(struct server *srv, const uint8_t src[6], const struct rpci_ctrl_msg *
 		AGENT_LOG(INFO, "%s: lease %" PRIu64 " ended by the selector: %s", d->conf->name,
 			  d->lease_id, m->u.detach.reason);
 		d->attached = false;
-		if (rpci_vgpu_session(d->vgpu) != NULL) {
-			server_drop_session(d);
+		if (server_dev_session(d) != NULL) {
+			server_drop_session(srv, d);
 		}
 	}
 	/* Acknowledged even when unknown: it is over either way. */
@@ -340,6 +363,15 @@ agent_poll(struct server *srv)
 	work += rpci_ctrl_chan_poll(srv->chan);
 	if (srv->selnode != NULL) {
 		work += selnode_poll(srv->selnode);
+	}
+	for (i = 0; i < srv->nb_devs; i++) {
+		if (srv->devs[i].session_ended) {
+			srv->devs[i].session_ended = false;
+			if (srv->devs[i].registered) {
+				send_session_end(srv, &srv->devs[i]);
+				work++;
+			}
+		}
 	}
 	now = rte_get_timer_cycles();
 	if (now >= srv->next_heartbeat_tsc) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * rpci-server: serves the virtual GPUs of one host to clients across the
- * link, one dedicated client per device, one client after another, until
- * SIGINT or SIGTERM.
+ * rpci-server: serves the devices of one host (virtual GPUs, and PCI
+ * functions of the host: devices.c) to clients across the link, one
+ * dedicated client per device, one client after another, until SIGINT or
+ * SIGTERM.
  *
  *   rpci-server [EAL args --] --config FILE --host NAME [-i] [--cmdfile F]
  */
@@ -98,15 +99,15 @@ server_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg
 	if (d == NULL) {
 		return -ENOTCONN;
 	}
-	return rpci_vgpu_rx(d->vgpu, msg);
+	return server_dev_rx(d, msg);
 }
 
 void
-server_drop_session(struct server_dev *d)
+server_drop_session(struct server *srv, struct server_dev *d)
 {
-	struct rpci_link_session *s = rpci_vgpu_session(d->vgpu);
+	struct rpci_link_session *s = server_dev_session(d);
 
-	rpci_vgpu_unbind(d->vgpu);
+	server_dev_unbind(srv, d);
 	if (s != NULL) {
 		rpci_link_session_set_priv(s, NULL);
 		rpci_link_session_free(s);
@@ -133,7 +134,7 @@ server_open(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
 	if (ret < 0) {
 		return ret;
 	}
-	old = rpci_vgpu_session(d->vgpu);
+	old = server_dev_session(d);
 	if (old != NULL) {
 		if (!rte_is_same_ether_addr(rpci_link_session_peer(old),
 					    rpci_link_session_peer(s))) {
@@ -145,14 +146,14 @@ server_open(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
 		SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " reconnected, "
 			   "dropping its old session", d->conf->name,
 			   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)));
-		server_drop_session(d);
+		server_drop_session(srv, d);
 	}
-	if (rpci_vgpu_resetting(d->vgpu)) {
+	ret = server_dev_bind(srv, d, s, req->requester_id);
+	if (ret == -EAGAIN) {
 		snprintf(ack->reason, sizeof(ack->reason),
 			 "%.24s is being cleared after its last client", d->conf->name);
-		return -EAGAIN;
+		return ret;
 	}
-	ret = rpci_vgpu_bind(d->vgpu, s, req->requester_id);
 	if (ret < 0) {
 		snprintf(ack->reason, sizeof(ack->reason), "cannot attach %s", d->conf->name);
 		return ret;
@@ -170,21 +171,21 @@ server_down(struct rpci_link_session *s, enum rpci_link_state state, void *arg)
 {
 	struct server *srv = arg;
 	struct server_dev *d = rpci_link_session_priv(s);
-	struct rpci_vgpu_stats st;
+	struct rpci_sel_usage t, u;
 
 	if (d == NULL) {
 		rpci_link_session_free(s);
 		return;
 	}
-	rpci_vgpu_stats_get(d->vgpu, &st);
-	SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " %s (%" PRIu64 " commands, %"
-		   PRIu64 " kernels so far)", d->conf->name,
-		   RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)),
+	server_dev_usage(d, &t, &u);
+	SERVER_LOG(INFO, "%s: client " RTE_ETHER_ADDR_PRT_FMT " %s (this session: %" PRIu64
+		   " bytes in, %" PRIu64 " out, %" PRIu64 " kernels, %" PRIu64 " errors)",
+		   d->conf->name, RTE_ETHER_ADDR_BYTES(rpci_link_session_peer(s)),
 		   state == RPCI_LINK_S_DEAD ? "is gone (silent)" : "closed its session",
-		   st.commands, st.launches);
-	server_drop_session(d);
+		   u.bytes_in, u.bytes_out, u.kernels, u.errors);
+	server_drop_session(srv, d);
 	agent_session_ended(srv, d);
-	SERVER_LOG(INFO, "%s: %s", d->conf->name, rpci_vgpu_resetting(d->vgpu) ?
+	SERVER_LOG(INFO, "%s: %s", d->conf->name, server_dev_resetting(d) ?
 		   "device will be cleared when its running kernel ends" : "device cleared");
 }
 
@@ -282,69 +283,6 @@ static const struct rpci_link_ops server_link_ops = {
 /* ------------------------------------------------------------------ setup */
 
 static int
-devices_create(struct server *srv)
-{
-	unsigned int i;
-
-	for (i = 0; i < srv->host->nb_devices; i++) {
-		const struct rpci_conf_device *cd = &srv->host->devices[i];
-		struct server_dev *d = &srv->devs[i];
-		struct rpci_gpu_params gp = {
-			.memory_bytes = cd->memory_bytes,
-			.threads = cd->threads,
-			.slowdown = cd->slowdown,
-		};
-		struct rpci_vgpu_params vp = {
-			.name = cd->name,
-			.personality = {
-				.vendor_id = cd->vendor_id,
-				.device_id = cd->device_id,
-				.subsystem_vendor_id = cd->subsystem_vendor_id,
-				.subsystem_id = cd->subsystem_id,
-				.class_code = cd->class_code,
-				.revision = cd->revision,
-			},
-			.request_timeout_ms = srv->conf->link.request_timeout_ms,
-		};
-
-		d->conf = cd;
-		d->completer_id = (uint16_t)(((srv->host_index + 1) << 8) | i);
-		d->gpu = rpci_gpu_create(cd->backend, &gp);
-		if (d->gpu == NULL) {
-			fprintf(stderr, "rpci-server: %s:%d - device '%s': backend '%s': %s%s%s\n",
-				srv->conf->path, cd->line, cd->name, cd->backend, strerror(errno),
-				errno == ENOENT ? "; built-in backends: " : "",
-				errno == ENOENT ? rpci_gpu_backend_names() : "");
-			return -1;
-		}
-		vp.gpu = d->gpu;
-		vp.completer_id = d->completer_id;
-		d->vgpu = rpci_vgpu_create(&vp);
-		if (d->vgpu == NULL) {
-			fprintf(stderr, "rpci-server: device '%s': %s\n", cd->name,
-				strerror(errno));
-			rpci_gpu_destroy(d->gpu);
-			d->gpu = NULL;
-			return -1;
-		}
-		srv->nb_devs++;
-	}
-	return 0;
-}
-
-static void
-devices_free(struct server *srv)
-{
-	unsigned int i;
-
-	for (i = 0; i < srv->nb_devs; i++) {
-		rpci_vgpu_free(srv->devs[i].vgpu);
-		rpci_gpu_destroy(srv->devs[i].gpu);
-	}
-	srv->nb_devs = 0;
-}
-
-static int
 port_and_link_create(struct server *srv)
 {
 	char err[256];
@@ -406,7 +344,9 @@ serve(struct server *srv)
 		}
 		work = rpci_link_poll(srv->link);
 		for (i = 0; i < srv->nb_devs; i++) {
-			work += rpci_vgpu_poll(srv->devs[i].vgpu);
+			if (srv->devs[i].vgpu != NULL) {
+				work += rpci_vgpu_poll(srv->devs[i].vgpu);
+			}
 		}
 		work += agent_poll(srv);
 		work += app_console_poll(&srv->console);
@@ -420,102 +360,13 @@ serve(struct server *srv)
 
 /* ------------------------------------------------------ console, telemetry */
 
-static void
-session_peer(const struct server_dev *d, char *buf, size_t len)
-{
-	struct rpci_link_session *s = rpci_vgpu_session(d->vgpu);
-
-	if (s == NULL) {
-		snprintf(buf, len, "-");
-	} else {
-		rte_ether_format_addr(buf, len, rpci_link_session_peer(s));
-	}
-}
-
-/* "show devices" */
-static int
-show_devices(void *arg, struct cmdline *cl)
-{
-	struct server *srv = arg;
-	unsigned int i;
-
-	cmdline_printf(cl, "%-12s %-8s %10s %10s %-17s %6s %10s %8s\n", "device", "backend",
-		       "memory MiB", "used MiB", "client", "lease", "commands", "kernels");
-	for (i = 0; i < srv->nb_devs; i++) {
-		const struct server_dev *d = &srv->devs[i];
-		struct rpci_vgpu_stats vs;
-		char peer[RTE_ETHER_ADDR_FMT_SIZE], lease[24] = "-";
-
-		rpci_vgpu_stats_get(d->vgpu, &vs);
-		session_peer(d, peer, sizeof(peer));
-		if (d->attached) {
-			snprintf(lease, sizeof(lease), "%" PRIu64, d->lease_id);
-		}
-		cmdline_printf(cl, "%-12s %-8s %10" PRIu64 " %10" PRIu64 " %-17s %6s %10" PRIu64
-			       " %8" PRIu64 "\n", d->conf->name, d->conf->backend,
-			       d->conf->memory_bytes >> 20, rpci_vgpu_mem_used(d->vgpu) >> 20,
-			       peer, lease, vs.commands, vs.launches);
-	}
-	return 0;
-}
-
-/* /rpci/devices: the devices of this server, a dict each, by name. */
-static int
-build_devices(void *arg, const char *params, struct rte_tel_data *d)
-{
-	struct server *srv = arg;
-	unsigned int i;
-
-	RTE_SET_USED(params);
-	rte_tel_data_start_dict(d);
-	for (i = 0; i < srv->nb_devs; i++) {
-		const struct server_dev *dev = &srv->devs[i];
-		struct rte_tel_data *v = rte_tel_data_alloc();
-		struct rpci_vgpu_stats vs;
-		char peer[RTE_ETHER_ADDR_FMT_SIZE], text[64];
-
-		if (v == NULL) {
-			return -ENOMEM;
-		}
-		/* containers hold arrays of scalars only: "key=value" strings */
-		rte_tel_data_start_array(v, RTE_TEL_STRING_VAL);
-		rpci_vgpu_stats_get(dev->vgpu, &vs);
-		session_peer(dev, peer, sizeof(peer));
-#define DEV_FIELD(fmt, ...) \
-	do { \
-		snprintf(text, sizeof(text), fmt, __VA_ARGS__); \
-		rte_tel_data_add_array_string(v, text); \
-	} while (0)
-		DEV_FIELD("backend=%s", dev->conf->backend);
-		DEV_FIELD("memory=%" PRIu64, dev->conf->memory_bytes);
-		DEV_FIELD("memory_used=%" PRIu64, rpci_vgpu_mem_used(dev->vgpu));
-		DEV_FIELD("client=%s", peer);
-		DEV_FIELD("lease=%" PRIu64, dev->attached ? dev->lease_id : 0);
-		DEV_FIELD("sessions=%" PRIu64, vs.sessions);
-		DEV_FIELD("commands=%" PRIu64, vs.commands);
-		DEV_FIELD("command_errors=%" PRIu64, vs.command_errors);
-		DEV_FIELD("launches=%" PRIu64, vs.launches);
-		DEV_FIELD("kernel_ns=%" PRIu64, vs.kernel_ns);
-		DEV_FIELD("dma_read_bytes=%" PRIu64, vs.dma_read_bytes);
-		DEV_FIELD("dma_write_bytes=%" PRIu64, vs.dma_write_bytes);
-		DEV_FIELD("ur_sent=%" PRIu64, vs.ur_sent);
-		DEV_FIELD("ca_sent=%" PRIu64, vs.ca_sent);
-#undef DEV_FIELD
-		if (rte_tel_data_add_dict_container(d, dev->conf->name, v, 0) < 0) {
-			rte_tel_data_free(v);
-		}
-	}
-	return 0;
-}
-
 static int
 telemetry_register(struct server *srv)
 {
 	int ret = app_telemetry_register_link(srv->link);
 
 	if (ret == 0) {
-		ret = app_telemetry_register("/rpci/devices", build_devices, srv,
-					     "This server's devices. No parameters");
+		ret = devices_telemetry_register(srv);
 	}
 	if (ret == 0 && srv->selnode != NULL) {
 		ret = app_telemetry_register_selnode(srv->selnode);
@@ -530,7 +381,6 @@ static void
 print_stats(struct server *srv)
 {
 	struct rpci_link_stats ls;
-	unsigned int i;
 
 	rpci_link_stats_get(srv->link, &ls);
 	printf("rpci-server: link: rx %" PRIu64 " frames, tx %" PRIu64 " frames, "
@@ -538,68 +388,30 @@ print_stats(struct server *srv)
 	       "%" PRIu64 " port faults survived\n",
 	       ls.rx_frames, ls.tx_frames, ls.tx_retransmit, ls.rx_bad_crc, ls.rx_malformed_msg,
 	       rpci_port_faults());
-	for (i = 0; i < srv->nb_devs; i++) {
-		struct rpci_vgpu_stats vs;
-
-		rpci_vgpu_stats_get(srv->devs[i].vgpu, &vs);
-		printf("rpci-server: %s: %" PRIu64 " clients, %" PRIu64 " commands (%" PRIu64
-		       " failed), %" PRIu64 " kernels, %" PRIu64 " MSI\n",
-		       srv->devs[i].conf->name, vs.sessions, vs.commands, vs.command_errors,
-		       vs.launches, vs.msi_sent);
-	}
+	devices_print_stats(srv);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "list-pci", no_argument, NULL, 'L' },
-		{ "interactive", no_argument, NULL, 'i' },
-		{ "cmdfile", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct server *srv = &g_server;
 	struct app_args args;
 	struct rpci_conf *conf;
-	const char *config = NULL, *host = NULL, *cmdfile = NULL;
-	bool interactive = false;
-	int opt, ret = 1;
+	struct app_daemon_opts o;
+	int ret;
 	unsigned int i;
 
+	srv->file_dir_fd = -1;
 	app_split_args(argc, argv, &args);
-	optind = 1;
-	while ((opt = getopt_long(args.app_argc, args.app_argv, "c:H:if:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'H':
-			host = optarg;
-			break;
-		case 'L':
-			return list_pci();
-		case 'i':
-			interactive = true;
-			break;
-		case 'f':
-			cmdfile = optarg;
-			break;
-		case 'h':
-			usage(argv[0]);
-			return 0;
-		default:
-			usage(argv[0]);
-			return 2;
-		}
+	ret = app_daemon_args("rpci-server", &args, true, usage, &o);
+	if (ret != 0) {
+		return ret > 0 ? 0 : 2;
 	}
-	if (optind < args.app_argc) {
-		fprintf(stderr, "rpci-server: unexpected argument '%s'\n", args.app_argv[optind]);
-		return 2;
+	if (o.list_pci) {
+		return list_pci();
 	}
-	conf = app_load_conf("rpci-server", config, host, RPCI_ROLE_SERVER, &srv->host);
+	ret = 1;
+	conf = app_load_conf("rpci-server", o.config, o.host, RPCI_ROLE_SERVER, &srv->host);
 	if (conf == NULL) {
 		return 2;
 	}
@@ -627,10 +439,20 @@ main(int argc, char **argv)
 	}
 	printf("rpci-server: host %s serving", srv->host->name);
 	for (i = 0; i < srv->nb_devs; i++) {
-		const struct rpci_conf_device *cd = srv->devs[i].conf;
+		const struct server_dev *d = &srv->devs[i];
+		const struct rpci_conf_device *cd = d->conf;
+		uint16_t vendor, device;
+		uint32_t class_code;
 
-		printf(" %s (%s, %" PRIu64 " MiB, %04x:%04x class %06x)", cd->name, cd->backend,
-		       cd->memory_bytes >> 20, cd->vendor_id, cd->device_id, cd->class_code);
+		server_dev_identity(d, &vendor, &device, &class_code);
+		if (d->pfn != NULL) {
+			printf(" %s (PCI function %04x:%02x:%02x.%u, %04x:%04x class %06x, %u "
+			       "access rules)", cd->name, cd->pci_domain, cd->pci_bus, cd->pci_dev,
+			       cd->pci_func, vendor, device, class_code, cd->nb_rules);
+		} else {
+			printf(" %s (%s, %" PRIu64 " MiB, %04x:%04x class %06x)", cd->name,
+			       cd->backend, cd->memory_bytes >> 20, vendor, device, class_code);
+		}
 	}
 	printf(" on port %u (%s)\n", srv->host->port, srv->port_info.driver);
 	fflush(stdout);
@@ -640,10 +462,9 @@ main(int argc, char **argv)
 	}
 	srv->console.node = srv->selnode;
 	srv->console.security = srv->with_selector ? &srv->security : NULL;
-	srv->console.show_devices = show_devices;
-	srv->console.arg = srv;
+	devices_console_setup(srv);
 	if (app_console_start(&srv->console, "rpci-server", conf, srv->host, srv->link,
-			      interactive, cmdfile) < 0) {
+			      o.interactive, o.cmdfile) < 0) {
 		goto cleanup;
 	}
 
@@ -653,8 +474,8 @@ main(int argc, char **argv)
 
 	printf("rpci-server: shutting down\n");
 	for (i = 0; i < srv->nb_devs; i++) {
-		if (rpci_vgpu_session(srv->devs[i].vgpu) != NULL) {
-			server_drop_session(&srv->devs[i]);
+		if (server_dev_session(&srv->devs[i]) != NULL) {
+			server_drop_session(srv, &srv->devs[i]);
 		}
 	}
 	print_stats(srv);

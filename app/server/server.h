@@ -16,14 +16,40 @@
 #include "rpci_ctrl.h"
 #include "rpci_gpu.h"
 #include "rpci_link.h"
+#include "rpci_pci_host.h"
+#include "rpci_selector.h"
 #include "rpci_vgpu.h"
 #include "selnode.h"
 
+/* Clients whose usage a server keeps (the least recently seen go). */
+#define SERVER_CLIENTS_MAX 64
+
+/* A client's usage of this server's devices, over its sessions. */
+struct server_client {
+	uint8_t mac[6];
+	bool used;
+	uint64_t sessions;
+	struct rpci_sel_usage usage;
+	uint64_t last_tsc;
+};
+
 struct server_dev {
 	const struct rpci_conf_device *conf;
+	/* a virtual GPU (kind "vgpu") ... */
 	struct rpci_gpu *gpu;
 	struct rpci_vgpu *vgpu;
+	/* ... or a PCI function of this host (kind "pci") */
+	struct rpci_pci_fn *pfn;
 	uint16_t completer_id;
+	/* the session now: its client, its number, the device's usage when it began */
+	uint8_t session_mac[6];
+	uint64_t session_id;
+	struct rpci_sel_usage session_base;
+	bool session_ended;     /* ended since the last STATUS: its last report is due */
+	uint8_t ended_mac[6];   /* that session's client, number and usage */
+	uint64_t ended_id;
+	struct rpci_sel_usage session_final;
+	char profile[RPCI_CONF_NAME_MAX]; /* the personality's profile ("" : the file's own) */
 	/* with a selector */
 	bool registered;        /* the selector acknowledged our REGISTER */
 	uint64_t register_id;   /* id of the REGISTER in flight */
@@ -57,6 +83,8 @@ struct server {
 	struct selnode selnode_storage;
 	struct app_console console;
 	struct app_security security; /* keys and refusals (with a selector) */
+	int file_dir_fd;         /* the host's file_dir, or -1 */
+	struct server_client clients[SERVER_CLIENTS_MAX];
 };
 
 /* Set up the selector agent (and the embedded selector). 0 or -1. */
@@ -85,6 +113,48 @@ int agent_open_allowed(struct server *srv, struct server_dev *d,
 void agent_session_ended(struct server *srv, struct server_dev *d);
 
 /* Drop d's session (if any) and clear the device. */
-void server_drop_session(struct server_dev *d);
+void server_drop_session(struct server *srv, struct server_dev *d);
+
+/* devices.c: the devices of either kind, their sessions, usage and console. */
+
+/* Create every device of the host (before EAL: backends keep the CPU set). 0 or -1. */
+int devices_create(struct server *srv);
+
+/* Free them. */
+void devices_free(struct server *srv);
+
+/* The session that holds d, or NULL. */
+struct rpci_link_session *server_dev_session(const struct server_dev *d);
+
+/* A message of d's session. */
+int server_dev_rx(struct server_dev *d, const struct rpci_tlp *msg);
+
+/* Give d to a session: 0, -EAGAIN (still being cleared), -EBUSY. */
+int server_dev_bind(struct server *srv, struct server_dev *d, struct rpci_link_session *s,
+		    uint16_t requester_id);
+
+/* Take d back from its session (accounts its client's usage). */
+void server_dev_unbind(struct server *srv, struct server_dev *d);
+
+/* Whether d is still being cleared after its last client. */
+bool server_dev_resetting(const struct server_dev *d);
+
+/* d's usage since start, and its current session's (zero without one). */
+void server_dev_usage(const struct server_dev *d, struct rpci_sel_usage *total,
+		      struct rpci_sel_usage *session);
+
+/* d's identity now: vendor, device, class. */
+void server_dev_identity(const struct server_dev *d, uint16_t *vendor, uint16_t *device,
+			 uint32_t *class_code);
+
+/* Device d by name, or NULL. */
+struct server_dev *server_dev_find(struct server *srv, const char *name);
+
+/* The console's server commands and the /rpci/devices, /rpci/clients telemetry. */
+void devices_console_setup(struct server *srv);
+int devices_telemetry_register(struct server *srv);
+
+/* The counters printed at exit. */
+void devices_print_stats(struct server *srv);
 
 #endif /* RPCI_APP_SERVER_H */

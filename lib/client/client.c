@@ -351,6 +351,25 @@ mem_read(struct rpci_device *dev, uint64_t addr, void *dst, uint64_t size)
 	return 0;
 }
 
+/* For client_pci.c: configuration space and BAR reads of any function. */
+int
+cl_cfg_read(struct rpci_device *dev, uint16_t offset, uint32_t *value)
+{
+	return cfg_read(dev, offset, value);
+}
+
+int
+cl_cfg_write(struct rpci_device *dev, uint16_t offset, uint32_t value, uint8_t be)
+{
+	return cfg_write(dev, offset, value, be);
+}
+
+int
+cl_mem_read(struct rpci_device *dev, uint64_t addr, void *dst, uint64_t size)
+{
+	return mem_read(dev, addr, dst, size);
+}
+
 /* --------------------------------------------------------------- queues */
 
 void
@@ -408,6 +427,10 @@ cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_
 	uint32_t slot, len, tail;
 	int ret;
 
+	if (dev->plain) {
+		return cl_fail(-ENOTSUP, "%s is a PCI function, not a virtual GPU: it takes no "
+			       "commands", dev->info.device_name);
+	}
 	if (!cl_session_alive(dev)) {
 		return cl_lost_error(dev);
 	}
@@ -743,6 +766,12 @@ rpci_client_destroy(struct rpci_client *client)
 }
 
 int
+rpci_client_has_selector(const struct rpci_client *client)
+{
+	return client != NULL && (client->ack.flags & RPCI_IPC_F_SELECTOR) != 0;
+}
+
+int
 rpci_client_poll(struct rpci_client *client)
 {
 	int work = 0;
@@ -760,15 +789,20 @@ rpci_client_poll(struct rpci_client *client)
 void
 cl_device_reset_state(struct rpci_device *dev)
 {
+	const struct rpci_ipc_dev_status *st = &dev->client->cp->dev[dev->slot];
+
 	memset(dev->drv, 0, dev->drv_len);
 	dev->cq_phase = 1; /* the device's first pass writes phase 1 */
 	dev->cq_head = dev->cq_head_told = 0;
 	dev->sq_tail = dev->sq_head = 0;
 	dev->wait_done = false;
 	dev->first_error = 0;
-	dev->msi_seen = 0;
+	/* What the proxy counted so far is not news (after a reset: same session). */
+	dev->msi_seen = __atomic_load_n(&st->msi, __ATOMIC_ACQUIRE);
+	dev->resets_seen = __atomic_load_n(&st->resets, __ATOMIC_ACQUIRE);
 	dev->done_cmd_id = dev->next_cmd_id;
 	dev->lost = false;
+	dev->flr = false;
 }
 
 /* The driver's bring-up of a function: BARs, MSI, queues. */
@@ -807,8 +841,11 @@ cl_device_bringup(struct rpci_device *dev)
 	    (ret = cfg_read(dev, RPCI_VGPU_CFG_BAR0, &v)) < 0) {
 		return ret;
 	}
-	if ((~(v & ~0xfu) + 1) != RPCI_VGPU_BAR0_SIZE) {
-		return cl_fail(-EIO, "BAR0 has an unexpected size (0x%x)", ~(v & ~0xfu) + 1);
+	/* At least the registers; larger with some personalities (a power of two). */
+	dev->bar0_size = ~(v & ~0xfu) + 1u;
+	if (dev->bar0_size < RPCI_VGPU_BAR0_SIZE || (dev->bar0_size & (dev->bar0_size - 1)) != 0 ||
+	    BAR0_ADDR % dev->bar0_size != 0) {
+		return cl_fail(-EIO, "BAR0 has an unexpected size (0x%" PRIx64 ")", dev->bar0_size);
 	}
 	if ((ret = cfg_write(dev, RPCI_VGPU_CFG_BAR2, 0xffffffff, 0xf)) < 0 ||
 	    (ret = cfg_write(dev, RPCI_VGPU_CFG_BAR2_HI, 0xffffffff, 0xf)) < 0 ||
@@ -886,7 +923,6 @@ cl_device_bringup(struct rpci_device *dev)
 	if (!(v & RPCI_VGPU_STATUS_ENABLED) || (v & RPCI_VGPU_STATUS_FATAL)) {
 		return cl_fail(-EIO, "the device refused our queue setup (status 0x%x)", v);
 	}
-	dev->is_vgpu = true;
 	return 0;
 }
 
@@ -946,8 +982,11 @@ cl_device_attach(struct rpci_device *dev, const struct rpci_ipc_dev_info *info)
 	snprintf(dev->info.server, sizeof(dev->info.server), "%.31s", info->server);
 	dev->info.completer_id = info->completer_id;
 	dev->info.max_payload = dev->client->ack.max_payload;
+	/* A PCI function of the server's host (kind "pci") has no queues (client_pci.c). */
+	dev->plain = info->kind == RPCI_IPC_DEV_PCI;
+	snprintf(dev->pci_address, sizeof(dev->pci_address), "%.19s", info->pci_address);
 	cl_device_reset_state(dev);
-	ret = cl_device_bringup(dev);
+	ret = dev->plain ? cl_pci_bringup(dev) : cl_device_bringup(dev);
 	if (ret < 0) {
 		snprintf(msg, sizeof(msg), "%s", rpci_last_error());
 		return cl_fail(ret, "bring-up of function %u on '%s' failed: %s", info->function,
@@ -980,6 +1019,56 @@ ctrl_error(struct rpci_client *c, int ret, void *rep)
 	}
 	return ret == -ETIMEDOUT ? cl_fail(ret, "the proxy did not answer in time") :
 		cl_fail(ret, "%s", strerror(-ret));
+}
+
+_Static_assert(sizeof(struct rpci_ipc_devices_reply) <= CL_SCRATCH_LEN / 2,
+	       "a device list reply fits the control scratch area");
+
+int
+rpci_client_devices(struct rpci_client *client, struct rpci_device_entry *list, unsigned int max)
+{
+	struct rpci_ipc_devices_params dp = { .first = 0 };
+	struct rpci_ipc_devices_reply *dl;
+	uint32_t total = 0, i;
+	void *rep = NULL;
+	int ret;
+
+	if (client == NULL || (list == NULL && max > 0)) {
+		return cl_fail(-EINVAL, "no client, or no list to fill");
+	}
+	do {
+		ret = cl_ctrl(client, RPCI_IPC_OP_DEVICES, 0, &dp, sizeof(dp), sizeof(*dl),
+			      client->ack.request_timeout_ms, &rep);
+		if (ret < 0) {
+			return ctrl_error(client, ret, rep);
+		}
+		dl = rep;
+		total = dl->total;
+		if (dl->count > RPCI_IPC_DEVICES_PER_REPLY || dl->count > total - dp.first) {
+			return cl_fail(-EPROTO, "the proxy's device list is inconsistent");
+		}
+		for (i = 0; i < dl->count && dp.first + i < max; i++) {
+			const struct rpci_ipc_dev_entry *e = &dl->ent[i];
+			struct rpci_device_entry *o = &list[dp.first + i];
+
+			memset(o, 0, sizeof(*o));
+			snprintf(o->server, sizeof(o->server), "%.*s", RPCI_IPC_NAME_MAX - 1,
+				 e->server);
+			snprintf(o->device, sizeof(o->device), "%.*s", RPCI_IPC_NAME_MAX - 1,
+				 e->device);
+			snprintf(o->backend, sizeof(o->backend), "%.*s", RPCI_IPC_NAME_MAX - 1,
+				 e->backend);
+			o->pci = e->kind == RPCI_IPC_DEV_PCI;
+			snprintf(o->pci_address, sizeof(o->pci_address), "%.19s", e->pci_address);
+			o->function = e->function;
+			o->memory_bytes = e->memory_bytes;
+		}
+		if (dl->count == 0) {
+			break;
+		}
+		dp.first += dl->count;
+	} while (dp.first < total && dp.first < max);
+	return (int)total;
 }
 
 struct rpci_device *
@@ -1141,10 +1230,13 @@ rpci_device_close(struct rpci_device *dev)
 		return 0;
 	}
 	c = dev->client;
-	if (cl_session_alive(dev)) {
-		ret = rpci_synchronize(dev);
-	} else {
+	if (dev->flr) {
+		/* Reset under us (client_pci.c): nothing of ours is left to wait for. */
+		dev->flr = false;
+	} else if (!cl_session_alive(dev)) {
 		ret = cl_lost_error(dev);
+	} else if (!dev->plain) {
+		ret = rpci_synchronize(dev);
 	}
 	r = slot_close(c, dev->slot);
 	if (ret == 0 && r < 0) {
@@ -1163,7 +1255,7 @@ device_info_once(struct rpci_device *dev, struct rpci_device_info *info)
 	if (dev == NULL || info == NULL) {
 		return cl_fail(-EINVAL, "no device or info");
 	}
-	if (cl_session_alive(dev)) {
+	if (cl_session_alive(dev) && !dev->plain) {
 		v = (uint64_t *)(void *)dev->log;
 		ret = read_shm(dev, dev->bar0 + RPCI_VGPU_REG_MEM_FREE, (uint8_t *)v, 8);
 		if (ret < 0) {
@@ -1272,58 +1364,6 @@ rpci_client_message_recv(struct rpci_client *client, char *from, size_t from_len
 }
 
 /* --------------------------------------------- configuration space */
-
-int
-rpci_device_config_read(struct rpci_device *dev, uint32_t offset, void *buf, uint32_t len)
-{
-	uint32_t pos, v;
-	int ret;
-
-	if (dev == NULL || (buf == NULL && len > 0) || offset > 4096 || len > 4096 - offset) {
-		return cl_fail(-EINVAL, "configuration space is 4096 bytes");
-	}
-	for (pos = offset & ~3u; pos < offset + len; pos += 4) {
-		uint32_t from = pos < offset ? offset - pos : 0;
-		uint32_t to = CL_MIN(4u, offset + len - pos);
-
-		ret = CL_RETRY(dev, cfg_read(dev, (uint16_t)pos, &v));
-		if (ret < 0) {
-			return ret;
-		}
-		memcpy((uint8_t *)buf + (pos + from - offset), (const uint8_t *)&v + from,
-		       to - from);
-	}
-	return 0;
-}
-
-int
-rpci_device_config_write(struct rpci_device *dev, uint32_t offset, const void *buf, uint32_t len)
-{
-	uint32_t pos;
-	int ret;
-
-	if (dev == NULL || (buf == NULL && len > 0) || offset > 4096 || len > 4096 - offset) {
-		return cl_fail(-EINVAL, "configuration space is 4096 bytes");
-	}
-	for (pos = offset & ~3u; pos < offset + len; pos += 4) {
-		uint32_t from = pos < offset ? offset - pos : 0;
-		uint32_t to = CL_MIN(4u, offset + len - pos);
-		uint32_t v = 0;
-		uint8_t be = 0;
-		uint32_t b;
-
-		for (b = from; b < to; b++) {
-			be |= (uint8_t)(1u << b);
-		}
-		memcpy((uint8_t *)&v + from, (const uint8_t *)buf + (pos + from - offset),
-		       to - from);
-		ret = CL_RETRY(dev, cfg_write(dev, (uint16_t)pos, v, be));
-		if (ret < 0) {
-			return ret;
-		}
-	}
-	return 0;
-}
 
 /* ------------------------------------------------------------- memory */
 
@@ -1565,6 +1605,52 @@ rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t siz
 	return CL_RETRY(dev, memcpy_dtoh_once(dev, dst, dptr, size));
 }
 
+/* Queue DMA copy commands between device memory and the heap, not waited for. */
+static int
+copy_async_once(struct rpci_device *dev, uint8_t opcode, uint64_t dptr, const void *host,
+		uint64_t size)
+{
+	uint64_t off;
+	int ret;
+
+	if (dev == NULL || (host == NULL && size > 0)) {
+		return cl_fail(-EINVAL, "bad copy arguments");
+	}
+	if (!cl_in_shm(dev->client, host, size, NULL)) {
+		return cl_fail(-EINVAL, "an asynchronous copy needs memory of "
+			       "rpci_client_host_alloc()");
+	}
+	ret = check_range(dev, dptr, size);
+	if (ret < 0 || size == 0) {
+		return ret;
+	}
+	for (off = 0; off < size; off += COPY_MAX_CMD) {
+		ret = dma_cmd(dev, opcode, dptr + off, (const uint8_t *)host + off,
+			      CL_MIN(size - off, COPY_MAX_CMD), false, NULL);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	if (opcode == RPCI_VGPU_OP_COPY_H2D) {
+		dev->stats.h2d_bytes += size;
+	} else {
+		dev->stats.d2h_bytes += size;
+	}
+	return 0;
+}
+
+int
+rpci_memcpy_htod_async(struct rpci_device *dev, uint64_t dptr, const void *src, uint64_t size)
+{
+	return CL_RETRY(dev, copy_async_once(dev, RPCI_VGPU_OP_COPY_H2D, dptr, src, size));
+}
+
+int
+rpci_memcpy_dtoh_async(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size)
+{
+	return CL_RETRY(dev, copy_async_once(dev, RPCI_VGPU_OP_COPY_D2H, dptr, dst, size));
+}
+
 static int
 memset_once(struct rpci_device *dev, uint64_t dptr, uint8_t value, uint64_t size)
 {
@@ -1595,10 +1681,13 @@ bar_range(struct rpci_device *dev, int bar, uint64_t offset, uint64_t size, uint
 {
 	uint64_t bar_size;
 
+	if (dev != NULL && dev->plain) {
+		return cl_pci_bar_range(dev, bar, offset, size, addr);
+	}
 	if (dev == NULL || (bar != 0 && bar != 2)) {
 		return cl_fail(-EINVAL, "the device has no BAR%d", bar);
 	}
-	bar_size = bar == 0 ? RPCI_VGPU_BAR0_SIZE : dev->bar2_size;
+	bar_size = bar == 0 ? dev->bar0_size : dev->bar2_size;
 	if (offset > bar_size || size > bar_size - offset) {
 		return cl_fail(-EINVAL, "[0x%" PRIx64 ", +%" PRIu64 ") is outside BAR%d", offset,
 			       size, bar);

@@ -60,7 +60,7 @@ cmd_ready(struct rpci_device *dev)
 	if (dev == NULL) {
 		return cl_fail(-EINVAL, "no device");
 	}
-	if (!dev->is_vgpu) {
+	if (dev->plain) {
 		return cl_fail(-ENOTSUP, "not an rpci virtual GPU");
 	}
 	return cl_session_alive(dev) ? 0 : cl_lost_error(dev);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,10 @@ recv_ack(int sock, struct rpci_ipc_hello_ack *ack, int fds[2])
 		return cl_fail(-ETIMEDOUT, "the proxy did not answer HELLO");
 	}
 	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0 && errno == ECONNRESET) {
+		/* closed with our HELLO unread (refused at once): the error, then its answer */
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	}
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -230,7 +235,18 @@ cl_connect_socket(struct rpci_client *c, const char *path, const char *name)
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &c->memfd, sizeof(int));
 	if (sendmsg(c->sock, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
-		return cl_fail(-errno, "cannot send HELLO to the proxy: %s", strerror(errno));
+		ret = -errno;
+		/*
+		 * A proxy that refuses us at once (it serves as many programs as
+		 * it may) can close before our HELLO came: its answer says why.
+		 */
+		memset(&c->ack, 0, sizeof(c->ack));
+		if ((ret == -EPIPE || ret == -ECONNRESET) &&
+		    recv_ack(c->sock, &c->ack, fds) < 0 && c->ack.magic == RPCI_IPC_MAGIC &&
+		    c->ack.status < 0) {
+			return c->ack.status;
+		}
+		return cl_fail(ret, "cannot send HELLO to the proxy: %s", strerror(-ret));
 	}
 	ret = recv_ack(c->sock, &c->ack, fds);
 	if (ret < 0) {
@@ -308,10 +324,7 @@ proxy_alive(struct rpci_client *c, uint64_t now)
 	if (c->t != NULL) {
 		return true;
 	}
-	if (__atomic_load_n(&c->cp->proxy_closing, __ATOMIC_ACQUIRE)) {
-		proxy_gone(c, "the rpci proxy stopped");
-		return false;
-	}
+	/* (its closing flag is looked at by cl_poll(), before this) */
 	beat = __atomic_load_n(&c->cp->heartbeat, __ATOMIC_RELAXED);
 	if (beat != c->beat_seen) {
 		c->beat_seen = beat;
@@ -350,10 +363,16 @@ cl_poll(struct rpci_client *c)
 {
 	struct rpci_ipc_cpl *slots = rpci_ipc_cpl_slots(c->shm);
 	struct rpci_device *dev;
-	uint32_t prod, n;
+	uint32_t prod, n, resets;
 	int work = 0;
 
 	if (c->dead) {
+		return 0;
+	}
+	/* Embedded or not: a proxy that stops, or cut us off, says so here. */
+	if (__atomic_load_n(&c->cp->proxy_closing, __ATOMIC_ACQUIRE)) {
+		proxy_gone(c, "the rpci proxy stopped serving this program (it stopped, or cut "
+			   "the program off: see its log)");
 		return 0;
 	}
 	prod = rpci_ipc_load(&c->cp->cpl.prod);
@@ -380,6 +399,18 @@ cl_poll(struct rpci_client *c)
 			continue;
 		}
 		if (state != RPCI_IPC_DEV_OPEN) {
+			dev->lost = true;
+			work++;
+			continue;
+		}
+		resets = __atomic_load_n(&st->resets, __ATOMIC_ACQUIRE);
+		if (resets != dev->resets_seen) {
+			/* A function-level reset: whatever waits stops; the driver brings it up. */
+			cl_debug("the device on '%s' was reset (function-level reset)",
+				 dev->info.server);
+			dev->stats.resets += resets - dev->resets_seen;
+			dev->resets_seen = resets;
+			dev->flr = true;
 			dev->lost = true;
 			work++;
 			continue;
@@ -442,14 +473,15 @@ cl_turn(struct rpci_client *c, struct cl_spin *sp)
 	if (c->dead) {
 		return cl_dead_error(c);
 	}
-	if (work > 0) {
-		sp->idle_since = 0;
+	if (c->t != NULL) {
+		/* embedded: the core's back-off, which work resets */
+		if (c->t->idle != NULL) {
+			c->t->idle(c->targ, work);
+		}
 		return 0;
 	}
-	if (c->t != NULL) {
-		if (c->t->idle != NULL) {
-			c->t->idle(c->targ, 0);
-		}
+	if (work > 0) {
+		sp->idle_since = 0;
 		return 0;
 	}
 	now = cl_now_ns();
@@ -460,7 +492,12 @@ cl_turn(struct rpci_client *c, struct cl_spin *sp)
 		sp->idle_since = now;
 	}
 	if (now - sp->idle_since < c->spin_ns) {
-		cpu_relax();
+		/* a proxy on this core gets it now and then (two cores, three pollers) */
+		if ((++sp->spins & 15) == 0) {
+			sched_yield();
+		} else {
+			cpu_relax();
+		}
 		return 0;
 	}
 	proxy_sleep(c);

@@ -35,6 +35,7 @@ cmd_changes_state(uint8_t opcode)
 	case RPCI_VGPU_OP_MODULE_UNLOAD:
 	case RPCI_VGPU_OP_FUNCTION_GET:
 	case RPCI_VGPU_OP_LAUNCH:
+	case RPCI_VGPU_OP_FILE_LOAD:
 		return true;
 	default:
 		return false; /* reads, fences */
@@ -232,6 +233,35 @@ replay(struct rpci_device *dev)
 	return ret;
 }
 
+/* A function-level reset: the same device from power-on, on the same session. */
+static int
+flr_restore(struct rpci_device *dev)
+{
+	char server[sizeof(dev->info.server)];
+	int ret;
+
+	snprintf(server, sizeof(server), "%s", dev->info.server);
+	ret = cl_pci_flr_recover(dev);
+	if (ret < 0) {
+		return ret;
+	}
+	if (dev->plain || !dev->failover || dev->lease_id == 0) {
+		return cl_fail(-ENOTCONN, "the device on '%s' was reset (function-level reset): "
+			       "its memory, modules and functions are gone; it is up again",
+			       server);
+	}
+	cl_debug("device on %s was reset: re-creating its state", server);
+	ret = replay(dev);
+	if (ret < 0) {
+		return cl_fail(ret == -ENOTCONN ? -ENOTCONN : -EIO,
+			       "re-creating the device on '%s' after its reset failed: %s", server,
+			       rpci_last_error());
+	}
+	cl_debug("device on %s re-created after its reset (%u operations replayed)", server,
+		 dev->nb_rlog);
+	return 0;
+}
+
 int
 cl_failover(struct rpci_device *dev)
 {
@@ -241,6 +271,9 @@ cl_failover(struct rpci_device *dev)
 	void *r = NULL;
 	int ret;
 
+	if (dev->flr && !c->dead) {
+		return flr_restore(dev);
+	}
 	if (!dev->failover || dev->lease_id == 0 || c->dead) {
 		return cl_lost_error(dev);
 	}

@@ -79,7 +79,8 @@ cl_heap_alloc(struct rpci_client *c, uint64_t size, uint64_t align)
 	struct cl_heap *h = &c->heap;
 	uint32_t i, at;
 
-	if (size == 0) {
+	/* More than the heap never fits (and rounding it up to 64 bytes could wrap to 0). */
+	if (size == 0 || size > c->shm_size) {
 		return NULL;
 	}
 	if (align < HEAP_MIN_ALIGN) {

@@ -11,6 +11,8 @@
  *                  drivers' queues, staging for ordinary memory)
  *   client.c       the driver of the remote virtual GPU and the API
  *   client_log.c   the replay log and failover
+ *   client_pci.c   plain PCI functions, configuration space, function-level reset
+ *   client_file.c  files in and out of device memory
  *   client_cmd.c   queued commands with reports (rpci_cmd_*), builds with
  *                  options, info of the device's API
  *   split.c        one job over several devices
@@ -106,8 +108,20 @@ struct rpci_device {
 	uint8_t slot;              /* its slot at the proxy */
 	uint32_t epoch;            /* of the session the driver state belongs to */
 	uint64_t msi_seen;         /* MSIs taken in this epoch */
+	uint32_t resets_seen;      /* function-level resets the proxy told of, this epoch */
 	bool lost;
-	bool is_vgpu;              /* else a plain PCI function: configuration and BARs */
+	/* a PCI function of the server's host, not a virtual GPU (client_pci.c) */
+	bool plain;
+	char pci_address[20];
+	struct cl_pci_bar {
+		uint64_t addr;    /* the host's address (the fabric's for this function) */
+		uint64_t size;    /* 0: none */
+		bool io;
+		bool mem64;
+		bool prefetchable;
+	} pci_bar[6];
+	/* the device announced a function-level reset: bring it up again (client_pci.c) */
+	bool flr;
 	/* with the selector */
 	uint64_t lease_id;         /* 0: opened without the selector */
 	struct rpci_requirements req;
@@ -121,6 +135,7 @@ struct rpci_device {
 	bool replaying;
 	uint16_t completer_id;
 	uint64_t bar0;
+	uint64_t bar0_size;
 	uint64_t bar2;
 	uint64_t bar2_size;
 	struct rpci_device_info info;
@@ -194,6 +209,7 @@ struct rpci_client {
 /* A wait loop's back-off state. */
 struct cl_spin {
 	uint64_t idle_since;    /* ns; 0: there was work */
+	uint32_t spins;
 };
 
 /* ------------------------------------------------ shared internal functions */
@@ -263,6 +279,19 @@ int cl_device_attach(struct rpci_device *dev, const struct rpci_ipc_dev_info *in
 void cl_device_reset_state(struct rpci_device *dev);
 int cl_window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t size);
 
+/* Configuration reads and writes, BAR reads (client.c, for client_pci.c and client_file.c). */
+int cl_cfg_read(struct rpci_device *dev, uint16_t offset, uint32_t *value);
+int cl_cfg_write(struct rpci_device *dev, uint16_t offset, uint32_t value, uint8_t be);
+int cl_mem_read(struct rpci_device *dev, uint64_t addr, void *dst, uint64_t size);
+
+/* client_pci.c: plain PCI functions, function-level reset */
+/* Bring-up of a plain PCI function: identity, BARs (sized), no queues. */
+int cl_pci_bringup(struct rpci_device *dev);
+/* The fabric address of [offset, offset + size) of a plain function's BAR. */
+int cl_pci_bar_range(struct rpci_device *dev, int bar, uint64_t offset, uint64_t size,
+		     uint64_t *addr);
+/* After a function-level reset: the driver's bring-up again, on the same session. */
+int cl_pci_flr_recover(struct rpci_device *dev);
 /* client_cmd.c: what queued commands hold (freed with the device) */
 struct cl_cmd_state;
 void cl_cmd_free(struct rpci_device *dev);

@@ -139,6 +139,7 @@ struct rpci_device_stats {
 	uint64_t d2h_bytes;   /**< bytes copied from the device */
 	uint64_t dma_served;  /**< bytes of client memory the device read */
 	uint64_t refused;     /**< device requests outside the windows, refused */
+	uint64_t resets;      /**< function-level resets the device announced */
 };
 
 /** Counters of the link of the client's host (its proxy's). */
@@ -274,6 +275,47 @@ int rpci_client_message_send(struct rpci_client *client, const char *to, const c
  */
 int rpci_client_message_recv(struct rpci_client *client, char *from, size_t from_len, char *text,
 			     size_t text_len);
+
+/** A device of the deployment (rpci_client_devices()), as its file describes it. */
+struct rpci_device_entry {
+	char server[RPCI_NAME_MAX];   /**< its server host */
+	char device[RPCI_NAME_MAX];   /**< its name there (rpci_device_open()'s device) */
+	char backend[RPCI_NAME_MAX];  /**< a virtual GPU's backend; "pci": a host function */
+	bool pci;                     /**< a PCI function of its server's host (kind "pci") */
+	char pci_address[20];         /**< pci: its address on its host, "DDDD:BB:DD.F" */
+	uint16_t function;            /**< its function number at its server */
+	uint64_t memory_bytes;        /**< a virtual GPU's memory */
+};
+
+/**
+ * The devices of the servers of the client host's deployment, in the
+ * order of its file (what exists, not what is free: with a selector, a
+ * device is had through rpci_device_request()).
+ *
+ * @param client
+ *   The client.
+ * @param list
+ *   Filled with up to max entries (may be NULL when max is 0).
+ * @param max
+ *   Room in list.
+ * @return
+ *   The number of devices (possibly more than max: only max filled); or
+ *   -EINVAL (no client, or list NULL with max > 0), -ENOTCONN (the proxy
+ *   is gone), -ETIMEDOUT (it did not answer); rpci_last_error() says why.
+ */
+int rpci_client_devices(struct rpci_client *client, struct rpci_device_entry *list,
+			unsigned int max);
+
+/**
+ * Whether the client's host deployment has a server selector (so
+ * rpci_device_request() can be used, and a device is best asked of it).
+ *
+ * @param client
+ *   The client.
+ * @return
+ *   1 with a selector, 0 without (or client NULL).
+ */
+int rpci_client_has_selector(const struct rpci_client *client);
 
 /**
  * Take what the proxy has posted (completions, interrupts) without waiting.
@@ -428,6 +470,49 @@ int rpci_memcpy_htod(struct rpci_device *dev, uint64_t dptr, const void *src, ui
  *   earlier command's error.
  */
 int rpci_memcpy_dtoh(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size);
+
+/**
+ * Queue a copy from host memory to the device behind the commands queued
+ * before it (the device's DMA engine reads the memory, in order with
+ * launches), and return at once: copies, kernels and copies back then
+ * follow one another on the device without a round trip between them.
+ * Errors show at rpci_synchronize() (or the next blocking call).
+ *
+ * @param dev
+ *   The device.
+ * @param dptr
+ *   Device address.
+ * @param src
+ *   Memory of rpci_client_host_alloc(), left unchanged until
+ *   rpci_synchronize() returns.
+ * @param size
+ *   Bytes.
+ * @return
+ *   0 (queued), -EINVAL (src is not memory of rpci_client_host_alloc()),
+ *   -EFAULT (outside device memory), -ENOTCONN, -ETIMEDOUT (the queue stayed
+ *   full).
+ */
+int rpci_memcpy_htod_async(struct rpci_device *dev, uint64_t dptr, const void *src,
+			   uint64_t size);
+
+/**
+ * Queue a copy from the device to host memory behind the commands queued
+ * before it (the device's DMA engine writes the memory), and return at
+ * once. The data is there when rpci_synchronize() returns.
+ *
+ * @param dev
+ *   The device.
+ * @param dst
+ *   Memory of rpci_client_host_alloc().
+ * @param dptr
+ *   Device address.
+ * @param size
+ *   Bytes.
+ * @return
+ *   0 (queued), -EINVAL (dst is not memory of rpci_client_host_alloc()),
+ *   -EFAULT, -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_memcpy_dtoh_async(struct rpci_device *dev, void *dst, uint64_t dptr, uint64_t size);
 
 /**
  * Set device memory to a byte value.
@@ -678,41 +763,6 @@ void *rpci_host_alloc(struct rpci_device *dev, size_t size);
  *   The memory; NULL is ignored.
  */
 void rpci_host_free(struct rpci_device *dev, void *ptr);
-
-/**
- * Read a device's configuration space (CfgRd, a dword at a time; the
- * proxy answers the identity dwords from what it read at attach).
- *
- * @param dev
- *   The device.
- * @param offset
- *   First byte (0..4095).
- * @param buf
- *   Receives the bytes.
- * @param len
- *   Bytes (offset + len at most 4096).
- * @return
- *   0, -EINVAL, -EIO (the device refused: Unsupported Request), -ENOTCONN,
- *   -ETIMEDOUT.
- */
-int rpci_device_config_read(struct rpci_device *dev, uint32_t offset, void *buf, uint32_t len);
-
-/**
- * Write a device's configuration space (CfgWr with byte enables).
- *
- * @param dev
- *   The device.
- * @param offset
- *   First byte (0..4095).
- * @param buf
- *   The bytes.
- * @param len
- *   Bytes (offset + len at most 4096).
- * @return
- *   0, -EINVAL, -EIO (refused), -ENOTCONN, -ETIMEDOUT.
- */
-int rpci_device_config_write(struct rpci_device *dev, uint32_t offset, const void *buf,
-			     uint32_t len);
 
 /* ------------------------------------------------ queued commands
  *
@@ -1084,6 +1134,179 @@ rpci_arg_local(uint16_t size)
 
 	return a;
 }
+
+/* ------------------------------------------------------------------------
+ * PCI functions and configuration space (client_pci.c)
+ *
+ * A server may serve a PCI function of its own host (kind "pci" in the
+ * deployment file) instead of a virtual GPU. rpci_device_open() opens one
+ * as a plain PCI function: its identity and BARs are read (BAR sizes by
+ * the usual all-ones write, which the server emulates: the function's own
+ * registers are never written), no queues are set up, and only
+ * configuration space and BAR access work (rpci_bar_read(),
+ * rpci_bar_write() on any BAR, within the server's access policy; commands
+ * give -ENOTSUP). Configuration space is open to every device.
+ * ------------------------------------------------------------------------ */
+
+/** One BAR of a device (rpci_device_bar_info()). */
+struct rpci_bar_info {
+	uint64_t addr;      /**< its address on the fabric (a PCI function: the host's) */
+	uint64_t size;      /**< bytes; 0: the device has no such BAR */
+	bool io;            /**< I/O space (not served) */
+	bool mem64;         /**< a 64-bit memory BAR */
+	bool prefetchable;
+};
+
+/**
+ * Read configuration space: len bytes at offset, as DW reads (the bytes
+ * around the range in those DWs are read too, and dropped).
+ *
+ * @param dev
+ *   An open device.
+ * @param offset
+ *   First byte (0..4095).
+ * @param buf
+ *   Receives len bytes.
+ * @param len
+ *   Bytes, offset + len at most 4096.
+ * @return
+ *   0, -EINVAL (range), -EIO (the device refused: Unsupported Request, e.g.
+ *   past a conventional function's 256 bytes), -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_device_config_read(struct rpci_device *dev, uint32_t offset, void *buf, uint32_t len);
+
+/**
+ * Write configuration space: len bytes at offset, one CfgWr per DW with
+ * byte enables for exactly those bytes.
+ *
+ * @param dev
+ *   An open device.
+ * @param offset
+ *   First byte.
+ * @param buf
+ *   The bytes.
+ * @param len
+ *   Their number, offset + len at most 4096.
+ * @return
+ *   0, -EINVAL, -EIO (refused: a PCI function whose policy has no
+ *   "config"), -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_device_config_write(struct rpci_device *dev, uint32_t offset, const void *buf,
+			     uint32_t len);
+
+/**
+ * Whether a device is a plain PCI function (not an rpci virtual GPU).
+ *
+ * @param dev
+ *   The device.
+ * @return
+ *   true for a PCI function of a server's host.
+ */
+bool rpci_device_is_plain(const struct rpci_device *dev);
+
+/**
+ * Describe a BAR of a device.
+ *
+ * @param dev
+ *   The device.
+ * @param bar
+ *   0..5.
+ * @param info
+ *   Filled in (size 0: no such BAR).
+ * @return
+ *   0, -EINVAL.
+ */
+int rpci_device_bar_info(const struct rpci_device *dev, int bar, struct rpci_bar_info *info);
+
+/**
+ * Function-level reset of a virtual GPU, from the client: the FLR bit of
+ * its PCI Express capability. Everything on the device is gone; the
+ * device is brought up again on the same session (as after any reset the
+ * device announces: a device from the selector, with failover, gets its
+ * state back from the replay log).
+ *
+ * @param dev
+ *   A virtual GPU.
+ * @return
+ *   0, -ENOTSUP (a plain PCI function), -ETIMEDOUT (no reset notice came),
+ *   -ENOTCONN, -EIO.
+ */
+int rpci_device_reset(struct rpci_device *dev);
+
+/* ------------------------------------------------------------------------
+ * Files in and out of device memory (client_file.c)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Load a file of the client's into device memory: streamed over the link
+ * as host-to-device copies (the client's copy mode).
+ *
+ * @param dev
+ *   A virtual GPU.
+ * @param dptr
+ *   Device address; the file must fit from there.
+ * @param path
+ *   The file.
+ * @param loaded
+ *   If not NULL, set to the bytes loaded (the file's size).
+ * @return
+ *   0, -ENOENT / -EACCES... (the file), -EFAULT (does not fit), or a copy's
+ *   error.
+ */
+int rpci_file_load(struct rpci_device *dev, uint64_t dptr, const char *path, uint64_t *loaded);
+
+/**
+ * Save device memory to a file of the client's (created or replaced).
+ *
+ * @return
+ *   0, the file's error (-EACCES, -ENOSPC, -EIO...), or a copy's error.
+ */
+int rpci_file_save(struct rpci_device *dev, const char *path, uint64_t dptr, uint64_t size);
+
+/**
+ * Load a file of the server's file directory into device memory, by name:
+ * the server reads it into the device itself, nothing crosses the link.
+ *
+ * @param dev
+ *   A virtual GPU.
+ * @param dptr
+ *   Device address.
+ * @param name
+ *   The file's name in the server's file_dir: a relative path, no ".." and
+ *   no symbolic link (at most 191 bytes).
+ * @param offset
+ *   First byte of the file.
+ * @param size
+ *   Bytes; 0: to the end of the file.
+ * @param loaded
+ *   If not NULL, set to the bytes loaded.
+ * @return
+ *   0, -ENOTSUP (the server has no file directory), -EINVAL (a bad name),
+ *   -EACCES (outside the directory: a symbolic link, not a regular file),
+ *   -ENOENT, -EFAULT (outside device memory), -ENOTCONN, -ETIMEDOUT.
+ */
+int rpci_file_load_server(struct rpci_device *dev, uint64_t dptr, const char *name,
+			  uint64_t offset, uint64_t size, uint64_t *loaded);
+
+/**
+ * Save device memory to a file of the server's file directory, by name.
+ *
+ * @param replace
+ *   Replace an existing file (else it must not exist).
+ * @return
+ *   0, -EROFS (the server does not allow saving), -EEXIST, and as
+ *   rpci_file_load_server().
+ */
+int rpci_file_save_server(struct rpci_device *dev, const char *name, uint64_t dptr,
+			  uint64_t size, bool replace);
+
+/**
+ * The size of a file of the server's file directory.
+ *
+ * @return
+ *   0 and *size set, or as rpci_file_load_server().
+ */
+int rpci_file_size_server(struct rpci_device *dev, const char *name, uint64_t *size);
 
 #ifdef __cplusplus
 }

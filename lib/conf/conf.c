@@ -41,9 +41,13 @@ struct parse {
 	/* Clients: their "server" and "device" settings (NULL if absent). */
 	const config_setting_t *server_s[RPCI_CONF_HOSTS_MAX];
 	const config_setting_t *device_s[RPCI_CONF_HOSTS_MAX];
+	/* The file's profiles, read before the hosts that name them. */
+	const struct rpci_conf *conf;
 };
 
-static const char *const g_root_keys[] = { "link", "hosts", "selector", "auth", NULL };
+static const char *const g_root_keys[] = {
+	"link", "hosts", "selector", "auth", "profiles", NULL,
+};
 static const char *const g_selector_keys[] = {
 	"host", "policy", "heartbeat_ms", "missed_heartbeats", "lease_ms", "explore", "seed",
 	"client_max_devices", "client_max_requests", NULL,
@@ -58,7 +62,7 @@ static const char *const g_link_keys[] = {
 
 static const char *const g_host_keys[] = {
 	"name", "roles", "mac", "port", "idle", "eal", "devices", "server", "device", "console",
-	"proxy", NULL,
+	"proxy", "file_dir", "file_save", NULL,
 };
 
 static const char *const g_eal_keys[] = {
@@ -71,9 +75,37 @@ static const char *const g_proxy_keys[] = {
 };
 
 static const char *const g_device_keys[] = {
-	"name", "backend", "memory_mb", "vendor_id", "device_id", "subsystem_vendor_id",
-	"subsystem_id", "class_code", "revision", "threads", "slowdown", NULL,
+	"name", "kind", "backend", "memory_mb", "vendor_id", "device_id", "subsystem_vendor_id",
+	"subsystem_id", "class_code", "revision", "threads", "slowdown", "profile", NULL,
 };
+
+/* A "pci" device: a real function of the host and its access policy. */
+static const char *const g_pci_device_keys[] = { "name", "kind", "address", "access", NULL };
+static const char *const g_pci_rule_keys[] = { "allow", "bar", "offset", "size", NULL };
+
+static const char *const g_profile_keys[] = {
+	"name", "vendor_id", "device_id", "subsystem_vendor_id", "subsystem_id", "class_code",
+	"revision", "bar0_size", "bar2_size", NULL,
+};
+
+/* The personality settings of a vgpu device or a profile (also the keys a profile replaces). */
+static const char *const g_identity_keys[] = {
+	"vendor_id", "device_id", "subsystem_vendor_id", "subsystem_id", "class_code", "revision",
+	NULL,
+};
+
+static const char *const g_pci_allow_names[] = {
+	[RPCI_CONF_PCI_CONFIG_READ] = "config-read",
+	[RPCI_CONF_PCI_CONFIG] = "config",
+	[RPCI_CONF_PCI_BAR_READ] = "bar-read",
+	[RPCI_CONF_PCI_BAR_RW] = "bar-rw",
+};
+
+/* Smallest BAR0 of a virtual GPU: its registers and submission queue. */
+#define VGPU_BAR0_MIN (64ull << 10)
+/* The largest BARs rpci's client places (BAR0 at 0xe0000000, BAR2 at 64 GiB). */
+#define VGPU_BAR0_MAX (1ull << 28)
+#define VGPU_BAR2_MAX (1ull << 36)
 
 /* Write "file:line - message" (or "file - message" when line < 0) to err. */
 static void
@@ -668,6 +700,276 @@ restore_where:
 	return rc;
 }
 
+/*
+ * The personality of a vgpu device or a profile (vendor, device, subsystem,
+ * class, revision) into the identity fields of id; its name, line and BAR
+ * sizes are left alone.
+ */
+static int
+parse_identity(struct parse *p, const config_setting_t *grp, struct rpci_conf_profile *id)
+{
+	const config_setting_t *s;
+	long long v;
+
+	if (conf_int(p, grp, "vendor_id", true, 0, 0xFFFF, true, &v, &s) < 0) {
+		return -EINVAL;
+	}
+	if (v == 0xFFFF) {
+		return conf_err(p, s, "vendor_id 0xffff is reserved");
+	}
+	id->vendor_id = (uint16_t)v;
+	if (conf_int(p, grp, "device_id", true, 0, 0xFFFF, true, &v, NULL) < 0) {
+		return -EINVAL;
+	}
+	id->device_id = (uint16_t)v;
+	v = 0;
+	if (conf_int(p, grp, "subsystem_vendor_id", false, 0, 0xFFFF, true, &v, NULL) < 0) {
+		return -EINVAL;
+	}
+	id->subsystem_vendor_id = (uint16_t)v;
+	v = 0;
+	if (conf_int(p, grp, "subsystem_id", false, 0, 0xFFFF, true, &v, NULL) < 0) {
+		return -EINVAL;
+	}
+	id->subsystem_id = (uint16_t)v;
+	if (conf_u32(p, grp, "class_code", true, 0, 0xFFFFFF, true, &id->class_code, NULL) < 0) {
+		return -EINVAL;
+	}
+	v = 0;
+	if (conf_int(p, grp, "revision", false, 0, 255, false, &v, NULL) < 0) {
+		return -EINVAL;
+	}
+	id->revision = (uint8_t)v;
+	return 0;
+}
+
+/* An optional BAR size of a profile: 0 (absent), or a power of two in lo..hi. */
+static int
+conf_bar_size(struct parse *p, const config_setting_t *grp, const char *key, long long lo,
+	      long long hi, uint64_t *out)
+{
+	const config_setting_t *s;
+	long long v;
+	int rc;
+
+	rc = conf_int(p, grp, key, false, lo, hi, true, &v, &s);
+	if (rc <= 0) {
+		return rc;
+	}
+	if ((v & (v - 1)) != 0) {
+		return conf_err(p, s, "'%s' 0x%llx is not a power of two", key, v);
+	}
+	*out = (uint64_t)v;
+	return 1;
+}
+
+/* The BAR2 size a vgpu with memory_bytes of memory has by default: the next power of two. */
+static uint64_t
+bar2_default(uint64_t memory_bytes)
+{
+	uint64_t b = VGPU_BAR0_MIN;
+
+	while (b < memory_bytes) {
+		b <<= 1;
+	}
+	return b;
+}
+
+/* The settings of a vgpu device (kind "vgpu", the default). */
+static int
+parse_vgpu_device(struct parse *p, const config_setting_t *grp, struct rpci_conf_device *dev)
+{
+	const struct rpci_conf_profile *prof = NULL;
+	struct rpci_conf_profile own = { .bar0_size = VGPU_BAR0_MIN };
+	const config_setting_t *s;
+	long long v;
+	unsigned int i;
+
+	if (conf_check_keys(p, grp, g_device_keys) < 0 ||
+	    conf_name(p, grp, "backend", true, dev->backend, BACKEND_CHARS, "[a-z0-9_]", &s) < 0) {
+		return -EINVAL;
+	}
+	if (conf_int(p, grp, "memory_mb", true, 1, 65536, false, &v, NULL) < 0) {
+		return -EINVAL;
+	}
+	dev->memory_bytes = (uint64_t)v << 20;
+	dev->bar0_size = VGPU_BAR0_MIN;
+	if (conf_name(p, grp, "profile", false, dev->profile, NAME_CHARS, "[A-Za-z0-9_.-]",
+		      &s) < 0) {
+		return -EINVAL;
+	}
+	if (s != NULL) {
+		prof = rpci_conf_profile_find(p->conf, dev->profile);
+		if (prof == NULL) {
+			return conf_err(p, s, "no profile '%s' in the file's 'profiles'",
+					dev->profile);
+		}
+		for (i = 0; g_identity_keys[i] != NULL; i++) {
+			const config_setting_t *k = config_setting_get_member(grp,
+									      g_identity_keys[i]);
+
+			if (k != NULL) {
+				return conf_err(p, k, "'%s' and 'profile' exclude each other "
+						"(profile '%s' gives the personality)",
+						g_identity_keys[i], prof->name);
+			}
+		}
+		if (prof->bar2_size != 0 && prof->bar2_size < dev->memory_bytes) {
+			return conf_err(p, s, "profile '%s' has a BAR2 of 0x%" PRIx64 " bytes, "
+					"smaller than the device's memory", prof->name,
+					prof->bar2_size);
+		}
+	} else {
+		if (parse_identity(p, grp, &own) < 0) {
+			return -EINVAL;
+		}
+		prof = &own;
+	}
+	dev->vendor_id = prof->vendor_id;
+	dev->device_id = prof->device_id;
+	dev->subsystem_vendor_id = prof->subsystem_vendor_id;
+	dev->subsystem_id = prof->subsystem_id;
+	dev->class_code = prof->class_code;
+	dev->revision = prof->revision;
+	dev->bar0_size = prof->bar0_size;
+	dev->bar2_size = prof->bar2_size;
+	if (dev->bar2_size == 0) {
+		dev->bar2_size = bar2_default(dev->memory_bytes);
+	}
+	if (conf_u32(p, grp, "threads", false, 1, 64, false, &dev->threads, NULL) < 0) {
+		return -EINVAL;
+	}
+	s = config_setting_get_member(grp, "slowdown");
+	if (s != NULL) {
+		if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
+			dev->slowdown = config_setting_get_float(s);
+		} else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+			   config_setting_type(s) == CONFIG_TYPE_INT64) {
+			dev->slowdown = (double)config_setting_get_int64(s);
+		} else {
+			return conf_err(p, s, "'slowdown' must be a number");
+		}
+		if (!(dev->slowdown >= 1.0 && dev->slowdown <= 1000.0)) {
+			return conf_err(p, s, "'slowdown' %g is out of range (1.0..1000.0)",
+					dev->slowdown);
+		}
+	}
+	return 0;
+}
+
+/* Entry idx of a pci device's "access" list. */
+static int
+parse_pci_rule(struct parse *p, const config_setting_t *grp, unsigned int idx,
+	       struct rpci_conf_pci_rule *r)
+{
+	const config_setting_t *s;
+	const char *v;
+	long long n;
+	unsigned int i;
+
+	if (!config_setting_is_group(grp)) {
+		return conf_err(p, grp, "'access' entry %u must be a group: { allow = \"...\"; }",
+				idx + 1);
+	}
+	r->line = (int)config_setting_source_line(grp);
+	if (conf_check_keys(p, grp, g_pci_rule_keys) < 0) {
+		return -EINVAL;
+	}
+	s = config_setting_get_member(grp, "allow");
+	if (s == NULL) {
+		return conf_err(p, grp, "'access' entry %u: missing 'allow'", idx + 1);
+	}
+	v = config_setting_get_string(s);
+	for (i = 0; v != NULL && i < CONF_DIM(g_pci_allow_names); i++) {
+		if (strcmp(v, g_pci_allow_names[i]) == 0) {
+			break;
+		}
+	}
+	if (v == NULL || i == CONF_DIM(g_pci_allow_names)) {
+		return conf_err(p, s, "'allow' must be \"config-read\", \"config\", \"bar-read\" "
+				"or \"bar-rw\"");
+	}
+	r->allow = (enum rpci_conf_pci_allow)i;
+	if (r->allow == RPCI_CONF_PCI_CONFIG_READ || r->allow == RPCI_CONF_PCI_CONFIG) {
+		for (i = 1; g_pci_rule_keys[i] != NULL; i++) {
+			s = config_setting_get_member(grp, g_pci_rule_keys[i]);
+			if (s != NULL) {
+				return conf_err(p, s, "'%s' is for bar-read and bar-rw rules, not "
+						"%s", g_pci_rule_keys[i], v);
+			}
+		}
+		return 0;
+	}
+	if (conf_int(p, grp, "bar", true, 0, 5, false, &n, NULL) < 0) {
+		return -EINVAL;
+	}
+	r->bar = (uint8_t)n;
+	n = 0;
+	if (conf_int(p, grp, "offset", false, 0, 1ll << 48, true, &n, NULL) < 0) {
+		return -EINVAL;
+	}
+	r->offset = (uint64_t)n;
+	if (conf_int(p, grp, "size", true, 1, 1ll << 48, true, &n, NULL) < 0) {
+		return -EINVAL;
+	}
+	r->size = (uint64_t)n;
+	return 0;
+}
+
+/* The settings of a pci device: "address" and "access". */
+static int
+parse_pci_device(struct parse *p, const config_setting_t *grp, struct rpci_conf_device *dev)
+{
+	const config_setting_t *s, *list;
+	const char *v;
+	unsigned int i, n;
+
+	for (i = 0; g_device_keys[i] != NULL; i++) {
+		if (!conf_key_known(g_device_keys[i], g_pci_device_keys)) {
+			s = config_setting_get_member(grp, g_device_keys[i]);
+			if (s != NULL) {
+				return conf_err(p, s, "'%s' is not for a pci device (kind \"pci\" "
+						"takes address and access)", g_device_keys[i]);
+			}
+		}
+	}
+	if (conf_check_keys(p, grp, g_pci_device_keys) < 0) {
+		return -EINVAL;
+	}
+	s = config_setting_get_member(grp, "address");
+	if (s == NULL) {
+		return conf_err(p, grp, "missing 'address' (the function's \"0000:00:03.0\")");
+	}
+	v = config_setting_get_string(s);
+	if (v == NULL || rpci_conf_pci_address_parse(v, &dev->pci_domain, &dev->pci_bus,
+						     &dev->pci_dev, &dev->pci_func) < 0) {
+		return conf_err(p, s, "'address' must be a PCI address \"DDDD:BB:DD.F\" or "
+				"\"BB:DD.F\" (hexadecimal)");
+	}
+	list = config_setting_get_member(grp, "access");
+	if (list == NULL) {
+		return 0; /* configuration reads only */
+	}
+	if (config_setting_type(list) != CONFIG_TYPE_LIST &&
+	    !(config_setting_type(list) == CONFIG_TYPE_ARRAY &&
+	      config_setting_length(list) == 0)) {
+		return conf_err(p, list, "'access' must be a list: access = ( { allow = "
+				"\"bar-read\"; bar = 0; size = 0x1000; } );");
+	}
+	n = (unsigned int)config_setting_length(list);
+	if (n > RPCI_CONF_PCI_RULES_MAX) {
+		return conf_err(p, list, "'access' has %u entries, at most %d", n,
+				RPCI_CONF_PCI_RULES_MAX);
+	}
+	for (i = 0; i < n; i++) {
+		if (parse_pci_rule(p, config_setting_get_elem(list, i), i, &dev->rules[i]) < 0) {
+			return -EINVAL;
+		}
+	}
+	dev->nb_rules = n;
+	return 0;
+}
+
 /* Entry idx of a server's "devices" list. */
 static int
 parse_device(struct parse *p, const config_setting_t *grp, unsigned int idx,
@@ -676,7 +978,7 @@ parse_device(struct parse *p, const config_setting_t *grp, unsigned int idx,
 	struct rpci_conf_device *dev = &host->devices[idx];
 	const config_setting_t *s;
 	char host_where[sizeof(p->where)];
-	long long v;
+	const char *v;
 	unsigned int i;
 	int rc = -EINVAL;
 
@@ -700,65 +1002,22 @@ parse_device(struct parse *p, const config_setting_t *grp, unsigned int idx,
 		}
 	}
 	conf_where(p, true, "device '%s' of %s", dev->name, host_where);
-	if (conf_check_keys(p, grp, g_device_keys) < 0 ||
-	    conf_name(p, grp, "backend", true, dev->backend, BACKEND_CHARS, "[a-z0-9_]", &s) < 0) {
-		goto restore_where;
-	}
-	if (conf_int(p, grp, "memory_mb", true, 1, 65536, false, &v, NULL) < 0) {
-		goto restore_where;
-	}
-	dev->memory_bytes = (uint64_t)v << 20;
-	if (conf_int(p, grp, "vendor_id", true, 0, 0xFFFF, true, &v, &s) < 0) {
-		goto restore_where;
-	}
-	if (v == 0xFFFF) {
-		conf_err(p, s, "vendor_id 0xffff is reserved");
-		goto restore_where;
-	}
-	dev->vendor_id = (uint16_t)v;
-	if (conf_int(p, grp, "device_id", true, 0, 0xFFFF, true, &v, NULL) < 0) {
-		goto restore_where;
-	}
-	dev->device_id = (uint16_t)v;
-	v = 0;
-	if (conf_int(p, grp, "subsystem_vendor_id", false, 0, 0xFFFF, true, &v, NULL) < 0) {
-		goto restore_where;
-	}
-	dev->subsystem_vendor_id = (uint16_t)v;
-	v = 0;
-	if (conf_int(p, grp, "subsystem_id", false, 0, 0xFFFF, true, &v, NULL) < 0) {
-		goto restore_where;
-	}
-	dev->subsystem_id = (uint16_t)v;
-	if (conf_u32(p, grp, "class_code", true, 0, 0xFFFFFF, true, &dev->class_code, NULL) < 0) {
-		goto restore_where;
-	}
-	v = 0;
-	if (conf_int(p, grp, "revision", false, 0, 255, false, &v, NULL) < 0) {
-		goto restore_where;
-	}
-	dev->revision = (uint8_t)v;
-	if (conf_u32(p, grp, "threads", false, 1, 64, false, &dev->threads, NULL) < 0) {
-		goto restore_where;
-	}
-	s = config_setting_get_member(grp, "slowdown");
+	dev->kind = RPCI_CONF_DEV_VGPU;
+	s = config_setting_get_member(grp, "kind");
 	if (s != NULL) {
-		if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
-			dev->slowdown = config_setting_get_float(s);
-		} else if (config_setting_type(s) == CONFIG_TYPE_INT ||
-			   config_setting_type(s) == CONFIG_TYPE_INT64) {
-			dev->slowdown = (double)config_setting_get_int64(s);
-		} else {
-			conf_err(p, s, "'slowdown' must be a number");
-			goto restore_where;
-		}
-		if (!(dev->slowdown >= 1.0 && dev->slowdown <= 1000.0)) {
-			conf_err(p, s, "'slowdown' %g is out of range (1.0..1000.0)",
-				 dev->slowdown);
+		v = config_setting_get_string(s);
+		if (v != NULL && strcmp(v, "pci") == 0) {
+			dev->kind = RPCI_CONF_DEV_PCI;
+		} else if (v == NULL || strcmp(v, "vgpu") != 0) {
+			conf_err(p, s, "'kind' must be \"vgpu\" or \"pci\"");
 			goto restore_where;
 		}
 	}
-	rc = 0;
+	if (dev->kind == RPCI_CONF_DEV_PCI) {
+		rc = parse_pci_device(p, grp, dev);
+	} else {
+		rc = parse_vgpu_device(p, grp, dev);
+	}
 restore_where:
 	memcpy(p->where, host_where, sizeof(host_where));
 	p->prefix = true;
@@ -770,7 +1029,7 @@ static int
 parse_devices(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host *host)
 {
 	const config_setting_t *grp = config_setting_get_member(hgrp, "devices");
-	unsigned int i, n;
+	unsigned int i, j, n;
 
 	if (!(host->roles & RPCI_ROLE_SERVER)) {
 		if (grp != NULL) {
@@ -792,11 +1051,57 @@ parse_devices(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_ho
 				RPCI_CONF_DEVICES_MAX);
 	}
 	for (i = 0; i < n; i++) {
+		const struct rpci_conf_device *d = &host->devices[i];
+
 		if (parse_device(p, config_setting_get_elem(grp, i), i, host) < 0) {
 			return -EINVAL;
 		}
+		for (j = 0; d->kind == RPCI_CONF_DEV_PCI && j < i; j++) {
+			const struct rpci_conf_device *o = &host->devices[j];
+
+			if (o->kind == RPCI_CONF_DEV_PCI && o->pci_domain == d->pci_domain &&
+			    o->pci_bus == d->pci_bus && o->pci_dev == d->pci_dev &&
+			    o->pci_func == d->pci_func) {
+				return conf_err_at(p, p->name, d->line, "host '%s': devices '%s' "
+						   "and '%s' (line %d) are the same PCI function",
+						   host->name, d->name, o->name, o->line);
+			}
+		}
 	}
 	host->nb_devices = n;
+	return 0;
+}
+
+/* "file_dir" and "file_save" of a host: server hosts only. */
+static int
+parse_file_dir(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host *host)
+{
+	const config_setting_t *dir = config_setting_get_member(hgrp, "file_dir");
+	const config_setting_t *save = config_setting_get_member(hgrp, "file_save");
+	const char *v;
+
+	if (!(host->roles & RPCI_ROLE_SERVER)) {
+		if (dir != NULL || save != NULL) {
+			return conf_err(p, dir != NULL ? dir : save,
+					"'%s' is only for server hosts",
+					dir != NULL ? "file_dir" : "file_save");
+		}
+		return 0;
+	}
+	if (dir != NULL) {
+		v = config_setting_get_string(dir);
+		if (v == NULL || v[0] != '/' || strlen(v) >= sizeof(host->file_dir)) {
+			return conf_err(p, dir, "'file_dir' must be an absolute path of at most "
+					"%zu characters", sizeof(host->file_dir) - 1);
+		}
+		memcpy(host->file_dir, v, strlen(v) + 1);
+	}
+	if (conf_bool(p, hgrp, "file_save", &host->file_save) < 0) {
+		return -EINVAL;
+	}
+	if (host->file_save && host->file_dir[0] == '\0') {
+		return conf_err(p, save, "'file_save' needs a 'file_dir'");
+	}
 	return 0;
 }
 
@@ -935,7 +1240,7 @@ parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struc
 	}
 
 	if (parse_eal(p, grp, host) < 0 || parse_devices(p, grp, host) < 0 ||
-	    parse_proxy(p, grp, host) < 0) {
+	    parse_proxy(p, grp, host) < 0 || parse_file_dir(p, grp, host) < 0) {
 		return -EINVAL;
 	}
 
@@ -1273,6 +1578,73 @@ restore_where:
 	return rc;
 }
 
+/* Entry idx of the "profiles" list. */
+static int
+parse_profile(struct parse *p, const config_setting_t *grp, unsigned int idx,
+	      struct rpci_conf *conf)
+{
+	struct rpci_conf_profile *prof = &conf->profiles[idx];
+	const config_setting_t *s;
+	unsigned int i;
+
+	if (!config_setting_is_group(grp)) {
+		return conf_err(p, grp, "'profiles' entry %u must be a group: { name = ...; ... }",
+				idx + 1);
+	}
+	prof->line = (int)config_setting_source_line(grp);
+	conf_where(p, true, "profile #%u", idx + 1);
+	if (conf_name(p, grp, "name", true, prof->name, NAME_CHARS, "[A-Za-z0-9_.-]", &s) < 0) {
+		return -EINVAL;
+	}
+	for (i = 0; i < idx; i++) {
+		if (strcmp(conf->profiles[i].name, prof->name) == 0) {
+			return conf_err_plain(p, s, "duplicate profile name '%s' (first at line "
+					      "%d)", prof->name, conf->profiles[i].line);
+		}
+	}
+	conf_where(p, true, "profile '%s'", prof->name);
+	if (conf_check_keys(p, grp, g_profile_keys) < 0 || parse_identity(p, grp, prof) < 0) {
+		return -EINVAL;
+	}
+	prof->bar0_size = VGPU_BAR0_MIN;
+	if (conf_bar_size(p, grp, "bar0_size", VGPU_BAR0_MIN, VGPU_BAR0_MAX,
+			  &prof->bar0_size) < 0 ||
+	    conf_bar_size(p, grp, "bar2_size", VGPU_BAR0_MIN, VGPU_BAR2_MAX,
+			  &prof->bar2_size) < 0) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* List "profiles" (optional), read before the hosts. */
+static int
+parse_profiles(struct parse *p, const config_setting_t *root, struct rpci_conf *conf)
+{
+	const config_setting_t *grp = config_setting_get_member(root, "profiles");
+	unsigned int i, n;
+
+	if (grp == NULL) {
+		return 0;
+	}
+	if (config_setting_type(grp) != CONFIG_TYPE_LIST &&
+	    !(config_setting_type(grp) == CONFIG_TYPE_ARRAY && config_setting_length(grp) == 0)) {
+		return conf_err(p, grp, "'profiles' must be a list: profiles = ( { ... } );");
+	}
+	n = (unsigned int)config_setting_length(grp);
+	if (n > RPCI_CONF_PROFILES_MAX) {
+		return conf_err(p, grp, "'profiles' has %u entries, at most %d", n,
+				RPCI_CONF_PROFILES_MAX);
+	}
+	for (i = 0; i < n; i++) {
+		if (parse_profile(p, config_setting_get_elem(grp, i), i, conf) < 0) {
+			return -EINVAL;
+		}
+		conf->nb_profiles = i + 1;
+	}
+	conf_where(p, false, "%s", "");
+	return 0;
+}
+
 /* List "hosts". */
 static int
 parse_hosts(struct parse *p, const config_setting_t *root, struct rpci_conf *conf)
@@ -1322,8 +1694,10 @@ conf_build(struct parse *p, const config_t *cfg, const char *path)
 		len = strlen(path);
 		memcpy(conf->path, path, len + 1);
 	}
+	p->conf = conf;
 	if (conf_check_keys(p, root, g_root_keys) < 0 || parse_link(p, root, &conf->link) < 0 ||
-	    parse_hosts(p, root, conf) < 0 || parse_auth(p, root, path, &conf->auth) < 0) {
+	    parse_profiles(p, root, conf) < 0 || parse_hosts(p, root, conf) < 0 ||
+	    parse_auth(p, root, path, &conf->auth) < 0) {
 		goto free_conf;
 	}
 	return conf;
@@ -1508,6 +1882,80 @@ rpci_conf_device_find(const struct rpci_conf_host *host, const char *name)
 	}
 	errno = ENOENT;
 	return NULL;
+}
+
+const struct rpci_conf_profile *
+rpci_conf_profile_find(const struct rpci_conf *conf, const char *name)
+{
+	unsigned int i;
+
+	if (conf == NULL || name == NULL) {
+		errno = ENOENT;
+		return NULL;
+	}
+	for (i = 0; i < conf->nb_profiles; i++) {
+		if (strcmp(conf->profiles[i].name, name) == 0) {
+			return &conf->profiles[i];
+		}
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
+/* n hexadecimal digits (exactly) of s as a number. */
+static int
+hex_field(const char *s, size_t n, unsigned long *v)
+{
+	char buf[8];
+	char *end;
+
+	if (n == 0 || n >= sizeof(buf) || strspn(s, "0123456789abcdefABCDEF") < n) {
+		return -EINVAL;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*v = strtoul(buf, &end, 16);
+	return *end == '\0' ? 0 : -EINVAL;
+}
+
+int
+rpci_conf_pci_address_parse(const char *s, uint16_t *domain, uint8_t *bus, uint8_t *dev,
+			    uint8_t *func)
+{
+	unsigned long d = 0, b, v, f;
+	size_t len;
+
+	if (s == NULL) {
+		return -EINVAL;
+	}
+	len = strlen(s);
+	if (len == 12) {
+		/* DDDD:BB:DD.F */
+		if (s[4] != ':' || hex_field(s, 4, &d) < 0) {
+			return -EINVAL;
+		}
+		s += 5;
+	} else if (len != 7) {
+		return -EINVAL;
+	}
+	if (s[2] != ':' || s[5] != '.' || hex_field(s, 2, &b) < 0 ||
+	    hex_field(s + 3, 2, &v) < 0 || hex_field(s + 6, 1, &f) < 0 || v > 0x1f || f > 7) {
+		return -EINVAL;
+	}
+	*domain = (uint16_t)d;
+	*bus = (uint8_t)b;
+	*dev = (uint8_t)v;
+	*func = (uint8_t)f;
+	return 0;
+}
+
+const char *
+rpci_conf_pci_allow_name(enum rpci_conf_pci_allow allow)
+{
+	if ((unsigned int)allow >= CONF_DIM(g_pci_allow_names)) {
+		return "?";
+	}
+	return g_pci_allow_names[allow];
 }
 
 int

@@ -37,6 +37,10 @@ extern "C" {
 #define RPCI_CONF_DEVICES_MAX 16
 /** Most hosts in one file. */
 #define RPCI_CONF_HOSTS_MAX 64
+/** Most access rules of one PCI device. */
+#define RPCI_CONF_PCI_RULES_MAX 8
+/** Most personality profiles in one file. */
+#define RPCI_CONF_PROFILES_MAX 32
 /** Size of an error message buffer large enough for any message. */
 #define RPCI_CONF_ERR_MAX 512
 
@@ -99,9 +103,47 @@ struct rpci_conf_eal {
 	unsigned int nb_extra;
 };
 
+/** What a device entry is ("kind"). */
+enum rpci_conf_device_kind {
+	RPCI_CONF_DEV_VGPU = 0, /**< a virtual GPU on a compute backend (the default) */
+	RPCI_CONF_DEV_PCI = 1,  /**< a real PCI function of the server host */
+};
+
+/** What an access rule of a PCI device allows ("allow"). */
+enum rpci_conf_pci_allow {
+	RPCI_CONF_PCI_CONFIG_READ = 0, /**< read configuration space (always allowed) */
+	RPCI_CONF_PCI_CONFIG = 1,      /**< read and write configuration space */
+	RPCI_CONF_PCI_BAR_READ = 2,    /**< read a range of a BAR */
+	RPCI_CONF_PCI_BAR_RW = 3,      /**< read and write a range of a BAR */
+};
+
+/** One access rule of a PCI device (an entry of its "access" list). */
+struct rpci_conf_pci_rule {
+	enum rpci_conf_pci_allow allow;
+	uint8_t bar;     /**< bar-read, bar-rw: the BAR (0..5) */
+	uint64_t offset; /**< bar-read, bar-rw: first byte of the range in the BAR */
+	uint64_t size;   /**< bar-read, bar-rw: bytes of the range (> 0) */
+	int line;        /**< line of the rule in the file */
+};
+
+/** A personality profile (an entry of the top-level "profiles" list). */
+struct rpci_conf_profile {
+	char name[RPCI_CONF_NAME_MAX]; /**< unique in the file */
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint16_t subsystem_vendor_id;
+	uint16_t subsystem_id;
+	uint32_t class_code;
+	uint8_t revision;
+	uint64_t bar0_size;            /**< BAR0 (registers), a power of two, >= 64 KiB */
+	uint64_t bar2_size;            /**< BAR2 (device memory); 0: from the memory size */
+	int line;
+};
+
 /** A device a server host serves (an entry of a host's "devices" list). */
 struct rpci_conf_device {
 	char name[RPCI_CONF_NAME_MAX];    /**< unique on its host */
+	enum rpci_conf_device_kind kind;  /**< "kind": vgpu (default) or pci */
 	char backend[RPCI_CONF_NAME_MAX]; /**< compute backend, e.g. "cpu" */
 	uint64_t memory_bytes;            /**< device memory (memory_mb, 1..65536 MiB) */
 	uint16_t vendor_id;               /**< personality: vendor id */
@@ -112,6 +154,18 @@ struct rpci_conf_device {
 	uint8_t revision;                 /**< personality: revision id */
 	uint32_t threads;                 /**< cpu backend: worker threads (default 1, 1..64) */
 	double slowdown;                  /**< cpu backend: slowdown (default 1.0, 1..1000) */
+	/** vgpu: the profile its personality came from ("" if none) */
+	char profile[RPCI_CONF_NAME_MAX];
+	uint64_t bar0_size;               /**< vgpu: BAR0 size (64 KiB unless a profile says) */
+	uint64_t bar2_size;               /**< vgpu: BAR2 size (0: from the memory size) */
+	/** pci: the host function ("address", domain:bus:device.function) */
+	uint16_t pci_domain;
+	uint8_t pci_bus;
+	uint8_t pci_dev;
+	uint8_t pci_func;
+	/** pci: its access policy ("access"; none: configuration reads only) */
+	struct rpci_conf_pci_rule rules[RPCI_CONF_PCI_RULES_MAX];
+	unsigned int nb_rules;
 	int line;                         /**< line of the entry in the file */
 };
 
@@ -152,6 +206,10 @@ struct rpci_conf_host {
 	char console[RPCI_CONF_STR_MAX];
 	/** Client: the client daemon's socket (group "proxy"), programs connect to it. */
 	struct rpci_conf_proxy proxy;
+	/** Server: the directory its devices load files from by name ("" = none). */
+	char file_dir[RPCI_CONF_STR_MAX];
+	/** Server: devices may also save device memory to files there (default false). */
+	bool file_save;
 	int line; /**< line of the entry in the file */
 };
 
@@ -198,6 +256,8 @@ struct rpci_conf {
 	struct rpci_conf_auth auth;
 	struct rpci_conf_host hosts[RPCI_CONF_HOSTS_MAX];
 	unsigned int nb_hosts;
+	struct rpci_conf_profile profiles[RPCI_CONF_PROFILES_MAX]; /**< "profiles" */
+	unsigned int nb_profiles;
 };
 
 /**
@@ -303,6 +363,43 @@ const struct rpci_conf_device *rpci_conf_device_find(const struct rpci_conf_host
  *   The index, or -ENOENT if dev is not one of host's devices.
  */
 int rpci_conf_device_index(const struct rpci_conf_host *host, const struct rpci_conf_device *dev);
+
+/**
+ * Find a personality profile by name.
+ *
+ * @param conf
+ *   The configuration.
+ * @param name
+ *   Profile name.
+ * @return
+ *   The profile, or NULL with errno ENOENT.
+ */
+const struct rpci_conf_profile *rpci_conf_profile_find(const struct rpci_conf *conf,
+						       const char *name);
+
+/**
+ * Parse a PCI address: "DDDD:BB:DD.F" or "BB:DD.F" (hexadecimal; domain 0
+ * when absent; device 0..0x1f, function 0..7).
+ *
+ * @param s
+ *   The text.
+ * @param domain, bus, dev, func
+ *   Set to its parts.
+ * @return
+ *   0, or -EINVAL.
+ */
+int rpci_conf_pci_address_parse(const char *s, uint16_t *domain, uint8_t *bus, uint8_t *dev,
+				uint8_t *func);
+
+/**
+ * Name of an access rule's kind: "config-read", "config", "bar-read", "bar-rw".
+ *
+ * @param allow
+ *   The kind.
+ * @return
+ *   The name, or "?" for a value out of range.
+ */
+const char *rpci_conf_pci_allow_name(enum rpci_conf_pci_allow allow);
 
 /** The name prefix of a vdev that is an rpci kernel-TCP port (lib/link), not EAL's. */
 #define RPCI_CONF_TCP_VDEV_PREFIX "net_rpci_tcp"

@@ -2,7 +2,7 @@
 
 /*
  * Console commands of the server selector: show table [json], show
- * sessions, set policy, attach, detach, drain.
+ * sessions, show clients, set policy, attach, detach, drain.
  */
 
 #include <errno.h>
@@ -111,9 +111,9 @@ cmd_show_table_parsed(void *parsed_result, struct cmdline *cl, void *data)
 	now = console_now_us(c);
 	cmdline_printf(cl, "policy %s, %u devices\n",
 		       rpci_selector_policy_name(rpci_selector_policy(c->env.selector)), n);
-	cmdline_printf(cl, "%-12s %-12s %-9s %-8s %8s %8s %5s %-17s %8s %9s %12s\n", "SERVER",
-		       "DEVICE", "STATE", "BACKEND", "MEM_MIB", "FREE_MIB", "LOAD", "CLIENT",
-		       "LEASE", "EXPIRES_S", "HEARTBEAT_MS");
+	cmdline_printf(cl, "%-12s %-12s %-9s %-8s %8s %8s %5s %-17s %8s %9s %12s %-9s %-6s %8s"
+		       "\n", "SERVER", "DEVICE", "STATE", "BACKEND", "MEM_MIB", "FREE_MIB", "LOAD",
+		       "CLIENT", "LEASE", "EXPIRES_S", "HEARTBEAT_MS", "ID", "CLASS", "LOAD_AVG");
 	for (i = 0; i < n; i++) {
 		const struct rpci_sel_row *r = &rows[i];
 		char client[24] = "-", lease[24] = "-", expires[24] = "-";
@@ -126,11 +126,12 @@ cmd_show_table_parsed(void *parsed_result, struct cmdline *cl, void *data)
 			mac_str(r->status.client_mac, client, sizeof(client));
 		}
 		cmdline_printf(cl, "%-12s %-12s %-9s %-8s %8" PRIu64 " %8" PRIu64
-			       " %5.2f %-17s %8s %9s %12.0f\n",
+			       " %5.2f %-17s %8s %9s %12.0f %04x:%04x %06x %8.2f\n",
 			       r->info.server, r->info.device, rpci_selector_state_name(r->state),
 			       r->info.backend, r->info.memory_bytes >> 20,
 			       r->status.memory_free >> 20, r->status.load, client, lease,
-			       expires, heartbeat_age_ms(r, now));
+			       expires, heartbeat_age_ms(r, now), r->info.vendor_id,
+			       r->info.device_id, r->info.class_code, r->load_avg);
 	}
 	free(rows);
 }
@@ -144,7 +145,8 @@ static cmdline_parse_inst_t cmd_show_table = {
 	.f = cmd_show_table_parsed,
 	.data = NULL,
 	.help_str = "show table: the selector's table, one row per device: server, device, "
-		    "state, backend, memory, load, client, lease, its expiry, heartbeat age",
+		    "state, backend, memory, load, client, lease, its expiry, heartbeat age, "
+		    "identity, class, smoothed load",
 	.tokens = {
 		(void *)&cmd_show_table_show,
 		(void *)&cmd_show_table_table,
@@ -159,11 +161,23 @@ struct cmd_show_table_json_result {
 	cmdline_fixed_string_t json;
 };
 
+/* Usage counters as members of o (numbers: exact below 2^53). */
+static void
+usage_json(cJSON *o, const struct rpci_sel_usage *u)
+{
+	cJSON_AddNumberToObject(o, "bytes_in", (double)u->bytes_in);
+	cJSON_AddNumberToObject(o, "bytes_out", (double)u->bytes_out);
+	cJSON_AddNumberToObject(o, "kernels", (double)u->kernels);
+	cJSON_AddNumberToObject(o, "kernel_ns", (double)u->kernel_ns);
+	cJSON_AddNumberToObject(o, "mem_high", (double)u->mem_high);
+	cJSON_AddNumberToObject(o, "errors", (double)u->errors);
+}
+
 static cJSON *
 row_json(const struct rpci_sel_row *r, uint64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
-	char mac[24];
+	char mac[24], lease[24];
 
 	if (o == NULL) {
 		return NULL;
@@ -185,7 +199,9 @@ row_json(const struct rpci_sel_row *r, uint64_t now)
 	if (r->attached) {
 		cJSON_AddStringToObject(o, "client_mac",
 					mac_str(r->att.client_mac, mac, sizeof(mac)));
-		cJSON_AddNumberToObject(o, "lease_id", (double)r->att.lease_id);
+		/* all digits (cJSON prints numbers with 15: lease ids have up to 16) */
+		snprintf(lease, sizeof(lease), "%" PRIu64, r->att.lease_id);
+		cJSON_AddRawToObject(o, "lease_id", lease);
 		cJSON_AddNumberToObject(o, "lease_expires_s", lease_left_s(r, now));
 	} else {
 		if (r->status.in_use) {
@@ -199,6 +215,8 @@ row_json(const struct rpci_sel_row *r, uint64_t now)
 	}
 	cJSON_AddNumberToObject(o, "heartbeat_age_ms", heartbeat_age_ms(r, now));
 	cJSON_AddNumberToObject(o, "predicted_us", r->predicted_us);
+	cJSON_AddNumberToObject(o, "load_avg", r->load_avg);
+	usage_json(o, &r->status.total);
 	return o;
 }
 
@@ -338,6 +356,74 @@ static cmdline_parse_inst_t cmd_show_sessions = {
 	.tokens = {
 		(void *)&cmd_show_sessions_show,
 		(void *)&cmd_show_sessions_sessions,
+		NULL,
+	},
+};
+
+/* *** show clients *** */
+struct cmd_show_clients_result {
+	cmdline_fixed_string_t show;
+	cmdline_fixed_string_t clients;
+};
+
+static void
+cmd_show_clients_parsed(void *parsed_result, struct cmdline *cl, void *data)
+{
+	struct rpci_console *c = data;
+	struct rpci_sel_client *cls;
+	uint32_t n, i;
+	int ret;
+
+	RTE_SET_USED(parsed_result);
+	if (c->env.show_clients != NULL) {
+		ret = c->env.show_clients(c->env.arg, cl);
+		if (ret < 0) {
+			console_err(c, cl, "show clients: %s", strerror(-ret));
+		}
+		return;
+	}
+	if (!need_selector(c, cl, "show clients")) {
+		return;
+	}
+	cls = calloc(RPCI_SEL_CLIENTS_MAX, sizeof(*cls));
+	if (cls == NULL) {
+		console_err(c, cl, "show clients: out of memory");
+		return;
+	}
+	n = rpci_selector_clients(c->env.selector, cls, RPCI_SEL_CLIENTS_MAX);
+	cmdline_printf(cl, "%-17s %-12s %8s %12s %12s %8s %10s %10s %6s\n", "CLIENT", "HOST",
+		       "SESSIONS", "BYTES_IN", "BYTES_OUT", "KERNELS", "KERNEL_MS", "MEM_MIB",
+		       "ERRORS");
+	for (i = 0; i < n && i < RPCI_SEL_CLIENTS_MAX; i++) {
+		const struct rpci_sel_client *k = &cls[i];
+		const struct rpci_conf_host *h = c->env.conf != NULL ?
+			rpci_conf_host_by_mac(c->env.conf, k->mac) : NULL;
+		char mac[24];
+
+		cmdline_printf(cl, "%-17s %-12s %8" PRIu64 " %12" PRIu64 " %12" PRIu64 " %8" PRIu64
+			       " %10.1f %10.1f %6" PRIu64 "\n", mac_str(k->mac, mac, sizeof(mac)),
+			       h != NULL ? h->name : "?", k->sessions, k->usage.bytes_in,
+			       k->usage.bytes_out, k->usage.kernels,
+			       (double)k->usage.kernel_ns / 1e6,
+			       (double)k->usage.mem_high / (1 << 20), k->usage.errors);
+	}
+	cmdline_printf(cl, "%u clients\n", n);
+	free(cls);
+}
+
+static cmdline_parse_token_string_t cmd_show_clients_show =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_clients_result, show, "show");
+static cmdline_parse_token_string_t cmd_show_clients_clients =
+	TOKEN_STRING_INITIALIZER(struct cmd_show_clients_result, clients, "clients");
+
+static cmdline_parse_inst_t cmd_show_clients = {
+	.f = cmd_show_clients_parsed,
+	.data = NULL,
+	.help_str = "show clients: each client's usage: sessions, bytes in and out, kernels, "
+		    "kernel time, memory high-water mark, errors",
+	.tokens = {
+		(void *)&cmd_show_clients_show,
+		(void *)&cmd_show_clients_clients,
 		NULL,
 	},
 };
@@ -562,6 +648,7 @@ static cmdline_parse_inst_t *const g_selector_cmds[] = {
 	&cmd_show_table,
 	&cmd_show_table_json,
 	&cmd_show_sessions,
+	&cmd_show_clients,
 	&cmd_set_policy,
 	&cmd_attach,
 	&cmd_detach,

@@ -118,6 +118,22 @@ struct rpci_console_env {
 	 * the process has no control plane.
 	 */
 	int (*show_security)(void *arg, struct cmdline *cl);
+	/**
+	 * "show clients": each client's usage, as show_devices. NULL: the
+	 * selector's view (rpci_selector_clients()), or that there is none.
+	 */
+	int (*show_clients)(void *arg, struct cmdline *cl);
+	/**
+	 * "set personality DEVICE PROFILE": give a device of this process the
+	 * identity of a profile of the deployment file, with a function-level
+	 * reset; as attach. NULL: this process serves no devices.
+	 */
+	int (*set_personality)(void *arg, const char *device, const char *profile, char *msg,
+			       size_t len);
+	/** "reset DEVICE": a function-level reset of a device; as attach. NULL: as above. */
+	int (*reset_device)(void *arg, const char *device, char *msg, size_t len);
+	/** The deployment, for host names by MAC in "show clients" (NULL: MACs only). */
+	const struct rpci_conf *conf;
 	/** Argument of the callbacks. */
 	void *arg;
 	/** "quit" on the terminal or in a command file, and "shutdown", set it to 1. */

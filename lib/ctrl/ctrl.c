@@ -159,6 +159,17 @@ struct ctrl_table {
 #define F_OBJ(k, t) \
 	{ .key = k, .kind = CK_OBJ, .sub = &t, .why_missing = "missing \"" k "\"", \
 	  .why_type = "\"" k "\" is not an object" }
+#define F_OBJ_OPT(k, t) \
+	{ .key = k, .kind = CK_OBJ, .flags = CF_OPT, .sub = &t, \
+	  .why_missing = "missing \"" k "\"", .why_type = "\"" k "\" is not an object" }
+/* Usage counters (struct rpci_sel_usage at m), each optional. */
+#define F_USAGE(path, m) \
+	F_U64(path, "bytes_in", m.bytes_in, CF_OPT), \
+	F_U64(path, "bytes_out", m.bytes_out, CF_OPT), \
+	F_U64(path, "kernels", m.kernels, CF_OPT), \
+	F_U64(path, "kernel_ns", m.kernel_ns, CF_OPT), \
+	F_U64(path, "mem_high", m.mem_high, CF_OPT), \
+	F_U64(path, "errors", m.errors, CF_OPT)
 /* Every message starts with these. */
 #define F_HEADER \
 	{ .key = "v", .kind = CK_VERSION, .why_missing = "missing \"v\"", \
@@ -198,13 +209,25 @@ static const struct ctrl_field g_st_fields[] = {
 	F_LOAD("st.", "load", u.status.st.load),
 	F_BOOL("st.", "in_use", u.status.st.in_use, 0, false),
 	F_MAC("st.", "client_mac", u.status.st.client_mac, CF_OPT),
+	F_INT("st.", "vendor_id", CK_U16, u.status.st.vendor_id, 0, UINT16_MAX, CF_OPT),
+	F_INT("st.", "device_id", CK_U16, u.status.st.device_id, 0, UINT16_MAX, CF_OPT),
+	F_INT("st.", "class_code", CK_U32, u.status.st.class_code, 0, CTRL_CLASS_MAX, CF_OPT),
 };
 static const struct ctrl_table g_st_table = TABLE(g_st_fields, " in \"st\"");
+static const struct ctrl_field g_total_fields[] = { F_USAGE("total.", u.status.st.total) };
+static const struct ctrl_table g_total_table = TABLE(g_total_fields, " in \"total\"");
+static const struct ctrl_field g_sess_fields[] = {
+	F_U64("sess.", "id", u.status.st.session, CF_OPT),
+	F_USAGE("sess.", u.status.st.usage),
+};
+static const struct ctrl_table g_sess_table = TABLE(g_sess_fields, " in \"sess\"");
 static const struct ctrl_field g_status_fields[] = {
 	F_HEADER,
 	F_NAME("", "server", u.status.server, 0),
 	F_NAME("", "device", u.status.device, 0),
 	F_OBJ("st", g_st_table),
+	F_OBJ_OPT("total", g_total_table),
+	F_OBJ_OPT("sess", g_sess_table),
 };
 
 /* REQUEST: every requirement is optional. */
@@ -982,6 +1005,10 @@ ctrl_cross_check(const struct rpci_ctrl_msg *msg)
 	    ctrl_mac_zero(msg->u.status.st.client_mac)) {
 		return "missing \"st.client_mac\" of a device in use";
 	}
+	if (msg->type == RPCI_CTRL_STATUS && msg->u.status.st.session != 0 &&
+	    ctrl_mac_zero(msg->u.status.st.client_mac)) {
+		return "missing \"st.client_mac\" of a session";
+	}
 	return NULL;
 }
 
@@ -1264,6 +1291,7 @@ ctrl_enc_field(cJSON *obj, const struct ctrl_field *f, const struct rpci_ctrl_ms
 	cJSON *sub;
 	size_t len;
 	bool opt = (f->flags & CF_OPT) != 0;
+	int rc;
 	double load;
 	uint64_t u;
 
@@ -1329,7 +1357,11 @@ ctrl_enc_field(cJSON *obj, const struct ctrl_field *f, const struct rpci_ctrl_ms
 		if (sub == NULL) {
 			return -ENOMEM;
 		}
-		return ctrl_enc_object(sub, f->sub, msg);
+		rc = ctrl_enc_object(sub, f->sub, msg);
+		if (rc == 0 && opt && sub->child == NULL) {
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, f->key); /* all zero: absent */
+		}
+		return rc;
 	}
 	return -EINVAL;
 }

@@ -76,6 +76,10 @@ ctrl_sizes(uint8_t op, uint32_t *params, uint32_t *reply)
 		*params = 0;
 		*reply = sizeof(struct rpci_ipc_link_stats);
 		return 0;
+	case RPCI_IPC_OP_DEVICES:
+		*params = sizeof(struct rpci_ipc_devices_params);
+		*reply = sizeof(struct rpci_ipc_devices_reply);
+		return 0;
 	default:
 		return -EPROTO;
 	}

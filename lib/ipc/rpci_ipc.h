@@ -147,7 +147,8 @@ struct rpci_ipc_dev_status {
 	uint32_t state;       /**< enum rpci_ipc_dev_state */
 	uint32_t epoch;       /**< changes with each new session of the slot */
 	uint64_t msi;         /**< MSIs the device raised in this epoch */
-	uint8_t pad[48];
+	uint32_t resets;      /**< function-level resets the device announced, this epoch */
+	uint8_t pad[44];
 };
 
 /** The control page, at shared-memory offset 0. */
@@ -160,7 +161,7 @@ struct rpci_ipc_ctrl_page {
 	uint32_t app_sleeping;        /**< program: about to sleep on its eventfd */
 	uint8_t pad1[60];
 	uint32_t proxy_sleeping;      /**< proxy: about to sleep on its eventfd */
-	uint32_t proxy_closing;       /**< proxy: shutting down */
+	uint32_t proxy_closing;       /**< proxy: shutting down, or done with this program */
 	uint64_t heartbeat;           /**< proxy: bumped every heartbeat_us */
 	uint8_t pad2[48];
 	struct rpci_ipc_dev_status dev[RPCI_IPC_DEVICES_MAX];
@@ -203,7 +204,12 @@ enum rpci_ipc_op {
 	RPCI_IPC_OP_MSG_RECV = 12,
 	/** The proxy's link counters (struct rpci_ipc_link_stats reply). */
 	RPCI_IPC_OP_STATS = 13,
-	RPCI_IPC_OP_MAX = 14,
+	/**
+	 * The devices of the deployment's servers, from index first of
+	 * struct rpci_ipc_devices_params (struct rpci_ipc_devices_reply).
+	 */
+	RPCI_IPC_OP_DEVICES = 14,
+	RPCI_IPC_OP_MAX = 15,
 };
 
 /** Request flags. */
@@ -275,6 +281,12 @@ struct rpci_ipc_request_params {
 	uint8_t pad[4];
 };
 
+/** Kinds of device a slot holds (the deployment file's device kinds). */
+enum rpci_ipc_dev_kind {
+	RPCI_IPC_DEV_VGPU = 0,  /**< an rpci virtual GPU */
+	RPCI_IPC_DEV_PCI = 1,   /**< a PCI function of the server's host: configuration, BARs */
+};
+
 /** What a device is, once opened (reply of OPEN and RECONNECT; REQUEST: one each). */
 struct rpci_ipc_dev_info {
 	char server[RPCI_IPC_NAME_MAX];
@@ -283,6 +295,37 @@ struct rpci_ipc_dev_info {
 	uint16_t completer_id;  /**< the device's id on the fabric */
 	uint16_t function;      /**< its function number at its server */
 	uint32_t epoch;         /**< the slot's epoch of this session */
+	uint32_t kind;          /**< enum rpci_ipc_dev_kind */
+	char pci_address[20];   /**< RPCI_IPC_DEV_PCI: its address on its host, "DDDD:BB:DD.F" */
+};
+
+/** DEVICES parameters. */
+struct rpci_ipc_devices_params {
+	uint32_t first;         /**< index of the first device wanted */
+	uint32_t pad;
+};
+
+/** A device of the deployment (DEVICES), as its file describes it. */
+struct rpci_ipc_dev_entry {
+	char server[RPCI_IPC_NAME_MAX];
+	char device[RPCI_IPC_NAME_MAX];
+	char backend[RPCI_IPC_NAME_MAX]; /**< its compute backend; "pci": a host function */
+	char pci_address[20];   /**< RPCI_IPC_DEV_PCI: its address on its host */
+	uint32_t kind;          /**< enum rpci_ipc_dev_kind */
+	uint16_t function;      /**< its function number at its server */
+	uint16_t pad;
+	uint64_t memory_bytes;  /**< a virtual GPU's memory */
+};
+
+/** Devices in one DEVICES reply. */
+#define RPCI_IPC_DEVICES_PER_REPLY 24
+
+/** Reply of DEVICES. */
+struct rpci_ipc_devices_reply {
+	char reason[RPCI_IPC_REASON_MAX];
+	uint32_t total;         /**< devices of the deployment */
+	uint32_t count;         /**< entries filled, from first */
+	struct rpci_ipc_dev_entry ent[RPCI_IPC_DEVICES_PER_REPLY];
 };
 
 /** Reply of OPEN and RECONNECT. */

@@ -320,6 +320,18 @@ rpci_proxy_link(const struct rpci_proxy *p)
 	return p->link;
 }
 
+struct rpci_ctrl_chan *
+rpci_proxy_ctrl_chan(const struct rpci_proxy *p)
+{
+	return p->chan;
+}
+
+struct rpci_auth *
+rpci_proxy_auth(const struct rpci_proxy *p)
+{
+	return p->auth;
+}
+
 void
 rpci_proxy_stats_get(const struct rpci_proxy *p, struct rpci_proxy_stats *stats)
 {
@@ -438,7 +450,11 @@ local_hello(void *arg, int memfd, uint8_t *shm, uint64_t shm_size, const char *n
 	ack->request_timeout_ms = p->conf->link.request_timeout_ms;
 	ack->heartbeat_us = BEAT_US;
 	snprintf(ack->host, sizeof(ack->host), "%s", p->host->name);
-	return (int)app->index;
+	/*
+	 * Its id, not its slot: a program cut off is freed at once, and its
+	 * slot may serve another program before the first one says bye.
+	 */
+	return (int)(app->id & INT32_MAX);
 }
 
 static int
@@ -460,13 +476,17 @@ local_bye(void *arg, int handle)
 {
 	struct rpci_proxy *p = arg;
 	struct proxy_app *app;
+	uint32_t i;
 
-	if (handle < 0 || handle >= PROXY_APPS_MAX || p->apps[handle] == NULL) {
-		return;
+	for (i = 0; i < PROXY_APPS_MAX; i++) {
+		app = p->apps[i];
+		if (app != NULL && app->local && (int)(app->id & INT32_MAX) == handle) {
+			proxy_app_kill(app, "closed");
+			proxy_app_poll(app); /* an embedded program's memory goes now: free it */
+			return;
+		}
 	}
-	app = p->apps[handle];
-	proxy_app_kill(app, "closed");
-	proxy_app_poll(app); /* an embedded program's memory goes now: free it */
+	/* gone already (cut off): nothing of it is left here */
 }
 
 static const struct rpci_client_transport g_local_transport = {

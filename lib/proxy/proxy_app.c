@@ -144,6 +144,14 @@ proxy_app_kill(struct proxy_app *app, const char *why)
 			  why);
 	}
 	app->dying = true;
+	/*
+	 * It learns that it is served no more from its control page too: an
+	 * embedded program has no socket whose end it would see, and would
+	 * wait for completions that never come.
+	 */
+	if (app->cp != NULL) {
+		__atomic_store_n(&app->cp->proxy_closing, 1, __ATOMIC_RELEASE);
+	}
 	if (app->sock >= 0) {
 		close(app->sock);
 		app->sock = -1;
@@ -336,11 +344,6 @@ ctrl_open(struct proxy_app *app, const struct rpci_ipc_req *r)
 				device);
 	}
 	idx = rpci_conf_device_index(sh, sd);
-	if (proxy_dev_busy_elsewhere(p, (const struct rte_ether_addr *)sh->mac, (uint16_t)idx,
-				     d)) {
-		return ctrl_now(app, r, -EBUSY, 0, "%s/%s is held by another program of this "
-				"host", server, sd->name);
-	}
 	d->ctrl.pending = true;
 	d->ctrl.op = r->op;
 	d->ctrl.cookie = r->cookie;
@@ -433,6 +436,48 @@ ctrl_reconnect(struct proxy_app *app, const struct rpci_ipc_req *r)
 	return 0;
 }
 
+/* The deployment's devices from index first, as its file describes them. */
+static void
+devices_list(const struct rpci_conf *conf, uint32_t first, struct rpci_ipc_devices_reply *dl)
+{
+	uint32_t h, i, k = 0;
+
+	dl->total = 0;
+	dl->count = 0;
+	for (h = 0; h < conf->nb_hosts; h++) {
+		const struct rpci_conf_host *sh = &conf->hosts[h];
+
+		if (!(sh->roles & RPCI_ROLE_SERVER)) {
+			continue;
+		}
+		for (i = 0; i < sh->nb_devices; i++, k++) {
+			const struct rpci_conf_device *cd = &sh->devices[i];
+			struct rpci_ipc_dev_entry *e;
+
+			if (k < first || dl->count >= RPCI_IPC_DEVICES_PER_REPLY) {
+				continue;
+			}
+			e = &dl->ent[dl->count++];
+			memset(e, 0, sizeof(*e));
+			snprintf(e->server, sizeof(e->server), "%s", sh->name);
+			snprintf(e->device, sizeof(e->device), "%s", cd->name);
+			e->function = (uint16_t)i;
+			if (cd->kind == RPCI_CONF_DEV_PCI) {
+				e->kind = RPCI_IPC_DEV_PCI;
+				snprintf(e->backend, sizeof(e->backend), "pci");
+				snprintf(e->pci_address, sizeof(e->pci_address),
+					 "%04x:%02x:%02x.%u", cd->pci_domain, cd->pci_bus,
+					 cd->pci_dev, cd->pci_func);
+			} else {
+				e->kind = RPCI_IPC_DEV_VGPU;
+				snprintf(e->backend, sizeof(e->backend), "%s", cd->backend);
+				e->memory_bytes = cd->memory_bytes;
+			}
+		}
+	}
+	dl->total = k;
+}
+
 static int
 ctrl_misc(struct proxy_app *app, const struct rpci_ipc_req *r)
 {
@@ -441,6 +486,8 @@ ctrl_misc(struct proxy_app *app, const struct rpci_ipc_req *r)
 	struct rpci_ipc_message msg;
 	struct rpci_ipc_message *out;
 	struct rpci_ipc_link_stats *ls;
+	struct rpci_ipc_devices_params dp;
+	struct rpci_ipc_devices_reply *dl;
 	struct rpci_link_stats st;
 	struct proxy_dev *d = &app->dev[r->dev];
 	uint32_t h;
@@ -491,6 +538,13 @@ ctrl_misc(struct proxy_app *app, const struct rpci_ipc_req *r)
 			ls->rx_dropped = st.rx_queue_full + st.rx_refused_msg;
 		}
 		return ctrl_now(app, r, 0, sizeof(*ls), "%s", "");
+	case RPCI_IPC_OP_DEVICES:
+		ctrl_params(app, r, &dp, sizeof(dp));
+		dl = proxy_app_reply(app, &(struct pctrl){ .reply = r->arg, .reply_len = r->arg2 });
+		if (dl != NULL) {
+			devices_list(p->conf, dp.first, dl);
+		}
+		return ctrl_now(app, r, 0, sizeof(*dl), "%s", "");
 	default:
 		return ctrl_now(app, r, -EPROTO, 0, "unknown request");
 	}
@@ -936,6 +990,24 @@ proxy_sock_poll(struct rpci_proxy *p, bool force)
 }
 
 /* ------------------------------------------------------ listening */
+
+int
+rpci_proxy_listen_at(struct rpci_proxy *p, const char *path, uint32_t mode)
+{
+	int fd;
+
+	if (p->listen_fd >= 0) {
+		return -EALREADY;
+	}
+	fd = rpci_ipc_listen(path, SOCK_SEQPACKET, (uid_t)-1, (gid_t)-1, (mode_t)mode, 64,
+			     &p->sock_dev, &p->sock_ino);
+	if (fd < 0) {
+		return fd;
+	}
+	p->listen_fd = fd;
+	snprintf(p->sock_path, sizeof(p->sock_path), "%.107s", path);
+	return 0;
+}
 
 int
 rpci_proxy_listen(struct rpci_proxy *p)

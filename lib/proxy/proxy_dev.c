@@ -120,15 +120,16 @@ dev_publish(struct proxy_dev *d, uint32_t state)
 
 	if (state == RPCI_IPC_DEV_OPEN) {
 		__atomic_store_n(&st->msi, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->resets, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&st->epoch, d->epoch, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&st->state, state, __ATOMIC_RELEASE);
 	d->app->need_wake = true;
 }
 
-bool
-proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr *mac,
-			 uint16_t function, const struct proxy_dev *self)
+const struct proxy_dev *
+proxy_dev_holder(struct rpci_proxy *p, const struct rte_ether_addr *mac, uint16_t function,
+		 const struct proxy_dev *self)
 {
 	uint32_t i, k;
 
@@ -143,11 +144,11 @@ proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr *mac,
 
 			if (o != self && o->state != PD_FREE && o->function == function &&
 			    rte_is_same_ether_addr(&o->server_mac, mac)) {
-				return true;
+				return o;
 			}
 		}
 	}
-	return false;
+	return NULL;
 }
 
 /* ------------------------------------------------------------- reads */
@@ -256,6 +257,8 @@ proxy_dev_info(const struct proxy_dev *d, struct rpci_ipc_dev_info *info)
 	info->completer_id = d->completer_id;
 	info->function = d->function;
 	info->epoch = d->epoch;
+	info->kind = d->kind;
+	snprintf(info->pci_address, sizeof(info->pci_address), "%s", d->pci_address);
 }
 
 /* The OPEN or RECONNECT the program waits for ends (status 0: open). */
@@ -308,8 +311,26 @@ static void
 dev_connect_start(struct proxy_dev *d)
 {
 	struct rpci_proxy *p = dev_proxy(d);
+	const struct proxy_dev *holder;
 	struct rpci_link_open_msg req;
 
+	/*
+	 * Another program of this host holds the device: refused; unless it is
+	 * closing (a program that just went away), then we wait for it.
+	 */
+	holder = proxy_dev_holder(p, &d->server_mac, d->function, d);
+	if (holder != NULL && holder->state == PD_CLOSING && ++d->waits < CLOSE_TIMEOUT_MS / 5) {
+		d->state = PD_RETRY;
+		d->retry_tsc = proxy_now() + proxy_ms_tsc(p, 5);
+		dev_attn(d, true);
+		return;
+	}
+	if (holder != NULL) {
+		snprintf(d->reason, sizeof(d->reason), "%.24s/%.24s is held by another program of "
+			 "this host", d->server, d->device);
+		dev_open_failed(d, -EBUSY);
+		return;
+	}
 	memset(&req, 0, sizeof(req));
 	req.function = d->function;
 	req.requester_id = d->app->requester_id;
@@ -326,6 +347,26 @@ dev_connect_start(struct proxy_dev *d)
 	dev_attn(d, true);
 }
 
+/* What the deployment file says the function is: a virtual GPU or a host's PCI function. */
+static void
+dev_kind_learn(struct proxy_dev *d)
+{
+	const struct rpci_conf_host *h = rpci_conf_host_find(dev_proxy(d)->conf, d->server);
+	const struct rpci_conf_device *cd;
+
+	d->kind = RPCI_IPC_DEV_VGPU;
+	d->pci_address[0] = '\0';
+	if (h == NULL || d->function >= h->nb_devices) {
+		return;
+	}
+	cd = &h->devices[d->function];
+	if (cd->kind == RPCI_CONF_DEV_PCI) {
+		d->kind = RPCI_IPC_DEV_PCI;
+		snprintf(d->pci_address, sizeof(d->pci_address), "%04x:%02x:%02x.%u",
+			 cd->pci_domain, cd->pci_bus, cd->pci_dev, cd->pci_func);
+	}
+}
+
 void
 proxy_dev_connect(struct proxy_dev *d, const struct rte_ether_addr *mac, uint16_t function,
 		  uint64_t lease_id, const char *server, const char *device)
@@ -336,7 +377,9 @@ proxy_dev_connect(struct proxy_dev *d, const struct rte_ether_addr *mac, uint16_
 	d->function = function;
 	d->lease_id = lease_id;
 	d->tries = 0;
+	d->waits = 0;
 	d->reason[0] = '\0';
+	dev_kind_learn(d);
 	dev_connect_start(d);
 }
 
@@ -596,6 +639,16 @@ cfg_devctl_dw(const struct proxy_dev *d)
 	return -1;
 }
 
+/* What the device told us about itself is gone after a function-level reset. */
+static void
+dev_forget(struct proxy_dev *d)
+{
+	d->cfg_valid = 0;
+	d->bar0 = 0;
+	d->is_vgpu = false;
+	ro_forget(d);
+}
+
 /* What a configuration write changes in what we answer locally. */
 static void
 cfg_write_seen(struct proxy_dev *d, uint16_t reg, uint32_t value, uint8_t be)
@@ -611,10 +664,7 @@ cfg_write_seen(struct proxy_dev *d, uint16_t reg, uint32_t value, uint8_t be)
 	}
 	if (devctl >= 0 && reg == devctl && (be & 0x2) && (value & (1u << 15))) {
 		/* Function-level reset: forget everything the device told us. */
-		d->cfg_valid = 0;
-		d->bar0 = 0;
-		d->is_vgpu = false;
-		ro_forget(d);
+		dev_forget(d);
 	}
 }
 
@@ -1071,6 +1121,29 @@ rx_dma_read(struct proxy_dev *d, const struct rpci_tlp *msg)
 	return 0;
 }
 
+/*
+ * A vendor-defined message: the function-level reset notice of a virtual
+ * GPU (the server's operator reset it, or gave it a new personality). The
+ * program learns it from its control page; its driver brings the device up
+ * again. Only from the function itself, on its own session.
+ */
+static int
+rx_vendor(struct proxy_dev *d, const struct rpci_tlp *msg)
+{
+	struct rpci_ipc_dev_status *st = &d->app->cp->dev[d->slot];
+
+	if (msg->msg_data != RPCI_VGPU_MSG_FLR || msg->requester_id != d->completer_id) {
+		return -EOPNOTSUPP;
+	}
+	PROXY_LOG(WARNING, "program %u: the device on '%s' was reset (function-level reset)",
+		  d->app->id, d->server);
+	dev_forget(d);
+	__atomic_fetch_add(&st->resets, 1, __ATOMIC_RELEASE);
+	d->app->need_wake = true;
+	dev_proxy(d)->stats.resets++;
+	return 0;
+}
+
 static int
 proxy_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg)
 {
@@ -1103,6 +1176,9 @@ proxy_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg)
 	case RPCI_TLP_CPLD:
 		return rx_completion(d, msg);
 	case RPCI_TLP_MSG:
+		if (msg->msg_code == RPCI_TLP_MSG_VENDOR) {
+			return rx_vendor(d, msg);
+		}
 		if (msg->msg_code != RPCI_TLP_MSG_MSI) {
 			return -EOPNOTSUPP;
 		}

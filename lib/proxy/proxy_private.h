@@ -106,6 +106,8 @@ struct proxy_dev {
 	struct rte_ether_addr server_mac;
 	uint16_t function;
 	uint16_t completer_id;
+	uint32_t kind;           /* enum rpci_ipc_dev_kind, from the deployment file */
+	char pci_address[20];    /* RPCI_IPC_DEV_PCI: its address on its host */
 	uint64_t lease_id;       /* 0: opened without the selector */
 	uint64_t request_id;     /* the selector request it came from */
 	bool failover;
@@ -113,7 +115,8 @@ struct proxy_dev {
 	/* opening */
 	uint64_t deadline_tsc;
 	uint64_t retry_tsc;
-	uint32_t tries;
+	uint32_t tries;          /* OPENs the server answered "not yet" */
+	uint32_t waits;          /* turns waited for another program's close */
 	struct pctrl ctrl;       /* OPEN, RECONNECT, CLOSE waiting */
 	int sel_req;             /* index of the selector request it is part of, -1 */
 	char reason[RPCI_IPC_REASON_MAX];
@@ -290,8 +293,9 @@ void proxy_dev_close(struct proxy_dev *d, bool wait);
 void proxy_dev_lost(struct proxy_dev *d, const char *why);
 const char *proxy_dev_state_name(enum pdev_state st);
 void proxy_dev_info(const struct proxy_dev *d, struct rpci_ipc_dev_info *info);
-bool proxy_dev_busy_elsewhere(struct rpci_proxy *p, const struct rte_ether_addr *mac,
-			      uint16_t function, const struct proxy_dev *self);
+/* The device slot of any program that holds that device of that server, or NULL. */
+const struct proxy_dev *proxy_dev_holder(struct rpci_proxy *p, const struct rte_ether_addr *mac,
+					 uint16_t function, const struct proxy_dev *self);
 extern const struct rpci_link_ops proxy_link_ops;
 
 /* proxy_sel.c */

@@ -395,6 +395,10 @@ proxy_sel_rx(struct rpci_link *link, const struct rte_ether_addr *src, const voi
 		rpci_ctrl_chan_ack(p->chan, src->addr_bytes, m.id, 0);
 		break;
 	case RPCI_CTRL_MESSAGE:
+		/* Only the selector passes texts on (it checked who sent them). */
+		if (!rte_is_same_ether_addr(src, &p->selector_mac)) {
+			break;
+		}
 		t = p->inbox_tail;
 		if (t - p->inbox_head < SEL_INBOX_MAX) {
 			snprintf(p->inbox[t % SEL_INBOX_MAX].from, RPCI_IPC_NAME_MAX, "%s",

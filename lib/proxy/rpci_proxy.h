@@ -61,6 +61,7 @@ struct rpci_proxy_stats {
 	uint64_t wakeups;         /**< eventfd signals to sleeping programs */
 	uint64_t sessions_opened; /**< device sessions opened */
 	uint64_t failovers;       /**< devices reconnected where the selector moved them */
+	uint64_t resets;          /**< function-level resets devices announced */
 };
 
 /** One program, as telemetry and the console show it. */
@@ -128,6 +129,21 @@ struct rpci_proxy *rpci_proxy_create(const struct rpci_conf *conf, const char *h
 int rpci_proxy_listen(struct rpci_proxy *p);
 
 /**
+ * Listen for programs on a socket of the caller's choosing (a process that
+ * embeds the core and serves programs of its own, as rpci-bench does).
+ *
+ * @param p
+ *   The core.
+ * @param path
+ *   The socket.
+ * @param mode
+ *   Its permission bits.
+ * @return
+ *   0, -EALREADY (listening already), or as rpci_proxy_listen().
+ */
+int rpci_proxy_listen_at(struct rpci_proxy *p, const char *path, uint32_t mode);
+
+/**
  * Do the core's work once: the link, the programs' rings, new programs and
  * programs gone, sessions opening and closing, the selector's timers.
  *
@@ -184,6 +200,30 @@ struct rpci_client *rpci_proxy_client_create(struct rpci_proxy *p, const char *n
  *   The link.
  */
 struct rpci_link *rpci_proxy_link(const struct rpci_proxy *p);
+
+struct rpci_ctrl_chan;
+struct rpci_auth;
+
+/**
+ * The core's control channel to the selector, secured with the host's keys
+ * (for "show security" and /rpci/security).
+ *
+ * @param p
+ *   The core.
+ * @return
+ *   The channel, or NULL when the deployment has no selector.
+ */
+struct rpci_ctrl_chan *rpci_proxy_ctrl_chan(const struct rpci_proxy *p);
+
+/**
+ * The host's keys the core loaded.
+ *
+ * @param p
+ *   The core.
+ * @return
+ *   The keys, or NULL when the deployment has no selector.
+ */
+struct rpci_auth *rpci_proxy_auth(const struct rpci_proxy *p);
 
 /**
  * The core's counters.

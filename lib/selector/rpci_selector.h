@@ -29,6 +29,7 @@ extern "C" {
 #define RPCI_SEL_KERNELS_MAX 16 /**< built-in kernel names a device lists */
 #define RPCI_SEL_REASON_MAX 128 /**< a rejection's reason text */
 #define RPCI_SEL_DEVICE_NAME_MAX 64 /**< the backend's device name ("NVIDIA A100", "pthread") */
+#define RPCI_SEL_CLIENTS_MAX 1024 /**< clients whose usage the selector keeps */
 
 /** Device states in the table. */
 enum rpci_sel_state {
@@ -64,12 +65,41 @@ struct rpci_sel_device_info {
 	char kernels[RPCI_SEL_KERNELS_MAX][RPCI_SEL_NAME_MAX]; /**< built-in kernel names */
 };
 
+/** Usage counters of a device, a session or a client (STATUS, the table, per client). */
+struct rpci_sel_usage {
+	uint64_t bytes_in;  /**< bytes into the device: copies in, BAR writes, files loaded */
+	uint64_t bytes_out; /**< bytes out of it: copies out, BAR reads, files saved */
+	uint64_t kernels;   /**< kernels run */
+	uint64_t kernel_ns; /**< time spent running them */
+	uint64_t mem_high;  /**< device memory high-water mark, bytes */
+	uint64_t errors;    /**< failed commands, refused requests and writes */
+};
+
 /** What changes with each heartbeat (STATUS). */
 struct rpci_sel_device_status {
 	uint64_t memory_free;  /**< unallocated device memory */
 	double load;           /**< server load, 0 (idle) .. 1 (saturated) or more */
 	bool in_use;           /**< the server has a session on it */
-	uint8_t client_mac[6]; /**< whose session (if in_use) */
+	/**
+	 * Whose session: the client of in_use, or, with in_use false and
+	 * session set, the client whose session just ended (its last report).
+	 */
+	uint8_t client_mac[6];
+	/** The personality now (it changes with "set personality"); all 0: unsaid. */
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint32_t class_code;
+	struct rpci_sel_usage total; /**< the device's usage since its server started */
+	uint64_t session;            /**< client_mac's session (1 more each); 0: none */
+	struct rpci_sel_usage usage; /**< that session's usage so far */
+};
+
+/** A client's usage, as its devices' servers reported it (rpci_selector_clients()). */
+struct rpci_sel_client {
+	uint8_t mac[6];
+	uint64_t sessions;           /**< sessions seen */
+	struct rpci_sel_usage usage; /**< summed over them (mem_high: the largest) */
+	uint64_t last_us;            /**< last report */
 };
 
 /** A client's requirements (REQUEST). Zero or empty fields mean "any". */
@@ -107,6 +137,7 @@ struct rpci_sel_row {
 	bool attached;                   /**< has an attachment (state ATTACHED or DRAINING) */
 	struct rpci_sel_attachment att;  /**< valid when attached */
 	double predicted_us;             /**< learned policy's last prediction for it (0: none) */
+	double load_avg;                 /**< the load policies use (smoothed, kernel time) */
 };
 
 /** Parameters of a selector (0 in heartbeat_us, missed_heartbeats, lease_us: the default). */
@@ -381,6 +412,23 @@ const char *rpci_selector_state_name(enum rpci_sel_state state);
  */
 uint32_t rpci_selector_table(const struct rpci_selector *sel, struct rpci_sel_row *rows,
 			     uint32_t max);
+
+/**
+ * The clients' usage, from the sessions their servers reported in STATUS,
+ * the most recently reported first. The last RPCI_SEL_CLIENTS_MAX clients
+ * are kept.
+ *
+ * @param sel
+ *   The selector.
+ * @param clients
+ *   Filled with up to max clients.
+ * @param max
+ *   Room in clients.
+ * @return
+ *   Number of clients known (may exceed max).
+ */
+uint32_t rpci_selector_clients(const struct rpci_selector *sel, struct rpci_sel_client *clients,
+			       uint32_t max);
 
 /**
  * Learned policy: the predicted time of a job on a device, in microseconds.

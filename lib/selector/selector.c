@@ -43,6 +43,10 @@
 #define SEL_PEND_MIN 64
 #define SEL_NONE UINT32_MAX
 #define SEL_CLASS_ALL 0xffffffu
+#define SEL_LOAD_ALPHA 0.3      /* weight of a new load sample in the smoothed load */
+#define SEL_CLIENT_BUCKETS 2048 /* hash of client MACs (a power of two) */
+/* A device a server serves as a plain PCI function: only asked for by name. */
+#define SEL_PCI_BACKEND "pci"
 #define SEL_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The requirements, in the order a rejection's reason considers them. */
@@ -109,6 +113,12 @@ struct sel_dev {
 	uint64_t attach_us;                 /* when the attachment began */
 	uint64_t request_id;                /* the request it answered */
 	struct sel_model model[SEL_MODELS]; /* matches hot.model_job */
+	double load_avg;                    /* smoothed load (hot.load is its copy) */
+	bool have_load;                     /* load_avg has a sample */
+	bool have_total;                    /* a STATUS with usage totals came */
+	uint64_t total_us;                  /* when (for the load from kernel time) */
+	uint64_t session;                   /* the session last reported (0: none) */
+	struct rpci_sel_usage session_usage; /* its usage then */
 	uint16_t kernel_id[RPCI_SEL_KERNELS_MAX];
 	uint32_t lease_pos;      /* in sel->lease[] when attached */
 	uint32_t next_in_server; /* next device of the same server (SEL_NONE: last) */
@@ -165,8 +175,19 @@ struct sel_query {
 	bool impossible;  /* a required backend or kernel name nobody has */
 };
 
+/* A client's usage; chained in a hash of MACs. */
+struct sel_client {
+	struct rpci_sel_client c;
+	uint32_t next; /* in its bucket's chain, SEL_NONE: last */
+	bool used;
+};
+
 struct rpci_selector {
 	struct rpci_sel_params p;
+	uint16_t pci_backend; /* name id of SEL_PCI_BACKEND */
+	struct sel_client *client; /* RPCI_SEL_CLIENTS_MAX */
+	uint32_t *client_bucket;   /* SEL_CLIENT_BUCKETS chain heads */
+	uint32_t nb_clients;
 	uint64_t rng;
 	uint64_t next_lease;
 	uint64_t model_stamp;
@@ -725,7 +746,8 @@ sel_unmet(const struct rpci_selector *sel, const struct sel_query *q, uint32_t d
 	const struct sel_hot *h = &sel->hot[d];
 	uint32_t m = 0;
 
-	if (r->backend[0] != '\0' && (q->backend == 0 || h->backend != q->backend)) {
+	if ((r->backend[0] != '\0' && (q->backend == 0 || h->backend != q->backend)) ||
+	    (h->backend == sel->pci_backend && q->backend != sel->pci_backend)) {
 		m |= 1u << SEL_REQ_BACKEND;
 	}
 	if ((h->module_kinds & r->module_kinds) != r->module_kinds) {
@@ -761,6 +783,9 @@ sel_candidate(const struct rpci_selector *sel, const struct sel_query *q, uint32
 	if (h->state != RPCI_SEL_FREE || h->in_use || h->mem_eff < r->min_memory) {
 		return false;
 	}
+	if (h->backend == sel->pci_backend && q->backend != sel->pci_backend) {
+		return false; /* a plain PCI function: only for who asks for one */
+	}
 	if ((q->backend != 0 && h->backend != q->backend) ||
 	    (h->module_kinds & r->module_kinds) != r->module_kinds ||
 	    (r->vendor_id != 0 && h->vendor_id != r->vendor_id) ||
@@ -783,7 +808,11 @@ sel_fmt_req(const struct sel_query *q, enum sel_req i, uint64_t largest, char *b
 
 	switch (i) {
 	case SEL_REQ_BACKEND:
-		snprintf(buf, len, "runs backend '%s'", r->backend);
+		if (r->backend[0] == '\0') {
+			snprintf(buf, len, "runs a compute backend (not a plain PCI function)");
+		} else {
+			snprintf(buf, len, "runs backend '%s'", r->backend);
+		}
 		break;
 	case SEL_REQ_MODULES:
 		sel_fmt_modules(r->module_kinds, a, sizeof(a));
@@ -1012,7 +1041,9 @@ sel_pick(struct rpci_selector *sel, const struct sel_query *q, uint32_t k, uint3
 			s = (double)sel->hot[d].mem_total;
 			break;
 		case RPCI_SEL_LEAST_LOADED:
-			s = sel->hot[d].load;
+			/* equal loads (idle devices): the one that has run kernels least */
+			s = sel->hot[d].load + (double)(sel->dev[d].status.total.kernel_ns >> 30) *
+						       1e-12;
 			break;
 		case RPCI_SEL_LEARNED:
 		default:
@@ -1280,12 +1311,16 @@ rpci_selector_create(const struct rpci_sel_params *params)
 	sel->lease_slot = malloc((size_t)slots * sizeof(*sel->lease_slot));
 	sel->name = calloc(SEL_NAMES_MAX + 1, sizeof(*sel->name));
 	sel->name_slot = calloc(SEL_NAMES_MAX * 2, sizeof(*sel->name_slot));
+	sel->client = calloc(RPCI_SEL_CLIENTS_MAX, sizeof(*sel->client));
+	sel->client_bucket = malloc(SEL_CLIENT_BUCKETS * sizeof(*sel->client_bucket));
 	if (sel->hot == NULL || sel->coef == NULL || sel->predicted_us == NULL ||
 	    sel->dev == NULL || sel->order == NULL || sel->dev_slot == NULL || sel->srv == NULL ||
 	    sel->srv_slot == NULL || sel->lease == NULL || sel->lease_slot == NULL ||
-	    sel->name == NULL || sel->name_slot == NULL) {
+	    sel->name == NULL || sel->name_slot == NULL || sel->client == NULL ||
+	    sel->client_bucket == NULL) {
 		goto free_sel;
 	}
+	memset(sel->client_bucket, 0xff, SEL_CLIENT_BUCKETS * sizeof(*sel->client_bucket));
 	memset(sel->hot, 0, (size_t)max * sizeof(*sel->hot));
 	memset(sel->dev_slot, 0xff, (size_t)slots * sizeof(*sel->dev_slot));
 	memset(sel->srv_slot, 0xff, (size_t)slots * sizeof(*sel->srv_slot));
@@ -1294,6 +1329,9 @@ rpci_selector_create(const struct rpci_sel_params *params)
 	sel->srv_mask = slots - 1;
 	sel->lease_mask = slots - 1;
 	sel->name_mask = SEL_NAMES_MAX * 2 - 1;
+	if (sel_name_intern(sel, SEL_PCI_BACKEND, &sel->pci_backend) < 0) {
+		goto free_sel;
+	}
 	return sel;
 
 free_sel:
@@ -1310,6 +1348,8 @@ rpci_selector_free(struct rpci_selector *sel)
 		return;
 	}
 	free(sel->pend);
+	free(sel->client_bucket);
+	free(sel->client);
 	free(sel->name_slot);
 	free(sel->name);
 	free(sel->lease_slot);
@@ -1436,6 +1476,10 @@ rpci_selector_register(struct rpci_selector *sel, const struct rpci_sel_device_i
 		h->kmask |= sel_kbit(kernel[i]);
 	}
 	h->load = 0.0;
+	dv->load_avg = 0.0;
+	dv->have_load = false;
+	dv->have_total = false;
+	dv->session = 0;
 	h->class_code = info->class_code & SEL_CLASS_ALL;
 	h->module_kinds = info->module_kinds;
 	h->vendor_id = info->vendor_id;
@@ -1449,6 +1493,157 @@ rpci_selector_register(struct rpci_selector *sel, const struct rpci_sel_device_i
 			     now_us);
 	}
 	return 0;
+}
+
+/* --- usage --- */
+
+static uint32_t
+sel_client_bucket(const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u, i;
+
+	for (i = 0; i < 6; i++) {
+		h = (h ^ mac[i]) * 16777619u;
+	}
+	return h & (SEL_CLIENT_BUCKETS - 1);
+}
+
+/* The usage record of a client MAC, made if new (the least recently seen one goes when full). */
+static struct rpci_sel_client *
+sel_client_get(struct rpci_selector *sel, const uint8_t mac[6], uint64_t now_us)
+{
+	uint32_t b = sel_client_bucket(mac), i, *pp, victim = 0;
+	struct sel_client *e;
+
+	for (i = sel->client_bucket[b]; i != SEL_NONE; i = sel->client[i].next) {
+		if (sel_mac_eq(sel->client[i].c.mac, mac)) {
+			return &sel->client[i].c;
+		}
+	}
+	if (sel->nb_clients < RPCI_SEL_CLIENTS_MAX) {
+		victim = sel->nb_clients++;
+	} else {
+		for (i = 1; i < RPCI_SEL_CLIENTS_MAX; i++) {
+			if (sel->client[i].c.last_us < sel->client[victim].c.last_us) {
+				victim = i;
+			}
+		}
+		pp = &sel->client_bucket[sel_client_bucket(sel->client[victim].c.mac)];
+		while (*pp != victim) {
+			pp = &sel->client[*pp].next;
+		}
+		*pp = sel->client[victim].next;
+	}
+	e = &sel->client[victim];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->c.mac, mac, 6);
+	e->c.last_us = now_us;
+	e->used = true;
+	e->next = sel->client_bucket[b];
+	sel->client_bucket[b] = victim;
+	return &e->c;
+}
+
+static uint64_t
+sel_delta(uint64_t now, uint64_t before)
+{
+	return now > before ? now - before : 0;
+}
+
+/*
+ * A session's usage reported again: what is new since the last report of
+ * the same session goes to its client (a new session counts whole).
+ */
+static void
+sel_usage_account(struct rpci_selector *sel, struct sel_dev *dv,
+		  const struct rpci_sel_device_status *st, uint64_t now_us)
+{
+	static const struct rpci_sel_usage zero;
+	const struct rpci_sel_usage *was = &zero;
+	struct rpci_sel_client *c;
+	static const uint8_t nomac[6];
+
+	if (st->session == 0 || sel_mac_eq(st->client_mac, nomac)) {
+		dv->session = 0;
+		return;
+	}
+	c = sel_client_get(sel, st->client_mac, now_us);
+	if (dv->session == st->session) {
+		was = &dv->session_usage;
+	} else {
+		c->sessions++;
+	}
+	c->usage.bytes_in += sel_delta(st->usage.bytes_in, was->bytes_in);
+	c->usage.bytes_out += sel_delta(st->usage.bytes_out, was->bytes_out);
+	c->usage.kernels += sel_delta(st->usage.kernels, was->kernels);
+	c->usage.kernel_ns += sel_delta(st->usage.kernel_ns, was->kernel_ns);
+	c->usage.errors += sel_delta(st->usage.errors, was->errors);
+	if (st->usage.mem_high > c->usage.mem_high) {
+		c->usage.mem_high = st->usage.mem_high;
+	}
+	c->last_us = now_us;
+	/* (after a session's last report, the next report names another session or none) */
+	dv->session = st->session;
+	dv->session_usage = st->usage;
+}
+
+/*
+ * The load the policies use: the share of time the device spent in
+ * kernels, from the kernel time totals of two reports (a lost report costs
+ * nothing), or the server's own figure without totals; smoothed.
+ */
+static void
+sel_load_update(struct sel_dev *dv, struct sel_hot *h, const struct rpci_sel_device_status *st,
+		uint64_t now_us)
+{
+	bool totals = st->total.kernel_ns != 0 || st->total.kernels != 0 ||
+		      st->total.bytes_in != 0 || st->total.bytes_out != 0;
+	double sample = st->load;
+
+	if (totals && dv->have_total && now_us > dv->total_us &&
+	    st->total.kernel_ns >= dv->status.total.kernel_ns) {
+		sample = (double)(st->total.kernel_ns - dv->status.total.kernel_ns) /
+			 ((double)(now_us - dv->total_us) * 1e3);
+	}
+	if (!(sample >= 0.0) || !isfinite(sample)) {
+		sample = 0.0;
+	}
+	if (totals && sample > 1.0) {
+		sample = 1.0; /* a device runs one kernel at a time: busy all the time at most */
+	}
+	/* the first sample is taken as it is */
+	dv->load_avg = dv->have_load ? dv->load_avg * (1.0 - SEL_LOAD_ALPHA) +
+				       sample * SEL_LOAD_ALPHA : sample;
+	dv->have_load = true;
+	dv->have_total = totals;
+	dv->total_us = now_us;
+	h->load = dv->load_avg;
+}
+
+uint32_t
+rpci_selector_clients(const struct rpci_selector *sel, struct rpci_sel_client *clients,
+		      uint32_t max)
+{
+	uint32_t i, j, n = 0;
+
+	if (sel == NULL) {
+		return 0;
+	}
+	/* Insertion by last report, newest first (at most RPCI_SEL_CLIENTS_MAX). */
+	for (i = 0; clients != NULL && i < sel->nb_clients; i++) {
+		const struct rpci_sel_client *c = &sel->client[i].c;
+
+		if (n == max && (max == 0 || c->last_us <= clients[n - 1].last_us)) {
+			continue;
+		}
+		j = n < max ? n++ : n - 1;
+		while (j > 0 && clients[j - 1].last_us < c->last_us) {
+			clients[j] = clients[j - 1];
+			j--;
+		}
+		clients[j] = *c;
+	}
+	return sel->nb_clients;
 }
 
 int
@@ -1481,13 +1676,22 @@ rpci_selector_status(struct rpci_selector *sel, const char *server, const char *
 		sel_end(sel, d, -ENOTCONN, "the server reports no session from the client", &act);
 		sel_push(sel, &act);
 	}
+	sel_load_update(dv, h, status, now_us);
+	sel_usage_account(sel, dv, status, now_us);
 	dv->status = *status;
 	dv->last_heartbeat_us = now_us;
 	dv->down = false;
+	/* a new personality (a function-level reset gave it): the table shows it */
+	if (status->vendor_id != 0 || status->device_id != 0 || status->class_code != 0) {
+		dv->info.vendor_id = status->vendor_id;
+		dv->info.device_id = status->device_id;
+		dv->info.class_code = status->class_code & SEL_CLASS_ALL;
+		h->vendor_id = status->vendor_id;
+		h->class_code = status->class_code & SEL_CLASS_ALL;
+	}
 	/* a server cannot have more free than it has */
 	h->mem_eff = status->memory_free < dv->info.memory_bytes ? status->memory_free :
 								   dv->info.memory_bytes;
-	h->load = status->load;
 	h->in_use = status->in_use;
 	sel_server_heard(sel, h->server, now_us);
 	sel_refresh(sel, d);
@@ -1841,6 +2045,7 @@ rpci_selector_table(const struct rpci_selector *sel, struct rpci_sel_row *rows, 
 			r->att = dv->att;
 		}
 		r->predicted_us = sel->predicted_us[d];
+		r->load_avg = dv->load_avg;
 	}
 	return sel->nb_devs;
 }

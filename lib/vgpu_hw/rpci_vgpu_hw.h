@@ -10,8 +10,10 @@
  * Both sides include this header and nothing else of the other.
  *
  * - configuration space: type 0 header with the personality from the
- *   deployment file, BAR0 (64 KiB of registers, 32-bit), BAR2 (device
- *   memory, 64-bit prefetchable), an MSI capability;
+ *   deployment file, BAR0 (64 KiB of registers unless a profile makes it
+ *   larger, 32-bit), BAR2 (device memory, 64-bit prefetchable), an MSI
+ *   capability and a PCI Express capability whose Device Control register
+ *   starts a function-level reset (FLR);
  * - BAR0 registers (RPCI_VGPU_REG_*): identity, status, control, memory
  *   size, completion queue base and size, doorbell, interrupt mask and
  *   status, the address translator's windows, and the submission queue
@@ -22,6 +24,10 @@
  *   only inside windows the client registered;
  * - a completion queue in client memory, written by the device, and an MSI
  *   after each command that asks for one;
+ * - after a function-level reset (its client's, or the server operator's,
+ *   who may give the device a new personality with it), a vendor-defined
+ *   message RPCI_VGPU_MSG_FLR to the client: everything is as after power-on
+ *   (the identity may be new), and the driver brings the function up again.
  * - an API info block in BAR0 (RPCI_VGPU_REG_INFO): what the backend's API
  *   says of the device it runs on (OpenCL: every clGetPlatformInfo and
  *   clGetDeviceInfo value), read-only, so that a proxy may answer it from
@@ -75,13 +81,25 @@ enum rpci_vgpu_arg_kind {
 #define RPCI_VGPU_CFG_CAP_PTR 0x34
 #define RPCI_VGPU_CFG_INTR 0x3c
 #define RPCI_VGPU_CFG_MSI 0x40
+#define RPCI_VGPU_CFG_PCIE 0x50      /**< the PCI Express capability */
+#define RPCI_VGPU_CFG_DEVCAP (RPCI_VGPU_CFG_PCIE + 4)  /**< Device Capabilities */
+#define RPCI_VGPU_CFG_DEVCTL (RPCI_VGPU_CFG_PCIE + 8)  /**< Device Control (16 bits) */
+/** Device Capabilities: function-level reset capable. */
+#define RPCI_VGPU_DEVCAP_FLR 0x10000000u
+/** Device Control: writing 1 initiates a function-level reset (reads 0). */
+#define RPCI_VGPU_DEVCTL_FLR 0x8000u
+/**
+ * The vendor-defined message (RPCI_TLP_MSG_VENDOR) the device sends its
+ * client, msg_data, after a function-level reset.
+ */
+#define RPCI_VGPU_MSG_FLR 0x46524c00u /* "FLR" */
 /** Command register bits. */
 #define RPCI_VGPU_CMD_MEM 0x0002    /**< memory space enable */
 #define RPCI_VGPU_CMD_MASTER 0x0004 /**< bus master enable (DMA) */
 /** MSI capability: message control bits (upper half of the first DW). */
 #define RPCI_VGPU_MSI_ENABLE 0x0001
 #define RPCI_VGPU_MSI_64BIT 0x0080
-/** Size of BAR0. */
+/** Size of BAR0 (the smallest: a profile may make it larger). */
 #define RPCI_VGPU_BAR0_SIZE 0x10000u
 
 /* -------------------------------------------------------- BAR0 layout */
@@ -150,19 +168,31 @@ enum rpci_vgpu_opcode {
 	RPCI_VGPU_OP_LAUNCH = 10,       /**< args[0] function, args[1..3] grid/block (see below);
 					 *   parameters inline or at host_addr/host_len */
 	RPCI_VGPU_OP_FENCE = 11,        /**< completes when every earlier command has */
-	RPCI_VGPU_OP_COPY = 12,         /**< device to device: args[0] dst, args[1] src,
+	/**
+	 * args[0] device address, args[1] offset in the file, args[2] bytes
+	 * (0: to its end); the file's name inline, NUL-terminated, relative
+	 * to the server's file directory -> result: bytes loaded
+	 */
+	RPCI_VGPU_OP_FILE_LOAD = 12,
+	/** args[0] device address, args[1] bytes, args[2] RPCI_VGPU_FILE_*; name inline */
+	RPCI_VGPU_OP_FILE_SAVE = 13,
+	RPCI_VGPU_OP_FILE_SIZE = 14,    /**< name inline -> result: the file's size */
+	RPCI_VGPU_OP_COPY = 15,         /**< device to device: args[0] dst, args[1] src,
 					 *   args[2] bytes */
 	/** a rectangle (struct rpci_vgpu_rect inline), args[0] enum rpci_vgpu_rect_dir;
 	 *  client memory at host_addr/host_len holds its rows packed */
-	RPCI_VGPU_OP_RECT = 13,
+	RPCI_VGPU_OP_RECT = 16,
 	/** args[0] address, args[1] bytes (a multiple of the pattern); the pattern
 	 *  (1 to RPCI_VGPU_PATTERN_MAX bytes) inline */
-	RPCI_VGPU_OP_FILL = 14,
+	RPCI_VGPU_OP_FILL = 17,
 	/** args[0] enum rpci_vgpu_info_obj, args[1] its handle, args[2] key; the answer
 	 *  is written at host_addr -> result: its size (-ENOSPC, nothing written, when
 	 *  larger than host_len) */
-	RPCI_VGPU_OP_INFO = 15,
+	RPCI_VGPU_OP_INFO = 18,
 };
+
+/** FILE_SAVE flags. */
+#define RPCI_VGPU_FILE_REPLACE 0x1 /**< replace an existing file (else it must not exist) */
 
 /** Directions of RPCI_VGPU_OP_RECT. */
 enum rpci_vgpu_rect_dir {

@@ -119,10 +119,10 @@ check_eal_argv(const struct rpci_conf_host *host)
 }
 
 static void
-check_devices(const struct rpci_conf_host *host)
+check_devices(const struct rpci_conf *conf, const struct rpci_conf_host *host)
 {
 	const struct rpci_conf_device *dev;
-	unsigned int j;
+	unsigned int j, k;
 
 	if (!(host->roles & RPCI_ROLE_SERVER)) {
 		FUZZ_CHECK(host->nb_devices == 0);
@@ -134,9 +134,27 @@ check_devices(const struct rpci_conf_host *host)
 	FUZZ_CHECK(rpci_conf_device_find(host, "") == &host->devices[0]);
 	for (j = 0; j < host->nb_devices; j++) {
 		dev = &host->devices[j];
-		FUZZ_CHECK(name_ok(dev->name) && name_ok(dev->backend));
+		FUZZ_CHECK(name_ok(dev->name));
 		FUZZ_CHECK(rpci_conf_device_find(host, dev->name) == dev);
 		FUZZ_CHECK(rpci_conf_device_index(host, dev) == (int)j);
+		if (dev->kind == RPCI_CONF_DEV_PCI) {
+			/* a host function: an address, at most the rules' room, each in range */
+			FUZZ_CHECK(dev->pci_dev <= 0x1f && dev->pci_func <= 7);
+			FUZZ_CHECK(dev->nb_rules <= RPCI_CONF_PCI_RULES_MAX);
+			for (k = 0; k < dev->nb_rules; k++) {
+				FUZZ_CHECK(dev->rules[k].allow <= RPCI_CONF_PCI_BAR_RW);
+				FUZZ_CHECK(dev->rules[k].allow < RPCI_CONF_PCI_BAR_READ ||
+					   (dev->rules[k].bar <= 5 && dev->rules[k].size > 0));
+			}
+			continue;
+		}
+		FUZZ_CHECK(dev->kind == RPCI_CONF_DEV_VGPU && name_ok(dev->backend));
+		FUZZ_CHECK(dev->bar0_size >= (64u << 10) &&
+			   (dev->bar0_size & (dev->bar0_size - 1)) == 0);
+		FUZZ_CHECK(dev->bar2_size >= dev->memory_bytes &&
+			   (dev->bar2_size & (dev->bar2_size - 1)) == 0);
+		FUZZ_CHECK(dev->profile[0] == '\0' ||
+			   rpci_conf_profile_find(conf, dev->profile) != NULL);
 		FUZZ_CHECK(dev->memory_bytes >= (1ull << 20));
 		FUZZ_CHECK(dev->memory_bytes <= (65536ull << 20));
 		FUZZ_CHECK(dev->vendor_id != 0xFFFF && dev->class_code <= 0xFFFFFF);
@@ -174,7 +192,7 @@ check_conf(const struct rpci_conf *conf)
 		FUZZ_CHECK(host->eal.lcores[0] != '\0');
 		FUZZ_CHECK(host->eal.nb_vdevs <= RPCI_CONF_VDEVS_MAX);
 		FUZZ_CHECK(host->eal.nb_extra <= RPCI_CONF_EXTRA_MAX);
-		check_devices(host);
+		check_devices(conf, host);
 		if (host->roles & RPCI_ROLE_CLIENT) {
 			srv = rpci_conf_host_find(conf, host->server);
 			FUZZ_CHECK(srv != NULL && (srv->roles & RPCI_ROLE_SERVER));

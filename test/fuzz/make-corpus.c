@@ -14,9 +14,16 @@
  *   conf/      config/pair.cfg, variants of it with one change each (most
  *              of them refused, for every kind of message), and a few
  *              other deployments.
+ *   ipc/       request rings as librpci fills them (fuzz_ipc.c's layout:
+ *              consumer, producer, shared-memory size, then the slots):
+ *              a good request of every op, inline writes of every size
+ *              class and across the ring's end, a walk of several
+ *              requests, slots not all published, a producer out of
+ *              range, each kind of malformed request; and a HELLO, a
+ *              HELLO_ACK and REQUEST parameters as they are sent.
  *
  * usage: make-corpus SOURCE_DIR OUT_DIR
- * writes OUT_DIR/{tlp,link_hdr,conf}/NAME (the directories must exist).
+ * writes OUT_DIR/{tlp,link_hdr,conf,ipc}/NAME (the directories must exist).
  * Run by hand when a format changes (doc/testing.md); the output is
  * committed under test/fuzz/corpus/.
  */
@@ -28,6 +35,7 @@
 #include <string.h>
 
 #include "link_private.h"
+#include "rpci_ipc.h"
 #include "rpci_tlp.h"
 
 #define OUT_MAX 4000 /* every seed stays under 4 KiB */
@@ -752,6 +760,288 @@ make_conf(const char *src)
 	put_conf("devices-too-many", many);
 }
 
+/* Request rings (fuzz_ipc.c): 16 bytes of indices and size, then slots. */
+
+#define IPC_SHM (1ull << 30)
+#define IPC_SLOTS_MAX ((OUT_MAX - 16) / RPCI_IPC_REQ_SLOT_SIZE)
+
+struct ipc_ring {
+	uint32_t cons;
+	uint32_t nb;  /* slots written */
+	struct rpci_ipc_req slots[IPC_SLOTS_MAX];
+};
+
+static struct rpci_ipc_req
+ipc_req(uint8_t op, uint8_t dev)
+{
+	struct rpci_ipc_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.dev = dev;
+	r.nslots = 1;
+	r.cookie = ((uint64_t)op << 32) | dev;
+	switch (op) {
+	case RPCI_IPC_OP_MWR:
+	case RPCI_IPC_OP_MRD:
+		r.len = 1u << 20;
+		r.addr = 0x1000000000ull;
+		r.buf = RPCI_IPC_HEAP_OFF + 0x10000;
+		break;
+	case RPCI_IPC_OP_CFGRD:
+		r.addr = 0x10 / 4;
+		r.arg = 0xfull << 32;
+		break;
+	case RPCI_IPC_OP_CFGWR:
+		r.addr = 0x04 / 4;
+		r.arg = (0x3ull << 32) | 0x6;
+		break;
+	case RPCI_IPC_OP_FENCE:
+		break;
+	default:
+		/* as librpci's cl_ctrl(): parameters, then the reply, in its scratch area */
+		r.buf = RPCI_IPC_HEAP_OFF;
+		r.arg = RPCI_IPC_HEAP_OFF + 4096;
+		r.arg2 = 4096;
+		break;
+	}
+	switch (op) {
+	case RPCI_IPC_OP_OPEN:
+		r.len = sizeof(struct rpci_ipc_open_params);
+		break;
+	case RPCI_IPC_OP_REQUEST:
+		r.len = sizeof(struct rpci_ipc_request_params);
+		break;
+	case RPCI_IPC_OP_REPORT:
+		r.len = sizeof(struct rpci_ipc_report_params);
+		break;
+	case RPCI_IPC_OP_MSG_SEND:
+		r.len = sizeof(struct rpci_ipc_message);
+		break;
+	default:
+		break;
+	}
+	return r;
+}
+
+static void
+ipc_add(struct ipc_ring *g, const struct rpci_ipc_req *r)
+{
+	if (g->nb >= IPC_SLOTS_MAX) {
+		die("ipc ring full");
+	}
+	g->slots[g->nb++] = *r;
+}
+
+/* An inline write of len bytes (a counting pattern) after r. */
+static void
+ipc_add_inline(struct ipc_ring *g, uint8_t dev, uint32_t len)
+{
+	struct rpci_ipc_req r = ipc_req(RPCI_IPC_OP_MWR, dev);
+	uint8_t data[RPCI_IPC_INLINE_MAX];
+	uint32_t i;
+
+	if (len > sizeof(data)) {
+		die("inline too long");
+	}
+	for (i = 0; i < len; i++) {
+		data[i] = (uint8_t)(i * 11 + 3);
+	}
+	r.flags = RPCI_IPC_REQ_F_INLINE;
+	r.len = len;
+	r.buf = 0;
+	r.nslots = (uint8_t)(1 + (len + RPCI_IPC_REQ_SLOT_SIZE - 1) / RPCI_IPC_REQ_SLOT_SIZE);
+	ipc_add(g, &r);
+	for (i = 0; i < len; i += RPCI_IPC_REQ_SLOT_SIZE) {
+		struct rpci_ipc_req d;
+
+		memset(&d, 0, sizeof(d));
+		memcpy(&d, data + i, len - i < sizeof(d) ? len - i : sizeof(d));
+		ipc_add(g, &d);
+	}
+}
+
+/* Write the ring with the producer prod_delta slots past the consumer. */
+static void
+ipc_put(const char *name, const struct ipc_ring *g, uint32_t prod_delta, uint64_t shm_size)
+{
+	uint8_t buf[OUT_MAX];
+	uint32_t prod = g->cons + prod_delta;
+	size_t len = 16 + (size_t)g->nb * sizeof(g->slots[0]);
+
+	memcpy(buf, &g->cons, 4);
+	memcpy(buf + 4, &prod, 4);
+	memcpy(buf + 8, &shm_size, 8);
+	memcpy(buf + 16, g->slots, (size_t)g->nb * sizeof(g->slots[0]));
+	write_file("ipc", name, buf, len);
+}
+
+/* One request alone, published. */
+static void
+ipc_put1(const char *name, const struct rpci_ipc_req *r)
+{
+	struct ipc_ring g = { .cons = 0 };
+
+	ipc_add(&g, r);
+	ipc_put(name, &g, g.nb, IPC_SHM);
+}
+
+static void
+make_ipc(void)
+{
+	static const char *const ops[RPCI_IPC_OP_MAX] = {
+		[RPCI_IPC_OP_MWR] = "mwr", [RPCI_IPC_OP_MRD] = "mrd",
+		[RPCI_IPC_OP_CFGRD] = "cfgrd", [RPCI_IPC_OP_CFGWR] = "cfgwr",
+		[RPCI_IPC_OP_FENCE] = "fence", [RPCI_IPC_OP_OPEN] = "open",
+		[RPCI_IPC_OP_REQUEST] = "request", [RPCI_IPC_OP_CLOSE] = "close",
+		[RPCI_IPC_OP_RECONNECT] = "reconnect", [RPCI_IPC_OP_REPORT] = "report",
+		[RPCI_IPC_OP_MSG_SEND] = "msg-send", [RPCI_IPC_OP_MSG_RECV] = "msg-recv",
+		[RPCI_IPC_OP_STATS] = "stats", [RPCI_IPC_OP_DEVICES] = "devices",
+	};
+	static const uint32_t inline_lens[] = { 1, 4, 63, 64, 65, 200, RPCI_IPC_INLINE_MAX };
+	struct rpci_ipc_hello hello;
+	struct rpci_ipc_hello_ack ack;
+	struct rpci_ipc_request_params rp;
+	struct ipc_ring g;
+	struct rpci_ipc_req r;
+	char name[64];
+	uint8_t op;
+	unsigned int i;
+
+	for (op = 1; op < RPCI_IPC_OP_MAX; op++) {
+		r = ipc_req(op, op % RPCI_IPC_DEVICES_MAX);
+		snprintf(name, sizeof(name), "good-%s", ops[op]);
+		ipc_put1(name, &r);
+	}
+	r = ipc_req(RPCI_IPC_OP_MWR, 0);
+	r.flags = RPCI_IPC_REQ_F_COPY;
+	ipc_put1("good-mwr-copy", &r);
+	for (i = 0; i < sizeof(inline_lens) / sizeof(inline_lens[0]); i++) {
+		g = (struct ipc_ring){ .cons = 0 };
+		ipc_add_inline(&g, 1, inline_lens[i]);
+		snprintf(name, sizeof(name), "good-inline-%u", inline_lens[i]);
+		ipc_put(name, &g, g.nb, IPC_SHM);
+	}
+	/* inline data across the ring's end, and the indices across 2^32 */
+	g = (struct ipc_ring){ .cons = RPCI_IPC_REQ_SLOTS - 3 };
+	ipc_add_inline(&g, 2, 500);
+	ipc_put("good-inline-ring-end", &g, g.nb, IPC_SHM);
+	g.cons = UINT32_MAX - 1;
+	ipc_put("good-inline-index-wrap", &g, g.nb, IPC_SHM);
+	/* a walk as librpci posts a bring-up: configuration, writes, a read, a fence */
+	g = (struct ipc_ring){ .cons = 7 };
+	r = ipc_req(RPCI_IPC_OP_CFGRD, 0);
+	ipc_add(&g, &r);
+	r = ipc_req(RPCI_IPC_OP_CFGWR, 0);
+	ipc_add(&g, &r);
+	ipc_add_inline(&g, 0, 16);
+	ipc_add_inline(&g, 0, 4);
+	r = ipc_req(RPCI_IPC_OP_MRD, 0);
+	r.len = 0x100;
+	ipc_add(&g, &r);
+	r = ipc_req(RPCI_IPC_OP_FENCE, 0);
+	ipc_add(&g, &r);
+	r = ipc_req(RPCI_IPC_OP_STATS, 0);
+	ipc_add(&g, &r);
+	ipc_put("walk-bringup", &g, g.nb, IPC_SHM);
+	/* the same, its last request not yet published, then the producer out of range */
+	ipc_put("walk-unpublished", &g, g.nb - 1, IPC_SHM);
+	ipc_put("walk-prod-out-of-range", &g, RPCI_IPC_REQ_SLOTS + 1, IPC_SHM);
+	ipc_put("walk-prod-behind", &g, UINT32_MAX, IPC_SHM);
+	/* an inline write whose data slots are not all published */
+	g = (struct ipc_ring){ .cons = 0 };
+	ipc_add_inline(&g, 0, RPCI_IPC_INLINE_MAX);
+	ipc_put("inline-half-published", &g, 9, IPC_SHM);
+	/* one thing wrong each */
+	r = ipc_req(RPCI_IPC_OP_FENCE, 0);
+	r.nslots = 0;
+	ipc_put1("bad-nslots-0", &r);
+	r.nslots = 18;
+	ipc_put1("bad-nslots-18", &r);
+	r = ipc_req(RPCI_IPC_OP_FENCE, 0);
+	r.op = RPCI_IPC_OP_MAX;
+	ipc_put1("bad-op", &r);
+	r = ipc_req(RPCI_IPC_OP_FENCE, RPCI_IPC_DEVICES_MAX);
+	ipc_put1("bad-dev", &r);
+	r = ipc_req(RPCI_IPC_OP_MRD, 0);
+	r.flags = RPCI_IPC_REQ_F_COPY;
+	ipc_put1("bad-mrd-flags", &r);
+	r = ipc_req(RPCI_IPC_OP_MRD, 0);
+	r.len = RPCI_IPC_XFER_MAX + 1;
+	ipc_put1("bad-mrd-len", &r);
+	r = ipc_req(RPCI_IPC_OP_MRD, 0);
+	r.buf = IPC_SHM - 4;
+	ipc_put1("bad-mrd-buf", &r);
+	r = ipc_req(RPCI_IPC_OP_MWR, 0);
+	r.addr = UINT64_MAX - 8;
+	ipc_put1("bad-mwr-addr-wrap", &r);
+	r = ipc_req(RPCI_IPC_OP_MWR, 0);
+	r.buf = UINT64_MAX - 8;
+	ipc_put1("bad-mwr-buf-wrap", &r);
+	g = (struct ipc_ring){ .cons = 0 };
+	ipc_add_inline(&g, 0, 64);
+	g.slots[0].nslots = 3;
+	ipc_put("bad-inline-overfills", &g, 3, IPC_SHM);
+	g.slots[0].len = 65;
+	g.slots[0].nslots = 2;
+	ipc_put("bad-inline-does-not-fit", &g, 2, IPC_SHM);
+	r = ipc_req(RPCI_IPC_OP_CFGWR, 0);
+	r.arg = 0x1full << 32;
+	ipc_put1("bad-cfg-be", &r);
+	r = ipc_req(RPCI_IPC_OP_CFGRD, 0);
+	r.addr = 1024;
+	ipc_put1("bad-cfg-reg", &r);
+	r = ipc_req(RPCI_IPC_OP_OPEN, 0);
+	r.len -= 1;
+	ipc_put1("bad-open-params-len", &r);
+	r = ipc_req(RPCI_IPC_OP_REQUEST, 0);
+	r.arg2 = sizeof(struct rpci_ipc_request_reply) - 1;
+	ipc_put1("bad-request-reply-small", &r);
+	r = ipc_req(RPCI_IPC_OP_STATS, 0);
+	r.arg = IPC_SHM - 8;
+	ipc_put1("bad-stats-reply-outside", &r);
+	/* a small shared memory: the good MRD now points outside it */
+	r = ipc_req(RPCI_IPC_OP_MRD, 0);
+	g = (struct ipc_ring){ .cons = 0 };
+	ipc_add(&g, &r);
+	ipc_put("bad-mrd-small-shm", &g, 1, RPCI_IPC_HEAP_OFF);
+
+	/* the socket's messages and REQUEST's parameters, as librpci sends them */
+	memset(&hello, 0, sizeof(hello));
+	hello.magic = RPCI_IPC_MAGIC;
+	hello.version = RPCI_IPC_VERSION;
+	hello.type = RPCI_IPC_HELLO;
+	hello.shm_size = IPC_SHM;
+	snprintf(hello.name, sizeof(hello.name), "rpci-run");
+	write_file("ipc", "msg-hello", &hello, sizeof(hello));
+	memset(&ack, 0, sizeof(ack));
+	ack.magic = RPCI_IPC_MAGIC;
+	ack.version = RPCI_IPC_VERSION;
+	ack.type = RPCI_IPC_HELLO_ACK;
+	ack.app_id = 1;
+	ack.requester_id = 0x0200;
+	ack.iova_base = 1ull << 40;
+	ack.max_payload = 1024;
+	ack.dead_ms = 3000;
+	ack.request_timeout_ms = 10000;
+	ack.heartbeat_us = 1000;
+	snprintf(ack.host, sizeof(ack.host), "client0");
+	write_file("ipc", "msg-hello-ack", &ack, sizeof(ack));
+	ack.status = -EUSERS;
+	snprintf(ack.reason, sizeof(ack.reason), "the proxy serves as many programs as it may");
+	write_file("ipc", "msg-hello-ack-refused", &ack, sizeof(ack));
+	memset(&rp, 0, sizeof(rp));
+	rp.count = 3;
+	rp.slots[0] = 0;
+	rp.slots[1] = 5;
+	rp.slots[2] = RPCI_IPC_DEVICES_MAX - 1;
+	rp.req.min_memory = 256ull << 20;
+	snprintf(rp.req.backend, sizeof(rp.req.backend), "cpu");
+	snprintf(rp.req.kernel, sizeof(rp.req.kernel), "sgemm");
+	snprintf(rp.req.job, sizeof(rp.req.job), "sgemm");
+	write_file("ipc", "params-request", &rp, sizeof(rp));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -763,6 +1053,7 @@ main(int argc, char **argv)
 	make_tlp();
 	make_link();
 	make_conf(argv[1]);
+	make_ipc();
 	printf("make-corpus: %u files written under %s\n", g_files, g_out);
 	return 0;
 }

@@ -23,8 +23,6 @@ if [ ! -x "$SERVER" ] || [ ! -x "$BENCH" ]; then
 	exit 77
 fi
 it_pair_config "$SRC/config/pair.cfg" "$CFG"
-# a console socket of our own: another test's server may hold the default one
-sed -i "s|name = \"server0\";|name = \"server0\"; console = \"$IT_DIR/server0.sock\";|" "$CFG"
 
 # usage errors: exit 2 with one line, before anything starts
 usage_error() {
@@ -77,20 +75,32 @@ fi
 check_json() {
 	python3 - "$@" <<'PY'
 import json, sys
-path, tests = sys.argv[1], sys.argv[2:]
+path, paths, tests = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
 rows = [json.loads(line) for line in open(path) if line.strip()]
 bad = []
 for t in tests:
     mine = [r for r in rows if r["test"] == t]
     if not mine:
         bad.append("no row for " + t)
+    if not t.startswith("raw"):
+        for p in paths:
+            if not [r for r in mine if r.get("path") == p]:
+                bad.append("no %s row for %s" % (p, t))
     for r in mine:
-        for k in ("value", "raw", "ratio"):
-            if not isinstance(r.get(k), (int, float)) or r[k] <= 0:
+        # wait-cpu is a share of a core (0 possible); with --proxy no raw figure
+        keys = ("value",) if t == "wait-cpu" or r.get("raw") is None else \
+            ("value", "raw", "ratio")
+        for k in keys:
+            if not isinstance(r.get(k), (int, float)) or r[k] < 0 or \
+               (r[k] == 0 and t != "wait-cpu"):
                 bad.append("%s %s: %s is %r" % (t, r["size"], k, r.get(k)))
+        if r.get("path") == "proxy" and "embedded" in paths and \
+           not isinstance(r.get("vs_embedded"), (int, float)):
+            bad.append("%s %s: no ratio to the embedded figure" % (t, r["size"]))
         if r.get("verified") is False:
             bad.append("%s %s: data wrong" % (t, r["size"]))
-        if t in ("mrd-rtt", "mwr-rate", "h2d", "d2h", "job") and r.get("verified") is not True:
+        if t in ("mrd-rtt", "mrd-cached", "mwr-rate", "h2d", "d2h", "h2d-pageable",
+                 "d2h-pageable", "job", "job-async") and r.get("verified") is not True:
             bad.append("%s %s: not verified" % (t, r["size"]))
 for r in rows:
     t = r["test"]
@@ -108,14 +118,14 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-# bench_ok NAME TESTS ARGS...: a run that must succeed with rows for TESTS (comma list)
+# bench_ok NAME PATHS TESTS ARGS...: a run that must succeed with rows for TESTS
+# (comma list) from each of PATHS (embedded,proxy); ARGS after the file's.
 bench_ok() {
-	local name=$1 tests=$2 out
-	shift 2
+	local name=$1 paths=$2 tests=$3 out
+	shift 3
 	rm -f "$IT_DIR/out.json"
-	if timeout -s KILL 240 "$BENCH" --config "$CFG" --host client0 --json "$IT_DIR/out.json" \
-		"$@" >"$IT_DIR/bench.log" 2>&1 &&
-	   out=$(check_json "$IT_DIR/out.json" ${tests//,/ }); then
+	if timeout -s KILL 300 "$BENCH" --json "$IT_DIR/out.json" "$@" >"$IT_DIR/bench.log" 2>&1 &&
+	   out=$(check_json "$IT_DIR/out.json" "$paths" ${tests//,/ }); then
 		it_pass "$name: $out"
 	else
 		it_fail "$name: ${out:-rc $?}"
@@ -123,19 +133,36 @@ bench_ok() {
 	fi
 }
 
-ALL="raw-rtt,raw-rate,mrd-rtt,mwr-rate,h2d,d2h,launch,job"
-bench_ok "every test" "$ALL" --test all --size 64K --duration 0.2
-grep -E '^(raw|mrd|mwr|h2d|d2h|launch|job)' "$IT_DIR/bench.log"
+ALL="raw-rtt,raw-rate,mrd-rtt,mrd-cached,mwr-rate,h2d,d2h,h2d-pageable,d2h-pageable"
+ALL="$ALL,launch,job,job-async,wait-cpu"
+E=(--config "$CFG" --host client0)
+bench_ok "every test, embedded and through the proxy" embedded,proxy "$ALL" "${E[@]}" \
+	--test all --size 64K --duration 0.2
+grep -E '^(raw|mrd|mwr|h2d|d2h|launch|job|wait)' "$IT_DIR/bench.log"
 rows=$(wc -l <"$IT_DIR/out.json")
-if [ "$rows" -eq 14 ]; then
-	it_pass "14 rows: 2 raw-rtt, 2 raw-rate, 6 tests, the 4 raw figures again after them"
+if [ "$rows" -eq 30 ]; then
+	it_pass "30 rows: 2 raw-rtt, 2 raw-rate, 11 tests from each path, the 4 raw figures again"
 else
-	it_fail "$rows rows, 14 expected"
+	it_fail "$rows rows, 30 expected"
 fi
 # sizes that are not powers of two nor multiples of 4, pulled copies
-bench_ok "copies of odd sizes, pull" "h2d,d2h" --test h2d,d2h --size 1,4097,300001 \
+bench_ok "copies of odd sizes, pull" embedded,proxy "h2d,d2h,h2d-pageable,d2h-pageable" \
+	"${E[@]}" --test h2d,d2h,h2d-pageable,d2h-pageable --size 1,4097,300001 \
 	--duration 0.1 --h2d pull
-bench_ok "latencies only" "mrd-rtt,launch" --test mrd-rtt,launch --duration 0.1
+bench_ok "latencies only, embedded" embedded "mrd-rtt,launch" "${E[@]}" \
+	--test mrd-rtt,launch --duration 0.1 --path embedded
+
+# a program of a running rpci-proxy: the device's tests, no raw figures
+"$BUILD/app/rpci-proxy" --config "$CFG" --host client0 >"$IT_DIR/proxy.log" 2>&1 &
+proxy=$!
+IT_PIDS="$IT_PIDS $proxy"
+for i in $(seq 1 100); do
+	grep -q "serving programs" "$IT_DIR/proxy.log" && break
+	sleep 0.1
+done
+bench_ok "a program of rpci-proxy" proxy "mrd-rtt,h2d,d2h" --proxy "$IT_DIR/proxy.sock" \
+	--test mrd-rtt,h2d,d2h --size 4097,1M --duration 0.1
+it_stop "$proxy" 20
 
 if it_stop "$IT_SERVER_PID" 20; then
 	it_pass "server stopped"

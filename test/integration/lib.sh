@@ -52,14 +52,19 @@ it_check() {
 	fi
 }
 
-# Write a copy of config/pair.cfg with names of our own.
+# Write a copy of config/pair.cfg with names of our own (memif and proxy
+# sockets, EAL file prefixes, console sockets: another test may run beside).
 it_pair_config() {
 	local src=$1 dst=$2
 	sed -e "s|/tmp/rpci-pair.sock|${IT_DIR}/memif.sock|g" \
 	    -e "s|/run/rpci/client0-proxy.sock|${IT_DIR}/proxy.sock|" \
 	    -e "s|\"rpci-server0\"|\"${IT_ID}-server0\"|" \
 	    -e "s|\"rpci-client0\"|\"${IT_ID}-client0\"|" \
-	    "$src" >"$dst"
+	    "$src" | awk -v dir="$IT_DIR" '
+		/^ *name = "/ { split($0, q, "\""); host = q[2] }
+		{ print }
+		/^ *idle = / { printf "        console = \"%s/%s.sock\";\n", dir, host }
+	' >"$dst"
 }
 
 # it_start_server BIN CFG HOST LOG: start a server in the background and wait
@@ -79,6 +84,23 @@ it_start_server() {
 		sleep 0.1
 	done
 	it_log "server did not start:"
+	cat "$log"
+	return 1
+}
+
+# it_start_proxy BIN CFG HOST LOG: start rpci-proxy in the background and wait
+# until it serves programs, at most 20 s (its pid: IT_PROXY_PID).
+it_start_proxy() {
+	local bin=$1 cfg=$2 host=$3 log=$4 i
+	"$bin" --config "$cfg" --host "$host" >"$log" 2>&1 &
+	IT_PROXY_PID=$!
+	IT_PIDS="$IT_PIDS $IT_PROXY_PID"
+	for i in $(seq 1 200); do
+		grep -q "serving programs" "$log" 2>/dev/null && return 0
+		kill -0 "$IT_PROXY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	it_log "proxy did not start:"
 	cat "$log"
 	return 1
 }

@@ -51,11 +51,7 @@ fi
 
 it_pair_config "$SRC/config/pair.cfg" "$IT_DIR/pair.cfg"
 # both devices on OpenCL: 256 and 128 MiB (clpeak sizes its buffers from them)
-# (consoles of their own: a daemon of another test may hold the default sockets)
-sed -e 's/backend = "cpu";/backend = "opencl";/' \
-	-e "s|name = \"server0\";|&\n        console = \"$IT_DIR/server0.console\";|" \
-	-e "s|name = \"client0\";|&\n        console = \"$IT_DIR/client0.console\";|" \
-	"$IT_DIR/pair.cfg" |
+sed -e 's/backend = "cpu";/backend = "opencl";/' "$IT_DIR/pair.cfg" |
 	awk '/name = "vgpu1"/ { v1 = 1 } v1 && /memory_mb = 256;/ { sub(/256/, "128"); v1 = 0 } 1' \
 	>"$CFG"
 
@@ -90,13 +86,8 @@ if [ $? -ne 0 ]; then
 	it_summary
 	exit 1
 fi
-"$PROXYD" --config "$CFG" --host client0 >"$IT_DIR/proxy.log" 2>&1 &
-PROXY_PID=$!
-IT_PIDS="$IT_PIDS $PROXY_PID"
-for i in $(seq 1 100); do
-	grep -q "serving programs" "$IT_DIR/proxy.log" && break
-	sleep 0.1
-done
+it_start_proxy "$PROXYD" "$CFG" client0 "$IT_DIR/proxy.log" || { it_summary; exit 1; }
+PROXY_PID=$IT_PROXY_PID
 
 # ---------------------------------------------------------------- clinfo
 if bounded 60 "$IT_DIR/clinfo.txt" clinfo; then
@@ -266,13 +257,8 @@ EOCFG
 "$BUILD/app/rpci-conf" --config "$SEL" --gen-keys >/dev/null
 OCL_ICD_VENDORS=/etc/OpenCL/vendors it_start_server "$SERVER" "$SEL" server0 \
 	"$IT_DIR/server-sel.log" || { it_summary; exit 1; }
-"$PROXYD" --config "$SEL" --host client0 >"$IT_DIR/proxy-sel.log" 2>&1 &
-PROXY_PID=$!
-IT_PIDS="$IT_PIDS $PROXY_PID"
-for i in $(seq 1 100); do
-	grep -q "serving programs" "$IT_DIR/proxy-sel.log" && break
-	sleep 0.1
-done
+it_start_proxy "$PROXYD" "$SEL" client0 "$IT_DIR/proxy-sel.log" || { it_summary; exit 1; }
+PROXY_PID=$IT_PROXY_PID
 for i in $(seq 1 50); do
 	grep -q "vgpu1 registered" "$IT_DIR/server-sel.log" && break
 	sleep 0.1
@@ -315,7 +301,7 @@ print("attached: %d before a context, %d with it, %d after" % (before, during, a
 sys.exit(0 if (before, during, after) == (0, 1, 0) else 1)
 EOPY
 if bounded 60 "$IT_DIR/lease.log" "$PY" "$IT_DIR/lease.py" "$BUILD/app/rpci-console" \
-	"$IT_DIR/server0.console"; then
+	"$IT_DIR/server0.sock"; then
 	it_pass "leases: $(cat "$IT_DIR/lease.log")"
 else
 	it_fail "leases"

@@ -1044,6 +1044,210 @@ test_proxy_group(void)
 
 /* ---- look-ups ---- */
 
+/* kind "pci": a host function by address, its access rules, what is refused. */
+static void
+test_pci_device(void)
+{
+	const struct rpci_conf_device *d;
+	struct rpci_conf *conf;
+
+	conf = load(text1(19, "}, { name = \"net0\"; kind = \"pci\"; address = \"00:03.0\"; "
+			  "access = ( { allow = \"config\"; }, { allow = \"bar-read\"; bar = 2; "
+			  "offset = 0x1000; size = 0x100; }, { allow = \"bar-rw\"; bar = 4; "
+			  "size = 8; } );"));
+	CU_ASSERT_FATAL(conf != NULL);
+	d = rpci_conf_device_find(&conf->hosts[0], "net0");
+	CU_ASSERT_FATAL(d != NULL);
+	CU_ASSERT_EQUAL(d->kind, RPCI_CONF_DEV_PCI);
+	CU_ASSERT_EQUAL(d->pci_domain, 0);
+	CU_ASSERT_EQUAL(d->pci_bus, 0);
+	CU_ASSERT_EQUAL(d->pci_dev, 3);
+	CU_ASSERT_EQUAL(d->pci_func, 0);
+	CU_ASSERT_EQUAL(d->nb_rules, 3);
+	CU_ASSERT_EQUAL(d->rules[0].allow, RPCI_CONF_PCI_CONFIG);
+	CU_ASSERT_EQUAL(d->rules[1].allow, RPCI_CONF_PCI_BAR_READ);
+	CU_ASSERT_EQUAL(d->rules[1].bar, 2);
+	CU_ASSERT_EQUAL(d->rules[1].offset, 0x1000);
+	CU_ASSERT_EQUAL(d->rules[1].size, 0x100);
+	CU_ASSERT_EQUAL(d->rules[2].allow, RPCI_CONF_PCI_BAR_RW);
+	CU_ASSERT_EQUAL(d->rules[2].offset, 0);
+	CU_ASSERT_EQUAL(d->rules[2].line, 19);
+	CU_ASSERT_EQUAL(conf->hosts[0].devices[0].kind, RPCI_CONF_DEV_VGPU);
+	CU_ASSERT_STRING_EQUAL(rpci_conf_pci_allow_name(RPCI_CONF_PCI_BAR_RW), "bar-rw");
+	CU_ASSERT_STRING_EQUAL(rpci_conf_pci_allow_name((enum rpci_conf_pci_allow)9), "?");
+	rpci_conf_free(conf);
+
+	/* No access list: configuration reads only. */
+	conf = load(text1(19, "}, { name = \"blk\"; kind = \"pci\"; "
+			  "address = \"0000:00:02.0\";"));
+	CU_ASSERT_FATAL(conf != NULL);
+	CU_ASSERT_EQUAL(conf->hosts[0].devices[1].nb_rules, 0);
+	CU_ASSERT_EQUAL(conf->hosts[0].devices[1].pci_dev, 2);
+	rpci_conf_free(conf);
+
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\";"), 19, "missing 'address'");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pcie\"; address = \"00:03.0\";"), 19,
+		   "'kind' must be \"vgpu\" or \"pci\"");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:20.0\";"), 19,
+		   "'address' must be a PCI address");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"0:3.0\";"), 19,
+		   "'address' must be a PCI address");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "backend = \"cpu\";"), 19, "'backend' is not for a pci device");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "colour = 1;"), 19, "unknown setting 'colour'");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = ( { allow = \"bar-write\"; } );"), 19,
+		   "'allow' must be \"config-read\", \"config\", \"bar-read\" or \"bar-rw\"");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = ( { allow = \"bar-read\"; bar = 6; size = 4; } );"), 19,
+		   "'bar' 6 is out of range (0..5)");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = ( { allow = \"bar-read\"; bar = 0; } );"), 19, "missing 'size'");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = ( { allow = \"bar-rw\"; bar = 0; size = 0; } );"), 19,
+		   "'size' 0 is out of range");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = ( { allow = \"config\"; bar = 0; } );"), 19,
+		   "'bar' is for bar-read and bar-rw rules, not config");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = ( \"config\" );"), 19, "'access' entry 1 must be a group");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = 1;"), 19, "'access' must be a list");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; "
+			 "access = ( {allow=\"config\";}, {allow=\"config\";}, "
+			 "{allow=\"config\";}, {allow=\"config\";}, {allow=\"config\";}, "
+			 "{allow=\"config\";}, {allow=\"config\";}, {allow=\"config\";}, "
+			 "{allow=\"config\";} );"), 19, "'access' has 9 entries, at most 8");
+	EXPECT_ERR(text1(19, "}, { name = \"n\"; kind = \"pci\"; address = \"00:03.0\"; }, "
+			 "{ name = \"m\"; kind = \"pci\"; address = \"0000:00:03.0\";"), 19,
+		   "devices 'm' and 'n' (line 19) are the same PCI function");
+	EXPECT_ERR(text1(19, "address = \"00:03.0\";"), 19, "unknown setting 'address'");
+}
+
+static void
+test_pci_address_parse(void)
+{
+	uint16_t dom = 9;
+	uint8_t bus = 9, dev = 9, fn = 9;
+
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse("0001:af:1f.7", &dom, &bus, &dev, &fn), 0);
+	CU_ASSERT(dom == 1 && bus == 0xaf && dev == 0x1f && fn == 7);
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse("00:03.0", &dom, &bus, &dev, &fn), 0);
+	CU_ASSERT(dom == 0 && bus == 0 && dev == 3 && fn == 0);
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse("00:03.8", &dom, &bus, &dev, &fn), -EINVAL);
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse("00:03:0", &dom, &bus, &dev, &fn), -EINVAL);
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse("0g:03.0", &dom, &bus, &dev, &fn), -EINVAL);
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse("000:00:03.0", &dom, &bus, &dev, &fn),
+			-EINVAL);
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse("", &dom, &bus, &dev, &fn), -EINVAL);
+	CU_ASSERT_EQUAL(rpci_conf_pci_address_parse(NULL, &dom, &bus, &dev, &fn), -EINVAL);
+}
+
+/* Named personality profiles, and a device that takes one. */
+static void
+test_profiles(void)
+{
+	const struct rpci_conf_profile *prof;
+	const struct rpci_conf_device *d;
+	struct rpci_conf *conf;
+
+	conf = load(text2(32, "profiles = ( { name = \"a100\"; vendor_id = 0x10de; "
+			  "device_id = 0x20b0; subsystem_vendor_id = 0x10de; "
+			  "subsystem_id = 0x134f; "
+			  "class_code = 0x030200; revision = 0xa1; bar0_size = 0x1000000; "
+			  "bar2_size = 0x1000000000L; }, { name = \"rp\"; vendor_id = 0x7270; "
+			  "device_id = 2; class_code = 0x120000; } );",
+			  19, "}, { name = \"d1\"; backend = \"cpu\"; memory_mb = 64; "
+			  "profile = \"a100\";"));
+	if (conf == NULL) {
+		fprintf(stderr, "\n  %s\n", g_err);
+	}
+	CU_ASSERT_FATAL(conf != NULL);
+	CU_ASSERT_EQUAL(conf->nb_profiles, 2);
+	prof = rpci_conf_profile_find(conf, "rp");
+	CU_ASSERT_FATAL(prof != NULL);
+	CU_ASSERT_EQUAL(prof->bar0_size, 64 * 1024);
+	CU_ASSERT_EQUAL(prof->bar2_size, 0);
+	CU_ASSERT_EQUAL(prof->class_code, 0x120000);
+	CU_ASSERT_PTR_NULL(rpci_conf_profile_find(conf, "h100"));
+	d = rpci_conf_device_find(&conf->hosts[0], "d1");
+	CU_ASSERT_FATAL(d != NULL);
+	CU_ASSERT_STRING_EQUAL(d->profile, "a100");
+	CU_ASSERT_EQUAL(d->vendor_id, 0x10de);
+	CU_ASSERT_EQUAL(d->subsystem_id, 0x134f);
+	CU_ASSERT_EQUAL(d->revision, 0xa1);
+	CU_ASSERT_EQUAL(d->bar0_size, 0x1000000);
+	CU_ASSERT_EQUAL(d->bar2_size, 0x1000000000ull);
+	/* Without a profile: 64 KiB of registers, BAR2 the memory's power of two. */
+	d = &conf->hosts[0].devices[0];
+	CU_ASSERT_EQUAL(d->bar0_size, 64 * 1024);
+	CU_ASSERT_EQUAL(d->bar2_size, 16u << 20);
+	CU_ASSERT_STRING_EQUAL(d->profile, "");
+	rpci_conf_free(conf);
+
+	EXPECT_ERR(text2(32, "profiles = ( { name = \"p\"; vendor_id = 1; device_id = 2; "
+			 "class_code = 3; } );", 19, "}, { name = \"d1\"; backend = \"cpu\"; "
+			 "memory_mb = 64; profile = \"q\";"), 19, "no profile 'q'");
+	EXPECT_ERR(text2(32, "profiles = ( { name = \"p\"; vendor_id = 1; device_id = 2; "
+			 "class_code = 3; } );", 19, "}, { name = \"d1\"; backend = \"cpu\"; "
+			 "memory_mb = 64; profile = \"p\"; vendor_id = 5;"), 19,
+		   "'vendor_id' and 'profile' exclude each other");
+	EXPECT_ERR(text2(32, "profiles = ( { name = \"p\"; vendor_id = 1; device_id = 2; "
+			 "class_code = 3; bar2_size = 0x100000; } );", 19, "}, { name = \"d1\"; "
+			 "backend = \"cpu\"; memory_mb = 64; profile = \"p\";"), 19,
+		   "smaller than the device's memory");
+	EXPECT_ERR(text1(32, "profiles = ( { name = \"p\"; vendor_id = 1; device_id = 2; "
+			 "class_code = 3; bar0_size = 0x30000; } );"), 32,
+		   "'bar0_size' 0x30000 is not a power of two");
+	EXPECT_ERR(text1(32, "profiles = ( { name = \"p\"; vendor_id = 1; device_id = 2; "
+			 "class_code = 3; bar0_size = 0x1000; } );"), 32,
+		   "'bar0_size' 0x1000 is out of range");
+	EXPECT_ERR(text1(32, "profiles = ( { name = \"p\"; vendor_id = 1; device_id = 2; "
+			 "class_code = 3; }, { name = \"p\"; vendor_id = 1; device_id = 2; "
+			 "class_code = 3; } );"), 32, "duplicate profile name 'p'");
+	EXPECT_ERR(text1(32, "profiles = ( { name = \"p\"; vendor_id = 1; class_code = 3; } );"),
+		   32, "profile 'p': missing 'device_id'");
+	EXPECT_ERR(text1(32, "profiles = ( { name = \"p\"; vendor_id = 0xffff; device_id = 1; "
+			 "class_code = 3; } );"), 32, "vendor_id 0xffff is reserved");
+	EXPECT_ERR(text1(32, "profiles = ( { name = \"p\"; vendor_id = 1; device_id = 1; "
+			 "class_code = 3; memory_mb = 5; } );"), 32, "unknown setting 'memory_mb'");
+}
+
+/* A server's file directory. */
+static void
+test_file_dir(void)
+{
+	struct rpci_conf *conf;
+
+	conf = load(text1(6, "file_dir = \"/srv/rpci\"; file_save = true;"));
+	CU_ASSERT_FATAL(conf != NULL);
+	CU_ASSERT_STRING_EQUAL(conf->hosts[0].file_dir, "/srv/rpci");
+	CU_ASSERT(conf->hosts[0].file_save);
+	CU_ASSERT_STRING_EQUAL(conf->hosts[1].file_dir, "");
+	rpci_conf_free(conf);
+	EXPECT_ERR(text1(6, "file_dir = \"srv\";"), 6, "'file_dir' must be an absolute path");
+	EXPECT_ERR(text1(6, "file_save = true;"), 6, "'file_save' needs a 'file_dir'");
+	EXPECT_ERR(text1(6, "file_save = 1;"), 6, "'file_save' must be a boolean");
+	EXPECT_ERR(text1(29, "file_dir = \"/srv\";"), 29, "'file_dir' is only for server hosts");
+}
+
+static void
+test_host_by_mac(void)
+{
+	static const uint8_t c0[6] = { 2, 0, 0, 0, 0, 2 };
+	static const uint8_t none[6] = { 2, 0, 0, 0, 0, 3 };
+	struct rpci_conf *conf = load(text1(0, NULL));
+
+	CU_ASSERT_FATAL(conf != NULL);
+	CU_ASSERT_PTR_EQUAL(rpci_conf_host_by_mac(conf, c0), &conf->hosts[1]);
+	errno = 0;
+	CU_ASSERT_PTR_NULL(rpci_conf_host_by_mac(conf, none));
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_PTR_NULL(rpci_conf_host_by_mac(NULL, c0));
+	rpci_conf_free(conf);
+}
+
 static void
 test_lookups(void)
 {
@@ -1343,6 +1547,11 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_bad_idle);
 	CU_ADD_TEST(suite, test_too_many_vdevs);
 	CU_ADD_TEST(suite, test_lookups);
+	CU_ADD_TEST(suite, test_pci_device);
+	CU_ADD_TEST(suite, test_pci_address_parse);
+	CU_ADD_TEST(suite, test_profiles);
+	CU_ADD_TEST(suite, test_file_dir);
+	CU_ADD_TEST(suite, test_host_by_mac);
 	CU_ADD_TEST(suite, test_mac_str);
 	CU_ADD_TEST(suite, test_eal_argv_order);
 	CU_ADD_TEST(suite, test_proxy_group);

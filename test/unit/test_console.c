@@ -52,7 +52,8 @@ static char g_out[T_OUT_MAX];
 
 /* What the fake process's callbacks were asked. */
 static struct {
-	unsigned int attach, detach, drain, set_policy, show_devices;
+	unsigned int attach, detach, drain, set_policy, show_devices, personality, reset;
+	char profile[RPCI_SEL_NAME_MAX];
 	char server[RPCI_SEL_NAME_MAX];
 	char device[RPCI_SEL_NAME_MAX];
 	uint8_t mac[6];
@@ -112,6 +113,27 @@ fake_show_devices(void *arg, struct cmdline *cl)
 	g_calls.show_devices++;
 	cmdline_printf(cl, "DEVICES-OF-THE-FAKE-SERVER\n");
 	return 0;
+}
+
+static int
+fake_set_personality(void *arg, const char *device, const char *profile, char *msg, size_t len)
+{
+	RTE_SET_USED(arg);
+	g_calls.personality++;
+	snprintf(g_calls.device, sizeof(g_calls.device), "%s", device);
+	snprintf(g_calls.profile, sizeof(g_calls.profile), "%s", profile);
+	snprintf(msg, len, "%s", g_calls.msg);
+	return g_calls.ret;
+}
+
+static int
+fake_reset_device(void *arg, const char *device, char *msg, size_t len)
+{
+	RTE_SET_USED(arg);
+	g_calls.reset++;
+	snprintf(g_calls.device, sizeof(g_calls.device), "%s", device);
+	snprintf(msg, len, "%s", g_calls.msg);
+	return g_calls.ret;
 }
 
 static void
@@ -330,6 +352,8 @@ selector_env(void)
 	env.detach = fake_detach;
 	env.drain = fake_drain;
 	env.show_devices = fake_show_devices;
+	env.set_personality = fake_set_personality;
+	env.reset_device = fake_reset_device;
 	env.quit = &g_quit;
 	env.poll_interval_us = 1;
 	return env;
@@ -413,7 +437,10 @@ test_help_lists_every_command(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  set link faults seed <N>:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  quit:"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  show security:"));
-	CU_ASSERT_EQUAL(n, 18);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  show clients:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  set personality <DEVICE> <PROFILE>:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  reset <DEVICE>:"));
+	CU_ASSERT_EQUAL(n, 21);
 	CU_ASSERT_EQUAL(error_lines(g_out), 0);
 	close(fd);
 }
@@ -443,10 +470,10 @@ test_show_table(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "policy first-fit, 3 devices\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "SERVER"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "HEARTBEAT_MS"));
-	/* server device state backend mem free load client lease expires heartbeat */
+	/* server device state backend mem free load client lease expires heartbeat id class avg */
 	n = find_row(g_out, "s0", "gpu0", words);
-	CU_ASSERT_EQUAL(n, 11);
-	if (n == 11) {
+	CU_ASSERT_EQUAL(n, 14);
+	if (n == 14) {
 		CU_ASSERT_STRING_EQUAL(words[2], "free");
 		CU_ASSERT_STRING_EQUAL(words[3], "cpu");
 		CU_ASSERT_STRING_EQUAL(words[4], "256");
@@ -456,10 +483,13 @@ test_show_table(void)
 		CU_ASSERT_STRING_EQUAL(words[8], "-");
 		CU_ASSERT_STRING_EQUAL(words[9], "-");
 		CU_ASSERT_STRING_EQUAL(words[10], "250");
+		CU_ASSERT_STRING_EQUAL(words[11], "7270:0001");
+		CU_ASSERT_STRING_EQUAL(words[12], "030200");
+		CU_ASSERT_STRING_EQUAL(words[13], "0.25");
 	}
 	n = find_row(g_out, "s0", "gpu1", words);
-	CU_ASSERT_EQUAL(n, 11);
-	if (n == 11) {
+	CU_ASSERT_EQUAL(n, 14);
+	if (n == 14) {
 		CU_ASSERT_STRING_EQUAL(words[2], "attached");
 		CU_ASSERT_STRING_EQUAL(words[4], "512");
 		CU_ASSERT_STRING_EQUAL(words[7], "02:00:00:00:00:09");
@@ -467,8 +497,8 @@ test_show_table(void)
 		CU_ASSERT_STRING_EQUAL(words[9], "4.8"); /* 5 s lease, 0.25 s later */
 	}
 	n = find_row(g_out, "s1", "gpu0", words);
-	CU_ASSERT_EQUAL(n, 11);
-	if (n == 11) {
+	CU_ASSERT_EQUAL(n, 14);
+	if (n == 14) {
 		CU_ASSERT_STRING_EQUAL(words[3], "opencl");
 		CU_ASSERT_STRING_EQUAL(words[4], "1024");
 	}
@@ -613,6 +643,62 @@ test_attach_detach_drain(void)
 	close(fd);
 }
 
+/* "show clients" from the selector's usage; the server's commands through the process. */
+static void
+test_clients_personality_reset(void)
+{
+	struct rpci_sel_device_status st;
+	char words[16][64];
+	int fd;
+
+	g_now_us = T_T0_US;
+	sel_register("s0", 1, "gpu0", 0, 256, "cpu", 256, 0.0);
+	memset(&st, 0, sizeof(st));
+	st.memory_free = 128 << 20;
+	st.in_use = true;
+	memcpy(st.client_mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x42 }, 6);
+	st.session = 1;
+	st.usage.bytes_in = 1000;
+	st.usage.bytes_out = 500;
+	st.usage.kernels = 3;
+	st.usage.kernel_ns = 2500000;
+	st.usage.mem_high = 64 << 20;
+	CU_ASSERT_EQUAL_FATAL(rpci_selector_status(g_sel, "s0", "gpu0", &st, g_now_us), 0);
+	fd = sess_open(g_con, g_sock);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(sess_cmd(g_con, fd, "show clients", g_out, sizeof(g_out)), 0);
+	CU_ASSERT_EQUAL(error_lines(g_out), 0);
+	CU_ASSERT_EQUAL(find_row(g_out, "02:00:00:00:00:42", "?", words), 9);
+	CU_ASSERT_STRING_EQUAL(words[2], "1");
+	CU_ASSERT_STRING_EQUAL(words[3], "1000");
+	CU_ASSERT_STRING_EQUAL(words[4], "500");
+	CU_ASSERT_STRING_EQUAL(words[5], "3");
+	CU_ASSERT_STRING_EQUAL(words[6], "2.5");
+	CU_ASSERT_STRING_EQUAL(words[7], "64.0");
+
+	calls_reset();
+	g_calls.msg = "gpu0: personality a100";
+	CU_ASSERT_EQUAL(sess_cmd(g_con, fd, "set personality gpu0 a100", g_out, sizeof(g_out)),
+			0);
+	CU_ASSERT_EQUAL(g_calls.personality, 1);
+	CU_ASSERT_STRING_EQUAL(g_calls.device, "gpu0");
+	CU_ASSERT_STRING_EQUAL(g_calls.profile, "a100");
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "gpu0: personality a100\n"));
+	g_calls.ret = -ENOENT;
+	g_calls.msg = "no profile 'h100'";
+	CU_ASSERT_EQUAL(sess_cmd(g_con, fd, "set personality gpu0 h100", g_out, sizeof(g_out)),
+			0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "error: set personality: no profile 'h100'"));
+	CU_ASSERT_EQUAL(sess_cmd(g_con, fd, "set personality gpu0", g_out, sizeof(g_out)), 0);
+	CU_ASSERT_EQUAL(error_lines(g_out), 1);
+	CU_ASSERT_EQUAL(g_calls.personality, 2);
+	calls_reset();
+	CU_ASSERT_EQUAL(sess_cmd(g_con, fd, "reset gpu0", g_out, sizeof(g_out)), 0);
+	CU_ASSERT_EQUAL(g_calls.reset, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "done\n"));
+	close(fd);
+}
+
 static void
 test_drain_direct(void)
 {
@@ -632,11 +718,11 @@ test_drain_direct(void)
 	CU_ASSERT_EQUAL(sess_cmd(c, fd, "drain s1 on", g_out, sizeof(g_out)), 0);
 	CU_ASSERT_EQUAL(error_lines(g_out), 0);
 	CU_ASSERT_EQUAL(sess_cmd(c, fd, "show table", g_out, sizeof(g_out)), 0);
-	CU_ASSERT_EQUAL(find_row(g_out, "s1", "gpu0", words), 11);
+	CU_ASSERT_EQUAL(find_row(g_out, "s1", "gpu0", words), 14);
 	CU_ASSERT_STRING_EQUAL(words[2], "draining");
 	CU_ASSERT_EQUAL(sess_cmd(c, fd, "drain s1 off", g_out, sizeof(g_out)), 0);
 	CU_ASSERT_EQUAL(sess_cmd(c, fd, "show table", g_out, sizeof(g_out)), 0);
-	CU_ASSERT_EQUAL(find_row(g_out, "s1", "gpu0", words), 11);
+	CU_ASSERT_EQUAL(find_row(g_out, "s1", "gpu0", words), 14);
 	CU_ASSERT_STRING_EQUAL(words[2], "free");
 	CU_ASSERT_EQUAL(sess_cmd(c, fd, "drain s9 on", g_out, sizeof(g_out)), 0);
 	CU_ASSERT_EQUAL(error_lines(g_out), 1);
@@ -1194,6 +1280,7 @@ main(int argc, char **argv)
 	}
 	CU_ADD_TEST(suite, test_help_lists_every_command);
 	CU_ADD_TEST(suite, test_show_table);
+	CU_ADD_TEST(suite, test_clients_personality_reset);
 	CU_ADD_TEST(suite, test_set_policy);
 	CU_ADD_TEST(suite, test_attach_detach_drain);
 	CU_ADD_TEST(suite, test_drain_direct);

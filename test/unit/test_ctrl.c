@@ -1952,6 +1952,78 @@ test_random_damage(void)
 	CU_ASSERT(accepted > 100);
 }
 
+/* STATUS with a personality, usage totals and a session's usage. */
+static void
+test_status_usage(void)
+{
+	struct rpci_ctrl_msg m, d;
+	char buf[RPCI_CTRL_MAX + 1];
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RPCI_CTRL_STATUS;
+	m.id = 9;
+	snprintf(m.u.status.server, RPCI_SEL_NAME_MAX, "gpu0");
+	snprintf(m.u.status.device, RPCI_SEL_NAME_MAX, "vgpu0");
+	m.u.status.st.memory_free = 1000;
+	m.u.status.st.load = 0.5;
+	m.u.status.st.in_use = false;
+	memcpy(m.u.status.st.client_mac, g_mac_b, 6);
+	m.u.status.st.vendor_id = 0x10de;
+	m.u.status.st.device_id = 0x20b0;
+	m.u.status.st.class_code = 0x030200;
+	m.u.status.st.total.bytes_in = UINT64_MAX;
+	m.u.status.st.total.kernels = 7;
+	m.u.status.st.total.kernel_ns = UINT64_C(1) << 60;
+	m.u.status.st.session = 3;
+	m.u.status.st.usage.bytes_out = 12;
+	m.u.status.st.usage.mem_high = 4096;
+	m.u.status.st.usage.errors = 1;
+	n = rpci_ctrl_encode(&m, buf, sizeof(buf));
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(strstr(buf, "\"total\":{\"bytes_in\":\"18446744073709551615\",\"kernels\":7,"
+			 "\"kernel_ns\":\"1152921504606846976\"}") != NULL);
+	CU_ASSERT(strstr(buf, "\"sess\":{\"id\":3,\"bytes_out\":12,\"mem_high\":4096,"
+			 "\"errors\":1}") != NULL);
+	CU_ASSERT(rpci_ctrl_decode(buf, (size_t)n, &d, NULL) == 0);
+	CU_ASSERT(memcmp(&d.u.status.st.total, &m.u.status.st.total,
+			 sizeof(m.u.status.st.total)) == 0);
+	CU_ASSERT(memcmp(&d.u.status.st.usage, &m.u.status.st.usage,
+			 sizeof(m.u.status.st.usage)) == 0);
+	CU_ASSERT_EQUAL(d.u.status.st.session, 3);
+	CU_ASSERT_EQUAL(d.u.status.st.vendor_id, 0x10de);
+	CU_ASSERT_EQUAL(d.u.status.st.device_id, 0x20b0);
+	CU_ASSERT_EQUAL(d.u.status.st.class_code, 0x030200);
+	/* Nothing to say: the objects are left out, and absent they read as zeros. */
+	memset(&m.u.status.st.total, 0, sizeof(m.u.status.st.total));
+	memset(&m.u.status.st.usage, 0, sizeof(m.u.status.st.usage));
+	m.u.status.st.session = 0;
+	n = rpci_ctrl_encode(&m, buf, sizeof(buf));
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT(strstr(buf, "total") == NULL && strstr(buf, "sess") == NULL);
+	expect("{\"v\":1,\"type\":\"status\",\"id\":1,\"server\":\"s\",\"device\":\"d\","
+	       "\"st\":{\"memory_free\":0,\"load\":0,\"in_use\":false},\"total\":{}}", 0, NULL);
+	expect("{\"v\":1,\"type\":\"status\",\"id\":1,\"server\":\"s\",\"device\":\"d\","
+	       "\"st\":{\"memory_free\":0,\"load\":0,\"in_use\":false},\"sess\":{\"id\":2}}",
+	       -EBADMSG, "of a session");
+	expect("{\"v\":1,\"type\":\"status\",\"id\":1,\"server\":\"s\",\"device\":\"d\","
+	       "\"st\":{\"memory_free\":0,\"load\":0,\"in_use\":false},\"total\":{\"kernels\":-1}}",
+	       -EBADMSG, "total.kernels");
+	expect("{\"v\":1,\"type\":\"status\",\"id\":1,\"server\":\"s\",\"device\":\"d\","
+	       "\"st\":{\"memory_free\":0,\"load\":0,\"in_use\":false},\"total\":{\"x\":1}}",
+	       -EBADMSG, "unknown field in \"total\"");
+	expect("{\"v\":1,\"type\":\"status\",\"id\":1,\"server\":\"s\",\"device\":\"d\","
+	       "\"st\":{\"memory_free\":0,\"load\":0,\"in_use\":false,\"class_code\":16777216}}",
+	       -EBADMSG, "st.class_code");
+	expect("{\"v\":1,\"type\":\"status\",\"id\":1,\"server\":\"s\",\"device\":\"d\","
+	       "\"st\":{\"memory_free\":0,\"load\":0,\"in_use\":false},\"sess\":[]}",
+	       -EBADMSG, "\"sess\" is not an object");
+	/* A session without its client is refused by the encoder too. */
+	m.u.status.st.session = 1;
+	memset(m.u.status.st.client_mac, 0, 6);
+	CU_ASSERT(rpci_ctrl_encode(&m, buf, sizeof(buf)) == -EINVAL);
+}
+
 int
 main(void)
 {
@@ -1999,6 +2071,7 @@ main(void)
 		return 1;
 	}
 	CU_ADD_TEST(suite, test_encode_refuses);
+	CU_ADD_TEST(suite, test_status_usage);
 	CU_ADD_TEST(suite, test_encode_size_limit);
 	CU_ADD_TEST(suite, test_random_roundtrip);
 	CU_ADD_TEST(suite, test_random_damage);

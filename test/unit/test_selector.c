@@ -1461,6 +1461,197 @@ test_client_limits(void)
 	rpci_selector_free(sel);
 }
 
+/* A STATUS with usage totals and a session's usage, at time now. */
+static int
+status_use(struct rpci_selector *sel, const char *server, bool in_use, const uint8_t *client,
+	   uint64_t session, uint64_t kernel_ns_total, uint64_t s_bytes_in, uint64_t s_kernels,
+	   uint64_t s_mem_high, uint64_t now)
+{
+	struct rpci_sel_device_status st;
+
+	memset(&st, 0, sizeof(st));
+	st.memory_free = 16 * GIB;
+	st.in_use = in_use;
+	if (client != NULL) {
+		memcpy(st.client_mac, client, 6);
+	}
+	st.total.kernel_ns = kernel_ns_total;
+	st.total.kernels = kernel_ns_total / 1000;
+	st.session = session;
+	st.usage.bytes_in = s_bytes_in;
+	st.usage.bytes_out = s_bytes_in / 2;
+	st.usage.kernels = s_kernels;
+	st.usage.kernel_ns = s_kernels * 1000;
+	st.usage.mem_high = s_mem_high;
+	st.usage.errors = s_kernels / 10;
+	return rpci_selector_status(sel, server, "g0", &st, now);
+}
+
+/* The load the policies use comes from the kernel time totals, smoothed. */
+static void
+test_load_from_kernel_time(void)
+{
+	struct rpci_selector *sel = mk_sel(RPCI_SEL_LEAST_LOADED, 0.0);
+	struct rpci_sel_requirements r = mk_req(GIB);
+	uint64_t t = 1000000, lease;
+	double l0, l1;
+	int i;
+
+	reg(sel, "a", "g0", 16 * GIB, "cpu", 1, 0);
+	reg(sel, "b", "g0", 16 * GIB, "cpu", 1, 0);
+	/* a: busy 50 % of each 200 ms period; b: idle. */
+	for (i = 0; i < 20; i++) {
+		CU_ASSERT(status_use(sel, "a", false, NULL, 0, (uint64_t)i * 100000000, 0, 0, 0,
+				     t) == 0);
+		CU_ASSERT(status_use(sel, "b", false, NULL, 0, 0, 0, 0, 0, t) == 0);
+		t += 200000;
+	}
+	l0 = row_of(sel, "a", "g0").load_avg;
+	CU_ASSERT(l0 > 0.49 && l0 < 0.51);
+	CU_ASSERT(row_of(sel, "b", "g0").load_avg < 0.01);
+	lease = ask(sel, 0, g_c1, &r, t);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "b");
+	CU_ASSERT(rpci_selector_release(sel, lease, t) == 0);
+	/* A lost report costs nothing: the totals span two periods. */
+	t += 200000;
+	CU_ASSERT(status_use(sel, "a", false, NULL, 0, 21ull * 100000000, 0, 0, 0, t) == 0);
+	l1 = row_of(sel, "a", "g0").load_avg;
+	CU_ASSERT(l1 > 0.49 && l1 < 0.51);
+	/* One busy period moves the smoothed load part of the way only. */
+	t += 200000;
+	CU_ASSERT(status_use(sel, "a", false, NULL, 0, 21ull * 100000000 + 200000000, 0, 0, 0,
+			     t) == 0);
+	l1 = row_of(sel, "a", "g0").load_avg;
+	CU_ASSERT(l1 > 0.6 && l1 < 0.7);
+	/* Equal loads: the device that ran less kernel time first. */
+	reg(sel, "c", "g0", 16 * GIB, "cpu", 1, t);
+	CU_ASSERT(status_use(sel, "c", false, NULL, 0, 0, 0, 0, 0, t) == 0);
+	CU_ASSERT(status_use(sel, "b", false, NULL, 0, 5ull << 30, 0, 0, 0, t) == 0);
+	CU_ASSERT(status_use(sel, "b", false, NULL, 0, 5ull << 30, 0, 0, 0, t + 200000) == 0);
+	CU_ASSERT(status_use(sel, "c", false, NULL, 0, 0, 0, 0, 0, t + 200000) == 0);
+	ask(sel, 0, g_c1, &r, t + 200000);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "c");
+	rpci_selector_free(sel);
+}
+
+/* Each client's usage, from its sessions' reports. */
+static void
+test_client_usage(void)
+{
+	struct rpci_selector *sel = mk_sel(RPCI_SEL_FIRST_FIT, 0.0);
+	struct rpci_sel_client cl[4];
+	uint32_t n;
+
+	reg(sel, "a", "g0", 16 * GIB, "cpu", 1, 0);
+	reg(sel, "b", "g0", 16 * GIB, "cpu", 1, 0);
+	CU_ASSERT(rpci_selector_clients(sel, cl, 4) == 0);
+	/* c1's session 1 on a: reported three times, growing; counted once. */
+	status_use(sel, "a", true, g_c1, 1, 0, 100, 1, 1000, 10);
+	status_use(sel, "a", true, g_c1, 1, 0, 300, 4, 5000, 20);
+	status_use(sel, "a", true, g_c1, 1, 0, 300, 4, 5000, 30);
+	/* its last report, the session ended */
+	status_use(sel, "a", false, g_c1, 1, 0, 350, 5, 2000, 40);
+	status_use(sel, "a", false, NULL, 0, 0, 0, 0, 0, 50);
+	/* c1 again, session 2 (counted whole), and c2 on b */
+	status_use(sel, "a", true, g_c1, 2, 0, 50, 1, 100, 60);
+	status_use(sel, "b", true, g_c2, 7, 0, 1000, 10, 9000, 55);
+	n = rpci_selector_clients(sel, cl, 4);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT(memcmp(cl[0].mac, g_c1, 6) == 0); /* the most recent first */
+	CU_ASSERT_EQUAL(cl[0].sessions, 2);
+	CU_ASSERT_EQUAL(cl[0].usage.bytes_in, 400);
+	CU_ASSERT_EQUAL(cl[0].usage.bytes_out, 200);
+	CU_ASSERT_EQUAL(cl[0].usage.kernels, 6);
+	CU_ASSERT_EQUAL(cl[0].usage.kernel_ns, 6000);
+	CU_ASSERT_EQUAL(cl[0].usage.mem_high, 5000);
+	CU_ASSERT_EQUAL(cl[0].last_us, 60);
+	CU_ASSERT(memcmp(cl[1].mac, g_c2, 6) == 0);
+	CU_ASSERT_EQUAL(cl[1].sessions, 1);
+	CU_ASSERT_EQUAL(cl[1].usage.kernels, 10);
+	CU_ASSERT_EQUAL(cl[1].usage.errors, 1);
+	/* Room for one: the newest. */
+	CU_ASSERT_EQUAL(rpci_selector_clients(sel, cl, 1), 2);
+	CU_ASSERT(memcmp(cl[0].mac, g_c1, 6) == 0);
+	rpci_selector_free(sel);
+}
+
+/* More clients than kept: the least recently seen go. */
+static void
+test_client_usage_evict(void)
+{
+	struct rpci_selector *sel = mk_sel(RPCI_SEL_FIRST_FIT, 0.0);
+	static struct rpci_sel_client cl[RPCI_SEL_CLIENTS_MAX];
+	uint8_t mac[6] = { 0x02, 0x10, 0, 0, 0, 0 };
+	uint32_t i, n;
+	bool first_gone = true;
+
+	reg(sel, "a", "g0", 16 * GIB, "cpu", 1, 0);
+	for (i = 0; i < RPCI_SEL_CLIENTS_MAX + 10; i++) {
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		status_use(sel, "a", true, mac, i + 1, 0, 1, 1, 1, 100 + i);
+	}
+	n = rpci_selector_clients(sel, cl, RPCI_SEL_CLIENTS_MAX);
+	CU_ASSERT_EQUAL(n, RPCI_SEL_CLIENTS_MAX);
+	for (i = 0; i < RPCI_SEL_CLIENTS_MAX; i++) {
+		first_gone &= !(cl[i].mac[4] == 0 && cl[i].mac[5] == 0);
+		CU_ASSERT_EQUAL(cl[i].sessions, 1);
+	}
+	CU_ASSERT(first_gone);
+	CU_ASSERT_EQUAL(cl[0].last_us, 100 + RPCI_SEL_CLIENTS_MAX + 9);
+	rpci_selector_free(sel);
+}
+
+/* A STATUS with a new personality updates the row and matching. */
+static void
+test_status_personality(void)
+{
+	struct rpci_selector *sel = mk_sel(RPCI_SEL_FIRST_FIT, 0.0);
+	struct rpci_sel_requirements r = mk_req(GIB);
+	struct rpci_sel_device_status st;
+
+	reg(sel, "a", "g0", 16 * GIB, "cpu", 1, 0);
+	memset(&st, 0, sizeof(st));
+	st.memory_free = 16 * GIB;
+	st.vendor_id = 0x10de;
+	st.device_id = 0x20b0;
+	st.class_code = 0x030000;
+	CU_ASSERT(rpci_selector_status(sel, "a", "g0", &st, 10) == 0);
+	CU_ASSERT_EQUAL(row_of(sel, "a", "g0").info.vendor_id, 0x10de);
+	CU_ASSERT_EQUAL(row_of(sel, "a", "g0").info.device_id, 0x20b0);
+	CU_ASSERT_EQUAL(row_of(sel, "a", "g0").info.class_code, 0x030000);
+	r.vendor_id = 0x1af4;
+	CU_ASSERT(ask(sel, 0, g_c1, &r, 11) == 0);
+	r.vendor_id = 0x10de;
+	CU_ASSERT(ask(sel, 0, g_c1, &r, 12) != 0);
+	/* A STATUS without one keeps the last. */
+	st.vendor_id = st.device_id = 0;
+	st.class_code = 0;
+	CU_ASSERT(rpci_selector_status(sel, "a", "g0", &st, 13) == 0);
+	CU_ASSERT_EQUAL(row_of(sel, "a", "g0").info.vendor_id, 0x10de);
+	rpci_selector_free(sel);
+}
+
+/* A plain PCI function is given only to who asks for backend "pci". */
+static void
+test_pci_backend(void)
+{
+	struct rpci_selector *sel = mk_sel(RPCI_SEL_FIRST_FIT, 0.0);
+	struct rpci_sel_requirements r = mk_req(0);
+
+	reg(sel, "a", "net0", 0, "pci", 0, 0);
+	CU_ASSERT(ask(sel, 0, g_c1, &r, 1) == 0);
+	CU_ASSERT(strstr(g_act[0].reason, "not a plain PCI function") != NULL);
+	snprintf(r.backend, sizeof(r.backend), "pci");
+	CU_ASSERT(ask(sel, 0, g_c1, &r, 2) != 0);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.device, "net0");
+	reg(sel, "b", "g0", 16 * GIB, "cpu", 1, 3);
+	r.backend[0] = '\0';
+	CU_ASSERT(ask(sel, 0, g_c2, &r, 4) != 0);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "b");
+	rpci_selector_free(sel);
+}
+
 int
 main(void)
 {
@@ -1517,6 +1708,11 @@ main(void)
 	CU_ADD_TEST(suite, test_lease_churn);
 	CU_ADD_TEST(suite, test_lease_ids_and_holder);
 	CU_ADD_TEST(suite, test_client_limits);
+	CU_ADD_TEST(suite, test_load_from_kernel_time);
+	CU_ADD_TEST(suite, test_client_usage);
+	CU_ADD_TEST(suite, test_client_usage_evict);
+	CU_ADD_TEST(suite, test_status_personality);
+	CU_ADD_TEST(suite, test_pci_backend);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

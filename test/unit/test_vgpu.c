@@ -29,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -44,6 +47,7 @@
 #include "rpci_link.h"
 #include "rpci_tlp.h"
 #include "rpci_vgpu.h"
+#include "vgpu_file.h"
 
 #define KiB 1024u
 #define MiB (1024u * 1024u)
@@ -98,6 +102,7 @@ struct host {
 	uint64_t msi;
 	uint32_t msi_data;
 	uint64_t downs;       /* client sessions that went down */
+	uint64_t flr;         /* function-level reset messages */
 	/* the test's own reads */
 	struct rpci_tlp_tags *tags;
 	uint32_t outstanding;
@@ -299,6 +304,11 @@ host_rx_msg(struct rpci_link_session *s, const struct rpci_tlp *msg, void *arg)
 		if (msg->msg_code == RPCI_TLP_MSG_MSI && msg->requester_id == COMPLETER_ID) {
 			g_host.msi++;
 			g_host.msi_data = msg->msg_data;
+			return 0;
+		}
+		if (msg->msg_code == RPCI_TLP_MSG_VENDOR && msg->requester_id == COMPLETER_ID &&
+		    msg->msg_data == RPCI_VGPU_MSG_FLR) {
+			g_host.flr++;
 			return 0;
 		}
 		g_host.unexpected++;
@@ -686,8 +696,9 @@ session_open(void)
 	uint32_t n;
 	int ret = -EINPROGRESS;
 
-	/* A new client: nothing is registered. */
+	/* A new client: nothing is registered, no reset seen. */
 	memset(g_host.win, 0, sizeof(g_host.win));
+	g_host.flr = 0;
 	memset(g_host.mem, 0, HOST_SIZE);
 	g_cs = rpci_link_connect(g_link_c, &g_mac_s, &req);
 	CU_ASSERT_PTR_NOT_NULL(g_cs);
@@ -772,6 +783,9 @@ session_close(void)
  * device model must then read and write it through the ops, never in place.
  */
 static bool g_hide_mem_base;
+/* The device's file directory (0: none) and whether it may save there. */
+static int g_file_dir_fd;
+static bool g_file_save;
 
 static bool
 env_open(uint64_t mem_bytes)
@@ -781,6 +795,8 @@ env_open(uint64_t mem_bytes)
 		.name = "vgpu-test",
 		.personality = g_personality,
 		.completer_id = COMPLETER_ID,
+		.file_dir_fd = g_file_dir_fd,
+		.file_save = g_file_save,
 	};
 
 	memset(&g_q, 0, sizeof(g_q));
@@ -1321,18 +1337,18 @@ test_config_space(void)
 	cfg_wr(RPCI_VGPU_CFG_INTR, 0x1234, 0x1);
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_INTR), 0x34u);
 
-	/* MSI capability: id 5, last in the list, 64-bit, disabled */
+	/* MSI capability: id 5, then the PCI Express one, 64-bit, disabled */
 	v = cfg_rd(RPCI_VGPU_CFG_MSI);
 	CU_ASSERT_EQUAL(v & 0xff, 0x05);
-	CU_ASSERT_EQUAL((v >> 8) & 0xff, 0);
+	CU_ASSERT_EQUAL((v >> 8) & 0xff, RPCI_VGPU_CFG_PCIE);
 	CU_ASSERT((v >> 16) & RPCI_VGPU_MSI_64BIT);
 	CU_ASSERT_FALSE((v >> 16) & RPCI_VGPU_MSI_ENABLE);
 	cfg_wr(RPCI_VGPU_CFG_MSI, 0xffffffff, 0xf); /* only the enable bit takes */
-	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00810005u);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00815005u);
 	cfg_wr(RPCI_VGPU_CFG_MSI, 0, 0x3);
-	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00810005u);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00815005u);
 	cfg_wr(RPCI_VGPU_CFG_MSI, 0, 0xc);
-	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00800005u);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00805005u);
 	cfg_wr(RPCI_VGPU_CFG_MSI + 4, 0xfee00003, 0xf);
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI + 4), 0xfee00000u);
 	cfg_wr(RPCI_VGPU_CFG_MSI + 8, 0x12345678, 0xf);
@@ -2468,7 +2484,7 @@ test_isolation(void)
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR2), 0xcu);
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR2_HI), 0);
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_INTR), 0);
-	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00800005u);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI), 0x00805005u);
 	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_MSI + 12), 0);
 	bringup();
 	/* Registers from reset, windows cleared, no allocation */
@@ -2605,6 +2621,291 @@ fabric_free(void)
 	rte_ring_free(g_ring_s2c);
 	rpci_tlp_tags_free(g_host.tags);
 	free(g_host.mem);
+}
+
+/* ------------------------------------------- reset, personality, files */
+
+/* The PCI Express capability: FLR capable; the FLR clears everything and tells the client. */
+static void
+test_flr(void)
+{
+	uint64_t a0 = 0, a1 = 0, free0;
+	uint8_t pattern[256], back[256];
+	struct rpci_vgpu_stats st;
+	uint32_t n;
+
+	if (!env_open(8 * MiB)) {
+		goto out;
+	}
+	bringup();
+	CU_ASSERT_FATAL(queue_setup(16, 16));
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_PCIE) & 0xff, 0x10);
+	CU_ASSERT_EQUAL((cfg_rd(RPCI_VGPU_CFG_PCIE) >> 8) & 0xff, 0); /* last in the list */
+	CU_ASSERT(cfg_rd(RPCI_VGPU_CFG_DEVCAP) & RPCI_VGPU_DEVCAP_FLR);
+	free0 = reg_rd64(RPCI_VGPU_REG_MEM_FREE);
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_ALLOC, 4096, 0, 0, &a0), 0);
+	memset(pattern, 0x5a, sizeof(pattern));
+	mem_write(BAR2_ADDR + a0, pattern, sizeof(pattern));
+	writes_done();
+	CU_ASSERT_EQUAL(dev_stats().mem_high, 4096);
+	CU_ASSERT_EQUAL(dev_stats().bar_write_bytes, sizeof(pattern));
+	/* Device Control: other bits take, the FLR bit reads 0 */
+	cfg_wr(RPCI_VGPU_CFG_DEVCTL, 0x0010, 0x3);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_DEVCTL) & 0xffff, 0x0010);
+	/* The client sets FLR: the write completes, then the reset message comes. */
+	cfg_wr(RPCI_VGPU_CFG_DEVCTL, RPCI_VGPU_DEVCTL_FLR, 0x3);
+	for (n = 0; n < PUMP_MAX && g_host.flr == 0; n++) {
+		pump_once();
+	}
+	CU_ASSERT_EQUAL(g_host.flr, 1);
+	st = dev_stats();
+	CU_ASSERT_EQUAL(st.resets, 1);
+	/* As after power-on: no decode, no BARs, Device Control back to its reset value */
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_COMMAND), 0x00100000u);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR0), 0);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_DEVCTL) & 0xffff, 0x2000);
+	CU_ASSERT_EQUAL(rpci_vgpu_mem_used(g_srv.dev), 0);
+	CU_ASSERT_PTR_EQUAL(rpci_vgpu_session(g_srv.dev), g_srv.s); /* the session stays */
+	/* Brought up again: memory all free and cleared, allocations from scratch */
+	bringup();
+	CU_ASSERT_FATAL(queue_setup(16, 16));
+	CU_ASSERT_EQUAL(reg_rd64(RPCI_VGPU_REG_MEM_FREE), free0);
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_ALLOC, 4096, 0, 0, &a1), 0);
+	CU_ASSERT_EQUAL(a1, a0);
+	CU_ASSERT_EQUAL(mem_read(BAR2_ADDR + a1, sizeof(back), back), 0);
+	CU_ASSERT(all_bytes(back, sizeof(back), 0));
+	CU_ASSERT_EQUAL(dev_stats().session_mem_high, 4096);
+out:
+	env_close();
+}
+
+/* A new personality with the reset: identity and BAR sizes change; bad sizes refused. */
+static void
+test_personality_reset(void)
+{
+	struct rpci_vgpu_personality p = g_personality, bad;
+	uint32_t n;
+
+	if (!env_open(8 * MiB)) {
+		goto out;
+	}
+	bringup();
+	p.vendor_id = 0x10de;
+	p.device_id = 0x20b0;
+	p.class_code = 0x030000;
+	p.subsystem_id = 0x1234;
+	p.revision = 0xa1;
+	p.bar0_size = 128 * KiB;
+	p.bar2_size = 64 * MiB;
+	bad = p;
+	bad.bar0_size = 96 * KiB;
+	CU_ASSERT_EQUAL(rpci_vgpu_reset(g_srv.dev, &bad), -EINVAL);
+	bad = p;
+	bad.bar2_size = 4 * MiB; /* smaller than the memory */
+	CU_ASSERT_EQUAL(rpci_vgpu_reset(g_srv.dev, &bad), -EINVAL);
+	bad.bar0_size = 32 * KiB;
+	CU_ASSERT_EQUAL(rpci_vgpu_reset(g_srv.dev, &bad), -EINVAL);
+	CU_ASSERT_EQUAL(dev_stats().resets, 0);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_VENDOR), 0x00017270u); /* nothing changed */
+	CU_ASSERT_EQUAL(rpci_vgpu_reset(g_srv.dev, &p), 0);
+	for (n = 0; n < PUMP_MAX && g_host.flr == 0; n++) {
+		pump_once();
+	}
+	CU_ASSERT_EQUAL(g_host.flr, 1);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_VENDOR), 0x20b010deu);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_REVISION), 0x030000a1u);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_SUBSYS), 0x12347270u);
+	cfg_wr(RPCI_VGPU_CFG_BAR0, 0xffffffff, 0xf);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR0), 0xfffe0000u);
+	cfg_wr(RPCI_VGPU_CFG_BAR2, 0xffffffff, 0xf);
+	cfg_wr(RPCI_VGPU_CFG_BAR2_HI, 0xffffffff, 0xf);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR2), 0xfc00000cu);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_BAR2_HI), 0xffffffffu);
+	CU_ASSERT_EQUAL(rpci_vgpu_personality(g_srv.dev)->vendor_id, 0x10de);
+	CU_ASSERT_EQUAL(rpci_vgpu_personality(g_srv.dev)->bar0_size, 128 * KiB);
+	/* The registers answer anywhere in the larger BAR0; past the registers, zeros. */
+	cfg_wr(RPCI_VGPU_CFG_BAR0, (uint32_t)BAR0_ADDR, 0xf);
+	cfg_wr(RPCI_VGPU_CFG_COMMAND, RPCI_VGPU_CMD_MEM | RPCI_VGPU_CMD_MASTER, 0x3);
+	CU_ASSERT_EQUAL(reg_rd32(RPCI_VGPU_REG_ID), RPCI_VGPU_ID);
+	CU_ASSERT_EQUAL(reg_rd32(0x1fffc), 0);
+	/* Back to the file's personality for the tests after */
+	p = g_personality;
+	CU_ASSERT_EQUAL(rpci_vgpu_reset(g_srv.dev, &p), 0);
+	for (n = 0; n < PUMP_MAX && g_host.flr < 2; n++) {
+		pump_once();
+	}
+	CU_ASSERT_EQUAL(g_host.flr, 2);
+	CU_ASSERT_EQUAL(cfg_rd(RPCI_VGPU_CFG_VENDOR), 0x00017270u);
+out:
+	env_close();
+}
+
+/* File names resolved inside the directory only. */
+static void
+test_file_names(void)
+{
+	char dir[] = "/tmp/rpci-vgpu-files.XXXXXX", path[128];
+	int dfd, fd;
+	uint64_t size = 0;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	CU_ASSERT_FATAL(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/sub/a.bin", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, "hello", 5) == 5);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/up", dir);
+	CU_ASSERT(symlink("/etc", path) == 0);          /* a directory link out */
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	CU_ASSERT(symlink("/etc/passwd", path) == 0);   /* a file link out */
+	snprintf(path, sizeof(path), "%s/inside", dir);
+	CU_ASSERT(symlink("sub/a.bin", path) == 0);     /* a link, even inside */
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	CU_ASSERT(mkfifo(path, 0644) == 0);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	CU_ASSERT_FATAL(dfd >= 0);
+
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "sub/a.bin", &size), 0);
+	CU_ASSERT_EQUAL(size, 5);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "sub/../sub/a.bin", &size), -EINVAL);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "../etc/passwd", &size), -EINVAL);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "/etc/passwd", &size), -EINVAL);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "./sub/a.bin", &size), -EINVAL);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "sub//a.bin", &size), -EINVAL);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "sub/", &size), -EINVAL);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "", &size), -EINVAL);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "up/passwd", &size), -EACCES);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "passwd", &size), -EACCES);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "inside", &size), -EACCES);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "sub", &size), -EACCES);  /* a directory */
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "fifo", &size), -EACCES); /* not a regular file */
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "none", &size), -ENOENT);
+	CU_ASSERT_EQUAL(vgpu_file_size(dfd, "sub/a.bin/x", &size), -EACCES);
+	fd = vgpu_file_open(dfd, "new.bin", O_WRONLY | O_CREAT | O_EXCL);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0) {
+		close(fd);
+	}
+	CU_ASSERT_EQUAL(vgpu_file_open(dfd, "new.bin", O_WRONLY | O_CREAT | O_EXCL), -EEXIST);
+	/* Writing through a link: refused, and the target is untouched. */
+	CU_ASSERT_EQUAL(vgpu_file_open(dfd, "passwd", O_WRONLY | O_CREAT | O_TRUNC), -EACCES);
+	close(dfd);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CU_ASSERT(system(path) == 0);
+}
+
+/* A name-inline file command; its status (INT32_MIN if lost). */
+static int32_t
+file_cmd(uint8_t opcode, const char *name, uint64_t a0, uint64_t a1, uint64_t a2,
+	 uint64_t *result)
+{
+	struct rpci_vgpu_cmd c;
+	struct rpci_vgpu_cpl e;
+
+	cmd_init(&c, opcode, RPCI_VGPU_CMD_F_IRQ);
+	c.args[0] = a0;
+	c.args[1] = a1;
+	c.args[2] = a2;
+	cmd_inline(&c, name, (uint16_t)(strlen(name) + 1));
+	if (cmd_run(&c, &e) < 0) {
+		return INT32_MIN;
+	}
+	if (result != NULL) {
+		*result = e.result;
+	}
+	return e.status;
+}
+
+/* FILE_SIZE, FILE_LOAD and FILE_SAVE against a directory of the server. */
+static void
+test_files(void)
+{
+	char dir[] = "/tmp/rpci-vgpu-files.XXXXXX", path[128];
+	static uint8_t data[100000], back[100000];
+	uint64_t d = 0, r = 0;
+	uint32_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(data); i++) {
+		data[i] = (uint8_t)(i * 131 + (i >> 8));
+	}
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/in.bin", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, data, sizeof(data)) == (ssize_t)sizeof(data));
+	close(fd);
+	g_file_dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
+	CU_ASSERT_FATAL(g_file_dir_fd > 0);
+	g_file_save = false;
+	if (!env_open(8 * MiB)) {
+		goto out;
+	}
+	bringup();
+	CU_ASSERT_FATAL(queue_setup(16, 16));
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_SIZE, "in.bin", 0, 0, 0, &r), 0);
+	CU_ASSERT_EQUAL(r, sizeof(data));
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_ALLOC, sizeof(data), 0, 0, &d), 0);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_LOAD, "in.bin", d, 0, 0, &r), 0);
+	CU_ASSERT_EQUAL(r, sizeof(data));
+	CU_ASSERT_EQUAL(mem_read(BAR2_ADDR + d, sizeof(back), back), 0);
+	CU_ASSERT(memcmp(back, data, sizeof(data)) == 0);
+	/* A part of it, at an offset */
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_LOAD, "in.bin", d, 1000, 10, &r), 0);
+	CU_ASSERT_EQUAL(r, 10);
+	CU_ASSERT_EQUAL(mem_read(BAR2_ADDR + d, 12, back), 0);
+	CU_ASSERT(memcmp(back, data + 1000, 10) == 0 && memcmp(back + 10, data + 10, 2) == 0);
+	CU_ASSERT_EQUAL(dev_stats().file_load_bytes, sizeof(data) + 10);
+	/* Refusals */
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_LOAD, "../in.bin", d, 0, 0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_LOAD, "none", d, 0, 0, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_LOAD, "in.bin", 8 * MiB - 10, 0, 0, NULL),
+			-EFAULT);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_LOAD, "in.bin", d, sizeof(data) + 1, 0, NULL),
+			-EINVAL);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_SAVE, "out.bin", d, 16, 0, NULL), -EROFS);
+	env_close();
+
+	g_file_save = true;
+	if (!env_open(8 * MiB)) {
+		goto out;
+	}
+	bringup();
+	CU_ASSERT_FATAL(queue_setup(16, 16));
+	CU_ASSERT_EQUAL(simple_cmd(RPCI_VGPU_OP_ALLOC, sizeof(data), 0, 0, &d), 0);
+	mem_write(BAR2_ADDR + d, data, sizeof(data));
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_SAVE, "out.bin", d, sizeof(data), 0, &r), 0);
+	CU_ASSERT_EQUAL(r, sizeof(data));
+	snprintf(path, sizeof(path), "%s/out.bin", dir);
+	fd = open(path, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(read(fd, back, sizeof(back)) == (ssize_t)sizeof(back));
+	close(fd);
+	CU_ASSERT(memcmp(back, data, sizeof(data)) == 0);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_SAVE, "out.bin", d, 8, 0, NULL), -EEXIST);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_SAVE, "out.bin", d, 8, RPCI_VGPU_FILE_REPLACE,
+				 NULL), 0);
+	CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_SIZE, "out.bin", 0, 0, 0, &r), 0);
+	CU_ASSERT_EQUAL(r, 8);
+	CU_ASSERT_EQUAL(dev_stats().file_save_bytes, sizeof(data) + 8);
+out:
+	env_close();
+	close(g_file_dir_fd);
+	g_file_dir_fd = 0;
+	g_file_save = false;
+	/* Without a directory: not supported */
+	if (env_open(8 * MiB)) {
+		bringup();
+		if (queue_setup(16, 16)) {
+			CU_ASSERT_EQUAL(file_cmd(RPCI_VGPU_OP_FILE_SIZE, "in.bin", 0, 0, 0, NULL),
+					-ENOTSUP);
+		}
+	}
+	env_close();
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CU_ASSERT(system(path) == 0);
 }
 
 /* ---------------------------------------------- what an OpenCL runtime needs */
@@ -2938,6 +3239,10 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_isolation);
 	CU_ADD_TEST(suite, test_not_host_addressable);
 	CU_ADD_TEST(suite, test_no_dma_outside_windows);
+	CU_ADD_TEST(suite, test_flr);
+	CU_ADD_TEST(suite, test_personality_reset);
+	CU_ADD_TEST(suite, test_file_names);
+	CU_ADD_TEST(suite, test_files);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	n = CU_get_number_of_failures();

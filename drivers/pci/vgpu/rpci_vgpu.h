@@ -27,7 +27,7 @@ extern "C" {
 
 /* ------------------------------------------------------------ the model */
 
-/** Identity of a virtual GPU (from the deployment file). */
+/** Identity of a virtual GPU (from the deployment file, or a profile of it). */
 struct rpci_vgpu_personality {
 	uint16_t vendor_id;
 	uint16_t device_id;
@@ -35,6 +35,8 @@ struct rpci_vgpu_personality {
 	uint16_t subsystem_id;
 	uint32_t class_code;
 	uint8_t revision;
+	uint64_t bar0_size; /**< a power of two >= RPCI_VGPU_BAR0_SIZE; 0: that */
+	uint64_t bar2_size; /**< a power of two >= the memory; 0: the memory's power of two */
 };
 
 /** Counters of a virtual GPU. */
@@ -54,6 +56,13 @@ struct rpci_vgpu_stats {
 	uint64_t cpl_unexpected;/**< completions for no read of ours */
 	uint64_t sessions;      /**< clients served */
 	uint64_t kernel_ns;     /**< time spent running kernels (the device's load) */
+	uint64_t bar_read_bytes;  /**< BAR2 bytes read by the client */
+	uint64_t bar_write_bytes; /**< BAR2 bytes written by the client */
+	uint64_t file_load_bytes; /**< loaded from files of the server (FILE_LOAD) */
+	uint64_t file_save_bytes; /**< saved to files of the server (FILE_SAVE) */
+	uint64_t mem_high;      /**< most device memory allocated at once, bytes */
+	uint64_t session_mem_high; /**< the same, for the current (or last) session */
+	uint64_t resets;        /**< function-level resets */
 };
 
 struct rpci_vgpu;
@@ -66,6 +75,8 @@ struct rpci_vgpu_params {
 	uint16_t completer_id;                  /**< its id on the fabric */
 	struct rpci_gpu *gpu;                   /**< compute backend (owned by the caller) */
 	uint32_t request_timeout_ms;            /**< DMA read completion time-out */
+	int file_dir_fd;   /**< the directory FILE_LOAD, FILE_SAVE name files in; -1: none */
+	bool file_save;    /**< FILE_SAVE may write there */
 };
 
 /**
@@ -195,6 +206,35 @@ uint64_t rpci_vgpu_mem_used(const struct rpci_vgpu *dev);
  *   The backend instance.
  */
 struct rpci_gpu *rpci_vgpu_gpu(const struct rpci_vgpu *dev);
+
+/**
+ * A function-level reset, as the FLR bit of the PCI Express capability
+ * starts it, optionally with a new personality (the server operator's "set
+ * personality"): the queues stop, every allocation, module and byte the
+ * client wrote is cleared, the configuration space comes back from reset
+ * (with the new identity and BAR sizes), and the bound session (which
+ * stays) is sent the vendor message RPCI_VGPU_MSG_FLR. A kernel that is
+ * running ends first: the reset completes in rpci_vgpu_poll() then.
+ *
+ * @param dev
+ *   The device.
+ * @param personality
+ *   The new identity, or NULL to keep the current one.
+ * @return
+ *   0, or -EINVAL (BAR sizes that are not powers of two, a BAR0 smaller
+ *   than RPCI_VGPU_BAR0_SIZE, a BAR2 smaller than the device memory).
+ */
+int rpci_vgpu_reset(struct rpci_vgpu *dev, const struct rpci_vgpu_personality *personality);
+
+/**
+ * The device's identity now.
+ *
+ * @param dev
+ *   The device.
+ * @return
+ *   Its personality (BAR sizes as served).
+ */
+const struct rpci_vgpu_personality *rpci_vgpu_personality(const struct rpci_vgpu *dev);
 
 /**
  * Read the device's configuration space (as a CfgRd would).

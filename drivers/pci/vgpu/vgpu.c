@@ -24,6 +24,7 @@
 
 #include "rpci_link.h"
 #include "rpci_vgpu.h"
+#include "vgpu_file.h"
 
 /* The hardware interface and the backends' interface agree. */
 static_assert(RPCI_VGPU_ARGS_MAX == RPCI_GPU_ARGS_MAX, "launch argument limits differ");
@@ -88,6 +89,7 @@ enum kernel_state {
 enum worker_job {
 	JOB_LAUNCH = 0,
 	JOB_MODULE_LOAD,
+	JOB_FILE, /* FILE_LOAD, FILE_SAVE, FILE_SIZE: file I/O can be long */
 };
 
 struct rpci_vgpu {
@@ -96,6 +98,7 @@ struct rpci_vgpu {
 	struct rpci_gpu *gpu;
 	struct rpci_gpu_info info;
 	uint64_t mem_size;
+	uint64_t bar0_size;
 	uint64_t bar2_size;
 	/* the API info block (BAR0 at RPCI_VGPU_REG_INFO), read from the backend once */
 	uint8_t *info_blob;
@@ -166,6 +169,10 @@ struct rpci_vgpu {
 	uint32_t zc_seq;
 	bool zc_pending;
 
+	/* function-level reset: in progress (a kernel must end), client not told yet */
+	bool flr_pending;
+	bool flr_tell;
+
 	/* kernel worker */
 	pthread_t worker;
 	bool worker_started;
@@ -179,14 +186,17 @@ struct rpci_vgpu {
 	uint32_t ml_slot;
 	uint32_t ml_opt_len;    /* build options before the image in staging */
 	char *ml_options;       /* as a string */
+	char file_name[RPCI_VGPU_CMD_INLINE]; /* JOB_FILE: the command's name */
+	uint64_t file_result;
+	uint64_t kernel_t0_ns;  /* when the running kernel began (0: none); atomic */
 	void *kernel_fn;
 	struct rpci_gpu_arg kernel_args[RPCI_GPU_ARGS_MAX];
 	struct rpci_gpu_ndrange kernel_ndrange;
 	struct rpci_gpu_launch kernel_launch;
 	int kernel_status;
 	int32_t kernel_api_status; /* the worker's backend API code */
-	uint64_t kernel_t0_ns;  /* the job's start and end on the worker */
-	uint64_t kernel_t1_ns;
+	uint64_t kernel_start_ns; /* the last kernel's start and end on the worker */
+	uint64_t kernel_end_ns;
 
 	struct rpci_vgpu_stats stats;
 };
@@ -256,7 +266,7 @@ window_ok(const struct rpci_vgpu *dev, uint64_t addr, uint64_t len)
 static uint64_t
 bar0_base(const struct rpci_vgpu *dev)
 {
-	return dev->cfg[RPCI_VGPU_CFG_BAR0 / 4] & ~(uint64_t)(RPCI_VGPU_BAR0_SIZE - 1);
+	return dev->cfg[RPCI_VGPU_CFG_BAR0 / 4] & ~(dev->bar0_size - 1);
 }
 
 static uint64_t
@@ -314,6 +324,36 @@ worker_module_load(struct rpci_vgpu *dev, void **module)
 					  dev->log, LOG_MAX);
 }
 
+static uint64_t
+ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+
+/* A file command (FILE_LOAD, FILE_SAVE, FILE_SIZE), on the worker. */
+static int
+file_job(struct rpci_vgpu *dev)
+{
+	const struct rpci_vgpu_cmd *c = &dev->cmd;
+	int fd = dev->p.file_dir_fd, ret;
+
+	dev->file_result = 0;
+	switch (c->opcode) {
+	case RPCI_VGPU_OP_FILE_LOAD:
+		return vgpu_file_load(dev->gpu, fd, dev->file_name, c->args[0], c->args[1],
+				      c->args[2], &dev->file_result);
+	case RPCI_VGPU_OP_FILE_SAVE:
+		ret = vgpu_file_save(dev->gpu, fd, dev->file_name, c->args[0], c->args[1],
+				     (c->args[2] & RPCI_VGPU_FILE_REPLACE) != 0);
+		if (ret == 0) {
+			dev->file_result = c->args[1];
+		}
+		return ret;
+	default:
+		return vgpu_file_size(fd, dev->file_name, &dev->file_result);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -330,6 +370,12 @@ worker_main(void *arg)
 		}
 		atomic_store(&dev->kernel_state, KERNEL_RUNNING);
 		pthread_mutex_unlock(&dev->lock);
+		if (dev->job == JOB_FILE) {
+			dev->kernel_status = file_job(dev);
+			pthread_mutex_lock(&dev->lock);
+			atomic_store(&dev->kernel_state, KERNEL_DONE);
+			continue;
+		}
 		if (dev->job == JOB_MODULE_LOAD) {
 			void *module = NULL;
 
@@ -343,15 +389,17 @@ worker_main(void *arg)
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		/* Published while it runs: the device's load counts a long kernel as it goes. */
+		__atomic_store_n(&dev->kernel_t0_ns, ts_ns(&t0), __ATOMIC_RELEASE);
 		dev->kernel_status = dev->gpu->ops->launch(dev->gpu->priv, dev->kernel_fn,
 							   &dev->kernel_launch);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		dev->kernel_api_status = dev->kernel_status < 0 ? rpci_gpu_api_status(dev->gpu) : 0;
-		dev->kernel_t0_ns = (uint64_t)t0.tv_sec * 1000000000ull + (uint64_t)t0.tv_nsec;
-		dev->kernel_t1_ns = (uint64_t)t1.tv_sec * 1000000000ull + (uint64_t)t1.tv_nsec;
-		__atomic_fetch_add(&dev->stats.kernel_ns,
-				   (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll +
-					      (t1.tv_nsec - t0.tv_nsec)), __ATOMIC_RELAXED);
+		dev->kernel_start_ns = ts_ns(&t0);
+		dev->kernel_end_ns = ts_ns(&t1);
+		__atomic_fetch_add(&dev->stats.kernel_ns, ts_ns(&t1) - ts_ns(&t0),
+				   __ATOMIC_RELEASE);
+		__atomic_store_n(&dev->kernel_t0_ns, 0, __ATOMIC_RELEASE);
 		pthread_mutex_lock(&dev->lock);
 		atomic_store(&dev->kernel_state, KERNEL_DONE);
 	}
@@ -396,7 +444,18 @@ cfg_reset(struct rpci_vgpu *dev)
 	dev->cfg[RPCI_VGPU_CFG_SUBSYS / 4] = id->subsystem_vendor_id |
 					     ((uint32_t)id->subsystem_id << 16);
 	dev->cfg[RPCI_VGPU_CFG_CAP_PTR / 4] = RPCI_VGPU_CFG_MSI;
-	dev->cfg[RPCI_VGPU_CFG_MSI / 4] = 0x05 | ((uint32_t)RPCI_VGPU_MSI_64BIT << 16);
+	dev->cfg[RPCI_VGPU_CFG_MSI / 4] = 0x05 | (RPCI_VGPU_CFG_PCIE << 8) |
+					  ((uint32_t)RPCI_VGPU_MSI_64BIT << 16);
+	/*
+	 * PCI Express capability, the last in the list: version 1, a Root
+	 * Complex Integrated Endpoint (a function on the fabric has no link
+	 * of its own to describe).
+	 */
+	dev->cfg[RPCI_VGPU_CFG_PCIE / 4] = 0x10 | (0x0091u << 16);
+	/* FLR; max payload 4096 bytes (the link's largest) */
+	dev->cfg[RPCI_VGPU_CFG_DEVCAP / 4] = RPCI_VGPU_DEVCAP_FLR | 0x5;
+	/* Device Control: max payload 128, max read request 512 (the reset values) */
+	dev->cfg[RPCI_VGPU_CFG_DEVCTL / 4] = 0x2 << 12;
 }
 
 uint32_t
@@ -407,6 +466,8 @@ rpci_vgpu_cfg_read(struct rpci_vgpu *dev, uint16_t reg)
 	}
 	return dev->cfg[reg];
 }
+
+static void flr_begin(struct rpci_vgpu *dev);
 
 void
 rpci_vgpu_cfg_write(struct rpci_vgpu *dev, uint16_t reg, uint32_t value, uint8_t be)
@@ -427,7 +488,7 @@ rpci_vgpu_cfg_write(struct rpci_vgpu *dev, uint16_t reg, uint32_t value, uint8_t
 		mask = RPCI_VGPU_CMD_MEM | RPCI_VGPU_CMD_MASTER | 0x0400; /* + INTx disable */
 		break;
 	case RPCI_VGPU_CFG_BAR0:
-		mask = ~(RPCI_VGPU_BAR0_SIZE - 1);
+		mask = (uint32_t)~(dev->bar0_size - 1);
 		break;
 	case RPCI_VGPU_CFG_BAR2:
 		mask = (uint32_t)(~(dev->bar2_size - 1)) & ~0xfu;
@@ -449,6 +510,13 @@ rpci_vgpu_cfg_write(struct rpci_vgpu *dev, uint16_t reg, uint32_t value, uint8_t
 		break;
 	case RPCI_VGPU_CFG_MSI + 12:
 		mask = 0xffff; /* message data */
+		break;
+	case RPCI_VGPU_CFG_DEVCTL:
+		if ((be & 0x2) && (value & RPCI_VGPU_DEVCTL_FLR)) {
+			flr_begin(dev); /* the register comes back from reset too */
+			return;
+		}
+		mask = 0x7fff; /* Device Status (upper half): nothing to clear */
 		break;
 	default:
 		return; /* read-only */
@@ -726,6 +794,9 @@ mem_alloc(struct rpci_vgpu *dev, uint64_t size, uint64_t align, uint64_t *addr)
 			dev->allocs[i].size = size;
 			dev->nb_allocs++;
 			dev->mem_used += size;
+			dev->stats.mem_high = RTE_MAX(dev->stats.mem_high, dev->mem_used);
+			dev->stats.session_mem_high = RTE_MAX(dev->stats.session_mem_high,
+							      dev->mem_used);
 			*addr = start;
 			return 0;
 		}
@@ -790,6 +861,29 @@ info_load(struct rpci_vgpu *dev)
 	return 0;
 }
 
+/* The BAR sizes of a personality (0: the defaults), checked, into p and dev. */
+static int
+bar_sizes(struct rpci_vgpu *dev, struct rpci_vgpu_personality *p)
+{
+	uint64_t b0 = p->bar0_size, b2 = p->bar2_size;
+
+	if (b0 == 0) {
+		b0 = RPCI_VGPU_BAR0_SIZE;
+	}
+	if (b2 == 0) {
+		b2 = RTE_MAX(rte_align64pow2(dev->mem_size), (uint64_t)RPCI_VGPU_BAR0_SIZE);
+	}
+	if ((b0 & (b0 - 1)) != 0 || b0 < RPCI_VGPU_BAR0_SIZE || b0 > (1ull << 31) ||
+	    (b2 & (b2 - 1)) != 0 || b2 < dev->mem_size || b2 < RPCI_VGPU_BAR0_SIZE) {
+		return -EINVAL;
+	}
+	p->bar0_size = b0;
+	p->bar2_size = b2;
+	dev->bar0_size = b0;
+	dev->bar2_size = b2;
+	return 0;
+}
+
 struct rpci_vgpu *
 rpci_vgpu_create(const struct rpci_vgpu_params *params)
 {
@@ -813,9 +907,9 @@ rpci_vgpu_create(const struct rpci_vgpu_params *params)
 	}
 	dev->gpu = params->gpu;
 	dev->mem_size = dev->gpu->memory_bytes;
-	dev->bar2_size = rte_align64pow2(dev->mem_size);
-	if (dev->bar2_size < RPCI_VGPU_BAR0_SIZE) {
-		dev->bar2_size = RPCI_VGPU_BAR0_SIZE;
+	ret = bar_sizes(dev, &dev->p.personality);
+	if (ret < 0) {
+		goto free_dev;
 	}
 	ret = dev->gpu->ops->info(dev->gpu->priv, &dev->info);
 	if (ret < 0) {
@@ -898,6 +992,7 @@ device_reset(struct rpci_vgpu *dev)
 	dev->sq_head = dev->sq_tail = dev->cq_head = dev->cq_tail = 0;
 	dev->enabled = dev->fatal = false;
 	dev->zc_pending = false;
+	dev->flr_pending = false;
 	memset(dev->windows, 0, sizeof(dev->windows));
 	memset(dev->sq, 0, sizeof(dev->sq));
 	cfg_reset(dev);
@@ -938,6 +1033,7 @@ rpci_vgpu_bind(struct rpci_vgpu *dev, struct rpci_link_session *s, uint16_t requ
 	dev->session = s;
 	dev->requester_id = requester_id;
 	dev->stats.sessions++;
+	dev->stats.session_mem_high = 0;
 	return 0;
 }
 
@@ -957,6 +1053,96 @@ rpci_vgpu_unbind(struct rpci_vgpu *dev)
 		return;
 	}
 	device_reset(dev);
+}
+
+static bool
+kernel_busy(const struct rpci_vgpu *dev)
+{
+	int st = atomic_load(&dev->kernel_state);
+
+	return st == KERNEL_QUEUED || st == KERNEL_RUNNING;
+}
+
+/* Tell the client its function was reset (a vendor message), when the link has room. */
+static void
+flr_tell(struct rpci_vgpu *dev)
+{
+	struct rpci_tlp msg = {
+		.type = RPCI_TLP_MSG,
+		.msg_code = RPCI_TLP_MSG_VENDOR,
+		.requester_id = dev->p.completer_id,
+		.msg_data = RPCI_VGPU_MSG_FLR,
+	};
+	int ret;
+
+	if (dev->session == NULL) {
+		dev->flr_tell = false;
+		return;
+	}
+	if (rpci_link_tx_room_for(dev->session, RPCI_TLP_MSG) < 1) {
+		return; /* the next poll tries again */
+	}
+	ret = rpci_link_send(dev->session, &msg, NULL, 0);
+	if (ret != -EAGAIN) {
+		dev->flr_tell = false;
+	}
+}
+
+/* The reset proper, once no kernel runs. */
+static void
+flr_finish(struct rpci_vgpu *dev)
+{
+	if (!dev->flr_pending || kernel_busy(dev)) {
+		return;
+	}
+	device_reset(dev);
+	dev->stats.session_mem_high = 0;
+	dev->flr_tell = dev->session != NULL;
+	/* Told from the next poll: after the completion of a CfgWr that asked for it. */
+	VGPU_LOG(INFO, dev, "function-level reset done: %04x:%04x class %06x",
+		 dev->p.personality.vendor_id, dev->p.personality.device_id,
+		 dev->p.personality.class_code);
+}
+
+/*
+ * A function-level reset begins: the queues stop (the command in progress
+ * completes nowhere), configuration space is back from reset at once, so
+ * that no request reaches memory or registers; the rest waits for a
+ * running kernel to end.
+ */
+static void
+flr_begin(struct rpci_vgpu *dev)
+{
+	dev->enabled = false;
+	dev->queue_gen++;
+	cfg_reset(dev);
+	dev->flr_pending = true;
+	dev->stats.resets++;
+	flr_finish(dev);
+}
+
+int
+rpci_vgpu_reset(struct rpci_vgpu *dev, const struct rpci_vgpu_personality *personality)
+{
+	struct rpci_vgpu_personality p;
+	int ret;
+
+	if (personality != NULL) {
+		p = *personality;
+		ret = bar_sizes(dev, &p);
+		if (ret < 0) {
+			return ret; /* nothing changed */
+		}
+		dev->p.personality = p;
+	}
+	flr_begin(dev);
+	return 0;
+}
+
+const struct rpci_vgpu_personality *
+rpci_vgpu_personality(const struct rpci_vgpu *dev)
+{
+	return &dev->p.personality;
 }
 
 bool
@@ -980,9 +1166,20 @@ rpci_vgpu_gpu(const struct rpci_vgpu *dev)
 void
 rpci_vgpu_stats_get(const struct rpci_vgpu *dev, struct rpci_vgpu_stats *stats)
 {
+	struct timespec now;
+	uint64_t t0;
+
 	*stats = dev->stats;
 	/* written by the kernel worker */
-	stats->kernel_ns = __atomic_load_n(&dev->stats.kernel_ns, __ATOMIC_RELAXED);
+	stats->kernel_ns = __atomic_load_n(&dev->stats.kernel_ns, __ATOMIC_ACQUIRE);
+	t0 = __atomic_load_n(&dev->kernel_t0_ns, __ATOMIC_ACQUIRE);
+	if (t0 != 0) {
+		/* a kernel runs: its time so far (the kernel_ns read above lacks it) */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ts_ns(&now) > t0) {
+			stats->kernel_ns += ts_ns(&now) - t0;
+		}
+	}
 }
 
 /* ------------------------------------------------------- requests in */
@@ -1081,7 +1278,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 	uint64_t len = (uint64_t)msg->length_dw * 4;
 	uint64_t b0 = bar0_base(dev), b2 = bar2_base(dev);
 
-	if (mem_enabled(dev) && b0 != 0 && range_in(msg->address, len, b0, RPCI_VGPU_BAR0_SIZE)) {
+	if (mem_enabled(dev) && b0 != 0 && range_in(msg->address, len, b0, dev->bar0_size)) {
 		uint8_t buf[RPCI_TLP_MAX_PAYLOAD];
 		int ret;
 
@@ -1128,6 +1325,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 			ret = send_read_data(dev, msg, buf, msg->address, RPCI_LINK_SEND_COPY);
 			if (ret == 0) {
 				dev->stats.mrd_served++;
+				dev->stats.bar_read_bytes += len;
 			}
 			return ret;
 		}
@@ -1137,6 +1335,7 @@ rx_mrd(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 				     RPCI_LINK_SEND_COPY : 0);
 		if (ret == 0) {
 			dev->stats.mrd_served++;
+			dev->stats.bar_read_bytes += len;
 			dev->zc_seq = rpci_link_session_tx_seq(dev->session);
 			dev->zc_pending = true;
 		}
@@ -1157,7 +1356,7 @@ rx_mwr(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 	uint32_t first, count;
 
 	count = rpci_tlp_byte_range(msg, &first);
-	if (mem_enabled(dev) && b0 != 0 && range_in(msg->address, len, b0, RPCI_VGPU_BAR0_SIZE)) {
+	if (mem_enabled(dev) && b0 != 0 && range_in(msg->address, len, b0, dev->bar0_size)) {
 		int ret = bar0_write(dev, (uint32_t)(msg->address - b0), msg->payload, first, count,
 				     msg->first_be, msg->last_be, msg->length_dw);
 
@@ -1186,6 +1385,7 @@ rx_mwr(struct rpci_vgpu *dev, const struct rpci_tlp *msg)
 		}
 		dirty(dev, off, count);
 		dev->stats.mwr_applied++;
+		dev->stats.bar_write_bytes += count;
 		return 0;
 	}
 	dev->stats.mwr_dropped++;
@@ -1884,9 +2084,59 @@ cmd_launch(struct rpci_vgpu *dev, int *work)
 	dev->cmd_status = dev->kernel_status;
 	dev->cmd_api_status = dev->kernel_api_status;
 	/* the report's times are the kernel's own */
-	dev->cmd_start_ns = dev->kernel_t0_ns;
-	dev->cmd_end_ns = dev->kernel_t1_ns;
+	dev->cmd_start_ns = dev->kernel_start_ns;
+	dev->cmd_end_ns = dev->kernel_end_ns;
 	dev->stats.launches++;
+	return 1;
+}
+
+/*
+ * FILE_LOAD, FILE_SAVE, FILE_SIZE: a file of the server's file directory,
+ * named inline. Step 0 checks and starts the I/O on the worker (1: it
+ * runs).
+ */
+static int
+cmd_file(struct rpci_vgpu *dev, int *work)
+{
+	struct rpci_vgpu_cmd *c = &dev->cmd;
+
+	if (dev->cmd_step == 0) {
+		if (dev->p.file_dir_fd <= 0) {
+			dev->cmd_status = -ENOTSUP; /* the server has no file directory */
+			return 1;
+		}
+		if (c->opcode == RPCI_VGPU_OP_FILE_SAVE && !dev->p.file_save) {
+			dev->cmd_status = -EROFS;
+			return 1;
+		}
+		if (!(c->flags & RPCI_VGPU_CMD_F_INLINE) || c->inline_len == 0 ||
+		    c->inline_len > sizeof(dev->file_name) || c->data[c->inline_len - 1] != '\0') {
+			dev->cmd_status = -EINVAL;
+			return 1;
+		}
+		/* A load changes device memory: frames sent from it must be acked. */
+		if (c->opcode == RPCI_VGPU_OP_FILE_LOAD && !zc_settled(dev)) {
+			return 0;
+		}
+		memcpy(dev->file_name, c->data, c->inline_len);
+		dev->job = JOB_FILE;
+		kernel_start(dev);
+		dev->cmd_step = 1;
+		(*work)++;
+		return 0;
+	}
+	if (atomic_load(&dev->kernel_state) != KERNEL_DONE) {
+		return 0;
+	}
+	atomic_store(&dev->kernel_state, KERNEL_IDLE);
+	dev->cmd_status = dev->kernel_status;
+	dev->cmd_result = dev->file_result;
+	if (c->opcode == RPCI_VGPU_OP_FILE_LOAD) {
+		dirty(dev, c->args[0], dev->file_result);
+		dev->stats.file_load_bytes += dev->file_result;
+	} else if (c->opcode == RPCI_VGPU_OP_FILE_SAVE && dev->cmd_status == 0) {
+		dev->stats.file_save_bytes += dev->file_result;
+	}
 	return 1;
 }
 
@@ -2193,6 +2443,9 @@ static const cmd_handler_t g_cmd_handlers[] = {
 	[RPCI_VGPU_OP_FUNCTION_GET] = cmd_function_get,
 	[RPCI_VGPU_OP_LAUNCH] = cmd_launch,
 	[RPCI_VGPU_OP_FENCE] = cmd_nop, /* commands run in order: the earlier ones are done */
+	[RPCI_VGPU_OP_FILE_LOAD] = cmd_file,
+	[RPCI_VGPU_OP_FILE_SAVE] = cmd_file,
+	[RPCI_VGPU_OP_FILE_SIZE] = cmd_file,
 	[RPCI_VGPU_OP_COPY] = cmd_copy_d2d,
 	[RPCI_VGPU_OP_RECT] = cmd_rect,
 	[RPCI_VGPU_OP_FILL] = cmd_fill,
@@ -2332,6 +2585,16 @@ rpci_vgpu_poll(struct rpci_vgpu *dev)
 		}
 		device_reset(dev);
 		return 1;
+	}
+	if (unlikely(dev->flr_pending || dev->flr_tell)) {
+		flr_finish(dev);
+		if (dev->flr_tell) {
+			flr_tell(dev);
+		}
+		if (dev->flr_pending || dev->flr_tell) {
+			return 0;
+		}
+		work++;
 	}
 	/* Without bus mastering the device writes no completion and no MSI. */
 	if (dev->session == NULL || !master_enabled(dev) ||
