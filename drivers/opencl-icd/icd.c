@@ -387,6 +387,7 @@ clock_offset(struct rpci_device *rdev)
 int
 icd_device_attach(cl_device_id d)
 {
+	struct rpci_device_stats st;
 	struct rpci_device_info di;
 
 	if (d->contexts > 0) {
@@ -403,9 +404,28 @@ icd_device_attach(cl_device_id d)
 	rpci_device_info(d->rdev, &di);
 	d->mem_bytes = di.memory_bytes;
 	d->clock_offset = clock_offset(d->rdev);
+	rpci_device_stats(d->rdev, &st);
+	d->resets = st.resets;
 	d->lost = false;
 	d->contexts = 1;
 	return 0;
+}
+
+bool
+icd_device_was_reset(cl_device_id d)
+{
+	struct rpci_device_stats st;
+
+	if (d->rdev == NULL || d->lost) {
+		return false;
+	}
+	rpci_device_stats(d->rdev, &st);
+	if (st.resets == d->resets) {
+		return false;
+	}
+	icd_device_lost(d, "the device was reset (function-level reset): its memory and "
+			"programs are gone");
+	return true;
 }
 
 void

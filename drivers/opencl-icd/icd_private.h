@@ -181,6 +181,7 @@ struct _cl_device_id {
 	struct rpci_device *rdev;
 	uint32_t contexts;
 	bool lost;
+	uint64_t resets;          /* function-level resets announced when attached */
 	uint64_t mem_bytes;
 	int64_t clock_offset;     /* our clock minus the device's, ns */
 	/* commands submitted, in order, not yet retired */
@@ -434,6 +435,12 @@ int icd_device_attach(cl_device_id d);
 void icd_device_detach(cl_device_id d);
 /* The device is gone: its commands fail, its contexts hear of it. */
 void icd_device_lost(cl_device_id d, const char *why);
+/*
+ * Whether the device was reset (a function-level reset: its server's
+ * operator, a new personality) since it was attached: its memory and
+ * programs are gone, so it is lost to its contexts. Marks it lost.
+ */
+bool icd_device_was_reset(cl_device_id d);
 /* Index of d in the context, or -1. */
 int icd_ctx_index(cl_context ctx, cl_device_id d);
 /* The OpenCL error for a librpci errno (what failed: see the call sites). */

@@ -448,7 +448,8 @@ icd_shm_alloc(size_t size)
 			if (d->inflight != NULL && d->rdev != NULL) {
 				struct icd_cmd *c = d->inflight;
 
-				if (rpci_cmd_wait(d->rdev, c->parts[c->nb_parts - 1].id) < 0) {
+				if (rpci_cmd_wait(d->rdev, c->parts[c->nb_parts - 1].id) < 0 &&
+				    !icd_device_was_reset(d)) {
 					icd_device_lost(d, rpci_last_error());
 				}
 				icd_progress_all();
@@ -727,7 +728,7 @@ cmd_submit(struct icd_cmd *cmd)
 	uint32_t n = cmd_parts(cmd);
 	cl_int err;
 
-	if (d->lost || d->rdev == NULL) {
+	if (d->lost || d->rdev == NULL || icd_device_was_reset(d)) {
 		retire(cmd, CL_OUT_OF_RESOURCES);
 		return;
 	}
@@ -1014,7 +1015,7 @@ device_progress(cl_device_id d)
 		}
 		retire(c, CL_SUCCESS);
 	}
-	if (ret < 0) {
+	if (ret < 0 && !icd_device_was_reset(d)) {
 		icd_device_lost(d, rpci_last_error());
 	}
 }
@@ -1109,7 +1110,8 @@ icd_wait_events(cl_uint n, const cl_event *list)
 			cl_device_id d = c->dev;
 
 			/* the device's own wait: spin a little, then sleep until it answers */
-			if (rpci_cmd_wait(d->rdev, c->parts[c->nb_parts - 1].id) < 0) {
+			if (rpci_cmd_wait(d->rdev, c->parts[c->nb_parts - 1].id) < 0 &&
+			    !icd_device_was_reset(d)) {
 				icd_device_lost(d, rpci_last_error());
 			}
 			continue;

@@ -18,8 +18,9 @@
 #   run on the remote device and complete (a short run: a small device);
 # - with no proxy, the platform has no device and nothing hangs;
 # - with a selector (the server's host runs it): RPCI_OPENCL_REQUIRE chooses
-#   the devices, a device is leased while a context uses it, and a server
-#   killed under a program turns its calls into CL_OUT_OF_RESOURCES in time.
+#   the devices, a device is leased while a context uses it, a device reset
+#   by the server's operator and a server killed under a program turn its
+#   calls into CL_OUT_OF_RESOURCES in time.
 #
 # Exits 77 (skipped) without an OpenCL device on the server, or without
 # clinfo, clpeak or PyOpenCL (usertools/install-deps.sh installs them).
@@ -312,6 +313,31 @@ if bounded 300 "$IT_DIR/api-sel.log" "$ICDTEST"; then
 else
 	it_fail "rpci-icd-test with a selector: $(tail -n 1 "$IT_DIR/api-sel.log")"
 	grep FAIL "$IT_DIR/api-sel.log"
+fi
+
+# ---------------------------------------------------------------- a reset device
+# The server's operator resets the devices (a function-level reset) under a
+# program: its memory and programs are gone, so the device is lost to it.
+"$ICDTEST" --lost >"$IT_DIR/reset.log" 2>&1 &
+RESET_PID=$!
+IT_PIDS="$IT_PIDS $RESET_PID"
+for i in $(seq 1 300); do
+	grep -q "^running" "$IT_DIR/reset.log" && break
+	sleep 0.1
+done
+sleep 1
+for v in vgpu0 vgpu1; do
+	timeout 20 "$BUILD/app/rpci-console" --socket "$IT_DIR/server0.sock" -c "reset $v" \
+		>>"$IT_DIR/reset-console.log" 2>&1
+done
+it_wait_exit "$RESET_PID" 30
+rc=$?
+if [ $rc -eq 0 ] && grep -q "^error -5 " "$IT_DIR/reset.log" &&
+	grep -q "was reset" "$IT_DIR/reset.log"; then
+	it_pass "devices reset under a program: $(grep '^error' "$IT_DIR/reset.log"), told: $(grep -o 'was reset[^:]*' "$IT_DIR/reset.log" | head -n 1); $(grep '^then' "$IT_DIR/reset.log")"
+else
+	it_fail "reset under a program: rc $rc"
+	tail -n 5 "$IT_DIR/reset.log" "$IT_DIR/reset-console.log"
 fi
 
 # ---------------------------------------------------------------- a lost server

@@ -189,6 +189,17 @@ test_platform_device(void)
 
 /* ------------------------------------------------------------ contexts and queues */
 
+/* What the platform tells the context (a device lost), on stdout. */
+static void CL_CALLBACK
+context_notify(const char *msg, const void *info, size_t size, void *user)
+{
+	(void)info;
+	(void)size;
+	(void)user;
+	printf("context: %s\n", msg);
+	fflush(stdout);
+}
+
 static void
 test_context_queue(void)
 {
@@ -201,7 +212,7 @@ test_context_queue(void)
 	cl_uint refs = 0, n = 0;
 	cl_int err;
 
-	g_ctx = clCreateContext(props, 1, &g_dev, NULL, NULL, &err);
+	g_ctx = clCreateContext(props, 1, &g_dev, context_notify, NULL, &err);
 	check(err == CL_SUCCESS && g_ctx != NULL, "context on the remote device (%d)", err);
 	if (g_ctx == NULL) {
 		exit(1);
