@@ -298,9 +298,11 @@ void rpci_ctrlnode_server_rx(struct rpci_ctrlnode_server *a, const uint8_t src[6
 			     const void *body, uint16_t len);
 
 /**
- * Timers: retries; each heartbeat a STATUS of each registered device and a
- * REGISTER again of each one the selector refused or never acknowledged;
- * the local selector's timers.
+ * Timers: retries; the STATUS of each session that ended since the last
+ * poll (rpci_ctrlnode_server_session_ended()); each heartbeat a STATUS of
+ * each registered device and a REGISTER again of each one the selector
+ * refused or never acknowledged (once the channel gave up on it); the
+ * local selector's timers.
  *
  * @return
  *   The work done.
