@@ -241,12 +241,7 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 			}
 			break;
 		case 'p':
-			if (strcmp(optarg, "push") == 0) {
-				o->h2d = RPCI_H2D_PUSH;
-			} else if (strcmp(optarg, "pull") == 0) {
-				o->h2d = RPCI_H2D_PULL;
-			} else {
-				fprintf(stderr, "rpci-bench: --h2d must be push or pull\n");
+			if (app_client_parse_h2d(&o->ac, optarg, &o->h2d) < 0) {
 				return -1;
 			}
 			break;

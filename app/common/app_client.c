@@ -60,6 +60,20 @@ app_client_check(const struct app_client *ac, int argc, char **argv)
 	return 0;
 }
 
+int
+app_client_parse_h2d(const struct app_client *ac, const char *arg, enum rpci_h2d_mode *mode)
+{
+	if (strcmp(arg, "push") == 0) {
+		*mode = RPCI_H2D_PUSH;
+	} else if (strcmp(arg, "pull") == 0) {
+		*mode = RPCI_H2D_PULL;
+	} else {
+		fprintf(stderr, "%s: --h2d must be push or pull\n", ac->prog);
+		return -1;
+	}
+	return 0;
+}
+
 bool
 app_client_embedded(const struct app_client *ac)
 {

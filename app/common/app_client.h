@@ -79,6 +79,10 @@ int app_client_option(struct app_client *ac, int opt, const char *arg);
  */
 int app_client_check(const struct app_client *ac, int argc, char **argv);
 
+/* --h2d push|pull (rpci-run, rpci-bench): 0, or -1 with the reason printed. */
+int app_client_parse_h2d(const struct app_client *ac, const char *arg,
+			 enum rpci_h2d_mode *mode);
+
 /* Whether the proxy's core is embedded (--config and --host). */
 bool app_client_embedded(const struct app_client *ac);
 

@@ -477,12 +477,7 @@ parse_args(int argc, char **argv, struct run_opts *o)
 			}
 			break;
 		case 'p':
-			if (strcmp(optarg, "push") == 0) {
-				o->h2d = RPCI_H2D_PUSH;
-			} else if (strcmp(optarg, "pull") == 0) {
-				o->h2d = RPCI_H2D_PULL;
-			} else {
-				fprintf(stderr, "rpci-run: --h2d must be push or pull\n");
+			if (app_client_parse_h2d(&o->ac, optarg, &o->h2d) < 0) {
 				return -1;
 			}
 			break;

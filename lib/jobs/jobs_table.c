@@ -14,6 +14,16 @@
 
 #include "jobs_private.h"
 
+/* A job of vectors (vector-add, saxpy, reduce) takes n only. */
+static int
+vector_sizes(const struct rpci_job *job)
+{
+	if (job->p.m != 0 || job->p.k != 0) {
+		return -EINVAL;
+	}
+	return job_elems(job->p.n, 1) != 0 ? 0 : -EOVERFLOW;
+}
+
 /* ------------------------------------------------ vector-add and saxpy */
 
 static bool
@@ -26,13 +36,10 @@ static int
 vector_prepare(struct rpci_job *job)
 {
 	uint64_t n = job->p.n, state = job->p.seed;
-	int ret;
+	int ret = vector_sizes(job);
 
-	if (job->p.m != 0 || job->p.k != 0) {
-		return -EINVAL;
-	}
-	if (job_elems(n, 1) == 0) {
-		return -EOVERFLOW;
+	if (ret < 0) {
+		return ret;
 	}
 	/* vector-add has no use for alpha; it is set all the same, as always */
 	job->sj.alpha = job->p.int_data ? 3.0f : 1.7f;
@@ -200,13 +207,10 @@ static int
 reduce_prepare(struct rpci_job *job)
 {
 	uint64_t n = job->p.n, state = job->p.seed;
-	int ret;
+	int ret = vector_sizes(job);
 
-	if (job->p.m != 0 || job->p.k != 0) {
-		return -EINVAL;
-	}
-	if (job_elems(n, 1) == 0) {
-		return -EOVERFLOW;
+	if (ret < 0) {
+		return ret;
 	}
 	job->out_count = 1;
 	ret = job_buffer(job, &job->a, n);
