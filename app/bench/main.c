@@ -37,7 +37,6 @@
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
-#include <rte_eal.h>
 #include <rte_ether.h>
 
 #include "app_client.h"
