@@ -7,7 +7,7 @@
  *              [--size S[,S...]] [--duration SECONDS] [--h2d push|pull]
  *              [--json FILE] [--server NAME] [--device NAME]
  *              [--path embedded|proxy|both]
- *   rpci-bench --proxy SOCKET --test T[,T...]|all [options]
+ *   rpci-bench [--proxy SOCKET] --test T[,T...]|all [options]
  *
  * With --config and --host the bench owns the client host's port: it
  * embeds the client daemon's core (lib/proxy). The raw figures come first,
@@ -18,8 +18,8 @@
  * process that is an ordinary program of the core, through its socket and
  * shared memory ("proxy"); each row gives its figure, the raw figure of the
  * same frame size from this run and their ratio, and a proxy row its ratio
- * to the embedded one. With --proxy SOCKET the bench is a program of a
- * running rpci-proxy: the device's tests only, no raw figures.
+ * to the embedded one. Without --config (app_client.h) the bench is a
+ * program of a running rpci-proxy: the device's tests only, no raw figures.
  */
 
 #include <errno.h>
@@ -37,16 +37,16 @@
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
-#include <rte_eal.h>
 #include <rte_ether.h>
 
+#include "app_client.h"
 #include "app_common.h"
 #include "bench.h"
 #include "bench_util.h"
 #include "rpci_client.h"
 #include "rpci_conf.h"
+#include "rpci_jobs.h"
 #include "rpci_link.h"
-#include "rpci_proxy.h"
 #include "rpci_tlp.h"
 #include "rpci_vgpu_hw.h"
 
@@ -79,9 +79,7 @@ static const uint64_t g_default_sizes[] = { 4096, 65536, 1u << 20, 64u << 20 };
 #define WAIT_KERNEL_S 2.0
 
 struct bench_opts {
-	const char *config;
-	const char *host;
-	const char *proxy;
+	struct app_client ac; /* --proxy, or --config and --host */
 	unsigned int paths;
 	const char *server;
 	const char *device;
@@ -110,11 +108,8 @@ struct raw_fig {
 #define RAW_FIGS_MAX 4
 
 struct bench {
-	struct bench_opts o;
-	struct rpci_conf *conf;
-	const struct rpci_conf_host *host;
+	struct bench_opts o;         /* o.ac: the deployment, the core (with --config) */
 	const struct rpci_conf_host *server;
-	struct rpci_proxy *core;
 	struct rpci_client *client;
 	struct rpci_device *dev;
 	const char *path;          /* the pass running now: "embedded" or "proxy" */
@@ -146,11 +141,12 @@ static void
 usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] --config FILE --host NAME --test T[,T...]|all [options]\n"
-	       "       %s --proxy SOCKET --test T[,T...]|all [options]\n"
+	       "       %s [--proxy SOCKET] --test T[,T...]|all [options]\n"
 	       "\n"
 	       "Measures rpci against the raw link in one run: raw frames first (no rpci\n"
 	       "session open), then the device's tests, each with the raw figure of the same\n"
-	       "frame size and the ratio.\n"
+	       "frame size and the ratio. A program of a running rpci-proxy (no --config)\n"
+	       "runs the device's tests only: the proxy owns the port, no raw figures.\n"
 	       "\n"
 	       "Tests:\n"
 	       "  raw-rtt    raw frame round trip (small and full frames): p50, p99, p99.9\n"
@@ -174,6 +170,7 @@ usage(const char *prog)
 	       "(raw-rtt-after, raw-rate-after; ratio: after / before, the host's drift).\n"
 	       "\n"
 	       "Options:\n"
+	       APP_CLIENT_HELP
 	       "  --size S[,S...]     copy sizes of h2d and d2h, bytes of a vector of job\n"
 	       "                      (K, M, G suffixes; default 4K,64K,1M,64M; job 64M)\n"
 	       "  --duration SECONDS  time of each measurement (default 2)\n"
@@ -185,7 +182,6 @@ usage(const char *prog)
 	       "                      process, from a child program through the core's\n"
 	       "                      socket, or both, the proxy rows beside the embedded\n"
 	       "                      ones (default both)\n"
-	       "  --proxy SOCKET      a program of a running rpci-proxy (no raw figures)\n"
 	       "  --help\n", prog, prog, WAIT_KERNEL_S);
 }
 
@@ -193,8 +189,7 @@ static int
 parse_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
+		APP_CLIENT_LONG_OPTIONS,
 		{ "test", required_argument, NULL, 't' },
 		{ "size", required_argument, NULL, 's' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -202,7 +197,6 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "json", required_argument, NULL, 'J' },
 		{ "server", required_argument, NULL, 'S' },
 		{ "device", required_argument, NULL, 'D' },
-		{ "proxy", required_argument, NULL, 'X' },
 		{ "path", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -211,6 +205,7 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 	int opt;
 
 	memset(o, 0, sizeof(*o));
+	app_client_init(&o->ac, "rpci-bench", false);
 	o->duration = 2.0;
 	o->paths = PATH_EMBEDDED | PATH_PROXY;
 	o->h2d = RPCI_H2D_PUSH;
@@ -218,12 +213,6 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
 		case 't':
 			if (bench_parse_tests(optarg, &o->tests, bad, sizeof(bad)) < 0) {
 				fprintf(stderr, "rpci-bench: unknown test '%s' (raw-rtt, raw-rate, "
@@ -251,12 +240,7 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 			}
 			break;
 		case 'p':
-			if (strcmp(optarg, "push") == 0) {
-				o->h2d = RPCI_H2D_PUSH;
-			} else if (strcmp(optarg, "pull") == 0) {
-				o->h2d = RPCI_H2D_PULL;
-			} else {
-				fprintf(stderr, "rpci-bench: --h2d must be push or pull\n");
+			if (app_client_parse_h2d(&o->ac, optarg, &o->h2d) < 0) {
 				return -1;
 			}
 			break;
@@ -268,9 +252,6 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'D':
 			o->device = optarg;
-			break;
-		case 'X':
-			o->proxy = optarg;
 			break;
 		case 'P':
 			if (strcmp(optarg, "embedded") == 0) {
@@ -289,23 +270,15 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 			usage(argv[0]);
 			exit(0);
 		default:
+			if (app_client_option(&o->ac, opt, optarg) == 0) {
+				break;
+			}
 			fprintf(stderr, "rpci-bench: unknown or incomplete option '%s' "
 				"(see --help)\n", argv[optind - 1]);
 			return -1;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "rpci-bench: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	if (o->proxy == NULL && (o->config == NULL || o->host == NULL)) {
-		fprintf(stderr, "rpci-bench: --config FILE and --host NAME, or --proxy SOCKET, "
-			"are required\n");
-		return -1;
-	}
-	if (o->proxy != NULL && o->config != NULL) {
-		fprintf(stderr, "rpci-bench: --proxy is a program of a running rpci-proxy; "
-			"--config owns the port: one or the other\n");
+	if (app_client_check(&o->ac, argc, argv) < 0) {
 		return -1;
 	}
 	if (o->tests == 0) {
@@ -1049,17 +1022,20 @@ free_host:
 
 /* ------------------------------------------------------------- the job */
 
-struct job_bufs {
-	float *x, *y, *out, *ref;
-};
+/* The job's data: saxpy of integers (lib/jobs), the device's result checked exactly. */
+#define JOB_SEED 1
+
+/* What a program after speed does: its vectors in memory shared with the proxy. */
+static void *
+job_host_alloc(void *client, size_t size)
+{
+	return rpci_client_host_alloc(client, size);
+}
 
 static void
-job_free(struct bench *b, struct job_bufs *j)
+job_host_free(void *client, void *ptr)
 {
-	rpci_client_host_free(b->client, j->x);
-	rpci_client_host_free(b->client, j->y);
-	rpci_client_host_free(b->client, j->out);
-	free(j->ref);
+	rpci_client_host_free(client, ptr);
 }
 
 /*
@@ -1068,19 +1044,20 @@ job_free(struct bench *b, struct job_bufs *j)
  */
 static int
 job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
-	 const struct job_bufs *j, uint64_t n, float alpha, bool async)
+	 const struct rpci_split_job *j, bool async)
 {
+	uint64_t n = j->n;
 	uint32_t grid[3] = { (uint32_t)((n + 255) / 256), 1, 1 };
 	uint32_t block[3] = { 256, 1, 1 };
 	struct rpci_kernel_arg args[] = {
-		rpci_arg_f32(alpha), rpci_arg_ptr(dx), rpci_arg_ptr(dy), rpci_arg_u64(n),
+		rpci_arg_f32(j->alpha), rpci_arg_ptr(dx), rpci_arg_ptr(dy), rpci_arg_u64(n),
 	};
 	int ret;
 
 	if (async) {
-		ret = rpci_memcpy_htod_async(b->dev, dx, j->x, n * sizeof(float));
+		ret = rpci_memcpy_htod_async(b->dev, dx, j->a, n * sizeof(float));
 		if (ret == 0) {
-			ret = rpci_memcpy_htod_async(b->dev, dy, j->y, n * sizeof(float));
+			ret = rpci_memcpy_htod_async(b->dev, dy, j->b, n * sizeof(float));
 		}
 		if (ret == 0) {
 			ret = rpci_launch(fn, grid, block, args, RTE_DIM(args));
@@ -1090,9 +1067,9 @@ job_once(struct bench *b, struct rpci_function *fn, uint64_t dx, uint64_t dy,
 		}
 		return ret == 0 ? rpci_synchronize(b->dev) : ret;
 	}
-	ret = rpci_memcpy_htod(b->dev, dx, j->x, n * sizeof(float));
+	ret = rpci_memcpy_htod(b->dev, dx, j->a, n * sizeof(float));
 	if (ret == 0) {
-		ret = rpci_memcpy_htod(b->dev, dy, j->y, n * sizeof(float));
+		ret = rpci_memcpy_htod(b->dev, dy, j->b, n * sizeof(float));
 	}
 	if (ret == 0) {
 		ret = rpci_launch(fn, grid, block, args, RTE_DIM(args));
@@ -1111,44 +1088,30 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes, bool as
 {
 	const char *name = async ? "job-async" : "job";
 	const struct raw_fig *f = raw_cached(b, b->frame_bulk, true);
-	uint64_t n = RTE_MAX(bytes / sizeof(float), (uint64_t)1), i, dx = 0, dy = 0;
-	uint64_t state = 0x9e3779b97f4a7c15ull, end;
-	const float alpha = 3.0f;
-	struct job_bufs j = { NULL, NULL, NULL, NULL };
+	uint64_t n = RTE_MAX(bytes / sizeof(float), (uint64_t)1), dx = 0, dy = 0, end;
+	const struct rpci_job_allocator shared = { job_host_alloc, job_host_free, b->client };
+	const struct rpci_job_params p = {
+		.kind = RPCI_JOB_SAXPY, .n = n, .seed = JOB_SEED, .int_data = true,
+	};
+	const struct rpci_split_job *j;
+	struct rpci_job_verdict v;
+	struct rpci_job *job;
 	struct bench_result r;
-	double *ms = NULL, t0, local_ms;
+	double *ms = NULL, t0, local_s = 0.0;
 	unsigned int reps = 0;
 	char notes[160];
 	bool ok = true;
 	int ret;
 
 	bytes = n * sizeof(float);
-	/* what a program after speed does: its vectors in memory shared with the proxy */
-	j.x = rpci_client_host_alloc(b->client, bytes);
-	j.y = rpci_client_host_alloc(b->client, bytes);
-	j.out = rpci_client_host_alloc(b->client, bytes);
-	j.ref = malloc(bytes);
+	job = rpci_job_create(&p, &shared);
 	ms = calloc(REPS_MAX, sizeof(*ms));
-	if (j.x == NULL || j.y == NULL || j.out == NULL || j.ref == NULL || ms == NULL) {
+	if (job == NULL || ms == NULL || rpci_job_reference(job, &local_s) < 0) {
 		fprintf(stderr, "rpci-bench: job: no memory for %" PRIu64 " floats\n", n);
 		b->failures++;
 		goto free_host;
 	}
-	/* integer values: the device's result must equal the CPU's exactly */
-	for (i = 0; i < n; i++) {
-		state ^= state << 13;
-		state ^= state >> 7;
-		state ^= state << 17;
-		j.x[i] = (float)((int)(state % 17) - 8);
-		j.y[i] = (float)((int)((state >> 20) % 17) - 8);
-	}
-	memset(j.out, 0, bytes);
-	memset(j.ref, 0, bytes);
-	t0 = now_s(b);
-	for (i = 0; i < n; i++) {
-		j.ref[i] = alpha * j.x[i] + j.y[i];
-	}
-	local_ms = (now_s(b) - t0) * 1e3;
+	j = rpci_job_data(job);
 	ret = rpci_mem_alloc(b->dev, bytes, &dx);
 	if (ret == 0) {
 		ret = rpci_mem_alloc(b->dev, bytes, &dy);
@@ -1163,12 +1126,12 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes, bool as
 	end = rte_rdtsc() + (uint64_t)(b->o.duration * b->tsc_hz);
 	do {
 		t0 = now_s(b);
-		ret = job_once(b, fn, dx, dy, &j, n, alpha, async);
+		ret = job_once(b, fn, dx, dy, j, async);
 		ms[reps++] = (now_s(b) - t0) * 1e3;
-		if (ret == 0 && memcmp(j.out, j.ref, bytes) != 0) {
+		if (ret == 0 && (rpci_job_verify(job, 1, &v) < 0 || !v.ok)) {
 			ok = false;
 		}
-		memset(j.out, 0, bytes);
+		memset(j->out, 0, bytes);
 	} while (ret == 0 && reps < REPS_MAX && rte_rdtsc() < end);
 	if (ret < 0) {
 		fail(b, name, bytes, "saxpy", ret);
@@ -1178,12 +1141,12 @@ test_job_size(struct bench *b, struct rpci_function *fn, uint64_t bytes, bool as
 	r.value = bench_median(ms, reps);
 	r.samples = reps;
 	r.verified = ok;
-	r.local_ms = local_ms;
+	r.local_ms = local_s * 1e3;
 	/* the raw link moving the same bytes: two vectors in, one out */
 	set_raw(&r, f != NULL ? 3.0 * (double)bytes / (f->gbps * 1e9) * 1e3 : NAN,
 		b->frame_bulk);
 	snprintf(notes, sizeof(notes), "saxpy n=%" PRIu64 "%s, median of %u; local CPU %.3f ms; "
-		 "%s", n, async ? " queued (async copies)" : "", reps, local_ms,
+		 "%s", n, async ? " queued (async copies)" : "", reps, r.local_ms,
 		 ok ? "verified" : "MISMATCH");
 	report(b, &r, notes);
 	if (!ok) {
@@ -1193,7 +1156,7 @@ free_dev:
 	rpci_mem_free(b->dev, dx);
 	rpci_mem_free(b->dev, dy);
 free_host:
-	job_free(b, &j);
+	rpci_job_free(job);
 	free(ms);
 }
 
@@ -1333,7 +1296,7 @@ tsc_hz_measured(void)
 static void
 frame_lengths(struct bench *b)
 {
-	const struct rpci_conf_link *l = &b->conf->link;
+	const struct rpci_conf_link *l = &b->o.ac.conf->link;
 	uint32_t base = RTE_ETHER_HDR_LEN + RPCI_LINK_HDR_LEN;
 	uint32_t mp = rpci_link_max_payload_for_mtu(l->mtu);
 
@@ -1351,17 +1314,18 @@ frame_lengths(struct bench *b)
 static int
 server_find(struct bench *b)
 {
-	const char *name = b->o.server != NULL ? b->o.server : b->host->server;
+	const struct rpci_conf_host *host = b->o.ac.conf_host;
+	const char *name = b->o.server != NULL ? b->o.server : host->server;
 
 	if (name == NULL || name[0] == '\0') {
 		fprintf(stderr, "rpci-bench: host '%s' names no server (the selector chooses): "
-			"give --server NAME\n", b->host->name);
+			"give --server NAME\n", host->name);
 		return -1;
 	}
-	b->server = rpci_conf_host_find(b->conf, name);
+	b->server = rpci_conf_host_find(b->o.ac.conf, name);
 	if (b->server == NULL || (b->server->roles & RPCI_ROLE_SERVER) == 0) {
 		fprintf(stderr, "rpci-bench: '%s' is not a server host of %s\n", name,
-			b->o.config);
+			b->o.ac.config);
 		return -1;
 	}
 	return 0;
@@ -1447,7 +1411,7 @@ proxy_phase(struct bench *b)
 	int status, ret;
 
 	snprintf(path, sizeof(path), "/tmp/rpci-bench-%d.sock", (int)getpid());
-	ret = rpci_proxy_listen_at(b->core, path, 0600);
+	ret = rpci_proxy_listen_at(b->o.ac.core, path, 0600);
 	if (ret < 0) {
 		fprintf(stderr, "rpci-bench: cannot listen on %s: %s\n", path, strerror(-ret));
 		b->failures++;
@@ -1480,7 +1444,7 @@ proxy_phase(struct bench *b)
 		_exit(b->failures == 0 ? 0 : 1);
 	}
 	while (waitpid(child, &status, WNOHANG) == 0) {
-		rpci_proxy_idle(b->core, rpci_proxy_poll(b->core));
+		rpci_proxy_idle(b->o.ac.core, rpci_proxy_poll(b->o.ac.core));
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		b->failures++;
@@ -1490,6 +1454,7 @@ proxy_phase(struct bench *b)
 int
 main(int argc, char **argv)
 {
+	const struct rpci_conf_host *host;
 	struct app_args args;
 	struct bench b;
 	char err[256];
@@ -1513,58 +1478,44 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-bench: no memory\n");
 		goto close_json;
 	}
-	if (b.o.proxy != NULL) {
+	if (app_client_load(&b.o.ac, &args) < 0) {
+		ret = 2;
+		goto free_samples;
+	}
+	if (!app_client_embedded(&b.o.ac)) {
 		/* a program of a running rpci-proxy: the device's tests only */
-		if (args.eal_argc > 0) {
-			fprintf(stderr, "rpci-bench: EAL arguments are for --config and --host\n");
-			goto free_samples;
-		}
-		b.client = rpci_client_create(b.o.proxy);
+		b.client = app_client_open(&b.o.ac, &args);
 		if (b.client == NULL) {
-			fprintf(stderr, "rpci-bench: %s\n", rpci_last_error());
-			goto free_samples;
+			goto close;
 		}
 		b.tsc_hz = tsc_hz_measured();
 		printf("rpci-bench: a program of the proxy at %s; %.3g s a measurement (no raw "
-		       "figures: the proxy owns the port)\n", b.o.proxy, b.o.duration);
+		       "figures: the proxy owns the port)\n", app_client_socket(&b.o.ac),
+		       b.o.duration);
 		print_header();
 		b.path = "proxy";
 		device_phase(&b);
-		rpci_client_destroy(b.client);
 		ret = b.failures == 0 ? 0 : 1;
-		goto free_samples;
+		goto close;
 	}
-	b.conf = app_load_conf("rpci-bench", b.o.config, b.o.host, RPCI_ROLE_CLIENT, &b.host);
-	if (b.conf == NULL) {
-		ret = 2;
-		goto free_samples;
-	}
+	host = b.o.ac.conf_host;
 	if (server_find(&b) < 0) {
 		ret = 2;
-		goto free_conf;
+		goto close;
 	}
-	if (app_eal_init("rpci-bench", b.host, &args) < 0) {
-		goto free_conf;
+	b.client = app_client_open(&b.o.ac, &args);
+	if (b.client == NULL) {
+		goto close;
 	}
 	b.tsc_hz = (double)rte_get_tsc_hz();
 	frame_lengths(&b);
-	b.core = rpci_proxy_create(b.conf, b.o.host, err, sizeof(err));
-	if (b.core == NULL) {
-		fprintf(stderr, "rpci-bench: %s\n", err);
-		goto eal_cleanup;
-	}
-	b.client = rpci_proxy_client_create(b.core, "rpci-bench");
-	if (b.client == NULL) {
-		fprintf(stderr, "rpci-bench: %s\n", rpci_last_error());
-		goto destroy_core;
-	}
-	if (raw_port_init(&b.rp, b.conf, b.host, b.server, err, sizeof(err)) < 0) {
+	if (raw_port_init(&b.rp, b.o.ac.conf, host, b.server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rpci-bench: raw frames: %s\n", err);
-		goto destroy;
+		goto close;
 	}
 	printf("rpci-bench: %s -> %s over port %u, MTU %u: frames of %u (8-byte read), %u "
 	       "(64-byte write), %u bytes (payload %u); %.3g s a measurement\n",
-	       b.host->name, b.server->name, b.host->port, b.conf->link.mtu, b.frame_small,
+	       host->name, b.server->name, host->port, b.o.ac.conf->link.mtu, b.frame_small,
 	       b.frame_msg64, b.frame_bulk, b.max_payload, b.o.duration);
 	print_header();
 	raw_phase(&b);
@@ -1583,16 +1534,11 @@ main(int argc, char **argv)
 		raw_recheck(&b);
 	}
 	ret = b.failures == 0 ? 0 : 1;
-destroy:
-	rpci_client_destroy(b.client);
-destroy_core:
-	rpci_proxy_destroy(b.core);
+close:
+	app_client_disconnect(&b.o.ac);
 	/* after the port is closed: nothing of our pool is left in its queues */
 	raw_port_fini(&b.rp);
-eal_cleanup:
-	rte_eal_cleanup();
-free_conf:
-	rpci_conf_free(b.conf);
+	app_client_close(&b.o.ac);
 free_samples:
 	free(b.samples);
 close_json:

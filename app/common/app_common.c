@@ -210,23 +210,3 @@ app_daemon_args(const char *prog, const struct app_args *args, bool with_list_pc
 	}
 	return 0;
 }
-
-int
-app_check_args(const char *prog, int argc, char **argv, const char *proxy, const char *config,
-	       const char *host)
-{
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
-		return -1;
-	}
-	if ((config == NULL) != (host == NULL)) {
-		fprintf(stderr, "%s: --config FILE and --host NAME go together\n", prog);
-		return -1;
-	}
-	if (config != NULL && proxy != NULL) {
-		fprintf(stderr, "%s: --proxy names the host's daemon; --config and --host own the "
-			"port instead: one or the other\n", prog);
-		return -1;
-	}
-	return 0;
-}

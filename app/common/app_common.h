@@ -46,15 +46,6 @@ int app_eal_init(const char *prog, const struct rpci_conf_host *host,
 /* Install the SIGINT/SIGTERM handlers. */
 void app_signals(void);
 
-/*
- * After getopt, for a program of the proxy: no argument left over (from
- * optind on); --config and --host together or not at all (they own the
- * host's port, the proxy's core embedded), and then no --proxy. 0, or -1
- * with the reason printed as "prog: ...".
- */
-int app_check_args(const char *prog, int argc, char **argv, const char *proxy,
-		   const char *config, const char *host);
-
 /* A daemon's options (rpci-server, rpci-selector, rpci-proxy). */
 struct app_daemon_opts {
 	const char *config;   /* --config FILE */

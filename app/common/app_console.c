@@ -11,8 +11,9 @@
 static uint64_t
 console_now_us(void *arg)
 {
-	RTE_SET_USED(arg);
-	return selnode_now_us();
+	struct app_console *ac = arg;
+
+	return rpci_ctrlnode_selector_now_us(ac->node);
 }
 
 static int
@@ -21,7 +22,7 @@ console_attach(void *arg, const char *server, const char *device, const uint8_t 
 {
 	struct app_console *ac = arg;
 
-	return selnode_attach(ac->node, server, device, client_mac, msg, len);
+	return rpci_ctrlnode_selector_attach(ac->node, server, device, client_mac, msg, len);
 }
 
 static int
@@ -29,7 +30,7 @@ console_detach(void *arg, uint64_t lease_id, char *msg, size_t len)
 {
 	struct app_console *ac = arg;
 
-	return selnode_detach(ac->node, lease_id, msg, len);
+	return rpci_ctrlnode_selector_detach(ac->node, lease_id, msg, len);
 }
 
 static int
@@ -37,7 +38,7 @@ console_drain(void *arg, const char *server, bool on, char *msg, size_t len)
 {
 	struct app_console *ac = arg;
 
-	return selnode_drain(ac->node, server, on, msg, len);
+	return rpci_ctrlnode_selector_drain(ac->node, server, on, msg, len);
 }
 
 static int
@@ -111,7 +112,7 @@ app_console_start(struct app_console *ac, const char *prog, const struct rpci_co
 	faults_from_conf(&env.faults_tx, &conf->link.faults_tx);
 	faults_from_conf(&env.faults_rx, &conf->link.faults_rx);
 	if (ac->node != NULL) {
-		env.selector = ac->node->sel;
+		env.selector = rpci_ctrlnode_selector_logic(ac->node);
 		env.now_us = console_now_us;
 		env.attach = console_attach;
 		env.detach = console_detach;

@@ -14,15 +14,15 @@
 
 #include "rpci_conf.h"
 #include "rpci_console.h"
+#include "rpci_ctrlnode.h"
 #include "rpci_link.h"
-#include "selnode.h"
 
 struct app_security;
 
 struct app_console {
 	struct rpci_console *console;
 	/* set before app_console_start() */
-	struct selnode *node;                        /* the selector here, or NULL */
+	struct rpci_ctrlnode_selector *node;         /* the selector here, or NULL */
 	struct app_security *security;               /* "show security", or NULL */
 	int (*show_devices)(void *arg, struct cmdline *cl); /* NULL: no devices */
 	int (*show_clients)(void *arg, struct cmdline *cl); /* NULL: the selector's, if any */

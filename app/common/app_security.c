@@ -12,7 +12,6 @@
 
 #include "app_security.h"
 #include "app_telemetry.h"
-#include "selnode.h"
 
 int
 app_security_init(struct app_security *s, const char *prog, const struct rpci_conf *conf,
@@ -38,18 +37,9 @@ app_security_fini(struct app_security *s)
 }
 
 int
-app_security_add_chan(struct app_security *s, const char *name, struct rpci_ctrl_chan *c,
-		      unsigned int roles)
+app_security_add_chan(struct app_security *s, const char *name, struct rpci_ctrl_chan *c)
 {
-	int ret;
-
 	if (s->nb_chans == APP_SECURITY_CHANS) {
-		return -1;
-	}
-	ret = rpci_ctrl_chan_secure(c, s->auth, roles);
-	if (ret < 0) {
-		fprintf(stderr, "rpci: cannot secure the %s control channel: %s\n", name,
-			strerror(-ret));
 		return -1;
 	}
 	s->chan[s->nb_chans] = c;
@@ -85,8 +75,11 @@ app_security_totals(const struct app_security *s, struct app_security_totals *t)
 		}
 	}
 	if (s->node != NULL) {
-		t->not_holder = s->node->stats.not_holder;
-		t->over_limit = s->node->stats.over_limit;
+		struct rpci_ctrlnode_selector_stats ns;
+
+		rpci_ctrlnode_selector_stats(s->node, &ns);
+		t->not_holder = ns.not_holder;
+		t->over_limit = ns.over_limit;
 	}
 	t->refused = t->chan.rx_unauth + t->chan.rx_unknown + t->chan.rx_role +
 		     t->chan.rx_forged + t->chan.rx_refused;

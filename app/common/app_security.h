@@ -15,9 +15,9 @@
 #include "rpci_auth.h"
 #include "rpci_conf.h"
 #include "rpci_ctrl.h"
+#include "rpci_ctrlnode.h"
 
 struct cmdline;
-struct selnode;
 
 #define APP_SECURITY_CHANS 2
 
@@ -28,7 +28,7 @@ struct app_security {
 	struct rpci_ctrl_chan *chan[APP_SECURITY_CHANS];
 	const char *chan_name[APP_SECURITY_CHANS];
 	unsigned int nb_chans;
-	struct selnode *node;
+	struct rpci_ctrlnode_selector *node;
 };
 
 /* Everything refused, summed over the channels. */
@@ -50,9 +50,11 @@ int app_security_init(struct app_security *s, const char *prog, const struct rpc
 /* Free the keys. */
 void app_security_fini(struct app_security *s);
 
-/* Secure a control channel for roles, and count its refusals. 0 or -1 (printed). */
-int app_security_add_chan(struct app_security *s, const char *name, struct rpci_ctrl_chan *c,
-			  unsigned int roles);
+/*
+ * Count the refusals of a control channel (secured by its endpoint,
+ * lib/ctrlnode, with s->auth). 0, or -1 (too many channels).
+ */
+int app_security_add_chan(struct app_security *s, const char *name, struct rpci_ctrl_chan *c);
 
 /* Sum the refusals. */
 void app_security_totals(const struct app_security *s, struct app_security_totals *t);

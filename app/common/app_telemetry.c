@@ -287,9 +287,10 @@ ms_between(uint64_t from_us, uint64_t to_us)
 
 /* Read the table; returns the rows read (fewer than the table: ENOMEM). */
 static uint32_t
-read_table(struct selnode *n, uint32_t *total)
+read_table(struct rpci_ctrlnode_selector *n, uint32_t *total)
 {
-	uint32_t nb = rpci_selector_table(n->sel, NULL, 0);
+	struct rpci_selector *sel = rpci_ctrlnode_selector_logic(n);
+	uint32_t nb = rpci_selector_table(sel, NULL, 0);
 
 	if (nb > g_rows_room) {
 		struct rpci_sel_row *rows = realloc(g_rows, (size_t)nb * sizeof(*rows));
@@ -303,7 +304,7 @@ read_table(struct selnode *n, uint32_t *total)
 	if (g_rows == NULL) {
 		return 0;
 	}
-	nb = rpci_selector_table(n->sel, g_rows, g_rows_room);
+	nb = rpci_selector_table(sel, g_rows, g_rows_room);
 	return RTE_MIN(nb, g_rows_room);
 }
 
@@ -314,9 +315,9 @@ read_table(struct selnode *n, uint32_t *total)
 static int
 build_table(void *arg, const char *params, struct rte_tel_data *d)
 {
-	struct selnode *n = arg;
+	struct rpci_ctrlnode_selector *n = arg;
 	struct tel_cols t = { .d = d };
-	uint64_t now = selnode_now_us();
+	uint64_t now = rpci_ctrlnode_selector_now_us(n);
 	uint32_t i, total, nb = read_table(n, &total), first = 0, count = 0;
 	const char *server = NULL;
 	unsigned int c_srv, c_mac, c_dev, c_backend, c_name, c_mem, c_free, c_state, c_load, c_hb;
@@ -377,9 +378,9 @@ build_table(void *arg, const char *params, struct rte_tel_data *d)
 static int
 build_sessions(void *arg, const char *params, struct rte_tel_data *d)
 {
-	struct selnode *n = arg;
+	struct rpci_ctrlnode_selector *n = arg;
 	struct tel_cols t = { .d = d };
-	uint64_t now = selnode_now_us();
+	uint64_t now = rpci_ctrlnode_selector_now_us(n);
 	uint32_t i, total, nb = read_table(n, &total), count = 0;
 	unsigned int c_lease, c_client, c_srv, c_dev, c_state, c_left;
 
@@ -413,9 +414,9 @@ build_sessions(void *arg, const char *params, struct rte_tel_data *d)
 static int
 build_servers(void *arg, const char *params, struct rte_tel_data *d)
 {
-	struct selnode *n = arg;
+	struct rpci_ctrlnode_selector *n = arg;
 	struct tel_cols t = { .d = d };
-	uint64_t now = selnode_now_us();
+	uint64_t now = rpci_ctrlnode_selector_now_us(n);
 	uint32_t i, j, total, nb = read_table(n, &total), count = 0;
 	unsigned int c_srv, c_mac, c_devs, c_state[4], c_mem, c_free, c_load, c_hb, k;
 
@@ -460,14 +461,16 @@ build_servers(void *arg, const char *params, struct rte_tel_data *d)
 static int
 build_selector(void *arg, const char *params, struct rte_tel_data *d)
 {
-	struct selnode *n = arg;
-	const struct selnode_stats *s = &n->stats;
+	struct rpci_ctrlnode_selector *n = arg;
+	struct rpci_selector *sel = rpci_ctrlnode_selector_logic(n);
+	struct rpci_ctrlnode_selector_stats st, *s = &st;
 
 	RTE_SET_USED(params);
+	rpci_ctrlnode_selector_stats(n, &st);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "policy",
-				     rpci_selector_policy_name(rpci_selector_policy(n->sel)));
-	rte_tel_data_add_dict_u64(d, "devices", rpci_selector_table(n->sel, NULL, 0));
+				     rpci_selector_policy_name(rpci_selector_policy(sel)));
+	rte_tel_data_add_dict_u64(d, "devices", rpci_selector_table(sel, NULL, 0));
 #define SEL_U64(f) rte_tel_data_add_dict_u64(d, #f, s->f)
 	SEL_U64(registers);
 	SEL_U64(statuses);
@@ -485,7 +488,7 @@ build_selector(void *arg, const char *params, struct rte_tel_data *d)
 	{
 		struct rpci_ctrl_chan_stats cs;
 
-		rpci_ctrl_chan_stats(n->chan, &cs);
+		rpci_ctrl_chan_stats(rpci_ctrlnode_selector_chan(n), &cs);
 		rte_tel_data_add_dict_u64(d, "ctrl_rx", cs.rx);
 		rte_tel_data_add_dict_u64(d, "ctrl_rx_bad", cs.rx_bad);
 		rte_tel_data_add_dict_u64(d, "ctrl_tx", cs.tx);
@@ -496,7 +499,7 @@ build_selector(void *arg, const char *params, struct rte_tel_data *d)
 }
 
 int
-app_telemetry_register_selnode(struct selnode *n)
+app_telemetry_register_selnode(struct rpci_ctrlnode_selector *n)
 {
 	int ret;
 

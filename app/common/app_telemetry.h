@@ -15,8 +15,8 @@
 
 #include <rte_telemetry.h>
 
+#include "rpci_ctrlnode.h"
 #include "rpci_link.h"
-#include "selnode.h"
 
 /* Builds an answer in d, on the poll loop's thread. 0 or a negative errno. */
 typedef int (*app_tel_builder)(void *arg, const char *params, struct rte_tel_data *d);
@@ -49,7 +49,7 @@ int cols_end(struct tel_cols *t);
 int app_telemetry_register_link(struct rpci_link *link);
 
 /* The selector's: /rpci/servers, /rpci/table, /rpci/sessions, /rpci/selector. */
-int app_telemetry_register_selnode(struct selnode *n);
+int app_telemetry_register_selnode(struct rpci_ctrlnode_selector *n);
 
 /* For the poll loop: answer a pending request. Returns the work done. */
 int app_telemetry_poll(void);

@@ -46,9 +46,10 @@ usage(FILE *f)
 		"       %s --config FILE --host NAME [-c COMMAND]... [-f FILE] [--timeout S]\n"
 		"  Opens a console session on an rpci daemon. Without -c or -f it is\n"
 		"  interactive (quit or Ctrl-D ends the session; the daemon goes on).\n"
-		"  -c COMMAND   run a command (repeatable), print its output\n"
-		"  -f FILE      run the commands of FILE ('#' comments, blank lines skipped)\n"
-		"  --timeout S  wait at most S seconds for each answer (default 10)\n"
+		"  -c, --command COMMAND  run a command (repeatable), print its output\n"
+		"  -f, --file FILE        run the commands of FILE ('#' comments, blank lines\n"
+		"                         skipped)\n"
+		"  --timeout S            wait at most S seconds for each answer (default 10)\n"
 		"  Exit status: 0, 1 if a command printed an \"%s...\" line, 2 on\n"
 		"  a usage or connection problem.\n", PROG, PROG, RPCI_CONSOLE_ERROR);
 }

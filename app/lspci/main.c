@@ -25,21 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_eal.h>
-
+#include "app_client.h"
 #include "app_common.h"
 #include "lspci_fmt.h"
 #include "rpci_client.h"
-#include "rpci_conf.h"
-#include "rpci_proxy.h"
 
 #define CFG_CONVENTIONAL 256u
 #define CFG_EXPRESS 4096u
 
 struct lspci_opts {
-	const char *proxy;
-	const char *config;
-	const char *host;
+	struct app_client ac; /* --proxy, or --config and --host */
 	const char *select; /* -s SERVER[/DEVICE] or DEVICE */
 	const char *ids_path;
 	int verbose;
@@ -61,9 +56,7 @@ usage(const char *prog)
 	       "       %s [EAL args --] --config FILE --host NAME [the same options]\n"
 	       "  Lists the devices this client host reaches through rpci (the PCI functions\n"
 	       "  servers export, and their virtual GPUs), or shows one as lspci does.\n"
-	       "  --proxy SOCKET      the host's rpci-proxy (default: $RPCI_PROXY, else\n"
-	       "                      /run/rpci/proxy.sock)\n"
-	       "  --config, --host    own the host's port instead (no rpci-proxy running)\n"
+	       APP_CLIENT_HELP
 	       "  -s SERVER[/DEVICE]  only these (a device name alone: on any server)\n"
 	       "  -v, -vv             details, capabilities decoded\n"
 	       "  -x, -xxx, -xxxx     hex dump of 64, 256 or 4096 bytes of configuration space\n"
@@ -111,9 +104,7 @@ static int
 parse_args(int argc, char **argv, struct lspci_opts *o)
 {
 	static const struct option opts[] = {
-		{ "proxy", required_argument, NULL, 'X' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
+		APP_CLIENT_LONG_OPTIONS,
 		{ "backend", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -121,20 +112,13 @@ parse_args(int argc, char **argv, struct lspci_opts *o)
 	int opt;
 
 	memset(o, 0, sizeof(*o));
+	/* a command: no telemetry thread (nor its banner in the output) */
+	app_client_init(&o->ac, "rpci-lspci", true);
 	o->ids_path = LSPCI_IDS_PATH;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "s:vxni:b:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'X':
-			o->proxy = optarg;
-			break;
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'H':
-			o->host = optarg;
-			break;
 		case 's':
 			o->select = optarg;
 			break;
@@ -166,12 +150,15 @@ parse_args(int argc, char **argv, struct lspci_opts *o)
 			usage(argv[0]);
 			exit(0);
 		default:
+			if (app_client_option(&o->ac, opt, optarg) == 0) {
+				break;
+			}
 			fprintf(stderr, "rpci-lspci: unknown or incomplete option '%s' "
 				"(see --help)\n", argv[optind - 1]);
 			return -1;
 		}
 	}
-	if (app_check_args("rpci-lspci", argc, argv, o->proxy, o->config, o->host) < 0) {
+	if (app_client_check(&o->ac, argc, argv) < 0) {
 		return -1;
 	}
 	if (o->verbose > 2) {
@@ -417,15 +404,11 @@ devices_list(struct rpci_client *client, unsigned int *nb)
 int
 main(int argc, char **argv)
 {
-	const struct rpci_conf_host *host;
 	struct rpci_device_entry *list = NULL;
-	struct rpci_conf *conf = NULL;
-	struct rpci_proxy *core = NULL;
 	struct rpci_client *client;
 	struct lspci_ids *ids;
 	struct app_args args;
 	struct lspci_opts o;
-	char err[RPCI_CONF_ERR_MAX];
 	unsigned int nb = 0;
 	int ret = 1;
 
@@ -433,9 +416,7 @@ main(int argc, char **argv)
 	if (parse_args(args.app_argc, args.app_argv, &o) < 0) {
 		return 2;
 	}
-	if (o.config == NULL && args.eal_argc > 0) {
-		fprintf(stderr, "rpci-lspci: EAL arguments are for --config and --host (a program "
-			"of the proxy runs no EAL)\n");
+	if (app_client_load(&o.ac, &args) < 0) {
 		return 2;
 	}
 	ids = lspci_ids_load(o.ids_path);
@@ -443,36 +424,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-lspci: %s: %s (names shown as numbers; Debian's pci.ids "
 			"package has it)\n", o.ids_path, strerror(errno));
 	}
-	if (o.config != NULL) {
-		/* A command, not a daemon: no telemetry thread (nor its banner in the output). */
-		char *eal[args.eal_argc + 2];
-		struct app_args a = args;
-
-		conf = app_load_conf("rpci-lspci", o.config, o.host, RPCI_ROLE_CLIENT, &host);
-		if (conf == NULL) {
-			lspci_ids_free(ids);
-			return 2;
-		}
-		memcpy(eal, args.eal_argv, sizeof(char *) * (size_t)args.eal_argc);
-		eal[args.eal_argc] = (char *)(uintptr_t)"--no-telemetry";
-		eal[args.eal_argc + 1] = NULL;
-		a.eal_argc = args.eal_argc + 1;
-		a.eal_argv = eal;
-		if (app_eal_init("rpci-lspci", host, &a) < 0) {
-			goto free_conf;
-		}
-		core = rpci_proxy_create(conf, o.host, err, sizeof(err));
-		if (core == NULL) {
-			fprintf(stderr, "rpci-lspci: %s\n", err);
-			goto cleanup;
-		}
-		client = rpci_proxy_client_create(core, "rpci-lspci");
-	} else {
-		client = rpci_client_create(o.proxy);
-	}
+	client = app_client_open(&o.ac, &args);
 	if (client == NULL) {
-		fprintf(stderr, "rpci-lspci: %s\n", rpci_last_error());
-		goto cleanup;
+		goto close;
 	}
 	if (rpci_client_has_selector(client)) {
 		if (!o.have_req && o.select == NULL) {
@@ -486,14 +440,8 @@ main(int argc, char **argv)
 		ret = list != NULL ? show_named(client, list, nb, ids, &o) : 1;
 	}
 	free(list);
-	rpci_client_destroy(client);
-cleanup:
-	if (conf != NULL) {
-		rpci_proxy_destroy(core);
-		rte_eal_cleanup();
-	}
-free_conf:
-	rpci_conf_free(conf);
+close:
+	app_client_close(&o.ac);
 	lspci_ids_free(ids);
 	return ret;
 }

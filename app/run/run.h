@@ -5,13 +5,27 @@
 
 /*
  * rpci-run's modes besides jobs (files.c, messages.c): moving files into
- * and out of device memory, and texts between clients. Private to
- * app/run.
+ * and out of device memory, and texts between clients; and the timings
+ * a job reports. Private to app/run (user_job.h: the jobs of a user's
+ * kernel).
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "rpci_client.h"
+
+/* Timings of one job, in seconds, and the bytes it moved. */
+struct run_times {
+	double build; /* module load (user kernels) */
+	double h2d;
+	double kernel;
+	double d2h;
+	double total;
+	double local; /* the CPU reference */
+	uint64_t h2d_bytes;
+	uint64_t d2h_bytes;
+};
 
 /* --load-file / --load-server, --save-file / --save-server. */
 struct run_files {

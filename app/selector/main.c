@@ -26,15 +26,15 @@
 #include "app_security.h"
 #include "app_telemetry.h"
 #include "rpci_conf.h"
+#include "rpci_ctrlnode.h"
 #include "rpci_link.h"
-#include "selnode.h"
 
 struct selector_app {
 	const struct rpci_conf *conf;
 	const struct rpci_conf_host *host;
 	struct rpci_link *link;
 	struct rpci_port_info port_info;
-	struct selnode node;
+	struct rpci_ctrlnode_selector *node;
 	struct app_console console;
 	struct app_security security;
 };
@@ -69,7 +69,7 @@ on_ctrl(struct rpci_link *link, const struct rte_ether_addr *src, const void *bo
 	struct selector_app *app = arg;
 
 	RTE_SET_USED(link);
-	selnode_rx(&app->node, src, body, len);
+	rpci_ctrlnode_selector_rx(app->node, src->addr_bytes, body, len);
 }
 
 static const struct rpci_link_ops selector_link_ops = {
@@ -80,8 +80,9 @@ static const struct rpci_link_ops selector_link_ops = {
 static void
 print_stats(const struct selector_app *app)
 {
-	const struct selnode_stats *s = &app->node.stats;
+	struct rpci_ctrlnode_selector_stats st, *s = &st;
 
+	rpci_ctrlnode_selector_stats(app->node, &st);
 	printf("rpci-selector: %" PRIu64 " registrations, %" PRIu64 " status reports, %" PRIu64
 	       " requests: %" PRIu64 " attachments (%" PRIu64 " failovers), %" PRIu64
 	       " rejections, %" PRIu64 " detachments, %" PRIu64 " releases, %" PRIu64
@@ -96,6 +97,7 @@ main(int argc, char **argv)
 	struct selector_app *app = &g_app;
 	struct app_args args;
 	struct rpci_conf *conf;
+	struct rpci_ctrlnode_params params = { 0 };
 	struct rpci_idle idle;
 	struct app_daemon_opts o;
 	char err[256];
@@ -136,16 +138,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-selector: %s\n", err);
 		goto cleanup;
 	}
-	if (selnode_init(&app->node, conf, app->link) < 0) {
+	params.conf = conf;
+	params.host = app->host;
+	params.auth = app->security.auth;
+	params.io.link = app->link;
+	app->node = rpci_ctrlnode_selector_create(&params);
+	if (app->node == NULL) {
+		fprintf(stderr, "rpci-selector: cannot start the selector: %s\n", strerror(errno));
 		goto free_link;
 	}
-	app->security.node = &app->node;
-	if (app_security_add_chan(&app->security, "selector", app->node.chan,
-				  RPCI_ROLE_SELECTOR) < 0) {
+	app->security.node = app->node;
+	if (app_security_add_chan(&app->security, "selector",
+				  rpci_ctrlnode_selector_chan(app->node)) < 0) {
 		goto free_node;
 	}
 	if (app_telemetry_register_link(app->link) < 0 ||
-	    app_telemetry_register_selnode(&app->node) < 0 ||
+	    app_telemetry_register_selnode(app->node) < 0 ||
 	    app_security_register_telemetry(&app->security) < 0) {
 		fprintf(stderr, "rpci-selector: cannot register the telemetry commands\n");
 		goto free_node;
@@ -155,7 +163,7 @@ main(int argc, char **argv)
 	       conf->selector.heartbeat_ms, conf->selector.missed_heartbeats,
 	       conf->selector.lease_ms, app->host->port, app->port_info.driver);
 	fflush(stdout);
-	app->console.node = &app->node;
+	app->console.node = app->node;
 	app->console.security = &app->security;
 	if (app_console_start(&app->console, "rpci-selector", conf, app->host, app->link,
 			      o.interactive, o.cmdfile) < 0) {
@@ -167,7 +175,7 @@ main(int argc, char **argv)
 	while (!g_force_quit) {
 		int work = rpci_link_poll(app->link);
 
-		work += selnode_poll(&app->node);
+		work += rpci_ctrlnode_selector_poll(app->node);
 		work += app_console_poll(&app->console);
 		work += app_telemetry_poll();
 		rpci_idle_account(&idle, work);
@@ -179,7 +187,7 @@ main(int argc, char **argv)
 	ret = 0;
 free_node:
 	app_telemetry_stop();
-	selnode_fini(&app->node);
+	rpci_ctrlnode_selector_free(app->node);
 free_link:
 	rpci_link_free(app->link);
 cleanup:

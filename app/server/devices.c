@@ -405,8 +405,8 @@ show_devices(void *arg, struct cmdline *cl)
 		server_dev_identity(d, &vendor, &device, &class_code);
 		snprintf(id, sizeof(id), "%04x:%04x", vendor, device);
 		session_peer(d, peer, sizeof(peer));
-		if (d->attached) {
-			snprintf(lease, sizeof(lease), "%" PRIu64, d->lease_id);
+		if (agent_dev_lease(srv, d) != 0) {
+			snprintf(lease, sizeof(lease), "%" PRIu64, agent_dev_lease(srv, d));
 		}
 		cmdline_printf(cl, "%-12s %-8s %-9s %06x %10" PRIu64 " %10" PRIu64 " %-17s %6s %10"
 			       PRIu64 " %10" PRIu64 " %8" PRIu64 " %6" PRIu64 "\n", d->conf->name,
@@ -620,7 +620,7 @@ build_devices(void *arg, const char *params, struct rte_tel_data *d)
 		tel_field(v, "memory_used=%" PRIu64,
 			  dev->vgpu != NULL ? rpci_vgpu_mem_used(dev->vgpu) : 0);
 		tel_field(v, "client=%s", peer);
-		tel_field(v, "lease=%" PRIu64, dev->attached ? dev->lease_id : 0);
+		tel_field(v, "lease=%" PRIu64, agent_dev_lease(srv, dev));
 		tel_usage(v, "", &t);
 		tel_usage(v, "session_", &s);
 		if (dev->vgpu != NULL) {

@@ -336,7 +336,7 @@ serve(struct server *srv)
 			 * A selector in this process keeps its clock (its
 			 * messages to this server stay in the process).
 			 */
-			if (srv->selnode != NULL) {
+			if (srv->selector != NULL) {
 				agent_poll(srv);
 			}
 			nanosleep(&pause, NULL);
@@ -368,8 +368,8 @@ telemetry_register(struct server *srv)
 	if (ret == 0) {
 		ret = devices_telemetry_register(srv);
 	}
-	if (ret == 0 && srv->selnode != NULL) {
-		ret = app_telemetry_register_selnode(srv->selnode);
+	if (ret == 0 && srv->selector != NULL) {
+		ret = app_telemetry_register_selnode(srv->selector);
 	}
 	if (ret == 0 && srv->with_selector) {
 		ret = app_security_register_telemetry(&srv->security);
@@ -460,7 +460,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-server: cannot register the telemetry commands\n");
 		goto cleanup;
 	}
-	srv->console.node = srv->selnode;
+	srv->console.node = srv->selector;
 	srv->console.security = srv->with_selector ? &srv->security : NULL;
 	devices_console_setup(srv);
 	if (app_console_start(&srv->console, "rpci-server", conf, srv->host, srv->link,

@@ -3,7 +3,7 @@
 #ifndef RPCI_APP_SERVER_H
 #define RPCI_APP_SERVER_H
 
-/* rpci-server's state, shared by its files (main.c, agent.c). */
+/* rpci-server's state, shared by its files (main.c, agent.c, devices.c). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,12 +14,12 @@
 #include "app_security.h"
 #include "rpci_conf.h"
 #include "rpci_ctrl.h"
+#include "rpci_ctrlnode.h"
 #include "rpci_gpu.h"
 #include "rpci_link.h"
 #include "rpci_pci_host.h"
 #include "rpci_selector.h"
 #include "rpci_vgpu.h"
-#include "selnode.h"
 
 /* Clients whose usage a server keeps (the least recently seen go). */
 #define SERVER_CLIENTS_MAX 64
@@ -50,14 +50,6 @@ struct server_dev {
 	uint64_t ended_id;
 	struct rpci_sel_usage session_final;
 	char profile[RPCI_CONF_NAME_MAX]; /* the personality's profile ("" : the file's own) */
-	/* with a selector */
-	bool registered;        /* the selector acknowledged our REGISTER */
-	uint64_t register_id;   /* id of the REGISTER in flight */
-	uint64_t status_id;     /* id of the last STATUS */
-	bool attached;          /* the selector attached it to client_mac */
-	uint64_t lease_id;
-	uint8_t client_mac[6];
-	uint64_t kernel_ns_last;/* for the load of the last heartbeat period */
 };
 
 struct server {
@@ -72,20 +64,20 @@ struct server {
 	bool quiesce;
 	uint64_t quiesce_deadline;
 	uint64_t quiesce_resume;
-	/* the selector: ours to report to, or in this process too */
+	/* the selector: ours to report to (lib/ctrlnode's agent), or in this process too */
 	bool with_selector;
-	uint8_t selector_mac[6];
-	struct rpci_ctrl_chan *chan;
-	uint64_t heartbeat_tsc;
-	uint64_t next_heartbeat_tsc;
-	uint64_t last_heartbeat_tsc;
-	struct selnode *selnode; /* this host runs the selector too */
-	struct selnode selnode_storage;
+	struct rpci_ctrlnode_server *agent;
+	struct rpci_ctrlnode_selector *selector; /* this host runs the selector too */
 	struct app_console console;
 	struct app_security security; /* keys and refusals (with a selector) */
 	int file_dir_fd;         /* the host's file_dir, or -1 */
 	struct server_client clients[SERVER_CLIENTS_MAX];
 };
+
+/*
+ * agent.c: the server's side of lib/ctrlnode's agent (what it asks of the
+ * devices) and the selector this process runs too.
+ */
 
 /* Set up the selector agent (and the embedded selector). 0 or -1. */
 int agent_init(struct server *srv);
@@ -109,8 +101,11 @@ int agent_open_allowed(struct server *srv, struct server_dev *d,
 		       const struct rpci_link_open_msg *req, const struct rte_ether_addr *peer,
 		       char *reason, size_t len);
 
-/* Device d's session ended (closed or dead). */
+/* Device d's session ended (closed or dead): its lease is over. */
 void agent_session_ended(struct server *srv, struct server_dev *d);
+
+/* The lease d is attached under, or 0. */
+uint64_t agent_dev_lease(const struct server *srv, const struct server_dev *d);
 
 /* Drop d's session (if any) and clear the device. */
 void server_drop_session(struct server *srv, struct server_dev *d);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * A control channel: control messages over a link's CTRL frames, with the
+ * A control channel: control messages over a link's CTRL frames (or over
+ * another transport's datagrams, rpci_ctrl_chan_create_io()), with the
  * retries that make the ones that matter arrive (until the peer's ACK).
  */
 
@@ -39,14 +40,15 @@ struct chan_pending {
 	bool used;
 	uint8_t dst[6];
 	struct rpci_ctrl_msg msg;
-	uint64_t next_tsc;
+	uint64_t next_tick;
 	uint32_t tries;
 };
 
 struct rpci_ctrl_chan {
-	struct rpci_link *link;
+	struct rpci_ctrl_chan_io io; /* where datagrams go; the clock */
+	uint64_t hz;                 /* ticks of the clock (chan_now()) a second */
 	uint64_t next_id;
-	uint64_t retry_tsc;
+	uint64_t retry_ticks;
 	uint32_t max_tries;
 	uint32_t nb_pending;
 	struct chan_pending *pending;
@@ -62,17 +64,43 @@ struct rpci_ctrl_chan {
 	const struct rpci_conf *conf;
 	unsigned int roles;
 	/* rate limit of the refusals' log: a token bucket */
-	uint64_t log_tokens_tsc;     /* time at which the bucket is empty */
+	uint64_t log_tokens_tick;    /* time at which the bucket is empty */
 	uint64_t log_suppressed;     /* since the last line */
 };
+
+/* The time: the TSC, or the io's clock in microseconds. */
+static uint64_t
+chan_now(const struct rpci_ctrl_chan *c)
+{
+	return c->io.now_us != NULL ? c->io.now_us(c->io.arg) : rte_get_timer_cycles();
+}
+
+static int
+chan_link_tx(struct rpci_link *link, const uint8_t dst[6], const void *body, uint16_t len)
+{
+	struct rte_ether_addr to;
+
+	memcpy(to.addr_bytes, dst, 6);
+	return rpci_link_send_ctrl(link, &to, body, len);
+}
 
 struct rpci_ctrl_chan *
 rpci_ctrl_chan_create(struct rpci_link *link, uint32_t retry_ms, uint32_t max_tries,
 		      uint32_t pending_max, uint64_t id_base)
 {
+	struct rpci_ctrl_chan_io io = { .link = link };
+
+	return rpci_ctrl_chan_create_io(&io, retry_ms, max_tries, pending_max, id_base);
+}
+
+struct rpci_ctrl_chan *
+rpci_ctrl_chan_create_io(const struct rpci_ctrl_chan_io *io, uint32_t retry_ms,
+			 uint32_t max_tries, uint32_t pending_max, uint64_t id_base)
+{
 	struct rpci_ctrl_chan *c;
 
-	if (link == NULL || retry_ms == 0 || max_tries == 0 || pending_max == 0) {
+	if (io == NULL || (io->link == NULL) == (io->tx == NULL) || retry_ms == 0 ||
+	    max_tries == 0 || pending_max == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -87,9 +115,10 @@ rpci_ctrl_chan_create(struct rpci_link *link, uint32_t retry_ms, uint32_t max_tr
 		errno = ENOMEM;
 		return NULL;
 	}
-	c->link = link;
+	c->io = *io;
+	c->hz = io->now_us != NULL ? 1000000 : rte_get_timer_hz();
 	c->pending_max = pending_max;
-	c->retry_tsc = rte_get_timer_hz() * retry_ms / 1000;
+	c->retry_ticks = c->hz * retry_ms / 1000;
 	c->max_tries = max_tries;
 	/* Ids differ between processes, so that a restarted one is not confused. */
 	c->next_id = id_base != 0 ? id_base : 1;
@@ -131,19 +160,19 @@ rpci_ctrl_chan_secure(struct rpci_ctrl_chan *c, struct rpci_auth *auth, unsigned
 static void __attribute__((format(printf, 2, 0)))
 chan_vlog_refusal(struct rpci_ctrl_chan *c, const char *fmt, va_list ap)
 {
-	uint64_t now = rte_get_timer_cycles(), per = rte_get_timer_hz() / CHAN_LOG_PER_S;
+	uint64_t now = chan_now(c), per = c->hz / CHAN_LOG_PER_S;
 	uint64_t full = now - per * CHAN_LOG_BURST;
 	char line[256];
 
-	if (c->log_tokens_tsc < full || c->log_tokens_tsc == 0) {
-		c->log_tokens_tsc = full;
+	if (c->log_tokens_tick < full || c->log_tokens_tick == 0) {
+		c->log_tokens_tick = full;
 	}
-	if (c->log_tokens_tsc + per > now) {
+	if (c->log_tokens_tick + per > now) {
 		c->log_suppressed++;
 		c->stats.log_suppressed++;
 		return;
 	}
-	c->log_tokens_tsc += per;
+	c->log_tokens_tick += per;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (c->log_suppressed > 0) {
 		CHAN_LOG(WARNING, "refused: %s (and %" PRIu64 " more refusals not logged)", line,
@@ -229,7 +258,6 @@ chan_tx(struct rpci_ctrl_chan *c, const uint8_t dst[6], const struct rpci_ctrl_m
 	char sealed[RPCI_AUTH_HDR_LEN + RPCI_CTRL_MAX + 1 + RPCI_AUTH_TAG_LEN];
 	char *buf = c->ep != NULL ? sealed + RPCI_AUTH_HDR_LEN : sealed;
 	const struct rpci_conf_host *h;
-	struct rte_ether_addr to;
 	int len, ret;
 
 	len = rpci_ctrl_encode(msg, buf, RPCI_CTRL_MAX + 1);
@@ -270,8 +298,8 @@ chan_tx(struct rpci_ctrl_chan *c, const uint8_t dst[6], const struct rpci_ctrl_m
 		c->local_rx(c->local_arg, c->own_mac, buf, (uint16_t)len);
 		return 0;
 	}
-	memcpy(to.addr_bytes, dst, 6);
-	ret = rpci_link_send_ctrl(c->link, &to, buf, (uint16_t)len);
+	ret = c->io.link != NULL ? chan_link_tx(c->io.link, dst, buf, (uint16_t)len) :
+				   c->io.tx(c->io.arg, dst, buf, (uint16_t)len);
 	if (ret < 0) {
 		c->stats.tx_fail++;
 		return ret;
@@ -334,7 +362,7 @@ rpci_ctrl_chan_send_reliable(struct rpci_ctrl_chan *c, const uint8_t dst[6],
 	memcpy(c->pending[i].dst, dst, 6);
 	c->pending[i].msg = *msg;
 	c->pending[i].tries = 1;
-	c->pending[i].next_tsc = rte_get_timer_cycles() + c->retry_tsc;
+	c->pending[i].next_tick = chan_now(c) + c->retry_ticks;
 	c->nb_pending++;
 	/* A send that fails now is retried like a lost one. */
 	chan_tx(c, dst, msg);
@@ -484,11 +512,11 @@ rpci_ctrl_chan_poll(struct rpci_ctrl_chan *c)
 	if (c->nb_pending == 0) {
 		return 0;
 	}
-	now = rte_get_timer_cycles();
+	now = chan_now(c);
 	for (i = 0; i < c->pending_max; i++) {
 		struct chan_pending *p = &c->pending[i];
 
-		if (!p->used || now < p->next_tsc) {
+		if (!p->used || now < p->next_tick) {
 			continue;
 		}
 		if (p->tries >= c->max_tries) {
@@ -503,7 +531,7 @@ rpci_ctrl_chan_poll(struct rpci_ctrl_chan *c)
 			continue;
 		}
 		p->tries++;
-		p->next_tsc = now + c->retry_tsc;
+		p->next_tick = now + c->retry_ticks;
 		c->stats.retries++;
 		chan_tx(c, p->dst, &p->msg);
 		work++;

@@ -266,6 +266,40 @@ struct rpci_ctrl_chan *rpci_ctrl_chan_create(struct rpci_link *link, uint32_t re
 					     uint64_t id_base);
 
 /**
+ * Where a channel's datagrams leave, and its clock: a link, or a function
+ * that sends them (another transport; the unit tests' fake fabric).
+ */
+struct rpci_ctrl_chan_io {
+	/** The link whose CTRL frames carry the datagrams (NULL: tx)... */
+	struct rpci_link *link;
+	/**
+	 * ...or this (NULL: link): send one datagram (at most RPCI_LINK_CTRL_MAX
+	 * bytes) to dst. 0 or a negative errno.
+	 */
+	int (*tx)(void *arg, const uint8_t dst[6], const void *body, uint16_t len);
+	/** Microseconds of a monotonic clock for the retries (NULL: the TSC). */
+	uint64_t (*now_us)(void *arg);
+	/** Argument of tx and now_us. */
+	void *arg;
+};
+
+/**
+ * Create a channel on a link or another transport.
+ *
+ * @param io
+ *   Where its datagrams leave (exactly one of link and tx), its clock;
+ *   copied.
+ * @param retry_ms, max_tries, pending_max, id_base
+ *   As rpci_ctrl_chan_create().
+ * @return
+ *   The channel, or NULL with errno EINVAL (no io, both or neither of link
+ *   and tx, a zero limit) or ENOMEM.
+ */
+struct rpci_ctrl_chan *rpci_ctrl_chan_create_io(const struct rpci_ctrl_chan_io *io,
+						uint32_t retry_ms, uint32_t max_tries,
+						uint32_t pending_max, uint64_t id_base);
+
+/**
  * Free a channel; NULL is ignored.
  */
 void rpci_ctrl_chan_free(struct rpci_ctrl_chan *c);

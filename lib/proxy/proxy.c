@@ -292,15 +292,12 @@ rpci_proxy_destroy(struct rpci_proxy *p)
 	} while (busy > 0 && proxy_now() < deadline);
 	/* Give the RELEASEs a moment to be acknowledged. */
 	if (p->with_selector) {
-		struct rpci_ctrl_chan_stats st;
-
 		deadline = proxy_now() + proxy_ms_tsc(p, 300);
 		do {
 			rpci_link_poll(p->link);
-			rpci_ctrl_chan_poll(p->chan);
-			rpci_ctrl_chan_stats(p->chan, &st);
+			rpci_ctrl_chan_poll(rpci_ctrlnode_client_chan(p->sel));
 			rte_delay_us_sleep(50);
-		} while (st.pending > 0 && proxy_now() < deadline);
+		} while (rpci_ctrlnode_client_pending(p->sel) > 0 && proxy_now() < deadline);
 	}
 	rpci_link_port_stop_notice(p->link, p->peers, p->nb_peers, STOP_NOTICE_MS);
 	for (i = 0; i < PROXY_APPS_MAX; i++) {
@@ -323,7 +320,7 @@ rpci_proxy_link(const struct rpci_proxy *p)
 struct rpci_ctrl_chan *
 rpci_proxy_ctrl_chan(const struct rpci_proxy *p)
 {
-	return p->chan;
+	return p->sel != NULL ? rpci_ctrlnode_client_chan(p->sel) : NULL;
 }
 
 struct rpci_auth *

@@ -8,7 +8,8 @@
  * and its poll loop), proxy_dev.c (a program's device: its session, the
  * requests forwarded to it, what the device sends back, the local
  * answers), proxy_app.c (programs: the socket, HELLO, the rings),
- * proxy_sel.c (the server selector). Not for other libraries.
+ * proxy_sel.c (the programs' side of lib/ctrlnode's client endpoint: the
+ * server selector). Not for other libraries.
  */
 
 #include <stdbool.h>
@@ -20,6 +21,7 @@
 
 #include "rpci_conf.h"
 #include "rpci_ctrl.h"
+#include "rpci_ctrlnode.h"
 #include "rpci_ipc.h"
 #include "rpci_link.h"
 #include "rpci_proxy.h"
@@ -44,7 +46,6 @@ extern int rpci_proxy_logtype;
 #define REQ_BUDGET 64        /* requests of one program per poll turn */
 #define HELLO_TIMEOUT_MS 2000
 #define SEL_REQUESTS_MAX 16  /* selector requests in flight */
-#define SEL_FAILOVER_MAX 16
 #define SEL_INBOX_MAX 16
 #define SERVER_PEERS_MAX 64  /* servers told when the port stops */
 
@@ -189,23 +190,21 @@ struct proxy_app {
 	uint64_t unmap_tsc;      /* dying: unmap its memory after this (frames in flight) */
 };
 
-/* A selector request in flight for a program. */
+/*
+ * A selector request of a program: asked (lib/ctrlnode's client endpoint
+ * holds it until its attachments are in), then its devices being opened.
+ */
 struct sel_request {
 	bool in_use;
 	struct proxy_app *app;
-	uint64_t id;
+	uint64_t id;             /* the endpoint's request id */
 	uint32_t count;
 	uint8_t slots[RPCI_IPC_REQUEST_MAX];
-	struct rpci_sel_requirements req;
+	bool failover;           /* its devices keep a replay log and fail over */
 	struct pctrl ctrl;
 	struct rpci_sel_attachment att[RPCI_IPC_REQUEST_MAX];
-	uint32_t nb_att;
-	bool answered;
-	int error;
+	uint32_t nb_att;         /* all in (count) once the devices are being opened */
 	char reason[RPCI_IPC_REASON_MAX];
-	uint64_t start_tsc;
-	uint64_t last_sent_tsc;
-	bool connecting;         /* attachments in, devices being opened */
 };
 
 struct rpci_proxy {
@@ -234,18 +233,10 @@ struct rpci_proxy {
 	uint64_t beat_tsc;
 	/* the selector */
 	bool with_selector;
-	struct rte_ether_addr selector_mac;
-	struct rpci_ctrl_chan *chan;
+	struct rpci_ctrlnode_client *sel; /* the conversation with it */
 	struct rpci_auth *auth;  /* the host's keys: the channel checks who sends what */
-	uint64_t renew_tsc;
-	uint64_t next_renew_tsc;
 	uint64_t failover_wait_tsc;
 	struct sel_request sreq[SEL_REQUESTS_MAX];
-	struct {
-		bool used;
-		uint64_t request_id;
-		struct rpci_sel_attachment att;
-	} fo[SEL_FAILOVER_MAX];
 	struct {
 		char from[RPCI_IPC_NAME_MAX];
 		char text[RPCI_IPC_TEXT_MAX];
@@ -311,7 +302,6 @@ int proxy_sel_report(struct proxy_dev *d, const struct rpci_ipc_report_params *r
 int proxy_sel_message(struct rpci_proxy *p, const char *to, const char *text);
 bool proxy_sel_take_failover(struct rpci_proxy *p, uint64_t request_id,
 			     struct rpci_sel_attachment *att);
-bool proxy_sel_detached(struct rpci_proxy *p, uint64_t lease_id);
 void proxy_sel_dev_opened(struct proxy_dev *d, int status);
 void proxy_sel_app_gone(struct proxy_app *app);
 bool proxy_sel_has_leases(const struct rpci_proxy *p);

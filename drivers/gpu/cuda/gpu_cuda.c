@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,8 +35,19 @@
 #include <string.h>
 
 #include <cuda.h>
+#include <rte_log.h>
 
 #include "rpci_gpu.h"
+
+RTE_LOG_REGISTER(rpci_gpu_cuda_logtype, rpci.driver.gpu.cuda, INFO);
+
+/*
+ * The backend's lines say why a device cannot be made or was lost; they
+ * start with "rpci.gpu.cuda: " (doc/backends.md, test/integration/cuda.sh).
+ */
+#define CUDA_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, rpci_gpu_cuda_logtype, "rpci.gpu.cuda: " fmt "\n", \
+		##__VA_ARGS__)
 
 /** The driver library loaded unless RPCI_CUDA_LIBRARY names another. */
 #define CUDA_LIBRARY "libcuda.so.1"
@@ -187,18 +197,6 @@ static const uint8_t g_cuda_zero_param[CUDA_PARAM_ZERO_BYTES];
 
 /* --- messages and errors --- */
 
-static void __attribute__((format(printf, 1, 2)))
-cuda_log(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "rpci.gpu.cuda: %s\n", line);
-}
-
 /* The driver's name and description of a result, or its number. */
 static void
 cuda_describe(const struct cuda_driver *drv, CUresult rc, char *buf, size_t len)
@@ -308,11 +306,11 @@ cuda_fail(struct cuda_dev *dev, const char *call, CUresult rc)
 	char what[256];
 
 	cuda_describe(&dev->drv, rc, what, sizeof(what));
-	cuda_log("%s: %s", call, what);
+	CUDA_LOG(ERR, "%s: %s", call, what);
 	if (cuda_sticky(rc) && !dev->lost) {
 		dev->lost = true;
-		cuda_log("the CUDA context is lost: every operation fails until device memory "
-			 "is cleared, which replaces the context");
+		CUDA_LOG(ERR, "the CUDA context is lost: every operation fails until device "
+			 "memory is cleared, which replaces the context");
 	}
 	return cuda_errno(rc);
 }
@@ -335,14 +333,14 @@ cuda_driver_load(struct cuda_driver *drv)
 	drv->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (drv->lib == NULL) {
 		err = dlerror();
-		cuda_log("no NVIDIA driver: cannot load %s (%s); the cuda backend needs the "
+		CUDA_LOG(ERR, "no NVIDIA driver: cannot load %s (%s); the cuda backend needs the "
 			 "NVIDIA driver's libcuda.so.1", path, err != NULL ? err : "?");
 		return -ENODEV;
 	}
 	for (i = 0; i < CUDA_NB_SYMBOLS; i++) {
 		sym = dlsym(drv->lib, g_cuda_symbols[i].name);
 		if (sym == NULL && g_cuda_symbols[i].required) {
-			cuda_log("%s has no %s: the NVIDIA driver is too old or this is not "
+			CUDA_LOG(ERR, "%s has no %s: the NVIDIA driver is too old or this is not "
 				 "libcuda", path, g_cuda_symbols[i].name);
 			dlclose(drv->lib);
 			drv->lib = NULL;
@@ -420,7 +418,7 @@ cuda_context_open(struct cuda_dev *dev, uint8_t value)
 	if (rc != CUDA_SUCCESS) {
 		ret = cuda_fail(dev, "cuMemAlloc", rc);
 		if (ret == -ENOMEM) {
-			cuda_log("the GPU has no room for memory_mb = %" PRIu64 " (%" PRIu64
+			CUDA_LOG(ERR, "the GPU has no room for memory_mb = %" PRIu64 " (%" PRIu64
 				 " bytes)", dev->memory_bytes >> 20, dev->memory_bytes);
 		}
 		goto err_destroy_event;
@@ -477,12 +475,13 @@ cuda_recover(struct cuda_dev *dev, uint8_t value)
 	dev->generation++;
 	ret = cuda_context_open(dev, value);
 	if (ret < 0) {
-		cuda_log("could not replace the lost CUDA context: the device stays unusable");
+		CUDA_LOG(ERR, "could not replace the lost CUDA context: the device stays "
+			 "unusable");
 		return -EIO;
 	}
 	dev->lost = false;
-	cuda_log("replaced the lost CUDA context: device memory is cleared, earlier modules "
-		 "are gone");
+	CUDA_LOG(NOTICE, "replaced the lost CUDA context: device memory is cleared, earlier "
+		 "modules are gone");
 	return 0;
 }
 
@@ -507,7 +506,7 @@ cuda_create(const struct rpci_gpu_params *params, void **priv)
 	}
 	/* 0 is "not set"; the deployment file's default is 1. */
 	if (params->slowdown != 0.0 && params->slowdown != 1.0) {
-		cuda_log("slowdown is a cpu backend parameter: it must be 1 for cuda");
+		CUDA_LOG(ERR, "slowdown is a cpu backend parameter: it must be 1 for cuda");
 		return -EINVAL;
 	}
 
@@ -526,7 +525,7 @@ cuda_create(const struct rpci_gpu_params *params, void **priv)
 	rc = dev->drv.init(0);
 	if (rc != CUDA_SUCCESS) {
 		cuda_describe(&dev->drv, rc, what, sizeof(what));
-		cuda_log("no usable NVIDIA GPU: cuInit failed: %s", what);
+		CUDA_LOG(ERR, "no usable NVIDIA GPU: cuInit failed: %s", what);
 		ret = -ENODEV;
 		goto err_close_lib;
 	}
@@ -537,14 +536,14 @@ cuda_create(const struct rpci_gpu_params *params, void **priv)
 		} else {
 			snprintf(what, sizeof(what), "it counts 0 devices");
 		}
-		cuda_log("no CUDA device found: cuDeviceGetCount: %s", what);
+		CUDA_LOG(ERR, "no CUDA device found: cuDeviceGetCount: %s", what);
 		ret = -ENODEV;
 		goto err_close_lib;
 	}
 	rc = dev->drv.device_get(&dev->device, 0);
 	if (rc != CUDA_SUCCESS) {
 		cuda_describe(&dev->drv, rc, what, sizeof(what));
-		cuda_log("no CUDA device 0: cuDeviceGet: %s", what);
+		CUDA_LOG(ERR, "no CUDA device 0: cuDeviceGet: %s", what);
 		ret = -ENODEV;
 		goto err_close_lib;
 	}
@@ -563,7 +562,7 @@ cuda_create(const struct rpci_gpu_params *params, void **priv)
 
 	ret = cuda_context_open(dev, 0);
 	if (ret < 0) {
-		cuda_log("device 0 (%s, driver %d.%d) cannot serve a device of %" PRIu64
+		CUDA_LOG(ERR, "device 0 (%s, driver %d.%d) cannot serve a device of %" PRIu64
 			 " bytes", dev->device_name, version / 1000, version % 1000 / 10,
 			 dev->memory_bytes);
 		goto err_close_lib;

@@ -42,11 +42,20 @@
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
 
+#include <rte_log.h>
+
 #include "rpci_gpu.h"
 #include "rpci_vgpu_hw.h"
 
 /* Info blocks carry a size_t as 8 bytes: the server's own are. */
 _Static_assert(sizeof(size_t) == 8, "an LP64 server");
+
+RTE_LOG_REGISTER(rpci_gpu_opencl_logtype, rpci.driver.gpu.opencl, INFO);
+
+/* Lines that start with "rpci.gpu.opencl: " (doc/backends.md). */
+#define OCL_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, rpci_gpu_opencl_logtype, "rpci.gpu.opencl: " fmt "\n", \
+		##__VA_ARGS__)
 
 /** clGetPlatformIDs through the ICD loader when no platform is installed (cl_khr_icd). */
 #define OCL_PLATFORM_NOT_FOUND_KHR (-1001)
@@ -198,9 +207,9 @@ static void
 ocl_complain(const char *what, cl_int err)
 {
 	if (err == CL_SUCCESS) {
-		fprintf(stderr, "rpci.gpu.opencl: %s\n", what);
+		OCL_LOG(ERR, "%s", what);
 	} else {
-		fprintf(stderr, "rpci.gpu.opencl: %s (OpenCL error %d)\n", what, (int)err);
+		OCL_LOG(ERR, "%s (OpenCL error %d)", what, (int)err);
 	}
 }
 
@@ -582,8 +591,7 @@ ocl_create(const struct rpci_gpu_params *params, void **priv)
 	}
 	/* threads is the cpu backend's; a slowdown it cannot honour is refused. */
 	if (params->slowdown != 0.0 && params->slowdown != 1.0) {
-		fprintf(stderr, "rpci.gpu.opencl: slowdown %g: only the cpu backend slows down\n",
-			params->slowdown);
+		OCL_LOG(ERR, "slowdown %g: only the cpu backend slows down", params->slowdown);
 		return -EINVAL;
 	}
 
@@ -606,9 +614,8 @@ ocl_create(const struct rpci_gpu_params *params, void **priv)
 		goto err_destroy_lock;
 	}
 	if (dev->memory_bytes > max_alloc) {
-		fprintf(stderr, "rpci.gpu.opencl: %s: %" PRIu64 " bytes of memory asked, "
-			"at most %" PRIu64 " in one buffer\n", dev->device_name,
-			dev->memory_bytes, max_alloc);
+		OCL_LOG(ERR, "%s: %" PRIu64 " bytes of memory asked, at most %" PRIu64
+			" in one buffer", dev->device_name, dev->memory_bytes, max_alloc);
 		rc = -EINVAL;
 		goto err_destroy_lock;
 	}
