@@ -30,6 +30,20 @@ refused_in_context(cl_context context, cl_int *errcode_ret)
 	return NULL;
 }
 
+/*
+ * An object from OpenGL in a context that was not made from an OpenGL one
+ * (none is: the platform does not list the extension), valid or not:
+ * CL_INVALID_CONTEXT either way.
+ */
+static void *
+not_from_gl(cl_int *errcode_ret)
+{
+	if (errcode_ret != NULL) {
+		*errcode_ret = CL_INVALID_CONTEXT;
+	}
+	return NULL;
+}
+
 /* A command that a queue of this platform cannot run. */
 static cl_int
 refused_in_queue(cl_command_queue command_queue)
@@ -385,55 +399,35 @@ icd_clReleaseDeviceEXT(cl_device_id device)
 cl_mem
 icd_clCreateFromGLBuffer(cl_context context, cl_mem_flags flags, cl_GLuint bufobj, int *errcode_ret)
 {
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return not_from_gl(errcode_ret);
 }
 
 cl_mem
 icd_clCreateFromGLTexture2D(cl_context context, cl_mem_flags flags, cl_GLenum target,
 			    cl_GLint miplevel, cl_GLuint texture, cl_int *errcode_ret)
 {
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return not_from_gl(errcode_ret);
 }
 
 cl_mem
 icd_clCreateFromGLTexture3D(cl_context context, cl_mem_flags flags, cl_GLenum target,
 			    cl_GLint miplevel, cl_GLuint texture, cl_int *errcode_ret)
 {
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return not_from_gl(errcode_ret);
 }
 
 cl_mem
 icd_clCreateFromGLRenderbuffer(cl_context context, cl_mem_flags flags, cl_GLuint renderbuffer,
 			       cl_int *errcode_ret)
 {
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return not_from_gl(errcode_ret);
 }
 
 cl_mem
 icd_clCreateFromGLTexture(cl_context context, cl_mem_flags flags, cl_GLenum target,
 			  cl_GLint miplevel, cl_GLuint texture, cl_int *errcode_ret)
 {
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return not_from_gl(errcode_ret);
 }
 
 cl_int
@@ -477,11 +471,7 @@ icd_clGetGLContextInfoKHR(const cl_context_properties *properties, cl_gl_context
 cl_event
 icd_clCreateEventFromGLsyncKHR(cl_context context, cl_GLsync sync, cl_int *errcode_ret)
 {
-	if (errcode_ret != NULL) {
-		*errcode_ret = icd_obj_valid(context, ICD_CONTEXT) ?
-			CL_INVALID_CONTEXT : CL_INVALID_CONTEXT;
-	}
-	return NULL;
+	return not_from_gl(errcode_ret);
 }
 
 /* ----------------------- EGL sharing (cl_khr_egl_image, cl_khr_egl_event, not listed) */
