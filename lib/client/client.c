@@ -417,12 +417,30 @@ cl_cq_poll(struct rpci_device *dev)
 	}
 }
 
+int
+cl_sq_room(struct rpci_device *dev)
+{
+	struct cl_spin sp = { 0 };
+	int ret;
+
+	while (dev->sq_tail - dev->sq_head >= SQ_SIZE) {
+		/* Full: wait for the device to complete commands. No time limit
+		 * while the session lives: kernels take the time they take. */
+		if (!cl_session_alive(dev)) {
+			return cl_lost_error(dev);
+		}
+		ret = cl_turn(dev->client, &sp);
+		if (ret < 0) {
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* Put a command in the submission queue and ring the doorbell. */
 int
 cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *id)
 {
-	struct rpci_client *c = dev->client;
-	struct cl_spin sp = { 0 };
 	uint8_t buf[RPCI_VGPU_CMD_SIZE];
 	uint32_t slot, len, tail;
 	int ret;
@@ -434,16 +452,9 @@ cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_
 	if (!cl_session_alive(dev)) {
 		return cl_lost_error(dev);
 	}
-	while (dev->sq_tail - dev->sq_head >= SQ_SIZE) {
-		/* Full: wait for the device to take commands. No time limit while
-		 * the session lives: kernels take the time they take. */
-		if (!cl_session_alive(dev)) {
-			return cl_lost_error(dev);
-		}
-		ret = cl_turn(c, &sp);
-		if (ret < 0) {
-			return ret;
-		}
+	ret = cl_sq_room(dev);
+	if (ret < 0) {
+		return ret;
 	}
 	cmd->cmd_id = ++dev->next_cmd_id;
 	if (cmd->cmd_id == 0) {
@@ -1997,6 +2008,7 @@ launch_once(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 	struct rpci_device *dev;
 	uint8_t params[PARAMS_MAX];
 	uint32_t len, i, slot;
+	int ret;
 
 	if (fn == NULL || grid == NULL || block == NULL || (nb_args > 0 && args == NULL)) {
 		return cl_fail(-EINVAL, "bad launch arguments");
@@ -2032,7 +2044,14 @@ launch_once(struct rpci_function *fn, const uint32_t grid[3], const uint32_t blo
 		cmd.inline_len = (uint16_t)len;
 		memcpy(cmd.data, params, len);
 	} else {
-		/* Each queue slot has its own parameter block in driver memory. */
+		/*
+		 * Each queue slot has its own parameter block in driver memory,
+		 * free once the slot's previous command completed: room first.
+		 */
+		ret = cl_sq_room(dev);
+		if (ret < 0) {
+			return ret;
+		}
 		slot = dev->sq_tail & (SQ_SIZE - 1);
 		memcpy(dev->params + (size_t)slot * PARAMS_SLOT, params, len);
 		cmd.host_addr = cl_iova(dev->client, dev->params + (size_t)slot * PARAMS_SLOT);

@@ -311,25 +311,6 @@ params_build(const struct rpci_ndrange *nd, const struct rpci_launch_arg *args,
 	return (int)len;
 }
 
-/* Wait until the submission queue has room: the slot of the next command is free. */
-static int
-sq_room(struct rpci_device *dev)
-{
-	struct cl_spin sp = { 0 };
-	int ret;
-
-	while (dev->sq_tail - dev->sq_head >= SQ_SIZE) {
-		if (!cl_session_alive(dev)) {
-			return cl_lost_error(dev);
-		}
-		ret = cl_turn(dev->client, &sp);
-		if (ret < 0) {
-			return ret;
-		}
-	}
-	return 0;
-}
-
 int
 rpci_cmd_launch(struct rpci_function *fn, const struct rpci_ndrange *nd,
 		const struct rpci_launch_arg *args, unsigned int nb_args,
@@ -378,7 +359,7 @@ rpci_cmd_launch(struct rpci_function *fn, const struct rpci_ndrange *nd,
 			return cl_fail(-ENOMEM, "out of shared memory for launch parameters");
 		}
 	}
-	ret = sq_room(dev);
+	ret = cl_sq_room(dev);
 	if (ret < 0) {
 		return ret;
 	}

@@ -263,6 +263,8 @@ int cl_stage_drain(struct rpci_client *c);
 bool cl_session_alive(struct rpci_device *dev);
 int cl_lost_error(struct rpci_device *dev);
 void cl_cq_poll(struct rpci_device *dev);
+/* Wait until the submission queue has room (the next slot's command completed). */
+int cl_sq_room(struct rpci_device *dev);
 int cl_submit(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, bool wait, uint32_t *id);
 int cl_run_cmd(struct rpci_device *dev, struct rpci_vgpu_cmd *cmd, uint64_t *result);
 int cl_take_first_error(struct rpci_device *dev);
