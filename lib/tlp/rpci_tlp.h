@@ -228,6 +228,32 @@ int rpci_tlp_decode(const void *buf, size_t size, const struct rpci_tlp_limits *
 		    struct rpci_tlp *tlp, const char **why);
 
 /**
+ * Decode and validate the header of a message alone, for a receiver that
+ * finds the payload elsewhere (a frame whose headers and payloads are kept
+ * apart, doc/protocol.md). The header is checked as rpci_tlp_decode() checks
+ * it; nothing is said about the payload, which must follow wherever the
+ * caller keeps it: rpci_tlp_payload_len() bytes.
+ *
+ * @param buf
+ *   The bytes received, starting with the header.
+ * @param size
+ *   Number of bytes in buf (the header's at least).
+ * @param limits
+ *   The receiver's limits, or NULL for the protocol maximums.
+ * @param tlp
+ *   Filled with the decoded header; tlp->payload is NULL.
+ * @param why
+ *   If not NULL, set to a static string saying what is wrong, or NULL.
+ * @return
+ *   - The header length in bytes.
+ *   - -EMSGSIZE: buf ends before the header does.
+ *   - -EPROTO, -EINVAL, -E2BIG: the header breaks a rule (see
+ *     rpci_tlp_validate()).
+ */
+int rpci_tlp_decode_hdr(const void *buf, size_t size, const struct rpci_tlp_limits *limits,
+			struct rpci_tlp *tlp, const char **why);
+
+/**
  * Express a byte range as a DW-aligned request.
  *
  * @param addr

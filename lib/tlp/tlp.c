@@ -497,11 +497,10 @@ parse_hdr(const uint8_t *p, struct rpci_tlp *tlp)
 }
 
 int
-rpci_tlp_decode(const void *buf, size_t size, const struct rpci_tlp_limits *limits,
-		struct rpci_tlp *tlp, const char **why)
+rpci_tlp_decode_hdr(const void *buf, size_t size, const struct rpci_tlp_limits *limits,
+		    struct rpci_tlp *tlp, const char **why)
 {
 	const uint8_t *p = buf;
-	uint32_t payload_len;
 	size_t hdr_len;
 	int rc;
 
@@ -522,12 +521,28 @@ rpci_tlp_decode(const void *buf, size_t size, const struct rpci_tlp_limits *limi
 	if (rc != 0) {
 		return rc;
 	}
+	tlp->payload = NULL;
+	return (int)hdr_len;
+}
+
+int
+rpci_tlp_decode(const void *buf, size_t size, const struct rpci_tlp_limits *limits,
+		struct rpci_tlp *tlp, const char **why)
+{
+	const uint8_t *p = buf;
+	uint32_t payload_len;
+	int hdr_len;
+
+	hdr_len = rpci_tlp_decode_hdr(buf, size, limits, tlp, why);
+	if (hdr_len < 0) {
+		return hdr_len;
+	}
 	payload_len = rpci_tlp_payload_len(tlp);
-	if (size - hdr_len < payload_len) {
+	if (size - (size_t)hdr_len < payload_len) {
 		return fail(why, g_why_trunc_payload, -EMSGSIZE);
 	}
 	tlp->payload = payload_len != 0 ? p + hdr_len : NULL;
-	return (int)(hdr_len + payload_len);
+	return hdr_len + (int)payload_len;
 }
 
 int

@@ -607,6 +607,18 @@ check_limits(const uint8_t *data, size_t size, int rc, const struct rpci_tlp *t)
 	int rc_l, vr;
 
 	FUZZ_CHECK(rc == ref_decode(data, size, NULL));
+	/* The header alone decodes as the whole does, up to the payload. */
+	why = "unset";
+	rc_l = rpci_tlp_decode_hdr(data, size, NULL, &tl, &why);
+	if (rc >= 0) {
+		FUZZ_CHECK(rc_l == (int)rpci_tlp_hdr_len(data[0]) && why == NULL);
+		FUZZ_CHECK(tl.payload == NULL && rc == rc_l + (int)rpci_tlp_payload_len(&tl));
+	} else if (rc_l >= 0) {
+		/* only the payload can be what is missing */
+		FUZZ_CHECK(rc == -EMSGSIZE && size - (size_t)rc_l < rpci_tlp_payload_len(&tl));
+	} else {
+		FUZZ_CHECK(rc_l == rc && why != NULL);
+	}
 	for (i = 0; i < sizeof(g_limits) / sizeof(g_limits[0]); i++) {
 		why = "unset";
 		rc_l = rpci_tlp_decode(data, size, &g_limits[i], &tl, &why);

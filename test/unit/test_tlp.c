@@ -417,6 +417,16 @@ test_decode_short_buffers(void)
 			CU_ASSERT_EQUAL(dec(buf, hdr + 1, NULL), -EMSGSIZE);
 		}
 		CU_ASSERT_EQUAL(dec(buf, (size_t)len, NULL), len);
+		/* The header alone: decoded as decode() does, the payload not looked for. */
+		memset(&out, 0xa5, sizeof(out));
+		CU_ASSERT_EQUAL(rpci_tlp_decode_hdr(buf, hdr, NULL, &out, NULL), (int)hdr);
+		CU_ASSERT_PTR_NULL(out.payload);
+		CU_ASSERT_EQUAL(rpci_tlp_payload_len(&out), (size_t)len - hdr);
+		CU_ASSERT_EQUAL(out.type, msgs[i].type);
+		CU_ASSERT_EQUAL(out.address, msgs[i].address);
+		CU_ASSERT_EQUAL(out.tag, msgs[i].tag);
+		CU_ASSERT_EQUAL(rpci_tlp_decode_hdr(buf, hdr - 1, NULL, &out, &why), -EMSGSIZE);
+		CU_ASSERT_EQUAL(rpci_tlp_decode_hdr(buf, 0, NULL, &out, NULL), -EMSGSIZE);
 	}
 }
 
