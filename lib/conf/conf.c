@@ -55,14 +55,15 @@ static const char *const g_selector_keys[] = {
 static const char *const g_auth_keys[] = { "mode", "dir", "window_ms", NULL };
 
 static const char *const g_link_keys[] = {
-	"ethertype", "crc_payload", "mtu", "max_payload", "replay_frames", "retransmit_us",
+	"ethertype", "crc_payload", "mtu", "frame_max", "max_payload", "replay_frames",
+	"retransmit_us",
 	"retransmit_max", "keepalive_ms", "dead_ms", "request_timeout_ms", "burst", "mbufs",
 	"sleep_max_us", "spin_polls", "copy_threshold", "faults", NULL,
 };
 
 static const char *const g_host_keys[] = {
 	"name", "roles", "mac", "port", "idle", "eal", "devices", "server", "device", "console",
-	"proxy", "file_dir", "file_save", NULL,
+	"proxy", "file_dir", "file_save", "frame_max", "crc_payload", NULL,
 };
 
 static const char *const g_eal_keys[] = {
@@ -561,6 +562,33 @@ parse_faults(struct parse *p, const config_setting_t *link_grp, struct rpci_conf
 	return 0;
 }
 
+/*
+ * The port settings a link section and a host may both give: frame_max (0,
+ * or RPCI_CONF_FRAME_MIN..RPCI_CONF_FRAME_MAX) and crc_payload.
+ */
+static int
+parse_port_settings(struct parse *p, const config_setting_t *grp, uint32_t *frame_max,
+		    bool *crc_payload, bool *crc_payload_set)
+{
+	const config_setting_t *fs;
+	int rc;
+
+	rc = conf_bool(p, grp, "crc_payload", crc_payload);
+	if (rc < 0) {
+		return -EINVAL;
+	}
+	*crc_payload_set = rc == 1;
+	if (conf_u32(p, grp, "frame_max", false, 0, RPCI_CONF_FRAME_MAX, false, frame_max,
+		     &fs) < 0) {
+		return -EINVAL;
+	}
+	if (*frame_max != 0 && *frame_max < RPCI_CONF_FRAME_MIN) {
+		return conf_err(p, fs, "'frame_max' %" PRIu32 " must be 0 (the port's own) or "
+				"%u..%u", *frame_max, RPCI_CONF_FRAME_MIN, RPCI_CONF_FRAME_MAX);
+	}
+	return 0;
+}
+
 /* Section "link": all optional. */
 static int
 parse_link(struct parse *p, const config_setting_t *root, struct rpci_conf_link *link)
@@ -573,6 +601,7 @@ parse_link(struct parse *p, const config_setting_t *root, struct rpci_conf_link 
 		.ethertype = 0x88B5,
 		.crc_payload = true,
 		.mtu = 1500,
+		.frame_max = 0,
 		.max_payload = 0,
 		.replay_frames = 512,
 		.retransmit_us = 2000,
@@ -599,7 +628,8 @@ parse_link(struct parse *p, const config_setting_t *root, struct rpci_conf_link 
 		return -EINVAL;
 	}
 	if (conf_u32(p, grp, "ethertype", false, 0x0600, 0xFFFF, true, &ethertype, NULL) < 0 ||
-	    conf_bool(p, grp, "crc_payload", &link->crc_payload) < 0 ||
+	    parse_port_settings(p, grp, &link->frame_max, &link->crc_payload,
+				&link->crc_payload_set) < 0 ||
 	    conf_u32(p, grp, "mtu", false, 576, 9600, false, &link->mtu, NULL) < 0 ||
 	    conf_u32(p, grp, "max_payload", false, 0, 4096, false, &link->max_payload, &mp_s) < 0 ||
 	    conf_u32(p, grp, "replay_frames", false, 8, 32768, false, &link->replay_frames,
@@ -1240,7 +1270,9 @@ parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struc
 	}
 
 	if (parse_eal(p, grp, host) < 0 || parse_devices(p, grp, host) < 0 ||
-	    parse_proxy(p, grp, host) < 0 || parse_file_dir(p, grp, host) < 0) {
+	    parse_proxy(p, grp, host) < 0 || parse_file_dir(p, grp, host) < 0 ||
+	    parse_port_settings(p, grp, &host->frame_max, &host->crc_payload,
+				&host->crc_payload_set) < 0) {
 		return -EINVAL;
 	}
 

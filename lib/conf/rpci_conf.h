@@ -65,11 +65,26 @@ struct rpci_conf_faults {
 	double corrupt; /**< frames with one bit flipped */
 };
 
+/** Largest frame_max a file may give (lib/link's RPCI_LINK_FRAME_MAX). */
+#define RPCI_CONF_FRAME_MAX 65024
+/** Smallest non-zero frame_max (an MTU of 576 and its Ethernet header). */
+#define RPCI_CONF_FRAME_MIN 590
+
 /** Link parameters shared by all hosts (section "link"). */
 struct rpci_conf_link {
 	uint16_t ethertype;          /**< EtherType of rpci frames (default 0x88B5) */
-	bool crc_payload;            /**< CRC32C covers payloads too (default true) */
+	/**
+	 * CRC32C covers payloads too; only meaningful when crc_payload_set,
+	 * else each port kind's default applies (doc/configuration.md).
+	 */
+	bool crc_payload;
+	bool crc_payload_set;        /**< the file gives crc_payload */
 	uint32_t mtu;                /**< port MTU (default 1500, 576..9600) */
+	/**
+	 * Largest frame, Ethernet header included (RPCI_CONF_FRAME_MIN..
+	 * RPCI_CONF_FRAME_MAX); 0 (the default): each port kind's own.
+	 */
+	uint32_t frame_max;
 	uint32_t max_payload;        /**< TLP max payload; 0 = derived from the MTU */
 	uint32_t replay_frames;      /**< replay buffer, frames (default 512, 8..32768) */
 	uint32_t retransmit_us;      /**< first replay time-out (default 2000) */
@@ -210,6 +225,10 @@ struct rpci_conf_host {
 	char file_dir[RPCI_CONF_STR_MAX];
 	/** Server: devices may also save device memory to files there (default false). */
 	bool file_save;
+	/** This host's port: frame_max (0: the link section's), as in rpci_conf_link. */
+	uint32_t frame_max;
+	bool crc_payload;     /**< this host's port: crc_payload, if crc_payload_set */
+	bool crc_payload_set; /**< the host gives crc_payload (else the link section's) */
 	int line; /**< line of the entry in the file */
 };
 

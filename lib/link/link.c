@@ -1,19 +1,33 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * The link: framing over rte_ethdev, sessions, go-back-N reliability.
+ * The link: framing over rte_ethdev, sessions, selective-repeat reliability.
  *
  * Sending: messages are packed into the session's open frame (an mbuf that
- * starts with the Ethernet and link headers). A payload above the copy
- * threshold is attached as an external buffer in a second segment and ends
- * the frame. A closed frame gets its sequence number, ack and CRC and goes
- * into the replay ring; frames leave the ring for the port in order
- * (tx_sent), so a retransmission is only "tx_sent = tx_acked".
+ * starts with the Ethernet and link headers), up to the session's frame
+ * size. Small payloads are copied in after their message's header. A
+ * payload above the copy threshold is sent in place, attached as an
+ * external buffer in a segment of its own:
+ *  - in a frame that holds copied messages, it ends the frame;
+ *  - a frame whose first message is attached is a split frame: the headers
+ *    of its messages go into the first segment, back to back, and their
+ *    payloads follow in order, where a payload that continues the previous
+ *    one in memory only lengthens its segment. A large copy thus travels as
+ *    frames of two segments (headers, then up to 60 KiB of payload in
+ *    place), whatever the number of messages in them.
+ * A closed frame gets its sequence number, ack and CRC and goes into the
+ * replay ring; frames leave the ring for the port in order (tx_sent), so a
+ * retransmission is only "tx_sent = tx_acked". Acked frames go back in bulk:
+ * the mbufs of attached payloads are kept attached for the next payload,
+ * header mbufs are reset and reused, the rest freed in one call.
  *
  * Receiving: a DATA frame with the expected sequence number is acked and
  * kept in the session's in-order queue until every message in it has been
  * delivered; the transaction layer may ask to be called again (-EAGAIN)
- * when it has no room to answer.
+ * when it has no room to answer. A frame may come in several segments (a
+ * PMD's chain, or the sender's own on net_ring): messages are read where
+ * they lie, and only a header or payload that straddles two segments is
+ * copied to be read.
  */
 
 #include <errno.h>
@@ -41,6 +55,14 @@ RTE_LOG_REGISTER(rpci_link_logtype, rpci.lib.link, INFO);
 #define RTO_MAX_US 200000u
 /* Most frames a session puts in one TX burst. */
 #define TX_BATCH_MAX 64
+/* mbufs kept by the link for reuse (header mbufs, attached-payload mbufs). */
+#define STASH_MAX 32
+/* Refill of an empty stash, in one bulk allocation. */
+#define STASH_REFILL 16
+/* Segments given back in one bulk free. */
+#define FREE_BATCH 64
+/* A closed frame at least this long leaves at once, not at the next flush. */
+#define TX_PUSH_BYTES 16384u
 
 struct replay_ent {
 	struct rte_mbuf *m;
@@ -48,22 +70,36 @@ struct replay_ent {
 	bool retx;         /* sent more than once: no RTT sample (Karn) */
 };
 
+/* A place in a frame: a segment of its chain and an offset in that segment's data. */
+struct chain_pos {
+	const struct rte_mbuf *seg;
+	uint32_t off;
+};
+
 /*
- * A DATA frame accepted in order, waiting for delivery. The mbuf is only
+ * The messages of a received DATA frame still to deliver. The mbuf is only
  * read: a PMD may share it (net_ring hands over the sender's own mbufs).
+ * Messages are read at hdr: headers and payloads back to back, or in a
+ * split frame the headers only, their payloads at pay.
  */
-struct rxq_ent {
+struct rx_frame {
 	struct rte_mbuf *m;
-	const uint8_t *msgs; /* first message */
-	uint32_t len;        /* bytes of messages */
-	uint32_t seq;        /* its sequence number: orders the classes */
+	struct chain_pos hdr;
+	struct chain_pos pay;
+	uint32_t hdr_left; /* bytes at hdr still to deliver */
+	uint32_t pay_left; /* split frame: payload bytes at pay still to deliver */
+	bool split;
+};
+
+/* A DATA frame accepted in order, waiting for delivery. */
+struct rxq_ent {
+	struct rx_frame f;
+	uint32_t seq; /* its sequence number: orders the classes */
 };
 
 /* A DATA frame that arrived past a gap, kept until the gap fills. */
 struct ooo_ent {
-	struct rte_mbuf *m; /* NULL: not here (yet) */
-	const uint8_t *msgs;
-	uint32_t len;
+	struct rx_frame f; /* f.m NULL: not here (yet) */
 	uint8_t cls;
 };
 
@@ -73,9 +109,14 @@ struct rx_class {
 	uint32_t mask;
 	uint32_t head;
 	uint32_t tail;
-	uint32_t off;   /* offset of the next message in the head frame */
 	uint16_t freed; /* frames delivered and freed (mod 2^16): the credits given back */
 	uint16_t cap;   /* frames it holds: the credits we give */
+};
+
+/* mbufs the link keeps for reuse, so that a frame costs no pool round trip. */
+struct mbuf_stash {
+	uint32_t n;
+	struct rte_mbuf *m[STASH_MAX];
 };
 
 struct rpci_link_session {
@@ -94,7 +135,13 @@ struct rpci_link_session {
 	struct replay_ent *replay;
 	uint32_t replay_mask;
 	struct rte_mbuf *open_frame; /* frame being filled */
+	struct rte_mbuf *open_last;  /* its last segment */
 	uint32_t open_len;           /* L2 payload bytes in it (link header included) */
+	uint32_t open_segs;          /* its segments */
+	uint16_t open_split_len;     /* split frame: bytes of message headers in it */
+	bool open_split;             /* its first message was attached: headers first */
+	bool open_ended;             /* an attached payload ended it (not split) */
+	uint32_t tx_frame_l2;        /* largest frame to the peer, Ethernet header excluded */
 	uint32_t retries;
 	uint64_t rto_tsc;   /* current replay time-out, backed off */
 	uint64_t srtt_tsc;  /* smoothed round trip (0: no sample yet) */
@@ -138,6 +185,8 @@ struct rpci_link {
 	struct rpci_link_params p;
 	struct rpci_tlp_limits limits;
 	uint32_t max_payload;
+	uint32_t frame_max; /* Ethernet header included */
+	uint32_t segs_max;  /* segments of a frame we build */
 	uint64_t hz;
 	uint64_t rto_base_tsc;
 	uint64_t rto_max_tsc;
@@ -161,6 +210,14 @@ struct rpci_link {
 	uint64_t fault_rng;
 	struct rte_mbuf *fault_held[2];    /* a frame held back (reorder) */
 	struct rte_mbuf **fault_rx;        /* RX burst after faults */
+	/* TX mbufs for reuse: header mbufs, and payload mbufs still attached */
+	struct mbuf_stash hdr_stash;
+	struct mbuf_stash ext_stash;
+	uint32_t nb_free;                  /* segments waiting in free_batch */
+	struct rte_mbuf *free_batch[FREE_BATCH];
+	/* where a message header or payload that straddles segments is copied */
+	uint8_t rx_hdr_buf[RPCI_TLP_HDR_MAX_LEN];
+	uint8_t rx_body_buf[RPCI_TLP_MAX_PAYLOAD];
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -257,6 +314,101 @@ extbuf_free_cb(void *addr, void *opaque)
 	RTE_SET_USED(opaque);
 }
 
+/* An mbuf of a pool, from the stash, which is refilled in bulk. NULL: the pool is empty. */
+static inline struct rte_mbuf *
+stash_get(struct mbuf_stash *st, struct rte_mempool *mp)
+{
+	if (unlikely(st->n == 0)) {
+		if (rte_pktmbuf_alloc_bulk(mp, st->m, STASH_REFILL) == 0) {
+			st->n = STASH_REFILL;
+		} else {
+			/* Fewer left than a refill: one at a time. */
+			return rte_pktmbuf_alloc(mp);
+		}
+	}
+	return st->m[--st->n];
+}
+
+static void
+stash_free(struct mbuf_stash *st)
+{
+	while (st->n > 0) {
+		rte_pktmbuf_free(st->m[--st->n]);
+	}
+}
+
+/* Give the segments collected for freeing back to their pools, in one call. */
+static void
+free_batch_flush(struct rpci_link *link)
+{
+	if (link->nb_free > 0) {
+		rte_pktmbuf_free_bulk(link->free_batch, link->nb_free);
+		link->nb_free = 0;
+	}
+}
+
+/*
+ * Give back a frame nobody else holds any more (acked, and left by the
+ * PMD): a segment that carried a payload in place stays attached, kept for
+ * the next payload (rpci_link_send() only points it elsewhere); a header
+ * mbuf is reset and kept; what the stashes have no room for is freed in
+ * bulk. A frame the PMD still holds (refcnt above 1) only loses our
+ * reference.
+ */
+static void
+tx_frame_release(struct rpci_link *link, struct rte_mbuf *m)
+{
+	struct rte_mbuf *seg, *next;
+
+	if (rte_mbuf_refcnt_read(m) != 1) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	for (seg = m; seg != NULL; seg = next) {
+		next = seg->next;
+		if (rte_mbuf_refcnt_read(seg) == 1) {
+			if (RTE_MBUF_HAS_EXTBUF(seg) && seg->pool == link->p.ext_pool &&
+			    seg->shinfo == rte_mbuf_to_priv(seg) &&
+			    link->ext_stash.n < STASH_MAX) {
+				seg->next = NULL;
+				seg->nb_segs = 1;
+				seg->data_len = 0;
+				seg->pkt_len = 0;
+				link->ext_stash.m[link->ext_stash.n++] = seg;
+				continue;
+			}
+			if (RTE_MBUF_DIRECT(seg) && seg->pool == link->p.pool &&
+			    link->hdr_stash.n < STASH_MAX) {
+				rte_pktmbuf_reset(seg);
+				link->hdr_stash.m[link->hdr_stash.n++] = seg;
+				continue;
+			}
+		}
+		seg->next = NULL;
+		seg->nb_segs = 1;
+		link->free_batch[link->nb_free++] = seg;
+		if (link->nb_free == FREE_BATCH) {
+			free_batch_flush(link);
+		}
+	}
+}
+
+struct rte_mempool *
+rpci_link_rx_pool_create(const char *name, uint32_t nb_mbufs, uint32_t frame_max, int socket_id)
+{
+	char pname[RTE_MEMPOOL_NAMESIZE];
+
+	if (name == NULL || nb_mbufs < 16 || frame_max < RTE_ETHER_MIN_LEN ||
+	    frame_max > RPCI_LINK_FRAME_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	snprintf(pname, sizeof(pname), "%s_rx", name);
+	/* frame_max + headroom fits the 16-bit data room (RPCI_LINK_FRAME_MAX says so). */
+	return rte_pktmbuf_pool_create(pname, nb_mbufs, RTE_MIN(64u, nb_mbufs / 8), 0,
+				       (uint16_t)(RTE_PKTMBUF_HEADROOM + frame_max), socket_id);
+}
+
 int
 rpci_link_pools_create(const char *name, uint32_t nb_mbufs, uint32_t mtu, int socket_id,
 		       struct rte_mempool **pool, struct rte_mempool **ext_pool)
@@ -316,27 +468,33 @@ fault_rand(struct rpci_link *link)
 	return (double)((x * 0x2545f4914f6cdd1dull) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-/* A copy of a frame with one bit flipped past the Ethernet header. */
+/*
+ * A copy of a frame with one bit flipped past the Ethernet header (a chain
+ * of the header pool's mbufs when the frame is larger than one).
+ */
 static struct rte_mbuf *
 fault_corrupt_copy(struct rpci_link *link, struct rte_mbuf *m)
 {
-	struct rte_mbuf *c = rte_pktmbuf_alloc(link->p.pool);
-	const void *src;
-	uint8_t *dst;
-	uint32_t bit;
+	struct rte_mbuf *c, *seg;
+	uint32_t bit, off;
 
-	if (c == NULL || m->pkt_len <= ETH_LEN ||
-	    m->pkt_len > rte_pktmbuf_tailroom(c)) {
+	if (m->pkt_len <= ETH_LEN) {
+		return NULL;
+	}
+	c = rte_pktmbuf_copy(m, link->p.pool, 0, UINT32_MAX);
+	if (c == NULL) {
+		return NULL;
+	}
+	bit = (uint32_t)(fault_rand(link) * (m->pkt_len - ETH_LEN) * 8);
+	off = ETH_LEN + bit / 8;
+	for (seg = c; seg != NULL && off >= seg->data_len; seg = seg->next) {
+		off -= seg->data_len;
+	}
+	if (seg == NULL) {
 		rte_pktmbuf_free(c);
 		return NULL;
 	}
-	dst = (uint8_t *)rte_pktmbuf_append(c, (uint16_t)m->pkt_len);
-	src = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
-	if (src != dst) {
-		memcpy(dst, src, m->pkt_len);
-	}
-	bit = (uint32_t)(fault_rand(link) * (m->pkt_len - ETH_LEN) * 8);
-	dst[ETH_LEN + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	*rte_pktmbuf_mtod_offset(seg, uint8_t *, off) ^= (uint8_t)(1u << (bit % 8));
 	return c;
 }
 
@@ -462,6 +620,7 @@ rpci_link_create(const struct rpci_link_params *params)
 {
 	struct rpci_link *link;
 	const struct rpci_link_params *p = params;
+	uint32_t frame_max;
 
 	if (p == NULL || p->pool == NULL || p->ext_pool == NULL || p->ops == NULL ||
 	    p->ops->rx_msg == NULL || p->replay_frames < 8 || p->replay_frames > 32768 ||
@@ -472,9 +631,20 @@ rpci_link_create(const struct rpci_link_params *params)
 		return NULL;
 	}
 	if (rpci_link_max_payload_for_mtu(p->mtu) == 0 ||
-	    (p->max_payload != 0 && (p->max_payload % 64 != 0 ||
-				     p->max_payload > rpci_link_max_payload_for_mtu(p->mtu)))) {
-		LINK_LOG(ERR, "MTU %u and max payload %u do not fit", p->mtu, p->max_payload);
+	    (p->frame_max != 0 &&
+	     (p->frame_max < RPCI_LINK_FRAME_MIN || p->frame_max > RPCI_LINK_FRAME_MAX)) ||
+	    (p->frame_max == 0 && p->mtu + ETH_LEN > RPCI_LINK_FRAME_MAX)) {
+		LINK_LOG(ERR, "MTU %u and frame size %u do not fit (frames of %u..%u bytes)",
+			 p->mtu, p->frame_max, RPCI_LINK_FRAME_MIN, RPCI_LINK_FRAME_MAX);
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	frame_max = p->frame_max != 0 ? p->frame_max : p->mtu + ETH_LEN;
+	if (p->max_payload != 0 &&
+	    (p->max_payload % 64 != 0 ||
+	     p->max_payload > rpci_link_max_payload_for_mtu(frame_max - ETH_LEN))) {
+		LINK_LOG(ERR, "frames of %u bytes and max payload %u do not fit", frame_max,
+			 p->max_payload);
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -506,7 +676,11 @@ rpci_link_create(const struct rpci_link_params *params)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	link->max_payload = p->max_payload ? p->max_payload : rpci_link_max_payload_for_mtu(p->mtu);
+	link->frame_max = frame_max;
+	/* a header mbuf takes the Ethernet, link and a message header at least */
+	link->segs_max = p->tx_segs_max != 0 ? RTE_MAX(p->tx_segs_max, 2u) : RPCI_LINK_SEGS_DEFAULT;
+	link->max_payload = p->max_payload ? p->max_payload :
+		rpci_link_max_payload_for_mtu(frame_max - ETH_LEN);
 	link->limits.max_payload = link->max_payload;
 	link->limits.max_read_req = RPCI_TLP_MAX_PAYLOAD;
 	link->hz = rte_get_timer_hz();
@@ -554,20 +728,20 @@ session_release_mbufs(struct rpci_link_session *s)
 	if (s->open_frame != NULL) {
 		rte_pktmbuf_free(s->open_frame);
 		s->open_frame = NULL;
+		s->open_last = NULL;
 	}
 	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
 		struct rx_class *rc = &s->rxc[c];
 
 		while (rc->head != rc->tail) {
-			rte_pktmbuf_free(rc->q[rc->head & rc->mask].m);
+			rte_pktmbuf_free(rc->q[rc->head & rc->mask].f.m);
 			rc->head++;
 		}
-		rc->off = 0;
 	}
 	for (seq = 0; s->ooo_count > 0 && seq <= s->ooo_mask; seq++) {
-		if (s->ooo[seq].m != NULL) {
-			rte_pktmbuf_free(s->ooo[seq].m);
-			s->ooo[seq].m = NULL;
+		if (s->ooo[seq].f.m != NULL) {
+			rte_pktmbuf_free(s->ooo[seq].f.m);
+			s->ooo[seq].f.m = NULL;
 			s->ooo_count--;
 		}
 	}
@@ -620,17 +794,27 @@ rpci_link_free(struct rpci_link *link)
 	for (i = 0; i < RPCI_LINK_SESSIONS_MAX; i++) {
 		rpci_link_session_free(&link->sessions[i]);
 	}
+	rpci_link_release_cache(link);
 	if (link->owns_port) {
 		/* The PMD gives its mbufs back to the pools as the port closes. */
 		rpci_port_close(link->p.port_id);
 		rte_mempool_free(link->p.pool);
 		rte_mempool_free(link->p.ext_pool);
+		rte_mempool_free(link->p.rx_pool);
 	}
 	rte_pktmbuf_free(link->fault_held[0]);
 	rte_pktmbuf_free(link->fault_held[1]);
 	rte_free(link->rx_burst);
 	rte_free(link->fault_rx);
 	rte_free(link);
+}
+
+void
+rpci_link_release_cache(struct rpci_link *link)
+{
+	stash_free(&link->hdr_stash);
+	stash_free(&link->ext_stash);
+	free_batch_flush(link);
 }
 
 void
@@ -685,6 +869,7 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 	s->replay_mask = link->p.replay_frames - 1;
 	s->ooo_mask = link->p.replay_frames - 1;
 	s->rto_tsc = link->rto_base_tsc;
+	s->tx_frame_l2 = link->frame_max - ETH_LEN;
 	s->last_rx_tsc = s->last_tx_tsc = now_tsc();
 	link->nb_sessions++;
 	return s;
@@ -749,7 +934,7 @@ frame_new(struct rpci_link *link, const struct rte_ether_addr *dst)
 	struct rte_mbuf *m;
 	struct rte_ether_hdr *eth;
 
-	m = rte_pktmbuf_alloc(link->p.pool);
+	m = stash_get(&link->hdr_stash, link->p.pool);
 	if (unlikely(m == NULL)) {
 		link->stats.no_mbuf++;
 		return NULL;
@@ -934,6 +1119,11 @@ session_close_frame(struct rpci_link_session *s)
 	h.seq = s->tx_next;
 	h.ack = s->rx_next;
 	h.flags = (uint16_t)(s->open_class << RPCI_LINK_F_CLASS_SHIFT);
+	if (s->open_split) {
+		h.flags |= RPCI_LINK_F_SPLIT;
+		h.split_len = s->open_split_len;
+		link->stats.tx_split++;
+	}
 	session_fill_credits(s, &h);
 	frame_seal(link, m, &h);
 	e = &s->replay[s->tx_next & s->replay_mask];
@@ -942,7 +1132,12 @@ session_close_frame(struct rpci_link_session *s)
 	e->retx = false;
 	s->tx_next++;
 	s->open_frame = NULL;
+	s->open_last = NULL;
 	s->open_len = 0;
+	s->open_segs = 0;
+	s->open_split_len = 0;
+	s->open_split = false;
+	s->open_ended = false;
 	/* The ack (and the credits) ride on this frame. */
 	s->ack_pending = false;
 	link->stats.tx_data++;
@@ -1027,16 +1222,116 @@ session_drop_empty_frame(struct rpci_link_session *s)
 	if (s->open_frame != NULL && s->open_len == RPCI_LINK_HDR_LEN) {
 		rte_pktmbuf_free(s->open_frame);
 		s->open_frame = NULL;
+		s->open_last = NULL;
 		s->open_len = 0;
+		s->open_segs = 0;
+		s->open_split = false;
+		s->open_ended = false;
 		s->tx_consumed[s->open_class]--; /* its credit was not used */
 	}
 }
+
+/* Whether a payload continues the open frame's last attached one, in memory and in IOVA. */
+static inline bool
+payload_follows(const struct rpci_link_session *s, const void *payload, uint32_t plen,
+		rte_iova_t iova)
+{
+	const struct rte_mbuf *last = s->open_last;
+
+	return last != s->open_frame && RTE_MBUF_HAS_EXTBUF(last) &&
+	       (const uint8_t *)last->buf_addr + last->data_off + last->data_len ==
+	       (const uint8_t *)payload &&
+	       iova != RTE_BAD_IOVA && last->buf_iova + last->data_off + last->data_len == iova &&
+	       (uint32_t)last->buf_len + plen <= UINT16_MAX;
+}
+
+/* Whether the open frame can take a message (else it is closed first). */
+static bool
+frame_takes(const struct rpci_link_session *s, uint8_t cls, bool attach, uint32_t hlen,
+	    uint32_t plen, const void *payload, rte_iova_t iova)
+{
+	const struct rte_mbuf *head = s->open_frame;
+
+	if (s->open_class != cls || s->open_len + hlen + plen > s->tx_frame_l2) {
+		return false;
+	}
+	if (s->open_split) {
+		/* Headers in the first segment, payloads in place after them. */
+		return attach && rte_pktmbuf_tailroom(head) >= hlen &&
+		       (s->open_segs < s->link->segs_max ||
+			payload_follows(s, payload, plen, iova));
+	}
+	/* Copied messages in the first segment; an attached payload ends the frame. */
+	if (s->open_ended || rte_pktmbuf_tailroom(head) < hlen + (attach ? 0 : plen)) {
+		return false;
+	}
+	return !attach || s->open_segs < s->link->segs_max;
+}
+
+/* An mbuf that points at a payload sent in place: one kept attached, or a fresh one. */
+static struct rte_mbuf *
+ext_attach(struct rpci_link *link, const void *payload, uint32_t plen, rte_iova_t iova)
+{
+	struct rte_mbuf_ext_shared_info *shinfo;
+	struct rte_mbuf *e = stash_get(&link->ext_stash, link->p.ext_pool);
+
+	if (unlikely(e == NULL)) {
+		link->stats.no_mbuf++;
+		return NULL;
+	}
+	if (RTE_MBUF_HAS_EXTBUF(e)) {
+		/* Kept from an acked frame, still attached: only pointed elsewhere. */
+		e->buf_addr = (void *)(uintptr_t)payload;
+		e->buf_iova = iova;
+		e->buf_len = (uint16_t)plen;
+		e->data_off = 0;
+	} else {
+		shinfo = rte_mbuf_to_priv(e);
+		shinfo->free_cb = extbuf_free_cb;
+		shinfo->fcb_opaque = NULL;
+		rte_mbuf_ext_refcnt_set(shinfo, 1);
+		rte_pktmbuf_attach_extbuf(e, (void *)(uintptr_t)payload, iova, (uint16_t)plen,
+					  shinfo);
+	}
+	e->data_len = (uint16_t)plen;
+	e->pkt_len = plen;
+	return e;
+}
+
+/* Add a payload sent in place at the end of the open frame. 0, or -EAGAIN (no mbuf). */
+static int
+frame_attach(struct rpci_link_session *s, const void *payload, uint32_t plen, rte_iova_t iova)
+{
+	struct rte_mbuf *head = s->open_frame, *last = s->open_last, *e;
+
+	if (s->open_split && payload_follows(s, payload, plen, iova)) {
+		/* It continues the last one: that segment grows. */
+		last->buf_len = (uint16_t)(last->buf_len + plen);
+		last->data_len = (uint16_t)(last->data_len + plen);
+		head->pkt_len += plen;
+		return 0;
+	}
+	e = ext_attach(s->link, payload, plen, iova);
+	if (e == NULL) {
+		return -EAGAIN;
+	}
+	last->next = e;
+	head->nb_segs++;
+	head->pkt_len += plen;
+	s->open_last = e;
+	s->open_segs++;
+	return 0;
+}
+
+static int session_push(struct rpci_link_session *s);
 
 int
 rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const void *payload,
 	       unsigned int flags)
 {
 	struct rpci_link *link;
+	struct rte_mbuf *head;
+	rte_iova_t iova = RTE_BAD_IOVA;
 	uint32_t hlen, plen, need;
 	uint8_t cls;
 	bool attach;
@@ -1052,7 +1347,8 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 	}
 	hlen = (uint32_t)rpci_tlp_hdr_len(msg->type);
 	plen = rpci_tlp_payload_len(msg);
-	if (unlikely(hlen == 0 || plen > link->max_payload || (plen > 0 && payload == NULL))) {
+	if (unlikely(hlen == 0 || plen > link->max_payload || (plen > 0 && payload == NULL) ||
+		     RPCI_LINK_HDR_LEN + hlen + plen > s->tx_frame_l2)) {
 		return -EINVAL;
 	}
 	attach = plen > link->p.copy_threshold && !(flags & RPCI_LINK_SEND_COPY);
@@ -1064,13 +1360,17 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 			attach = false;
 		}
 	}
+	if (attach) {
+		iova = payload_iova(link, payload);
+	}
 	need = hlen + (attach ? 0 : plen);
-	/* An attached payload ends its frame; a frame holds at most an MTU. */
-	/* A frame holds one class, and an MTU. */
+	/* A frame holds one class, and at most the session's frame size. */
 	cls = msg_class(msg->type);
-	if (s->open_frame != NULL &&
-	    (s->open_class != cls || s->open_len + hlen + plen > link->p.mtu)) {
+	if (s->open_frame != NULL && !frame_takes(s, cls, attach, hlen, plen, payload, iova)) {
 		session_close_frame(s);
+		if (s->tx_next - s->tx_sent >= link->p.burst) {
+			session_push(s);
+		}
 	}
 	if (s->open_frame == NULL) {
 		if (s->tx_next - s->tx_acked > s->replay_mask) {
@@ -1085,18 +1385,27 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 		if (s->open_frame == NULL) {
 			return -EAGAIN;
 		}
+		if (unlikely(rte_pktmbuf_tailroom(s->open_frame) < need)) {
+			/* The pool's mbufs must hold the headers and a largest message. */
+			rte_pktmbuf_free(s->open_frame);
+			s->open_frame = NULL;
+			return -EINVAL;
+		}
+		s->open_last = s->open_frame;
 		s->open_len = RPCI_LINK_HDR_LEN;
+		s->open_segs = 1;
 		s->open_class = cls;
+		/* A frame that starts with a payload in place keeps its payloads apart. */
+		s->open_split = attach;
+		s->open_split_len = 0;
+		s->open_ended = false;
 		s->tx_consumed[cls]++;
 	}
-	p = (uint8_t *)rte_pktmbuf_append(s->open_frame, need);
-	if (unlikely(p == NULL)) {
-		/* Cannot happen: the pool's data room holds an MTU. */
-		return -EINVAL;
-	}
+	head = s->open_frame;
+	/* The header (and a copied payload) go at the end of the first segment. */
+	p = rte_pktmbuf_mtod_offset(head, uint8_t *, head->data_len);
 	ret = rpci_tlp_encode(msg, p, hlen);
 	if (unlikely(ret < 0)) {
-		rte_pktmbuf_trim(s->open_frame, need);
 		session_drop_empty_frame(s);
 		return ret;
 	}
@@ -1111,51 +1420,46 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 		}
 		link->stats.copied++;
 	}
+	if (attach && frame_attach(s, payload, plen, iova) < 0) {
+		session_drop_empty_frame(s);
+		return -EAGAIN;
+	}
+	head->data_len = (uint16_t)(head->data_len + need);
+	head->pkt_len += need;
+	if (s->open_split) {
+		s->open_split_len = (uint16_t)(s->open_split_len + hlen);
+	}
 	s->open_len += hlen + plen;
 	link->stats.tx_msgs++;
 	if (attach) {
-		struct rte_mbuf *e = rte_pktmbuf_alloc(link->p.ext_pool);
-		struct rte_mbuf_ext_shared_info *shinfo;
-
-		if (unlikely(e == NULL)) {
-			link->stats.no_mbuf++;
-			rte_pktmbuf_trim(s->open_frame, need);
-			s->open_len -= hlen + plen;
-			link->stats.tx_msgs--;
-			session_drop_empty_frame(s);
-			return -EAGAIN;
-		}
-		shinfo = rte_mbuf_to_priv(e);
-		shinfo->free_cb = extbuf_free_cb;
-		shinfo->fcb_opaque = NULL;
-		rte_mbuf_ext_refcnt_set(shinfo, 1);
-		rte_pktmbuf_attach_extbuf(e, (void *)(uintptr_t)payload,
-					  payload_iova(link, payload),
-					  (uint16_t)plen, shinfo);
-		e->data_len = (uint16_t)plen;
-		e->pkt_len = plen;
-		if (unlikely(rte_pktmbuf_chain(s->open_frame, e) != 0)) {
-			rte_pktmbuf_free(e);
-			return -EINVAL;
-		}
 		link->stats.zero_copy++;
-		session_close_frame(s);
+		/*
+		 * A payload in place ends a frame of copied messages; a split
+		 * frame ends when a largest message would not fit any more.
+		 */
+		s->open_ended = !s->open_split;
+		if (s->open_ended || s->open_len + RPCI_TLP_HDR_MAX_LEN + link->max_payload >
+		    s->tx_frame_l2) {
+			session_close_frame(s);
+			/* A large frame leaves now: the peer works on it while we fill the next. */
+			if (head->pkt_len >= TX_PUSH_BYTES ||
+			    s->tx_next - s->tx_sent >= link->p.burst) {
+				session_push(s);
+			}
+		}
 	}
 	return 0;
 }
 
-/* Hand a session's waiting frames to the port. */
+/* Hand a session's closed frames that wait to the port. */
 static int
-session_flush(struct rpci_link_session *s)
+session_push(struct rpci_link_session *s)
 {
 	struct rpci_link *link = s->link;
 	struct rte_mbuf *pkts[TX_BATCH_MAX];
 	uint32_t n, i, sent, total = 0;
 	uint64_t now;
 
-	if (s->open_frame != NULL) {
-		session_close_frame(s);
-	}
 	while (s->tx_sent != s->tx_next) {
 		n = RTE_MIN((uint32_t)(s->tx_next - s->tx_sent), (uint32_t)TX_BATCH_MAX);
 		for (i = 0; i < n; i++) {
@@ -1189,6 +1493,16 @@ session_flush(struct rpci_link_session *s)
 		}
 	}
 	return (int)total;
+}
+
+/* Close the open frame and hand the session's waiting frames to the port. */
+static int
+session_flush(struct rpci_link_session *s)
+{
+	if (s->open_frame != NULL) {
+		session_close_frame(s);
+	}
+	return session_push(s);
 }
 
 int
@@ -1298,10 +1612,11 @@ session_process_ack(struct rpci_link_session *s, uint32_t ack, bool kept_nak)
 	while (s->tx_acked != ack) {
 		struct replay_ent *e = &s->replay[s->tx_acked & s->replay_mask];
 
-		rte_pktmbuf_free(e->m);
+		tx_frame_release(s->link, e->m);
 		e->m = NULL;
 		s->tx_acked++;
 	}
+	free_batch_flush(s->link);
 	s->retries = 0;
 	s->rto_tsc = session_rto(s);
 	if (s->probing) {
@@ -1357,8 +1672,7 @@ session_nak(struct rpci_link_session *s, uint64_t now)
 
 /* Queue the in-order frame rx_next for delivery; false when its class is full. */
 static bool
-rx_accept(struct rpci_link_session *s, struct rte_mbuf *m, const uint8_t *msgs, uint32_t len,
-	  uint8_t cls)
+rx_accept(struct rpci_link_session *s, const struct rx_frame *f, uint8_t cls)
 {
 	struct rx_class *rc = &s->rxc[cls];
 	struct rxq_ent *e;
@@ -1367,9 +1681,7 @@ rx_accept(struct rpci_link_session *s, struct rte_mbuf *m, const uint8_t *msgs, 
 		return false;
 	}
 	e = &rc->q[rc->tail & rc->mask];
-	e->m = m;
-	e->msgs = msgs;
-	e->len = len;
+	e->f = *f;
 	e->seq = s->rx_next;
 	rc->tail++;
 	s->rx_next++;
@@ -1391,24 +1703,57 @@ session_ooo_drain(struct rpci_link_session *s, uint64_t now)
 
 	while (s->ooo_count > 0) {
 		o = &s->ooo[s->rx_next & s->ooo_mask];
-		if (o->m == NULL || !rx_accept(s, o->m, o->msgs, o->len, o->cls)) {
+		if (o->f.m == NULL || !rx_accept(s, &o->f, o->cls)) {
 			break;
 		}
-		o->m = NULL;
+		o->f.m = NULL;
 		s->ooo_count--;
 	}
-	if (s->ooo_count > 0 && s->ooo[s->rx_next & s->ooo_mask].m == NULL) {
+	if (s->ooo_count > 0 && s->ooo[s->rx_next & s->ooo_mask].f.m == NULL) {
 		session_nak(s, now);
+	}
+}
+
+/* Where the byte at off of a frame lies (off within the frame). */
+static struct chain_pos
+chain_at(const struct rte_mbuf *m, uint32_t off)
+{
+	struct chain_pos pos = { m, off };
+
+	while (pos.seg->next != NULL && pos.off >= pos.seg->data_len) {
+		pos.off -= pos.seg->data_len;
+		pos.seg = pos.seg->next;
+	}
+	return pos;
+}
+
+/* The messages of a DATA frame whose header was checked (h). */
+static void
+rx_frame_init(struct rx_frame *f, struct rte_mbuf *m, const struct link_hdr *h)
+{
+	f->m = m;
+	f->hdr = chain_at(m, L2_HDRS);
+	f->split = (h->flags & RPCI_LINK_F_SPLIT) != 0;
+	if (f->split) {
+		f->hdr_left = h->split_len;
+		f->pay = chain_at(m, L2_HDRS + h->split_len);
+		f->pay_left = (uint32_t)h->payload_len - h->split_len;
+	} else {
+		f->hdr_left = h->payload_len;
+		f->pay.seg = NULL;
+		f->pay.off = 0;
+		f->pay_left = 0;
 	}
 }
 
 static void
 rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *m,
-	const uint8_t *msgs, uint64_t now)
+	uint64_t now)
 {
 	struct rpci_link *link = s->link;
 	int32_t d = link_seq_diff(h->seq, s->rx_next);
 	uint8_t cls = (uint8_t)((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT);
+	struct rx_frame f;
 	struct ooo_ent *o;
 
 	if (d < 0) {
@@ -1425,10 +1770,8 @@ rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *
 		 */
 		link->stats.rx_out_of_order++;
 		o = &s->ooo[h->seq & s->ooo_mask];
-		if ((uint32_t)d <= s->ooo_mask && o->m == NULL) {
-			o->m = m;
-			o->msgs = msgs;
-			o->len = h->payload_len;
+		if ((uint32_t)d <= s->ooo_mask && o->f.m == NULL) {
+			rx_frame_init(&o->f, m, h);
 			o->cls = cls;
 			s->ooo_count++;
 			link->stats.rx_kept++;
@@ -1441,7 +1784,8 @@ rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *
 		session_nak(s, now);
 		return;
 	}
-	if (!rx_accept(s, m, msgs, h->payload_len, cls)) {
+	rx_frame_init(&f, m, h);
+	if (!rx_accept(s, &f, cls)) {
 		/* Past the credits we gave: not acked, the peer sends it again. */
 		link->stats.rx_queue_full++;
 		rte_pktmbuf_free(m);
@@ -1450,6 +1794,15 @@ rx_data(struct rpci_link_session *s, const struct link_hdr *h, struct rte_mbuf *
 	if (s->ooo_count > 0) {
 		session_ooo_drain(s, now);
 	}
+}
+
+/* Frames to a peer that takes frames of peer_max bytes (0: our MTU's), Ethernet header excluded. */
+static uint32_t
+session_frame_l2(const struct rpci_link *link, uint16_t peer_max)
+{
+	uint32_t peer = peer_max != 0 ? peer_max : link->p.mtu + ETH_LEN;
+
+	return RTE_MIN(link->frame_max, peer) - ETH_LEN;
 }
 
 static void
@@ -1479,6 +1832,7 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 	ack.function = req.function;
 	ack.requester_id = req.requester_id;
 	ack.max_payload = (uint16_t)link->max_payload;
+	ack.max_frame = (uint16_t)link->frame_max;
 	ack.replay_frames = link->p.replay_frames;
 	memcpy(ack.credits, link->rx_cap, sizeof(ack.credits));
 	s = session_alloc(link, h->session, src, false);
@@ -1492,6 +1846,7 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 	}
 	s->open_req = req;
 	s->state = RPCI_LINK_S_OPEN;
+	s->tx_frame_l2 = session_frame_l2(link, req.max_frame);
 	memcpy(s->tx_limit, req.credits, sizeof(s->tx_limit));
 	if (req.credits[RPCI_LINK_CLASS_P] == 0 || req.credits[RPCI_LINK_CLASS_NP] == 0 ||
 	    req.credits[RPCI_LINK_CLASS_CPL] == 0) {
@@ -1509,6 +1864,11 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 		ret = -EPROTO;
 		snprintf(ack.reason, sizeof(ack.reason), "max payload %u differs from ours (%u)",
 			 req.max_payload, link->max_payload);
+	} else if (s->tx_frame_l2 < RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN + link->max_payload) {
+		/* The client's frames cannot carry a largest message. */
+		ret = -EPROTO;
+		snprintf(ack.reason, sizeof(ack.reason), "frames of %u bytes cannot carry %u",
+			 req.max_frame, link->max_payload);
 	} else if (link->p.ops->open == NULL) {
 		ret = -ECONNREFUSED;
 		snprintf(ack.reason, sizeof(ack.reason), "this host serves no devices");
@@ -1537,36 +1897,121 @@ rx_open_ack(struct rpci_link_session *s, const struct link_hdr *h, const uint8_t
 	}
 	s->open_ack = ack;
 	s->answered = true;
+	s->tx_frame_l2 = session_frame_l2(s->link, ack.max_frame);
 	memcpy(s->tx_limit, ack.credits, sizeof(s->tx_limit));
 	s->state = ack.status == 0 ? RPCI_LINK_S_OPEN : RPCI_LINK_S_CLOSED;
 	s->last_rx_tsc = now_tsc();
 }
 
-/* A chained frame, copied into one segment (the chain may be shared). */
-static struct rte_mbuf *
-rx_flatten(struct rpci_link *link, struct rte_mbuf *m)
+/* Whether a chain's segments add up to its length (nb_segs of them). */
+static bool
+chain_ok(const struct rte_mbuf *m)
 {
-	struct rte_mbuf *flat = NULL;
-	const void *src;
-	void *dst;
+	const struct rte_mbuf *seg = m;
+	uint32_t n = 0, len = 0;
 
-	if (m->pkt_len <=
-	    (uint32_t)rte_pktmbuf_data_room_size(link->p.pool) - RTE_PKTMBUF_HEADROOM) {
-		flat = rte_pktmbuf_alloc(link->p.pool);
+	while (seg != NULL && n < m->nb_segs) {
+		len += seg->data_len;
+		n++;
+		seg = seg->next;
 	}
-	if (flat == NULL) {
-		/* Too long for us, or no mbuf: the sender will try again. */
-		link->stats.no_mbuf++;
-		rte_pktmbuf_free(m);
+	return seg == NULL && n == m->nb_segs && len == m->pkt_len;
+}
+
+static const uint8_t *chain_gather(struct rpci_link *link, struct chain_pos *pos, uint32_t len,
+				   uint8_t *buf);
+
+/*
+ * len bytes at pos, in one piece: where they lie when one segment holds
+ * them, else gathered into buf (which has room for len). pos moves past
+ * them. NULL when the frame ends first.
+ */
+static inline const uint8_t *
+chain_take(struct rpci_link *link, struct chain_pos *pos, uint32_t len, uint8_t *buf)
+{
+	const struct rte_mbuf *seg = pos->seg;
+	uint32_t off = pos->off;
+
+	if (likely(off + len <= seg->data_len)) {
+		/* A frame in one segment (memif, TCP ports) always comes here. */
+		pos->off = off + len;
+		return rte_pktmbuf_mtod_offset(seg, const uint8_t *, off);
+	}
+	return chain_gather(link, pos, len, buf);
+}
+
+/* chain_take() where the bytes do not all lie in pos's segment. */
+static const uint8_t *
+chain_gather(struct rpci_link *link, struct chain_pos *pos, uint32_t len, uint8_t *buf)
+{
+	const struct rte_mbuf *seg = pos->seg;
+	uint32_t off = pos->off, done = 0, n;
+
+	while (seg != NULL && off >= seg->data_len && seg->next != NULL) {
+		off -= seg->data_len;
+		seg = seg->next;
+	}
+	if (seg == NULL) {
 		return NULL;
 	}
-	dst = rte_pktmbuf_append(flat, (uint16_t)m->pkt_len);
-	src = rte_pktmbuf_read(m, 0, m->pkt_len, dst);
-	if (src != dst) {
-		memcpy(dst, src, m->pkt_len);
+	if (off + len <= seg->data_len) {
+		pos->seg = seg;
+		pos->off = off + len;
+		return rte_pktmbuf_mtod_offset(seg, const uint8_t *, off);
 	}
-	rte_pktmbuf_free(m);
-	return flat;
+	link->stats.rx_gathered++;
+	while (done < len) {
+		if (seg == NULL) {
+			return NULL;
+		}
+		n = RTE_MIN(seg->data_len > off ? seg->data_len - off : 0, len - done);
+		memcpy(buf + done, rte_pktmbuf_mtod_offset(seg, const uint8_t *, off), n);
+		done += n;
+		off += n;
+		if (done < len) {
+			off = 0;
+			seg = seg->next;
+		}
+	}
+	pos->seg = seg;
+	pos->off = off;
+	return buf;
+}
+
+/* CRC32C of len bytes of a frame from off on, continuing from crc. */
+static uint32_t
+crc_chain(uint32_t crc, const struct rte_mbuf *seg, uint32_t off, uint32_t len)
+{
+	uint32_t n;
+
+	while (len > 0 && seg != NULL) {
+		if (off >= seg->data_len) {
+			off -= seg->data_len;
+			seg = seg->next;
+			continue;
+		}
+		n = RTE_MIN(seg->data_len - off, len);
+		crc = link_crc_update(crc, rte_pktmbuf_mtod_offset(seg, const uint8_t *, off), n);
+		len -= n;
+		off = 0;
+		seg = seg->next;
+	}
+	return crc;
+}
+
+/* A control body (CTRL, OPEN) of a frame, in one piece; NULL if too long to gather. */
+static const uint8_t *
+frame_body(struct rpci_link *link, const struct rte_mbuf *m, uint32_t len)
+{
+	struct chain_pos pos = { m, L2_HDRS };
+
+	if (likely(m->data_len >= L2_HDRS + len)) {
+		return rte_pktmbuf_mtod_offset(m, const uint8_t *, L2_HDRS);
+	}
+	if (len > sizeof(link->rx_body_buf)) {
+		return NULL;
+	}
+	return chain_take(link, &pos, len, link->rx_body_buf);
 }
 
 /* A frame that is not the link's: the owner's rx_other may take it, else dropped and counted. */
@@ -1612,16 +2057,21 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 	struct rpci_link_session *s;
 	struct link_hdr h;
 	enum link_hdr_error err;
-	const uint8_t *l2;
-	uint32_t l2_len;
+	const uint8_t *l2, *body;
+	uint32_t crc;
 
-	if (unlikely(m->nb_segs > 1)) {
-		m = rx_flatten(link, m);
-		if (m == NULL) {
-			return;
-		}
+	if (unlikely(m->nb_segs > 1 || m->pkt_len != m->data_len) && !chain_ok(m)) {
+		link->stats.rx_bad_chain++;
+		goto drop;
 	}
 	if (unlikely(m->data_len < L2_HDRS)) {
+		/* Short, or a chain that splits the headers (ours: malformed). */
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		if (m->pkt_len >= L2_HDRS && m->data_len >= ETH_LEN &&
+		    eth->ether_type == rte_cpu_to_be_16(link->p.ethertype)) {
+			link->stats.rx_bad_chain++;
+			goto drop;
+		}
 		rx_not_ours(link, m);
 		return;
 	}
@@ -1633,8 +2083,17 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
-	l2_len = m->data_len - ETH_LEN;
-	err = link_hdr_parse(l2, l2_len, &h);
+	err = link_hdr_decode(l2, m->pkt_len - ETH_LEN, &h);
+	if (likely(err == LINK_HDR_OK)) {
+		/* The header always; the payload where the sender says, over every segment. */
+		crc = link_crc_header(l2);
+		if (h.flags & RPCI_LINK_F_CRC_PAYLOAD) {
+			crc = crc_chain(crc, m, L2_HDRS, h.payload_len);
+		}
+		if ((crc ^ ~0u) != h.crc) {
+			err = LINK_HDR_CRC;
+		}
+	}
 	if (unlikely(err != LINK_HDR_OK)) {
 		if (err == LINK_HDR_CRC) {
 			link->stats.rx_bad_crc++;
@@ -1646,15 +2105,24 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 	link->stats.rx_frames++;
 	link->stats.rx_bytes += m->pkt_len;
 
+	body = l2 + RPCI_LINK_HDR_LEN;
+	if (h.kind != RPCI_LINK_DATA && h.payload_len > 0) {
+		/* A control body is read in one piece. */
+		body = frame_body(link, m, h.payload_len);
+		if (body == NULL) {
+			link->stats.rx_bad_header++;
+			goto drop;
+		}
+	}
 	if (h.kind == RPCI_LINK_CTRL) {
 		if (link->p.ops->rx_ctrl != NULL) {
-			link->p.ops->rx_ctrl(link, &eth->src_addr, l2 + RPCI_LINK_HDR_LEN,
-					     h.payload_len, link->p.ops_arg);
+			link->p.ops->rx_ctrl(link, &eth->src_addr, body, h.payload_len,
+					     link->p.ops_arg);
 		}
 		goto drop;
 	}
 	if (h.kind == RPCI_LINK_OPEN) {
-		rx_open(link, &eth->src_addr, &h, l2 + RPCI_LINK_HDR_LEN);
+		rx_open(link, &eth->src_addr, &h, body);
 		goto drop;
 	}
 	if (unlikely(h.session == 0) &&
@@ -1680,7 +2148,7 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		}
 		session_process_ack(s, h.ack, false);
 		session_take_credits(s, &h);
-		rx_data(s, &h, m, l2 + RPCI_LINK_HDR_LEN, now);
+		rx_data(s, &h, m, now);
 		return;
 	case RPCI_LINK_ACK:
 		session_process_ack(s, h.ack, false);
@@ -1704,7 +2172,7 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		}
 		break;
 	case RPCI_LINK_OPEN_ACK:
-		rx_open_ack(s, &h, l2 + RPCI_LINK_HDR_LEN);
+		rx_open_ack(s, &h, body);
 		break;
 	case RPCI_LINK_CLOSE:
 		/* Deliver what was accepted before agreeing to close. */
@@ -1791,6 +2259,61 @@ session_next_class(struct rpci_link_session *s, const bool *blocked)
 }
 
 /*
+ * The next message of a frame, decoded: its header where the frame's
+ * messages are read (f->hdr), its payload after it or, in a split frame,
+ * at f->pay; either is copied into a buffer of the link's when it
+ * straddles two segments. f moves past the message. 0, or a negative
+ * errno with why set: the rest of the frame cannot be trusted.
+ */
+static int
+rx_msg_next(struct rpci_link *link, struct rx_frame *f, struct rpci_tlp *msg, const char **why)
+{
+	struct chain_pos peek = f->hdr;
+	struct chain_pos *ppos;
+	const uint8_t *p;
+	uint32_t hlen, plen, *pleft;
+	int ret;
+
+	p = chain_take(link, &peek, 1, link->rx_hdr_buf);
+	hlen = p != NULL ? (uint32_t)rpci_tlp_hdr_len(p[0]) : 0;
+	if (hlen == 0) {
+		*why = p == NULL ? "frame ends early" : "unknown type";
+		return -EPROTO;
+	}
+	if (hlen > f->hdr_left) {
+		*why = "truncated header";
+		return -EMSGSIZE;
+	}
+	p = chain_take(link, &f->hdr, hlen, link->rx_hdr_buf);
+	if (p == NULL) {
+		*why = "frame ends early";
+		return -EMSGSIZE;
+	}
+	ret = rpci_tlp_decode_hdr(p, hlen, &link->limits, msg, why);
+	if (ret < 0) {
+		return ret;
+	}
+	f->hdr_left -= hlen;
+	plen = rpci_tlp_payload_len(msg);
+	if (plen == 0) {
+		return 0;
+	}
+	ppos = f->split ? &f->pay : &f->hdr;
+	pleft = f->split ? &f->pay_left : &f->hdr_left;
+	if (plen > *pleft) {
+		*why = "truncated payload";
+		return -EMSGSIZE;
+	}
+	msg->payload = chain_take(link, ppos, plen, link->rx_body_buf);
+	if (msg->payload == NULL) {
+		*why = "frame ends early";
+		return -EMSGSIZE;
+	}
+	*pleft -= plen;
+	return 0;
+}
+
+/*
  * Deliver the messages of a session's receive queues. A class whose head
  * message is declined (-EAGAIN: no room to answer it yet) is blocked for
  * this turn while the others go on, so that a read waiting for room never
@@ -1807,24 +2330,23 @@ session_deliver(struct rpci_link_session *s)
 	while ((s->state == RPCI_LINK_S_OPEN || s->state == RPCI_LINK_S_CLOSING) &&
 	       (rc = session_next_class(s, blocked)) != NULL) {
 		struct rxq_ent *e = &rc->q[rc->head & rc->mask];
-		const uint8_t *data = e->msgs;
-		uint32_t len = e->len;
 		uint8_t cls = (uint8_t)(rc - s->rxc);
 
-		while (rc->off < len) {
+		while (e->f.hdr_left > 0) {
+			struct rx_frame next = e->f;
 			struct rpci_tlp msg;
 			const char *why = NULL;
-			int n, ret;
+			int ret;
 
-			n = rpci_tlp_decode(data + rc->off, len - rc->off, &link->limits, &msg,
-					    &why);
-			if (unlikely(n < 0 || msg_class(msg.type) != cls)) {
+			ret = rx_msg_next(link, &next, &msg, &why);
+			if (unlikely(ret < 0 || msg_class(msg.type) != cls)) {
 				/* A message of another class would break the ordering rules. */
 				link->stats.rx_malformed_msg++;
 				LINK_LOG(DEBUG, "session %08x: malformed message dropped: %s",
-					 s->id, n < 0 ? (why != NULL ? why : "?") :
+					 s->id, ret < 0 ? (why != NULL ? why : "?") :
 					 "message of another class than its frame");
-				rc->off = len;
+				e->f.hdr_left = 0;
+				e->f.pay_left = 0;
 				break;
 			}
 			ret = link->p.ops->rx_msg(s, &msg, link->p.ops_arg);
@@ -1839,7 +2361,7 @@ session_deliver(struct rpci_link_session *s)
 			}
 			link->stats.rx_msgs++;
 			delivered++;
-			rc->off += (uint32_t)n;
+			e->f = next;
 			if (s->state != RPCI_LINK_S_OPEN && s->state != RPCI_LINK_S_CLOSING) {
 				/* rx_msg ended the session */
 				return delivered;
@@ -1848,10 +2370,15 @@ session_deliver(struct rpci_link_session *s)
 		if (blocked[cls]) {
 			continue;
 		}
-		rte_pktmbuf_free(e->m);
-		e->m = NULL;
+		if (unlikely(e->f.pay_left > 0)) {
+			/* A split frame with payload bytes no header claimed. */
+			link->stats.rx_malformed_msg++;
+			LINK_LOG(DEBUG, "session %08x: %u payload bytes past the last message",
+				 s->id, e->f.pay_left);
+		}
+		rte_pktmbuf_free(e->f.m);
+		e->f.m = NULL;
 		rc->head++;
-		rc->off = 0;
 		rc->freed++;
 		s->credit_pending = true;
 	}
@@ -1993,6 +2520,7 @@ rpci_link_connect(struct rpci_link *link, const struct rte_ether_addr *peer,
 	s->open_req = *req;
 	s->open_req.status = 0;
 	s->open_req.max_payload = (uint16_t)link->max_payload;
+	s->open_req.max_frame = (uint16_t)link->frame_max;
 	s->open_req.replay_frames = link->p.replay_frames;
 	memcpy(s->open_req.credits, link->rx_cap, sizeof(s->open_req.credits));
 	session_send_open_msg(s, RPCI_LINK_OPEN, &s->open_req);
@@ -2179,6 +2707,12 @@ uint16_t
 rpci_link_tx_raw(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n)
 {
 	return port_tx_burst(link, pkts, n);
+}
+
+uint32_t
+rpci_link_frame_max(const struct rpci_link *link)
+{
+	return link->frame_max;
 }
 
 uint32_t

@@ -209,7 +209,7 @@ link_crc_header(const uint8_t *hdr)
 
 	crc = link_crc_update(crc, hdr, LINK_OFF_CRC);
 	crc = link_crc_update(crc, zero, sizeof(zero));
-	crc = link_crc_update(crc, hdr + LINK_OFF_RESERVED, RPCI_LINK_HDR_LEN - LINK_OFF_RESERVED);
+	crc = link_crc_update(crc, hdr + LINK_OFF_SPLIT, RPCI_LINK_HDR_LEN - LINK_OFF_SPLIT);
 	return crc;
 }
 
@@ -227,14 +227,13 @@ link_hdr_encode(const struct link_hdr *h, uint8_t *buf)
 	put_be16(buf + LINK_OFF_CREDIT_NP, h->credit_np);
 	put_be16(buf + LINK_OFF_CREDIT_CPL, h->credit_cpl);
 	put_be32(buf + LINK_OFF_CRC, 0);
-	put_be32(buf + LINK_OFF_RESERVED, 0);
+	put_be16(buf + LINK_OFF_SPLIT, h->split_len);
+	put_be16(buf + LINK_OFF_RESERVED, 0);
 }
 
 enum link_hdr_error
-link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
+link_hdr_decode(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 {
-	uint32_t crc;
-
 	if (len < RPCI_LINK_HDR_LEN) {
 		return LINK_HDR_SHORT;
 	}
@@ -249,6 +248,7 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 	h->credit_np = get_be16(buf + LINK_OFF_CREDIT_NP);
 	h->credit_cpl = get_be16(buf + LINK_OFF_CREDIT_CPL);
 	h->crc = get_be32(buf + LINK_OFF_CRC);
+	h->split_len = get_be16(buf + LINK_OFF_SPLIT);
 
 	if (h->version != RPCI_LINK_VERSION) {
 		return LINK_HDR_VERSION;
@@ -256,18 +256,36 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 	if (h->kind < RPCI_LINK_DATA || h->kind > RPCI_LINK_CLOSE_ACK) {
 		return LINK_HDR_KIND;
 	}
-	if ((h->flags &
-	     ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK | RPCI_LINK_F_KEPT |
-	       RPCI_LINK_F_PORT_STOPS)) != 0 ||
+	if ((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK | RPCI_LINK_F_KEPT |
+			  RPCI_LINK_F_PORT_STOPS | RPCI_LINK_F_SPLIT)) != 0 ||
 	    ((h->flags & RPCI_LINK_F_KEPT) && h->kind != RPCI_LINK_NAK) ||
 	    ((h->flags & RPCI_LINK_F_PORT_STOPS) && (h->kind != RPCI_LINK_CLOSE ||
 							 h->session != 0)) ||
 	    ((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT) >= RPCI_LINK_CLASSES ||
-	    get_be32(buf + LINK_OFF_RESERVED) != 0) {
+	    get_be16(buf + LINK_OFF_RESERVED) != 0) {
+		return LINK_HDR_FLAGS;
+	}
+	/* A split frame is a DATA frame whose message headers take 1..payload_len bytes. */
+	if ((h->flags & RPCI_LINK_F_SPLIT) ?
+	    (h->kind != RPCI_LINK_DATA || h->split_len == 0 || h->split_len > h->payload_len) :
+	    h->split_len != 0) {
 		return LINK_HDR_FLAGS;
 	}
 	if ((uint32_t)h->payload_len > len - RPCI_LINK_HDR_LEN) {
 		return LINK_HDR_SHORT;
+	}
+	return LINK_HDR_OK;
+}
+
+enum link_hdr_error
+link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
+{
+	enum link_hdr_error err;
+	uint32_t crc;
+
+	err = link_hdr_decode(buf, len, h);
+	if (err != LINK_HDR_OK) {
+		return err;
 	}
 	crc = link_crc_header(buf);
 	if (h->flags & RPCI_LINK_F_CRC_PAYLOAD) {
@@ -282,8 +300,9 @@ link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 /*
  * OPEN body: status (be32), function (be16), requester_id (be16),
  * completer_id (be16), max_payload (be16), replay_frames (be32),
- * credits P, NP, CPL (3 x be16), reserved (2 bytes, zero), reason (64 bytes,
- * NUL-padded), lease id (be64).
+ * credits P, NP, CPL (3 x be16), max_frame (be16: 0, or
+ * RPCI_LINK_FRAME_MIN..RPCI_LINK_FRAME_MAX), reason (64 bytes, NUL-padded),
+ * lease id (be64).
  */
 void
 link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf)
@@ -298,6 +317,7 @@ link_open_msg_encode(const struct rpci_link_open_msg *m, uint8_t *buf)
 	put_be16(buf + 16, m->credits[RPCI_LINK_CLASS_P]);
 	put_be16(buf + 18, m->credits[RPCI_LINK_CLASS_NP]);
 	put_be16(buf + 20, m->credits[RPCI_LINK_CLASS_CPL]);
+	put_be16(buf + 22, m->max_frame);
 	memcpy(buf + 24, m->reason, strnlen(m->reason, sizeof(m->reason) - 1));
 	put_be32(buf + 88, (uint32_t)(m->lease_id >> 32));
 	put_be32(buf + 92, (uint32_t)m->lease_id);
@@ -321,10 +341,10 @@ link_open_msg_decode(const uint8_t *buf, uint32_t len, struct rpci_link_open_msg
 	m->credits[RPCI_LINK_CLASS_P] = get_be16(buf + 16);
 	m->credits[RPCI_LINK_CLASS_NP] = get_be16(buf + 18);
 	m->credits[RPCI_LINK_CLASS_CPL] = get_be16(buf + 20);
-	for (i = 22; i < 24; i++) {
-		if (buf[i] != 0) {
-			return -EBADMSG;
-		}
+	m->max_frame = get_be16(buf + 22);
+	if (m->max_frame != 0 &&
+	    (m->max_frame < RPCI_LINK_FRAME_MIN || m->max_frame > RPCI_LINK_FRAME_MAX)) {
+		return -EBADMSG;
 	}
 	/* A credit count is a queue size: below 2^15, so that limits compare. */
 	for (i = 0; i < RPCI_LINK_CLASSES; i++) {

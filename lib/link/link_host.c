@@ -12,6 +12,65 @@
 #include "link_private.h"
 #include "rpci_port_tcp.h"
 
+static const char *
+port_kind_name(enum rpci_port_kind kind)
+{
+	switch (kind) {
+	case RPCI_PORT_MEMIF:
+		return "memif";
+	case RPCI_PORT_TCP:
+		return "kernel TCP";
+	case RPCI_PORT_AF_PACKET:
+		return "af_packet";
+	case RPCI_PORT_PCI:
+		return "PCI NIC";
+	default:
+		return "other";
+	}
+}
+
+int
+rpci_link_host_frame(const struct rpci_conf *conf, const struct rpci_conf_host *host,
+		     const struct rpci_port_info *info, uint32_t *frame_max, bool *crc_payload,
+		     char *err, size_t err_len)
+{
+	uint32_t want;
+
+	RTE_BUILD_BUG_ON(RPCI_CONF_FRAME_MAX != RPCI_LINK_FRAME_MAX);
+	RTE_BUILD_BUG_ON(RPCI_CONF_FRAME_MIN != RPCI_LINK_FRAME_MIN);
+	RTE_BUILD_BUG_ON(RPCI_PORT_TCP_FRAME_MAX != RPCI_LINK_FRAME_MAX);
+	if (conf == NULL || host == NULL || info == NULL || frame_max == NULL ||
+	    crc_payload == NULL) {
+		snprintf(err, err_len, "no configuration, host or port");
+		return -EINVAL;
+	}
+	/* The host's own setting, else the link section's, else the port kind's. */
+	*crc_payload = host->crc_payload_set ? host->crc_payload :
+		       conf->link.crc_payload_set ? conf->link.crc_payload : info->crc_payload;
+	want = host->frame_max != 0 ? host->frame_max : conf->link.frame_max;
+	*frame_max = want != 0 ? want : info->frame_max;
+	if (*frame_max > info->frame_max) {
+		snprintf(err, err_len, "host '%s': frame_max %u: its port (%s, %s) carries frames "
+			 "of at most %u bytes%s", host->name, *frame_max, info->driver,
+			 port_kind_name(info->kind), info->frame_max,
+			 info->kind == RPCI_PORT_MEMIF ? " (its vdev's bsize)" :
+			 info->kind == RPCI_PORT_TCP ? "" : " (the MTU's frame)");
+		return -EINVAL;
+	}
+	if (*frame_max < RPCI_LINK_FRAME_MIN) {
+		snprintf(err, err_len, "host '%s': its port (%s) carries frames of %u bytes: at "
+			 "least %u are needed%s", host->name, info->driver, *frame_max,
+			 RPCI_LINK_FRAME_MIN,
+			 info->kind == RPCI_PORT_MEMIF ? " (raise its vdev's bsize)" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Frames a link with its own receive pool takes in at once (its credits), and that pool. */
+#define RX_POOL_QUEUE 256u
+#define RX_POOL_MBUFS 511u
+
 struct rpci_link *
 rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_host *host,
 			  const struct rpci_link_ops *ops, void *ops_arg, uint32_t wait_up_ms,
@@ -20,9 +79,11 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 	const struct rpci_conf_link *l;
 	struct rpci_link_params lp;
 	struct rpci_port_info pi;
-	struct rte_mempool *pool = NULL, *ext_pool = NULL;
+	struct rte_mempool *pool = NULL, *ext_pool = NULL, *rx_pool = NULL;
 	struct rpci_link *link;
 	char name[RTE_MEMPOOL_NAMESIZE];
+	uint32_t frame_max, max_payload, pool_mtu;
+	bool crc_payload;
 	int ret;
 
 	if (conf == NULL || host == NULL || ops == NULL) {
@@ -31,8 +92,34 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		return NULL;
 	}
 	l = &conf->link;
+	/* The host's kernel-TCP ports, if its vdevs name any (rpci_port_tcp.h). */
+	ret = rpci_port_tcp_create_for_host(host);
+	if (ret < 0) {
+		snprintf(err, err_len, "host '%s': cannot create its TCP port: %s", host->name,
+			 strerror(-ret));
+		rte_errno = -ret;
+		return NULL;
+	}
+	/* What the port carries decides the frames, and so the pools. */
+	ret = rpci_port_info_get(host->port, l->mtu, &pi);
+	if (ret < 0) {
+		snprintf(err, err_len, "port %u of host '%s' would not start: %s", host->port,
+			 host->name, strerror(-ret));
+		rte_errno = ret == -ENODEV ? ENODEV : EIO;
+		return NULL;
+	}
+	if (rpci_link_host_frame(conf, host, &pi, &frame_max, &crc_payload, err, err_len) < 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	max_payload = l->max_payload != 0 ? l->max_payload :
+		rpci_link_max_payload_for_mtu(frame_max - RTE_ETHER_HDR_LEN);
+	/* Header mbufs hold a largest message copied in (ports without chains copy all). */
+	pool_mtu = RTE_MIN(frame_max - RTE_ETHER_HDR_LEN,
+			   RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN + max_payload);
+	pool_mtu = RTE_MAX(l->mtu, pool_mtu);
 	snprintf(name, sizeof(name), "rpci%u", (unsigned int)(host - conf->hosts));
-	ret = rpci_link_pools_create(name, l->mbufs, l->mtu, (int)rte_socket_id(), &pool,
+	ret = rpci_link_pools_create(name, l->mbufs, pool_mtu, (int)rte_socket_id(), &pool,
 				     &ext_pool);
 	if (ret < 0) {
 		snprintf(err, err_len, "cannot create mbuf pools (%u mbufs): %s", l->mbufs,
@@ -40,17 +127,27 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		rte_errno = -ret;
 		return NULL;
 	}
-	/* The host's kernel-TCP ports, if its vdevs name any (rpci_port_tcp.h). */
-	ret = rpci_port_tcp_create_for_host(host);
-	if (ret < 0) {
-		snprintf(err, err_len, "host '%s': cannot create its TCP port: %s", host->name,
-			 strerror(-ret));
-		rte_errno = -ret;
-		goto free_pools;
-	}
 	memset(&lp, 0, sizeof(lp));
+	if (frame_max + RTE_PKTMBUF_HEADROOM > rte_pktmbuf_data_room_size(pool)) {
+		/*
+		 * Larger frames than a header mbuf holds: the port receives
+		 * into mbufs of a whole frame each, so that messages are read
+		 * where they lie. The link takes in no more frames than that
+		 * pool holds (its credits), so a session never starves it.
+		 */
+		rx_pool = rpci_link_rx_pool_create(name, RX_POOL_MBUFS, frame_max,
+						   (int)rte_socket_id());
+		if (rx_pool == NULL) {
+			ret = -rte_errno;
+			snprintf(err, err_len, "cannot create a pool of %u mbufs of %u bytes: %s",
+				 RX_POOL_MBUFS, frame_max, strerror(-ret));
+			goto free_pools;
+		}
+		lp.rx_queue_frames = RTE_MIN(RX_POOL_QUEUE, 2 * l->replay_frames);
+	}
 	memcpy(lp.mac.addr_bytes, host->mac, sizeof(lp.mac.addr_bytes));
-	ret = rpci_port_init(host->port, l->mtu, 1024, pool, &lp.mac, &pi);
+	ret = rpci_port_init(host->port, l->mtu, 1024, rx_pool != NULL ? rx_pool : pool, &lp.mac,
+			     &pi);
 	if (ret < 0) {
 		snprintf(err, err_len, "port %u of host '%s' would not start: %s%s", host->port,
 			 host->name, strerror(-ret),
@@ -66,8 +163,10 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 	}
 	lp.port_id = host->port;
 	lp.ethertype = l->ethertype;
-	lp.crc_payload = l->crc_payload;
+	lp.crc_payload = crc_payload;
 	lp.mtu = l->mtu;
+	lp.frame_max = frame_max;
+	lp.tx_segs_max = pi.tx_segs_max;
 	lp.max_payload = l->max_payload;
 	lp.replay_frames = l->replay_frames;
 	lp.retransmit_us = l->retransmit_us;
@@ -80,6 +179,7 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 	lp.guard_bursts = pi.is_memif;
 	lp.pool = pool;
 	lp.ext_pool = ext_pool;
+	lp.rx_pool = rx_pool;
 	lp.ops = ops;
 	lp.ops_arg = ops_arg;
 	link = rpci_link_create(&lp);
@@ -103,6 +203,10 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		/* The file's injector (rates checked when it was loaded). */
 		rpci_link_set_faults(link, &tx, &rx, l->faults_seed);
 	}
+	LINK_LOG(INFO, "host '%s': port %u (%s, %s): frames of up to %u bytes, max payload %u, "
+		 "CRC over %s", host->name, host->port, pi.driver, port_kind_name(pi.kind),
+		 frame_max, rpci_link_max_payload(link), crc_payload ? "payloads too" :
+		 "headers only");
 	if (info != NULL) {
 		*info = pi;
 	}
@@ -113,5 +217,6 @@ close_port:
 free_pools:
 	rte_mempool_free(pool);
 	rte_mempool_free(ext_pool);
+	rte_mempool_free(rx_pool);
 	return NULL;
 }

@@ -33,7 +33,8 @@ extern int rpci_link_logtype;
 #define LINK_OFF_CREDIT_NP 20
 #define LINK_OFF_CREDIT_CPL 22
 #define LINK_OFF_CRC 24
-#define LINK_OFF_RESERVED 28
+#define LINK_OFF_SPLIT 28
+#define LINK_OFF_RESERVED 30
 
 /* A link header, decoded. */
 struct link_hdr {
@@ -48,6 +49,7 @@ struct link_hdr {
 	uint16_t credit_np;
 	uint16_t credit_cpl;
 	uint32_t crc;
+	uint16_t split_len; /* F_SPLIT: bytes of message headers before the payloads */
 };
 
 /* Why a header was refused (link_hdr_parse()). */
@@ -56,7 +58,7 @@ enum link_hdr_error {
 	LINK_HDR_SHORT,       /* frame shorter than the header or its payload */
 	LINK_HDR_VERSION,     /* unknown version */
 	LINK_HDR_KIND,        /* unknown kind */
-	LINK_HDR_FLAGS,       /* unknown flag bits or reserved field set */
+	LINK_HDR_FLAGS,       /* unknown flag bits, reserved field set, bad split length */
 	LINK_HDR_CRC,         /* CRC mismatch */
 };
 
@@ -70,9 +72,17 @@ enum link_hdr_error {
 void link_hdr_encode(const struct link_hdr *h, uint8_t *buf);
 
 /*
+ * Decode and check the link header at the start of an L2 payload of len
+ * bytes (Ethernet header excluded; buf holds the header, the payload may
+ * lie elsewhere), the CRC left unchecked. Returns LINK_HDR_OK or why it is
+ * refused.
+ */
+enum link_hdr_error link_hdr_decode(const uint8_t *buf, uint32_t len, struct link_hdr *h);
+
+/*
  * Parse and check the link header at the start of an L2 payload of len
- * bytes (Ethernet header excluded), CRC included. Returns LINK_HDR_OK or
- * why it is refused.
+ * contiguous bytes (Ethernet header excluded), CRC included. Returns
+ * LINK_HDR_OK or why it is refused.
  */
 enum link_hdr_error link_hdr_parse(const uint8_t *buf, uint32_t len, struct link_hdr *h);
 

@@ -6,11 +6,110 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_bus.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
+#include <rte_kvargs.h>
 
 #include "link_private.h"
 #include "rpci_port_tcp.h"
+
+/* memif's buffer size, the vdev's bsize (memif's default 2048): a frame must fit one buffer. */
+#define MEMIF_BSIZE_DEFAULT 2048
+
+static uint32_t
+memif_bsize(const struct rte_eth_dev_info *dev_info)
+{
+	const struct rte_devargs *da = dev_info->device != NULL ?
+		rte_dev_devargs(dev_info->device) : NULL;
+	struct rte_kvargs *kv;
+	const char *v;
+	uint32_t bsize = MEMIF_BSIZE_DEFAULT;
+	char *end;
+	unsigned long n;
+
+	if (da == NULL || da->args == NULL || da->args[0] == '\0') {
+		return bsize;
+	}
+	kv = rte_kvargs_parse(da->args, NULL);
+	if (kv == NULL) {
+		return bsize;
+	}
+	v = rte_kvargs_get(kv, "bsize");
+	if (v != NULL) {
+		n = strtoul(v, &end, 10);
+		/* memif itself refused anything else */
+		if (end != v && *end == '\0' && n > 0 && n <= UINT16_MAX) {
+			bsize = (uint32_t)n;
+		}
+	}
+	rte_kvargs_free(kv);
+	return bsize;
+}
+
+int
+rpci_port_info_get(uint16_t port_id, uint32_t mtu, struct rpci_port_info *info)
+{
+	struct rte_eth_dev_info dev_info;
+	const struct rte_bus *bus;
+	int ret;
+
+	if (!rte_eth_dev_is_valid_port(port_id) || info == NULL) {
+		return -ENODEV;
+	}
+	ret = rte_eth_dev_info_get(port_id, &dev_info);
+	if (ret != 0) {
+		return ret;
+	}
+	memset(info, 0, sizeof(*info));
+	snprintf(info->driver, sizeof(info->driver), "%s",
+		 rpci_port_is_tcp(port_id) ? RPCI_PORT_TCP_PREFIX :
+		 dev_info.driver_name ? dev_info.driver_name : "?");
+	/* A TCP port's TX gathers chains into its sendmsg() (port_tcp.c). */
+	info->multi_seg = (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0 ||
+			  rpci_port_is_tcp(port_id);
+	info->is_memif = strstr(info->driver, "memif") != NULL;
+	bus = dev_info.device != NULL ? rte_dev_bus(dev_info.device) : NULL;
+	info->frame_max = RTE_MIN(mtu + RTE_ETHER_HDR_LEN, (uint32_t)RPCI_LINK_FRAME_MAX);
+	info->crc_payload = true;
+	if (rpci_port_is_tcp(port_id)) {
+		/* A stream: frames of any length its framing takes, checksummed by TCP. */
+		info->kind = RPCI_PORT_TCP;
+		info->frame_max = RPCI_LINK_FRAME_MAX;
+		info->crc_payload = false;
+	} else if (info->is_memif) {
+		/*
+		 * Shared memory: no wire, nothing to corrupt frames. memif in
+		 * 22.11 reports a 1518-byte frame, yet copies any frame that
+		 * fits its buffers; one that spans two buffers meets its stale
+		 * MEMIF_DESC_FLAG_NEXT (doc/design.md), so a frame must fit one.
+		 */
+		info->kind = RPCI_PORT_MEMIF;
+		info->frame_max = RTE_MIN(memif_bsize(&dev_info), (uint32_t)RPCI_LINK_FRAME_MAX);
+		info->crc_payload = false;
+	} else if (strstr(info->driver, "af_packet") != NULL) {
+		/* A kernel interface of any kind: its MTU, and our CRC. */
+		info->kind = RPCI_PORT_AF_PACKET;
+	} else if (bus != NULL && strcmp(rte_bus_name(bus), "pci") == 0) {
+		/* A NIC: its MTU; every frame is checked against its Ethernet FCS. */
+		info->kind = RPCI_PORT_PCI;
+		info->crc_payload = false;
+	} else {
+		info->kind = RPCI_PORT_OTHER;
+	}
+	info->tx_segs_max = RPCI_LINK_SEGS_DEFAULT;
+	if (dev_info.tx_desc_lim.nb_mtu_seg_max != 0) {
+		info->tx_segs_max = RTE_MIN(info->tx_segs_max,
+					    (uint32_t)dev_info.tx_desc_lim.nb_mtu_seg_max);
+	}
+	if (dev_info.tx_desc_lim.nb_seg_max != 0) {
+		info->tx_segs_max = RTE_MIN(info->tx_segs_max,
+					    (uint32_t)dev_info.tx_desc_lim.nb_seg_max);
+	}
+	return 0;
+}
 
 int
 rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_mempool *pool,
@@ -83,14 +182,11 @@ rpci_port_init(uint16_t port_id, uint32_t mtu, uint16_t nb_desc, struct rte_memp
 	/* Virtual ports may not filter; ask anyway, failure is harmless. */
 	rte_eth_promiscuous_enable(port_id);
 	if (info != NULL) {
-		memset(info, 0, sizeof(*info));
-		snprintf(info->driver, sizeof(info->driver), "%s",
-			 rpci_port_is_tcp(port_id) ? RPCI_PORT_TCP_PREFIX :
-			 dev_info.driver_name ? dev_info.driver_name : "?");
-		/* A TCP port's TX gathers chains into its sendmsg() (port_tcp.c). */
-		info->multi_seg = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0 ||
-				  rpci_port_is_tcp(port_id);
-		info->is_memif = strstr(info->driver, "memif") != NULL;
+		ret = rpci_port_info_get(port_id, mtu, info);
+		if (ret != 0) {
+			LINK_LOG(ERR, "port %u: cannot get its info: %s", port_id, strerror(-ret));
+			return ret;
+		}
 	}
 	return 0;
 }

@@ -11,10 +11,13 @@
  * A frame is Ethernet II with a configurable EtherType, then a 32-byte link
  * header (version, kind, session, sequence, cumulative ack, credits, payload
  * length, CRC32C), then for DATA frames one or more messages of lib/tlp
- * packed back to back. The link keeps sent DATA frames in a bounded replay
- * buffer until the peer acks them, retransmits on NAK or time-out (go-back-N,
- * as the PCIe data link layer does), drops duplicates, and hands the
- * transaction layer every message exactly once and in order.
+ * packed back to back, or (a "split" frame of attached payloads) their
+ * headers back to back followed by their payloads. Frames may be larger
+ * than the port's MTU where the port carries them (memif, kernel TCP): up to
+ * frame_max bytes, several max_payload messages each. The link keeps sent
+ * DATA frames in a bounded replay buffer until the peer acks them,
+ * retransmits on NAK (selective repeat) or time-out, drops duplicates, and
+ * hands the transaction layer every message exactly once and in order.
  *
  * A session joins two endpoints (a client and one device of a server).
  * The client opens it with rpci_link_open(); the server accepts it in its
@@ -52,6 +55,16 @@ extern "C" {
 #define RPCI_LINK_SESSIONS_MAX 64
 /** Largest body of a control (OPEN, CTRL...) frame. */
 #define RPCI_LINK_CTRL_MAX 1400
+/**
+ * Largest frame (Ethernet header included, no FCS) a link sends or takes:
+ * 65024 bytes (127 x 512) holds 15 messages of 4096 bytes with their headers
+ * and fits an mbuf's 16-bit data room with its headroom.
+ */
+#define RPCI_LINK_FRAME_MAX 65024
+/** Smallest frame_max: an MTU of 576. */
+#define RPCI_LINK_FRAME_MIN 590
+/** Segments of a frame the link builds, unless the port takes fewer. */
+#define RPCI_LINK_SEGS_DEFAULT 32
 
 /** Frame kinds. */
 enum rpci_link_kind {
@@ -82,6 +95,12 @@ enum rpci_link_kind {
  * memif hazard"). Answered by a CLOSE_ACK of session 0.
  */
 #define RPCI_LINK_F_PORT_STOPS 0x0010
+/**
+ * DATA: a split frame. The messages' headers come first, back to back (the
+ * header's split_len bytes), then their payloads in the same order, so that
+ * payloads sent in place from contiguous memory travel as one segment.
+ */
+#define RPCI_LINK_F_SPLIT 0x0020
 
 /**
  * Traffic classes, as in PCIe flow control. A DATA frame carries messages of
@@ -112,6 +131,12 @@ struct rpci_link_open_msg {
 	uint16_t requester_id;   /**< OPEN: the client's id; OPEN_ACK: echoed */
 	uint16_t completer_id;   /**< OPEN_ACK: the device's id */
 	uint16_t max_payload;    /**< largest payload the sender accepts */
+	/**
+	 * Largest frame the sender of this message takes (Ethernet header
+	 * included); 0: its link's MTU frame. Each end sends frames of at most
+	 * the smaller of its own and its peer's.
+	 */
+	uint16_t max_frame;
 	uint32_t replay_frames;  /**< the sender's replay window */
 	/** Frames of each class the sender of this message can take in at once. */
 	uint16_t credits[RPCI_LINK_CLASSES];
@@ -136,6 +161,12 @@ struct rpci_link_stats {
 	uint64_t rx_not_ours;       /**< other EtherType or destination */
 	uint64_t rx_bad_header;     /**< bad version, kind, length */
 	uint64_t rx_bad_crc;        /**< CRC mismatch */
+	/**
+	 * Chained frames dropped because the chain was malformed: segment
+	 * lengths that do not add up to the frame's, or the Ethernet and link
+	 * headers not in the first segment.
+	 */
+	uint64_t rx_bad_chain;
 	uint64_t rx_unknown_session;/**< frame for no session of ours */
 	uint64_t rx_duplicate;      /**< DATA already delivered */
 	uint64_t rx_out_of_order;   /**< DATA past a gap (kept, or dropped beyond the window) */
@@ -152,6 +183,8 @@ struct rpci_link_stats {
 	uint64_t tx_dropped;        /**< frames the port did not take and were dropped */
 	uint64_t no_mbuf;           /**< mbuf allocation failures */
 	uint64_t zero_copy;         /**< payloads attached as external buffers */
+	uint64_t tx_split;          /**< split frames sent (headers first, then payloads) */
+	uint64_t rx_gathered;       /**< message parts that straddled segments, copied to read */
 	uint64_t copied;            /**< payloads copied into frames */
 	uint64_t sessions_dead;     /**< sessions declared dead */
 	/** Faults the built-in injector made, per direction (0 TX, 1 RX). */
@@ -225,6 +258,14 @@ struct rpci_link_params {
 	uint16_t ethertype;           /**< 0 = RPCI_LINK_ETHERTYPE */
 	bool crc_payload;             /**< CRC covers payloads too */
 	uint32_t mtu;                 /**< port MTU (frame payload bytes) */
+	/**
+	 * Largest frame sent and taken, Ethernet header included (no FCS), at
+	 * most RPCI_LINK_FRAME_MAX; 0: mtu + 14. Frames above the MTU need a
+	 * port that carries them (rpci_port_info.frame_max).
+	 */
+	uint32_t frame_max;
+	/** Segments a frame the link builds may have; 0: RPCI_LINK_SEGS_DEFAULT. */
+	uint32_t tx_segs_max;
 	uint32_t max_payload;         /**< TLP max payload; 0 = from the MTU */
 	uint32_t replay_frames;       /**< replay window per session (rounded to a power of 2) */
 	uint32_t rx_queue_frames;     /**< in-order queue per session; 0 = 2 x replay_frames */
@@ -239,8 +280,13 @@ struct rpci_link_params {
 	 * for ports whose PMD may fault when the peer goes away (memif).
 	 */
 	bool guard_bursts;
-	struct rte_mempool *pool;     /**< mbufs for RX and frame headers */
+	struct rte_mempool *pool;     /**< mbufs for frame headers (and RX, without rx_pool) */
 	struct rte_mempool *ext_pool; /**< data-less mbufs for external payloads */
+	/**
+	 * The pool the port receives into, when not pool (frames larger than
+	 * pool's mbufs); freed with a link that owns its port. May be NULL.
+	 */
+	struct rte_mempool *rx_pool;
 	const struct rpci_link_ops *ops;
 	void *ops_arg;
 };
@@ -263,6 +309,24 @@ struct rpci_link_params {
  *   The payload size, or 0 if the MTU is too small for any.
  */
 uint32_t rpci_link_max_payload_for_mtu(uint32_t mtu);
+
+/**
+ * Create the pool a port receives frames of up to frame_max bytes into, one
+ * mbuf each (frames larger than the header pool's mbufs).
+ *
+ * @param name
+ *   Prefix of the pool's name (unique in the process).
+ * @param nb_mbufs
+ *   Number of mbufs.
+ * @param frame_max
+ *   Largest frame, Ethernet header included (at most RPCI_LINK_FRAME_MAX).
+ * @param socket_id
+ *   NUMA socket.
+ * @return
+ *   The pool, or NULL with rte_errno set (EINVAL, ENOMEM, EEXIST).
+ */
+struct rte_mempool *rpci_link_rx_pool_create(const char *name, uint32_t nb_mbufs,
+					     uint32_t frame_max, int socket_id);
 
 /**
  * Create the mempools a link needs, sized from the link parameters.
@@ -342,6 +406,17 @@ struct rpci_link *rpci_link_create_for_host(const struct rpci_conf *conf,
 void rpci_link_free(struct rpci_link *link);
 
 /**
+ * Give the mbufs the link keeps for reuse (header mbufs and mbufs of
+ * payloads sent in place, taken back from acked frames and refilled in
+ * bulk, at most a few dozen) back to their pools: before counting what a
+ * pool has, or to leave more to other users of the pools.
+ *
+ * @param link
+ *   The link.
+ */
+void rpci_link_release_cache(struct rpci_link *link);
+
+/**
  * Do the link's work once: receive a burst, deliver messages in order,
  * answer with acks, run the timers (retransmission, keepalive, dead
  * peers), and send what is queued.
@@ -382,6 +457,17 @@ int rpci_link_flush(struct rpci_link *link);
  *   owns the others.
  */
 uint16_t rpci_link_tx_raw(struct rpci_link *link, struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * Largest frame this link sends and takes (a session may use smaller ones:
+ * the smaller of both ends').
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   Bytes, Ethernet header included.
+ */
+uint32_t rpci_link_frame_max(const struct rpci_link *link);
 
 /**
  * Largest TLP payload this link sends and accepts.
@@ -684,12 +770,79 @@ void *rpci_link_session_priv(const struct rpci_link_session *s);
 int rpci_link_send_ctrl(struct rpci_link *link, const struct rte_ether_addr *dst,
 			const void *body, uint16_t len);
 
+/** Kinds of port, for the defaults that depend on them (doc/configuration.md). */
+enum rpci_port_kind {
+	RPCI_PORT_OTHER = 0,   /**< any other PMD (net_ring, null, tap, pcap...) */
+	RPCI_PORT_MEMIF = 1,   /**< memif: shared memory between two processes */
+	RPCI_PORT_TCP = 2,     /**< rpci's kernel-TCP port (net_rpci_tcp) */
+	RPCI_PORT_AF_PACKET = 3, /**< af_packet: a kernel interface */
+	RPCI_PORT_PCI = 4,     /**< a device on the PCI bus: a NIC */
+};
+
 /** What a port can do, as the link needs it. */
 struct rpci_port_info {
 	char driver[32];  /**< PMD name, e.g. "net_memif" */
 	bool multi_seg;   /**< takes chained mbufs (external payloads) */
 	bool is_memif;    /**< shared-memory port: see rpci_port_quiesce_needed() */
+	enum rpci_port_kind kind;
+	/**
+	 * Largest frame it carries, Ethernet header included (no FCS): a
+	 * memif port's buffer size (its vdev's bsize, 2048 by default; a frame
+	 * must fit one buffer), RPCI_LINK_FRAME_MAX on a TCP port, the MTU's
+	 * frame on the others.
+	 */
+	uint32_t frame_max;
+	/** Segments a frame may have (the PMD's limit, or RPCI_LINK_SEGS_DEFAULT). */
+	uint32_t tx_segs_max;
+	/**
+	 * Whether the link's CRC should cover payloads by default: false
+	 * where something below checks every byte between the two processes
+	 * (memif: shared memory, no wire; TCP: its checksum; a PCI NIC: the
+	 * Ethernet FCS), true where the link cannot tell (af_packet, others).
+	 */
+	bool crc_payload;
 };
+
+/**
+ * What a port can do, without configuring it (it must exist: a vdev of
+ * EAL's, or a TCP port made by rpci_port_tcp_create()).
+ *
+ * @param port_id
+ *   The port.
+ * @param mtu
+ *   The MTU it will have (its frame is frame_max where nothing larger fits).
+ * @param info
+ *   Filled.
+ * @return
+ *   0, -ENODEV (no such port), or the error of rte_eth_dev_info_get().
+ */
+int rpci_port_info_get(uint16_t port_id, uint32_t mtu, struct rpci_port_info *info);
+
+/**
+ * The frame size and payload CRC a host's link uses on its port: the host's
+ * own setting, else the file's link setting, else the port kind's default
+ * (rpci_port_info).
+ *
+ * @param conf
+ *   The deployment.
+ * @param host
+ *   The host.
+ * @param info
+ *   Its port (rpci_port_info_get()).
+ * @param frame_max
+ *   Set to the largest frame, Ethernet header included.
+ * @param crc_payload
+ *   Set to whether the CRC covers payloads.
+ * @param err
+ *   Receives a message on failure.
+ * @param err_len
+ *   Size of err.
+ * @return
+ *   0, or -EINVAL: the file asks for frames the port does not carry.
+ */
+int rpci_link_host_frame(const struct rpci_conf *conf, const struct rpci_conf_host *host,
+			 const struct rpci_port_info *info, uint32_t *frame_max, bool *crc_payload,
+			 char *err, size_t err_len);
 
 /**
  * Configure and start a port for the link: one RX and one TX queue, the

@@ -33,8 +33,12 @@ struct rte_mempool;
 /** The name prefix of a kernel-TCP port's vdev string (the file's, lib/conf). */
 #define RPCI_PORT_TCP_PREFIX RPCI_CONF_TCP_VDEV_PREFIX
 
-/** Longest frame a TCP port carries (Ethernet header included; MTU 9600 fits). */
-#define RPCI_PORT_TCP_FRAME_MAX 16384
+/**
+ * Longest frame a TCP port carries (Ethernet header included): the link's
+ * largest (RPCI_LINK_FRAME_MAX, 65024 bytes); a longer length prefix, which
+ * the 2 bytes could say, is a broken stream.
+ */
+#define RPCI_PORT_TCP_FRAME_MAX 65024
 
 /** Counters of a TCP port. */
 struct rpci_port_tcp_stats {

@@ -6,10 +6,13 @@
  * The input is the L2 payload of a frame (the Ethernet header taken off), as
  * link_hdr_parse() gets it. A header that parses must encode back to the
  * same bytes with the same CRC32C, which must also equal a bitwise reference
- * CRC32C, and flipping any one bit the CRC covers must make it refused. The
- * body of an OPEN or OPEN_ACK, and the whole input too, go through
- * link_open_msg_decode(): what decodes must encode back to the same fixed
- * fields, with a printable, NUL-terminated reason.
+ * CRC32C, and flipping any one bit the CRC covers must make it refused; a
+ * split frame's split length lies within its payload. link_hdr_decode()
+ * (the header alone, for frames in segments) must agree with the parse but
+ * for the CRC. The body of an OPEN or OPEN_ACK, and the whole input too, go
+ * through link_open_msg_decode(): what decodes must encode back to the same
+ * fixed fields, with a printable, NUL-terminated reason and a max_frame of 0
+ * or RPCI_LINK_FRAME_MIN..RPCI_LINK_FRAME_MAX.
  */
 
 #include <errno.h>
@@ -56,7 +59,8 @@ hdr_equal(const struct link_hdr *a, const struct link_hdr *b)
 	return a->version == b->version && a->kind == b->kind && a->flags == b->flags &&
 	       a->session == b->session && a->seq == b->seq && a->ack == b->ack &&
 	       a->payload_len == b->payload_len && a->credit_p == b->credit_p &&
-	       a->credit_np == b->credit_np && a->credit_cpl == b->credit_cpl && a->crc == b->crc;
+	       a->credit_np == b->credit_np && a->credit_cpl == b->credit_cpl && a->crc == b->crc &&
+	       a->split_len == b->split_len;
 }
 
 static bool
@@ -93,6 +97,8 @@ check_open_msg(const uint8_t *buf, uint32_t len)
 		return;
 	}
 	FUZZ_CHECK(m.status <= 0 && m.status >= -4095);
+	FUZZ_CHECK(m.max_frame == 0 ||
+		   (m.max_frame >= RPCI_LINK_FRAME_MIN && m.max_frame <= RPCI_LINK_FRAME_MAX));
 	n = strnlen(m.reason, sizeof(m.reason));
 	FUZZ_CHECK(n < sizeof(m.reason));
 	FUZZ_CHECK(n == strnlen((const char *)buf + OPEN_REASON_OFF, sizeof(m.reason) - 1));
@@ -137,8 +143,14 @@ check_parsed(const uint8_t *data, uint32_t len, const struct link_hdr *h)
 	FUZZ_CHECK(h->version == RPCI_LINK_VERSION);
 	FUZZ_CHECK(h->kind >= RPCI_LINK_DATA && h->kind <= RPCI_LINK_CLOSE_ACK);
 	FUZZ_CHECK((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK |
-				 RPCI_LINK_F_KEPT)) == 0);
+				 RPCI_LINK_F_KEPT | RPCI_LINK_F_SPLIT)) == 0);
 	FUZZ_CHECK(!(h->flags & RPCI_LINK_F_KEPT) || h->kind == RPCI_LINK_NAK);
+	if (h->flags & RPCI_LINK_F_SPLIT) {
+		FUZZ_CHECK(h->kind == RPCI_LINK_DATA && h->split_len >= 1 &&
+			   h->split_len <= h->payload_len);
+	} else {
+		FUZZ_CHECK(h->split_len == 0);
+	}
 	FUZZ_CHECK(((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT) <
 		   RPCI_LINK_CLASSES);
 	FUZZ_CHECK((uint32_t)h->payload_len <= len - RPCI_LINK_HDR_LEN);
@@ -197,6 +209,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err = link_hdr_parse(data, len, &h);
 	FUZZ_CHECK(parse_result_known(err));
+	{
+		/* The header alone: the same verdict, the CRC aside, and the same fields. */
+		struct link_hdr hd;
+		enum link_hdr_error derr = link_hdr_decode(data, len, &hd);
+
+		FUZZ_CHECK(derr == err || (err == LINK_HDR_CRC && derr == LINK_HDR_OK));
+		if (err == LINK_HDR_OK) {
+			FUZZ_CHECK(hdr_equal(&hd, &h));
+		}
+	}
 	if (len < RPCI_LINK_HDR_LEN) {
 		FUZZ_CHECK(err == LINK_HDR_SHORT);
 	}

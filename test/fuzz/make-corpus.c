@@ -378,6 +378,9 @@ struct frame {
 
 /* Class of the next DATA frame sealed (enum rpci_link_class). */
 static uint16_t g_class;
+/* Split length of the next frame sealed, and whether its flag is set. */
+static uint16_t g_split_len;
+static bool g_split_flag;
 
 /* Header + payload, sealed as frame_seal() does, then padded to min_len with zeros. */
 static void
@@ -394,6 +397,10 @@ seal(struct frame *f, uint8_t kind, uint32_t session, uint32_t seq, uint32_t ack
 	if (kind == RPCI_LINK_DATA) {
 		h.flags |= (uint16_t)(g_class << RPCI_LINK_F_CLASS_SHIFT);
 	}
+	if (g_split_flag) {
+		h.flags |= RPCI_LINK_F_SPLIT;
+	}
+	h.split_len = g_split_len;
 	h.credit_p = 64;
 	h.credit_np = 32;
 	h.credit_cpl = 128;
@@ -439,6 +446,7 @@ mk_open(struct rpci_link_open_msg *m, int32_t status, const char *reason)
 	m->requester_id = 0x0100;
 	m->completer_id = status == 0 ? 0x0200 : 0;
 	m->max_payload = 1408;
+	m->max_frame = 1514;
 	m->replay_frames = 512;
 	m->credits[RPCI_LINK_CLASS_P] = 256;
 	m->credits[RPCI_LINK_CLASS_NP] = 64;
@@ -496,6 +504,35 @@ make_link(void)
 	add_cpls(&b, &t, 64, 0);
 	seal(&f, RPCI_LINK_DATA, 7, 103, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
 	put_frame("data-completions", &f);
+	/* A split frame: two MWr headers (24 bytes each), then their payloads. */
+	g_class = RPCI_LINK_CLASS_P;
+	b.len = 0;
+	t = mk_mem(RPCI_TLP_MWR, 0x200000, 64, 0);
+	b.len += (size_t)rpci_tlp_encode(&t, b.buf + b.len, sizeof(b.buf) - b.len);
+	t = mk_mem(RPCI_TLP_MWR, 0x200040, 128, 0);
+	b.len += (size_t)rpci_tlp_encode(&t, b.buf + b.len, sizeof(b.buf) - b.len);
+	memset(b.buf + b.len, 0x5a, 64 + 128);
+	b.len += 64 + 128;
+	g_split_flag = true;
+	g_split_len = 2 * RPCI_TLP_HDR_MEM_LEN;
+	seal(&f, RPCI_LINK_DATA, 7, 110, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("data-split", &f);
+	seal(&f, RPCI_LINK_DATA, 7, 111, 99, b.buf, (uint16_t)b.len, false, PAD_MIN);
+	put_frame("data-split-crc-header-only", &f);
+	g_split_len = (uint16_t)(b.len + 1);
+	seal(&f, RPCI_LINK_DATA, 7, 112, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("bad-split-too-long", &f);
+	g_split_len = 0;
+	seal(&f, RPCI_LINK_DATA, 7, 113, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("bad-split-empty", &f);
+	g_split_len = 24;
+	seal(&f, RPCI_LINK_ACK, 7, 0, 99, NULL, 0, true, PAD_MIN);
+	put_frame("bad-split-ack", &f);
+	g_split_flag = false;
+	seal(&f, RPCI_LINK_DATA, 7, 114, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
+	put_frame("bad-split-no-flag", &f);
+	g_split_len = 0;
+
 	g_class = RPCI_LINK_CLASSES; /* no such class */
 	seal(&f, RPCI_LINK_DATA, 7, 104, 99, b.buf, (uint16_t)b.len, true, PAD_MIN);
 	put_frame("bad-class", &f);
@@ -525,9 +562,15 @@ make_link(void)
 	body[30] = 0x07; /* a control character in the reason: shown as '?' */
 	write_file("link_hdr", "open-body-unprintable", body, sizeof(body));
 	body[30] = 'i';
-	body[22] = 1; /* reserved */
-	write_file("link_hdr", "open-body-reserved", body, sizeof(body));
-	body[22] = 0;
+	body[22] = 0xfe; /* the largest frame: 65024 */
+	body[23] = 0x00;
+	write_file("link_hdr", "open-body-max-frame", body, sizeof(body));
+	body[22] = 0x01; /* 256: too small */
+	write_file("link_hdr", "open-body-max-frame-small", body, sizeof(body));
+	body[22] = 0xff; /* 65280: too large */
+	write_file("link_hdr", "open-body-max-frame-large", body, sizeof(body));
+	body[22] = 0x05; /* 1514 again */
+	body[23] = 0xea;
 	body[16] = 0x80; /* P credits 2^15 and more */
 	write_file("link_hdr", "open-body-credits", body, sizeof(body));
 	body[16] = 0x01;
@@ -555,7 +598,7 @@ make_link(void)
 	f.buf[LINK_OFF_FLAGS + 1] |= 0x02;
 	put_frame("bad-flags", &f);
 	seal(&f, RPCI_LINK_ACK, 7, 0, 100, NULL, 0, true, PAD_MIN);
-	f.buf[LINK_OFF_RESERVED + 2] = 1;
+	f.buf[LINK_OFF_RESERVED + 1] = 1;
 	put_frame("bad-reserved", &f);
 	seal(&f, RPCI_LINK_CTRL, 0, 0, 0, ctrl, (uint16_t)strlen(ctrl), true, 0);
 	f.len -= 3;
@@ -631,7 +674,13 @@ static const struct {
 	{ "link-dead-before-keepalive", "dead_ms = 3000;", "dead_ms = 50;" },
 	{ "link-unknown-setting", "burst = 32;", "burst = 32;\n    bursts = 1;" },
 	{ "link-ethertype-low", "ethertype = 0x88B5;", "ethertype = 0x0100;" },
-	{ "link-crc-not-bool", "crc_payload = true;", "crc_payload = 1;" },
+	{ "link-crc-not-bool", "mtu = 1500;", "crc_payload = 1;\n    mtu = 1500;" },
+	{ "link-crc-on", "mtu = 1500;", "crc_payload = true;\n    mtu = 1500;" },
+	{ "link-frame-max", "mtu = 1500;", "frame_max = 9014;\n    mtu = 1500;" },
+	{ "link-frame-max-small", "mtu = 1500;", "frame_max = 100;\n    mtu = 1500;" },
+	{ "link-frame-max-large", "mtu = 1500;", "frame_max = 65025;\n    mtu = 1500;" },
+	{ "host-frame-max", "port = 0;",
+	  "port = 0;\n        frame_max = 4200; crc_payload = true;" },
 	{ "link-mbufs-int64", "mbufs = 8191;", "mbufs = 8191L;" },
 	{ "link-not-group", "link = {", "link = 1;\nlink_old = {" },
 	{ "syntax-error", "link = {", "link = {{" },

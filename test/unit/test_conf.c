@@ -232,7 +232,9 @@ test_pair_file(void)
 	CU_ASSERT_STRING_EQUAL(conf->path, g_pair_path);
 
 	CU_ASSERT_EQUAL(conf->link.ethertype, 0x88B5);
-	CU_ASSERT_TRUE(conf->link.crc_payload);
+	/* frame size and payload CRC: memif's own (doc/configuration.md) */
+	CU_ASSERT_FALSE(conf->link.crc_payload_set);
+	CU_ASSERT_EQUAL(conf->link.frame_max, 0);
 	CU_ASSERT_EQUAL(conf->link.mtu, 1500);
 	CU_ASSERT_EQUAL(conf->link.max_payload, 0);
 	CU_ASSERT_EQUAL(conf->link.replay_frames, 512);
@@ -262,7 +264,8 @@ test_pair_file(void)
 	CU_ASSERT_STRING_EQUAL(srv->eal.log_level, "");
 	CU_ASSERT_EQUAL_FATAL(srv->eal.nb_vdevs, 1);
 	CU_ASSERT_STRING_EQUAL(srv->eal.vdevs[0],
-			       "net_memif0,role=server,socket=/tmp/rpci-pair.sock,id=0");
+			       "net_memif0,role=server,socket=/tmp/rpci-pair.sock,id=0,"
+			       "bsize=65024");
 	CU_ASSERT_EQUAL(srv->eal.nb_extra, 0);
 	CU_ASSERT_STRING_EQUAL(srv->server, "");
 	CU_ASSERT_STRING_EQUAL(srv->device, "");
@@ -298,7 +301,8 @@ test_pair_file(void)
 	CU_ASSERT_STRING_EQUAL(cli->eal.log_level, "");
 	CU_ASSERT_EQUAL_FATAL(cli->eal.nb_vdevs, 1);
 	CU_ASSERT_STRING_EQUAL(cli->eal.vdevs[0],
-			       "net_memif0,role=client,socket=/tmp/rpci-pair.sock,id=0");
+			       "net_memif0,role=client,socket=/tmp/rpci-pair.sock,id=0,"
+			       "bsize=65024");
 	CU_ASSERT_EQUAL(cli->eal.nb_extra, 0);
 	CU_ASSERT_STRING_EQUAL(cli->server, "server0");
 	CU_ASSERT_STRING_EQUAL(cli->device, "vgpu0");
@@ -329,12 +333,12 @@ test_pair_eal_argv(void)
 	argv = rpci_conf_eal_argv(&conf->hosts[0], "rpci-server", 0, NULL, &argc);
 	CHECK_ARGV(argv, argc, "rpci-server", "-l", "0", "-m", "256", "--no-huge", "--no-pci",
 		   "--file-prefix", "rpci-server0", "--vdev",
-		   "net_memif0,role=server,socket=/tmp/rpci-pair.sock,id=0");
+		   "net_memif0,role=server,socket=/tmp/rpci-pair.sock,id=0,bsize=65024");
 	rpci_conf_eal_argv_free(argv);
 	argv = rpci_conf_eal_argv(&conf->hosts[1], "app", 0, NULL, &argc);
 	CHECK_ARGV(argv, argc, "app", "-l", "1", "-m", "256", "--no-huge", "--no-pci",
 		   "--file-prefix", "rpci-client0", "--vdev",
-		   "net_memif0,role=client,socket=/tmp/rpci-pair.sock,id=0");
+		   "net_memif0,role=client,socket=/tmp/rpci-pair.sock,id=0,bsize=65024");
 	rpci_conf_eal_argv_free(argv);
 	rpci_conf_free(conf);
 }
@@ -355,7 +359,10 @@ test_minimal_defaults(void)
 	CU_ASSERT_FATAL(conf != NULL);
 	CU_ASSERT_STRING_EQUAL(conf->path, T_NAME);
 	CU_ASSERT_EQUAL(conf->link.ethertype, 0x88B5);
-	CU_ASSERT_TRUE(conf->link.crc_payload);
+	CU_ASSERT_FALSE(conf->link.crc_payload_set);
+	CU_ASSERT_EQUAL(conf->link.frame_max, 0);
+	CU_ASSERT_FALSE(conf->hosts[0].crc_payload_set);
+	CU_ASSERT_EQUAL(conf->hosts[0].frame_max, 0);
 	CU_ASSERT_EQUAL(conf->link.mtu, 1500);
 	CU_ASSERT_EQUAL(conf->link.max_payload, 0);
 	CU_ASSERT_EQUAL(conf->link.replay_frames, 512);
@@ -420,7 +427,8 @@ test_good_values(void)
 
 	conf = load(text2(4, "roles = [ \"server\", \"client\", \"selector\" ]; server = \"s0\";",
 			  32, "link = { mtu = 9600; max_payload = 4096; ethertype = 0x0600; "
-			  "crc_payload = false; keepalive_ms = 10; dead_ms = 11; mbufs = 1023; }"));
+			  "crc_payload = false; keepalive_ms = 10; dead_ms = 11; mbufs = 1023; "
+			  "frame_max = 9014; }"));
 	if (conf == NULL) {
 		fprintf(stderr, "\n  %s\n", g_err);
 	}
@@ -431,6 +439,8 @@ test_good_values(void)
 	CU_ASSERT_EQUAL(conf->link.max_payload, 4096);
 	CU_ASSERT_EQUAL(conf->link.ethertype, 0x0600);
 	CU_ASSERT_FALSE(conf->link.crc_payload);
+	CU_ASSERT_TRUE(conf->link.crc_payload_set);
+	CU_ASSERT_EQUAL(conf->link.frame_max, 9014);
 	CU_ASSERT_EQUAL(conf->link.dead_ms, 11);
 	CU_ASSERT_EQUAL(conf->link.mbufs, 1023);
 	rpci_conf_free(conf);
@@ -622,6 +632,14 @@ test_link_range(void)
 	EXPECT_ERR(text1(32, "link = { sleep_max_us = 100001; };"), 32, "'sleep_max_us' 100001");
 	EXPECT_ERR(text1(32, "link = { spin_polls = -1; };"), 32, "'spin_polls' -1");
 	EXPECT_ERR(text1(32, "link = { copy_threshold = 4097; };"), 32, "'copy_threshold' 4097");
+	EXPECT_ERR(text1(32, "link = { frame_max = 589; };"), 32,
+		   "'frame_max' 589 must be 0 (the port's own) or 590..65024");
+	EXPECT_ERR(text1(32, "link = { frame_max = 65025; };"), 32,
+		   "'frame_max' 65025 is out of range (0..65024)");
+	EXPECT_ERR(text1(6, "frame_max = 100;"), 6,
+		   "host 's0': 'frame_max' 100 must be 0 (the port's own) or 590..65024");
+	EXPECT_ERR(text1(29, "crc_payload = 0;"), 29,
+		   "host 'c0': 'crc_payload' must be a boolean");
 	/* dead_ms must exceed keepalive_ms: reported at dead_ms, else at keepalive_ms */
 	EXPECT_ERR(text2(32, "link = {", 33, "keepalive_ms = 100; dead_ms = 100; };"), 33,
 		   "'dead_ms' (100) must be greater than 'keepalive_ms' (100)");
@@ -739,6 +757,19 @@ test_selector_section(void)
 	conf = load(text1(6, "        console = \"/run/rpci/s0.sock\";"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
 	CU_ASSERT_STRING_EQUAL(conf->hosts[0].console, "/run/rpci/s0.sock");
+	rpci_conf_free(conf);
+	/* a host's own frame size and payload CRC, over the link section's */
+	conf = load(text2(6, "frame_max = 65024; crc_payload = true;", 32,
+			  "link = { frame_max = 1514; crc_payload = false; };"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CU_ASSERT_EQUAL(conf->hosts[0].frame_max, 65024);
+	CU_ASSERT_TRUE(conf->hosts[0].crc_payload_set);
+	CU_ASSERT_TRUE(conf->hosts[0].crc_payload);
+	CU_ASSERT_EQUAL(conf->hosts[1].frame_max, 0);
+	CU_ASSERT_FALSE(conf->hosts[1].crc_payload_set);
+	CU_ASSERT_EQUAL(conf->link.frame_max, 1514);
+	CU_ASSERT_TRUE(conf->link.crc_payload_set);
+	CU_ASSERT_FALSE(conf->link.crc_payload);
 	rpci_conf_free(conf);
 }
 

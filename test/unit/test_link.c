@@ -41,11 +41,13 @@
 #define ETH_LEN ((uint32_t)sizeof(struct rte_ether_hdr))
 #define L2_HDRS (ETH_LEN + RPCI_LINK_HDR_LEN)
 #define MTU 1500
+/* The pools' MTU: room for the headers and a 4096-byte message. */
+#define POOL_MTU (RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN + RPCI_TLP_MAX_PAYLOAD)
 #define MAX_PAYLOAD 1408
 #define COPY_THRESHOLD 256
 #define NB_MBUFS 8191
 #define RING_SIZE 4096
-#define PATTERN_LEN 16384
+#define PATTERN_LEN (1u << 20)
 #define PLAN_MAX 6000
 #define REQ_ID 0x0100
 #define FUNCTION 3
@@ -203,7 +205,10 @@ test_hdr_roundtrip(void)
 		CU_ASSERT_EQUAL(buf[LINK_OFF_CREDIT_NP], 0x21);
 		CU_ASSERT_EQUAL(buf[LINK_OFF_CREDIT_CPL + 1], 0x32);
 		CU_ASSERT_EQUAL(get_be32(buf + LINK_OFF_CRC), 0);
-		CU_ASSERT_EQUAL(get_be32(buf + LINK_OFF_RESERVED), 0);
+		CU_ASSERT_EQUAL(buf[LINK_OFF_SPLIT], 0);
+		CU_ASSERT_EQUAL(buf[LINK_OFF_SPLIT + 1], 0);
+		CU_ASSERT_EQUAL(buf[LINK_OFF_RESERVED], 0);
+		CU_ASSERT_EQUAL(buf[LINK_OFF_RESERVED + 1], 0);
 
 		hdr_seal(buf, &h);
 		memset(&out, 0xff, sizeof(out));
@@ -230,6 +235,7 @@ test_hdr_roundtrip(void)
 	h.kind = RPCI_LINK_ACK;
 	h.flags = 0;
 	h.payload_len = 0;
+	h.split_len = 0;
 	hdr_seal(buf, &h);
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, RPCI_LINK_HDR_LEN, &out), LINK_HDR_OK);
 	CU_ASSERT_EQUAL(out.session, UINT32_MAX);
@@ -431,7 +437,7 @@ test_hdr_refused(void)
 	h.flags = RPCI_LINK_F_CRC_PAYLOAD;
 
 	/* Reserved field not zero (the CRC covers it and is right). */
-	for (len = 0; len < 4; len++) {
+	for (len = 0; len < 2; len++) {
 		hdr_seal(buf, &h);
 		buf[LINK_OFF_RESERVED + len] = 0x40;
 		put_be32(buf + LINK_OFF_CRC, hdr_crc(buf, h.flags, h.payload_len));
@@ -439,6 +445,38 @@ test_hdr_refused(void)
 	}
 	hdr_seal(buf, &h);
 	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_OK);
+
+	/* A split length without the flag, or the flag with none or too much. */
+	h.kind = RPCI_LINK_DATA;
+	h.flags = RPCI_LINK_F_CRC_PAYLOAD;
+	h.split_len = 1;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.flags = RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_SPLIT;
+	h.split_len = 0;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.split_len = (uint16_t)(h.payload_len + 1);
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.split_len = h.payload_len;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_OK);
+	CU_ASSERT_EQUAL(out.split_len, h.payload_len);
+	CU_ASSERT_EQUAL(out.flags, RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_SPLIT);
+	h.split_len = 16;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_OK);
+	CU_ASSERT_EQUAL(out.split_len, 16);
+	/* The CRC covers the split length. */
+	buf[LINK_OFF_SPLIT + 1] ^= 1;
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_CRC);
+	/* Only DATA frames are split. */
+	h.kind = RPCI_LINK_ACK;
+	hdr_seal(buf, &h);
+	CU_ASSERT_EQUAL(link_hdr_parse(buf, sizeof(buf), &out), LINK_HDR_FLAGS);
+	h.split_len = 0;
+	h.flags = RPCI_LINK_F_CRC_PAYLOAD;
 }
 
 static void
@@ -701,12 +739,16 @@ static uint32_t g_filtered;
 /* Plan of messages: message i is an MWr of g_plan_len[i] bytes from g_pattern + g_plan_off[i]. */
 static uint8_t g_pattern[PATTERN_LEN] __rte_aligned(64);
 static uint16_t g_plan_len[PLAN_MAX];
-static uint16_t g_plan_off[PLAN_MAX];
+static uint32_t g_plan_off[PLAN_MAX];
 static uint32_t g_plan_n;
 
 static uint64_t
 plan_addr(uint32_t i)
 {
+	/* A message too long for the offset inside its 4 KiB page starts on it. */
+	if (g_plan_len[i] > 4096 - 6 * 64) {
+		return 0x100000000ull + ((uint64_t)i << 12);
+	}
 	return 0x100000000ull + ((uint64_t)i << 12) + (i % 7) * 64;
 }
 
@@ -738,7 +780,7 @@ plan_make(uint32_t n, uint32_t seed)
 			break;
 		}
 		g_plan_len[i] = (uint16_t)len;
-		g_plan_off[i] = (uint16_t)((rng() % (PATTERN_LEN - MAX_PAYLOAD)) & ~3u);
+		g_plan_off[i] = (rng() % (PATTERN_LEN - MAX_PAYLOAD)) & ~3u;
 	}
 	/* The edges. */
 	if (n >= 4) {
@@ -759,7 +801,7 @@ plan_fixed(uint32_t n, uint16_t len)
 	CU_ASSERT_FATAL(n <= PLAN_MAX);
 	for (i = 0; i < n; i++) {
 		g_plan_len[i] = len;
-		g_plan_off[i] = (uint16_t)((i * 68) % (PATTERN_LEN - MAX_PAYLOAD));
+		g_plan_off[i] = (i * 68) % (PATTERN_LEN - MAX_PAYLOAD);
 	}
 	g_plan_n = n;
 }
@@ -936,7 +978,7 @@ frame_ref(struct rte_mbuf *m)
 	}
 }
 
-static uint8_t g_scratch[4096];
+static uint8_t g_scratch[RPCI_LINK_FRAME_MAX];
 
 /* Copy a frame (maybe chained) to g_scratch and parse its link header. */
 static enum link_hdr_error
@@ -1616,8 +1658,10 @@ ordered_run(bool crc_payload, uint32_t copy_threshold, uint32_t replay, uint32_t
 	CHECK_EQ(ss.rx_data, sc.tx_data);
 	CHECK_EQ(seq, sc.tx_data);
 	if (copy_threshold == 0) {
+		/* Every payload in place: split frames, several messages in most. */
 		CHECK_EQ(sc.zero_copy, n);
-		CHECK_EQ(sc.tx_data, n);
+		CHECK_EQ(sc.tx_split, sc.tx_data);
+		CU_ASSERT(sc.tx_data < n);
 	} else {
 		CU_ASSERT(sc.tx_msgs > sc.tx_data); /* small messages share frames */
 		CU_ASSERT(sc.zero_copy > 0);
@@ -2795,6 +2839,683 @@ test_no_mbuf_leak(void)
 
 /* ---------------------------------------------------------------- harness */
 
+/* ============================================================= large frames */
+
+/* Links whose frames may be as large as a link's can be. */
+static struct rpci_link_params
+params_big(bool server)
+{
+	struct rpci_link_params p = params_make(server);
+
+	p.frame_max = RPCI_LINK_FRAME_MAX;
+	return p;
+}
+
+/* Message i: len bytes at g_pattern + i * stride (contiguous when stride is len). */
+static void
+plan_strided(uint32_t n, uint16_t len, uint32_t stride)
+{
+	uint32_t i;
+
+	CU_ASSERT_FATAL(n <= PLAN_MAX && (uint64_t)n * stride <= PATTERN_LEN);
+	for (i = 0; i < n; i++) {
+		g_plan_len[i] = len;
+		g_plan_off[i] = i * stride;
+	}
+	g_plan_n = n;
+}
+
+/*
+ * The client's frames as they cross the wire: how many DATA frames (each
+ * sequence number once: the filter may see a frame again while it waits in
+ * the ring), how many split, the longest, the most segments.
+ */
+static bool g_wire_started;
+static uint32_t g_wire_next_seq;
+static uint32_t g_wire_frames;
+static uint32_t g_wire_data;
+static uint32_t g_wire_split;
+static uint32_t g_wire_max_len;
+static uint32_t g_wire_max_segs;
+
+/* Decode the link header of a frame of any length, reading only its headers. */
+static enum link_hdr_error
+frame_hdr(const struct rte_mbuf *m, struct link_hdr *h)
+{
+	uint8_t buf[L2_HDRS];
+	const uint8_t *p;
+
+	if (m->pkt_len < L2_HDRS) {
+		return LINK_HDR_SHORT;
+	}
+	p = rte_pktmbuf_read(m, 0, L2_HDRS, buf);
+	return link_hdr_decode(p + ETH_LEN, m->pkt_len - ETH_LEN, h);
+}
+
+static void
+watch_reset(void)
+{
+	g_wire_frames = g_wire_data = g_wire_split = g_wire_max_len = g_wire_max_segs = 0;
+	g_wire_started = false;
+}
+
+static void
+watch_frames(void)
+{
+	struct rte_mbuf *m[64];
+	struct link_hdr h;
+	unsigned int n, i;
+
+	n = rte_ring_dequeue_burst(g_ring_cs, (void **)m, RTE_DIM(m), NULL);
+	for (i = 0; i < n; i++) {
+		g_wire_frames++;
+		g_wire_max_len = RTE_MAX(g_wire_max_len, m[i]->pkt_len);
+		g_wire_max_segs = RTE_MAX(g_wire_max_segs, (uint32_t)m[i]->nb_segs);
+		if (frame_hdr(m[i], &h) == LINK_HDR_OK && h.kind == RPCI_LINK_DATA &&
+		    (!g_wire_started || h.seq == g_wire_next_seq)) {
+			g_wire_started = true;
+			g_wire_next_seq = h.seq + 1;
+			g_wire_data++;
+			if (h.flags & RPCI_LINK_F_SPLIT) {
+				g_wire_split++;
+			}
+		}
+	}
+	if (n > 0 && rte_ring_enqueue_bulk(g_ring_cs, (void **)m, n, NULL) != n) {
+		CU_FAIL("ring full");
+		for (i = 0; i < n; i++) {
+			rte_pktmbuf_free(m[i]);
+		}
+	}
+}
+
+/* Send the plan, pump until it is all delivered and acked, check it arrived intact. */
+static void
+plan_deliver(struct rpci_link_session *s, uint32_t n)
+{
+	CU_ASSERT_EQUAL(send_plan(s, 0, n, true), 0);
+	CU_ASSERT(pump_until_delivered(s, n, 5000));
+	pump_for(5);
+	check_delivered(n);
+}
+
+/*
+ * Payloads sent in place from contiguous memory travel as split frames of
+ * 15 messages of 4096 bytes: the headers in one segment, the 60 KiB of
+ * payloads in one more.
+ */
+static void
+test_large_split_frames(void)
+{
+	struct rpci_link_params pc = params_big(false);
+	struct rpci_link_params ps = params_big(true);
+	const uint32_t per = (RPCI_LINK_FRAME_MAX - L2_HDRS) /
+			     (RPCI_TLP_HDR_MEM_LEN + RPCI_TLP_MAX_PAYLOAD);
+	struct rpci_link_open_msg ack;
+	struct rpci_link_session *s;
+	struct rpci_link_stats sc, ss;
+
+	CHECK_EQ(per, 15);
+	env_start_with(&pc, &ps);
+	CHECK_EQ(rpci_link_frame_max(g_cl), RPCI_LINK_FRAME_MAX);
+	CHECK_EQ(rpci_link_max_payload(g_cl), RPCI_TLP_MAX_PAYLOAD);
+	s = session_open(&ack);
+	CHECK_EQ(ack.max_frame, RPCI_LINK_FRAME_MAX);
+	CHECK_EQ(g_srv.open_req.max_frame, RPCI_LINK_FRAME_MAX);
+	plan_strided(10 * per, RPCI_TLP_MAX_PAYLOAD, RPCI_TLP_MAX_PAYLOAD);
+	watch_reset();
+	g_filter = watch_frames;
+	plan_deliver(s, 10 * per);
+	rpci_link_stats_get(g_cl, &sc);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(sc.tx_data, 10);
+	CHECK_EQ(sc.tx_split, 10);
+	CHECK_EQ(sc.zero_copy, 10 * per);
+	CHECK_EQ(g_wire_data, 10);
+	CHECK_EQ(g_wire_split, 10);
+	CHECK_EQ(g_wire_max_segs, 2);
+	CHECK_EQ(g_wire_max_len, L2_HDRS + per * (RPCI_TLP_HDR_MEM_LEN + RPCI_TLP_MAX_PAYLOAD));
+	/* Headers in one segment, payloads in the next: nothing to gather. */
+	CHECK_EQ(ss.rx_gathered, 0);
+	CHECK_EQ(ss.rx_msgs, 10 * per);
+	CHECK_EQ(ss.rx_bad_chain + ss.rx_malformed_msg + ss.rx_bad_crc, 0);
+
+	/* The same, 2 KiB apart: a segment per payload, at most tx_segs_max. */
+	env_stop();
+	pc.tx_segs_max = 4;
+	env_start_with(&pc, &ps);
+	s = session_open(NULL);
+	plan_strided(30, RPCI_TLP_MAX_PAYLOAD, RPCI_TLP_MAX_PAYLOAD + 2048);
+	watch_reset();
+	g_filter = watch_frames;
+	plan_deliver(s, 30);
+	rpci_link_stats_get(g_cl, &sc);
+	CHECK_EQ(sc.tx_data, 10);
+	CHECK_EQ(g_wire_max_segs, 4);
+	env_stop();
+}
+
+/* Small messages, copied, and payloads in place mixed, in frames up to 64 KiB. */
+static void
+test_large_mixed(void)
+{
+	struct rpci_link_params pc = params_big(false);
+	struct rpci_link_params ps = params_big(true);
+	struct rpci_link_session *s;
+	struct rpci_link_stats sc, ss;
+	struct rpci_tlp m;
+	uint32_t i;
+
+	env_start_with(&pc, &ps);
+	s = session_open(NULL);
+	plan_make(2000, 77);
+	/* and every tenth message a full 4096 bytes, copied or in place */
+	for (i = 5; i < 2000; i += 10) {
+		g_plan_len[i] = RPCI_TLP_MAX_PAYLOAD;
+	}
+	watch_reset();
+	g_filter = watch_frames;
+	for (i = 0; i < 2000; i++) {
+		int ret;
+		uint64_t t0 = rte_get_timer_cycles();
+
+		plan_msg(i, &m);
+		do {
+			/* every 20th 4096-byte message copied into the frame */
+			ret = rpci_link_send(s, &m, g_pattern + g_plan_off[i],
+					     i % 20 == 5 ? RPCI_LINK_SEND_COPY : 0);
+			if (ret == -EAGAIN) {
+				pump_once();
+			}
+		} while (ret == -EAGAIN && ms_since(t0) < 5000);
+		CU_ASSERT_EQUAL_FATAL(ret, 0);
+	}
+	CU_ASSERT(pump_until_delivered(s, 2000, 5000));
+	pump_for(5);
+	check_delivered(2000);
+	rpci_link_stats_get(g_cl, &sc);
+	rpci_link_stats_get(g_sv, &ss);
+	CU_ASSERT(sc.tx_split > 0);
+	CU_ASSERT(sc.tx_split < sc.tx_data);
+	CU_ASSERT(sc.copied > 0 && sc.zero_copy > 0);
+	CHECK_LE(g_wire_max_len, RPCI_LINK_FRAME_MAX);
+	CHECK_EQ(ss.rx_bad_chain + ss.rx_malformed_msg + ss.rx_bad_crc, 0);
+	env_stop();
+}
+
+/*
+ * A copy of a frame as a PMD could deliver it: chained in segments of
+ * sizes that cut through message headers and payloads (the first holds the
+ * Ethernet and link headers and 3 bytes more).
+ */
+static struct rte_mbuf *
+frame_rechain(const struct rte_mbuf *m)
+{
+	static const uint16_t sizes[] = { 3, 1, 700, 13, 2048, 5, 4000, 1 };
+	struct rte_mbuf *head = NULL, *last = NULL, *seg;
+	uint32_t off = 0, k = 0, len;
+	const void *src;
+	void *dst;
+
+	while (off < m->pkt_len) {
+		len = off == 0 ? L2_HDRS + 3 : sizes[k++ % RTE_DIM(sizes)];
+		len = RTE_MIN(len, m->pkt_len - off);
+		seg = rte_pktmbuf_alloc(g_pool_s);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(seg);
+		dst = rte_pktmbuf_append(seg, (uint16_t)len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(dst);
+		src = rte_pktmbuf_read(m, off, len, dst);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+		if (src != dst) {
+			memcpy(dst, src, len);
+		}
+		if (head == NULL) {
+			head = seg;
+		} else {
+			last->next = seg;
+			head->nb_segs++;
+			head->pkt_len += len;
+		}
+		last = seg;
+		off += len;
+	}
+	return head;
+}
+
+static uint32_t g_rechained;
+
+/* Every DATA frame to the server re-chained (frame_rechain()). */
+static void
+rechain_frames(void)
+{
+	struct rte_mbuf *m[64];
+	struct link_hdr h;
+	unsigned int n, i;
+
+	n = rte_ring_dequeue_burst(g_ring_cs, (void **)m, RTE_DIM(m), NULL);
+	for (i = 0; i < n; i++) {
+		if (frame_hdr(m[i], &h) == LINK_HDR_OK && h.kind == RPCI_LINK_DATA) {
+			struct rte_mbuf *c = frame_rechain(m[i]);
+
+			rte_pktmbuf_free(m[i]);
+			m[i] = c;
+			g_rechained++;
+		}
+	}
+	if (n > 0 && rte_ring_enqueue_bulk(g_ring_cs, (void **)m, n, NULL) != n) {
+		CU_FAIL("ring full");
+		for (i = 0; i < n; i++) {
+			rte_pktmbuf_free(m[i]);
+		}
+	}
+}
+
+/* Frames in chains cut anywhere (as a PMD may): every message read across the cuts. */
+static void
+test_chained_rx(void)
+{
+	struct rpci_link_params pc = params_big(false);
+	struct rpci_link_params ps = params_big(true);
+	struct rpci_link_session *s;
+	struct rpci_link_stats ss;
+	uint32_t round;
+
+	for (round = 0; round < 2; round++) {
+		/* with the payload CRC (over every segment), and without */
+		pc.crc_payload = ps.crc_payload = round == 0;
+		env_start_with(&pc, &ps);
+		s = session_open(NULL);
+		if (round == 0) {
+			plan_make(1500, 99);
+		} else {
+			plan_strided(240, RPCI_TLP_MAX_PAYLOAD, RPCI_TLP_MAX_PAYLOAD);
+		}
+		g_rechained = 0;
+		g_filter = rechain_frames;
+		plan_deliver(s, g_plan_n);
+		rpci_link_stats_get(g_sv, &ss);
+		CU_ASSERT(g_rechained > 0);
+		CU_ASSERT(ss.rx_gathered > 0);
+		CHECK_EQ(ss.rx_bad_chain + ss.rx_malformed_msg + ss.rx_bad_crc, 0);
+		env_stop();
+	}
+}
+
+/* A copy of a frame (any length, chained as the pool's mbufs need) with byte off XORed. */
+static struct rte_mbuf *
+frame_copy_flip_any(const struct rte_mbuf *m, uint32_t off, uint8_t mask)
+{
+	struct rte_mbuf *c = rte_pktmbuf_copy(m, g_pool_s, 0, UINT32_MAX), *seg;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	for (seg = c; seg != NULL && off >= seg->data_len; seg = seg->next) {
+		off -= seg->data_len;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(seg);
+	*rte_pktmbuf_mtod_offset(seg, uint8_t *, off) ^= mask;
+	return c;
+}
+
+/*
+ * The payload CRC on and off: a bit flipped in a payload is caught with
+ * it, and goes through without it (where the port is trusted); a bit
+ * flipped in a header is caught either way.
+ */
+static void
+test_crc_payload_modes(void)
+{
+	struct rpci_link_params pc = params_big(false);
+	struct rpci_link_params ps = params_big(true);
+	struct rpci_link_session *s;
+	struct rpci_link_stats ss;
+	struct rte_mbuf *m = NULL;
+	struct link_hdr h;
+	uint32_t round, seq;
+
+	for (round = 0; round < 2; round++) {
+		bool crc = round == 0;
+
+		pc.crc_payload = ps.crc_payload = crc;
+		env_start_with(&pc, &ps);
+		s = session_open(NULL);
+		plan_strided(45, RPCI_TLP_MAX_PAYLOAD, RPCI_TLP_MAX_PAYLOAD);
+		/* The first frame: a bit of its last payload flipped on the wire. */
+		CU_ASSERT_EQUAL(send_plan(s, 0, 15, false), 0);
+		rpci_link_flush(g_cl);
+		CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(g_ring_cs, (void **)&m), 0);
+		CU_ASSERT_EQUAL_FATAL(frame_hdr(m, &h), LINK_HDR_OK);
+		CHECK_EQ(h.flags & RPCI_LINK_F_CRC_PAYLOAD, crc ? RPCI_LINK_F_CRC_PAYLOAD : 0);
+		ring_put(g_ring_cs, frame_copy_flip_any(m, m->pkt_len - 100, 0x04));
+		rte_pktmbuf_free(m);
+		seq = rpci_link_session_tx_seq(s);
+		pump_for(5);
+		rpci_link_stats_get(g_sv, &ss);
+		if (crc) {
+			/* Refused, then sent again intact. */
+			CHECK_EQ(ss.rx_bad_crc, 1);
+			CU_ASSERT(pump_until_delivered(s, 15, 2000));
+			CHECK_EQ(g_srv.bad, 0);
+		} else {
+			/* Taken as it came: message 14 is wrong, the link could not know. */
+			CHECK_EQ(ss.rx_bad_crc, 0);
+			CU_ASSERT(rpci_link_session_acked(s, seq));
+			CHECK_EQ(g_srv.delivered, 15);
+			CHECK_EQ(g_srv.bad, 1);
+		}
+		/* The second frame: a bit of its link header flipped. */
+		CU_ASSERT_EQUAL(send_plan(s, 15, 30, false), 0);
+		rpci_link_flush(g_cl);
+		CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(g_ring_cs, (void **)&m), 0);
+		ring_put(g_ring_cs, frame_copy_flip_any(m, ETH_LEN + LINK_OFF_SEQ + 3, 0x01));
+		rte_pktmbuf_free(m);
+		pump_for(5);
+		rpci_link_stats_get(g_sv, &ss);
+		CHECK_EQ(ss.rx_bad_crc, crc ? 2 : 1);
+		CU_ASSERT(pump_until_delivered(s, 30, 2000));
+		/* And a bit of its split length: the CRC covers the whole header. */
+		CU_ASSERT_EQUAL(send_plan(s, 30, 45, false), 0);
+		rpci_link_flush(g_cl);
+		CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(g_ring_cs, (void **)&m), 0);
+		ring_put(g_ring_cs, frame_copy_flip_any(m, ETH_LEN + LINK_OFF_SPLIT + 1, 0x08));
+		rte_pktmbuf_free(m);
+		CU_ASSERT(pump_until_delivered(s, 45, 2000));
+		pump_for(5);
+		rpci_link_stats_get(g_sv, &ss);
+		CHECK_EQ(ss.rx_bad_crc + ss.rx_bad_header, crc ? 3 : 2);
+		CHECK_EQ(g_srv.delivered, 45);
+		CHECK_EQ(g_srv.bad, crc ? 0 : 1);
+		CHECK_EQ(ss.rx_malformed_msg, 0);
+		g_srv.bad = 0; /* expected above */
+		env_stop();
+	}
+}
+
+/*
+ * The header of a DATA frame built by hand in the place of the client's
+ * next one: the client sends a message, whose frame is taken off the wire,
+ * so that the server takes the hand-made one as that frame.
+ */
+static struct link_hdr
+next_data_hdr(struct rpci_link_session *s)
+{
+	struct rte_mbuf *orig = NULL;
+	struct link_hdr h;
+	struct rpci_tlp m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RPCI_TLP_MWR;
+	CU_ASSERT_EQUAL(rpci_tlp_set_byte_range(&m, 0xdead000, 8), 0);
+	CU_ASSERT_EQUAL(rpci_link_send(s, &m, g_pattern, 0), 0);
+	rpci_link_flush(g_cl);
+	CU_ASSERT_EQUAL(rte_ring_dequeue(g_ring_cs, (void **)&orig), 0);
+	memset(&h, 0, sizeof(h));
+	if (orig != NULL) {
+		CU_ASSERT_EQUAL(frame_hdr(orig, &h), LINK_HDR_OK);
+		rte_pktmbuf_free(orig);
+	}
+	return h;
+}
+
+/* Chains that do not add up, headers cut, split frames that lie: dropped and counted. */
+static void
+test_bad_chains(void)
+{
+	struct rpci_link_params pc = params_big(false);
+	struct rpci_link_params ps = params_big(true);
+	struct rpci_link_session *s;
+	struct rpci_link_stats ss;
+	struct rte_mbuf *m, *c;
+	struct link_hdr h;
+	struct rpci_tlp msg;
+	uint8_t body[2 * RPCI_TLP_HDR_MEM_LEN + 2 * 64 + 8];
+	uint32_t seq;
+	int len;
+
+	env_start_with(&pc, &ps);
+	s = session_open(NULL);
+	plan_make(3, 5);
+	g_plan_len[0] = g_plan_len[1] = 64;
+
+	/* A chain whose segments add up to less than its length (as the next frame). */
+	memset(&h, 0, sizeof(h));
+	h.version = RPCI_LINK_VERSION;
+	h.kind = RPCI_LINK_DATA;
+	h.session = rpci_link_session_id(s);
+	h.seq = rpci_link_session_tx_seq(s);
+	m = frame_build(&g_mac_s, &g_mac_c, RPCI_LINK_ETHERTYPE, &h, NULL, 0, false);
+	c = frame_rechain(m);
+	rte_pktmbuf_free(m);
+	CU_ASSERT_FATAL(c->nb_segs >= 1);
+	c->pkt_len += 10;
+	ring_put(g_ring_cs, c);
+	/* One that claims more segments than it has. */
+	m = frame_build(&g_mac_s, &g_mac_c, RPCI_LINK_ETHERTYPE, &h, NULL, 0, false);
+	m->nb_segs = 3;
+	ring_put(g_ring_cs, m);
+	/* One that cuts the link header in two. */
+	m = frame_build(&g_mac_s, &g_mac_c, RPCI_LINK_ETHERTYPE, &h, NULL, 0, false);
+	c = rte_pktmbuf_alloc(g_pool_s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	memcpy(rte_pktmbuf_append(c, 20), rte_pktmbuf_mtod_offset(m, void *, L2_HDRS - 20), 20);
+	m->data_len = (uint16_t)(L2_HDRS - 20);
+	m->next = c;
+	m->nb_segs = 2;
+	ring_put(g_ring_cs, m);
+	pump_for(5);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.rx_bad_chain, 3);
+	CHECK_EQ(ss.rx_data, 0);
+	CHECK_EQ(g_srv.rx_calls, 0);
+
+	/* A split frame whose headers claim more payload than it carries. */
+	h = next_data_hdr(s);
+	plan_msg(0, &msg);
+	len = rpci_tlp_encode(&msg, body, sizeof(body));
+	CU_ASSERT_EQUAL_FATAL(len, RPCI_TLP_HDR_MEM_LEN);
+	plan_msg(1, &msg);
+	CU_ASSERT_EQUAL_FATAL(rpci_tlp_encode(&msg, body + len, sizeof(body) - len), len);
+	memcpy(body + 2 * len, g_pattern + g_plan_off[0], 64);
+	memcpy(body + 2 * len + 64, g_pattern + g_plan_off[1], 40); /* 24 bytes short */
+	h.flags |= RPCI_LINK_F_SPLIT;
+	h.split_len = (uint16_t)(2 * len);
+	h.payload_len = (uint16_t)(2 * len + 64 + 40);
+	ring_put(g_ring_cs, frame_build(&g_mac_s, &g_mac_c, RPCI_LINK_ETHERTYPE, &h, body,
+					h.payload_len, false));
+	seq = rpci_link_session_tx_seq(s);
+	pump_for(5);
+	CU_ASSERT(rpci_link_session_acked(s, seq)); /* intact as a frame: acked */
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.rx_malformed_msg, 1);
+	CHECK_EQ(g_srv.delivered, 1); /* the first message was whole */
+
+	/* One with payload bytes no header claims. */
+	h = next_data_hdr(s);
+	plan_msg(1, &msg);
+	CU_ASSERT_EQUAL_FATAL(rpci_tlp_encode(&msg, body, sizeof(body)), len);
+	memcpy(body + len, g_pattern + g_plan_off[1], 64);
+	h.flags |= RPCI_LINK_F_SPLIT;
+	h.split_len = (uint16_t)len;
+	h.payload_len = (uint16_t)(len + 64 + 8);
+	ring_put(g_ring_cs, frame_build(&g_mac_s, &g_mac_c, RPCI_LINK_ETHERTYPE, &h, body,
+					h.payload_len, false));
+	seq = rpci_link_session_tx_seq(s);
+	pump_for(5);
+	CU_ASSERT(rpci_link_session_acked(s, seq));
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.rx_malformed_msg, 2);
+	CHECK_EQ(g_srv.delivered, 2);
+
+	/* And the session goes on. */
+	CU_ASSERT_EQUAL(send_plan(s, 2, 3, true), 0);
+	CU_ASSERT(pump_until_delivered(s, 3, 1000));
+	pump_for(5);
+	check_delivered(3);
+	CU_ASSERT_EQUAL(rpci_link_session_state(s), RPCI_LINK_S_OPEN);
+	env_stop();
+}
+
+/* Each end sends frames no larger than the other takes. */
+static void
+test_frame_negotiation(void)
+{
+	struct rpci_link_params pc = params_big(false);
+	struct rpci_link_params ps = params_make(true);
+	struct rpci_link_open_msg ack;
+	struct rpci_link_session *s;
+
+	/* The same max payload, frames of 64 KiB and of the MTU's. */
+	pc.max_payload = ps.max_payload = MAX_PAYLOAD;
+	env_start_with(&pc, &ps);
+	CHECK_EQ(rpci_link_frame_max(g_sv), MTU + ETH_LEN);
+	s = session_open(&ack);
+	CHECK_EQ(ack.max_frame, MTU + ETH_LEN);
+	CHECK_EQ(g_srv.open_req.max_frame, RPCI_LINK_FRAME_MAX);
+	plan_strided(60, MAX_PAYLOAD, MAX_PAYLOAD);
+	watch_reset();
+	g_filter = watch_frames;
+	plan_deliver(s, 60);
+	CHECK_LE(g_wire_max_len, MTU + ETH_LEN);
+	{
+		struct rpci_link_stats sc;
+
+		rpci_link_stats_get(g_cl, &sc);
+		CHECK_EQ(g_wire_data, 60);
+		CHECK_EQ(sc.tx_data, 60);
+	}
+	env_stop();
+
+	/* Frames the max payload does not fit: the link is not made. */
+	pc = params_make(false);
+	pc.max_payload = MAX_PAYLOAD;
+	pc.frame_max = 1000;
+	CU_ASSERT_PTR_NULL(rpci_link_create(&pc));
+	pc.frame_max = RPCI_LINK_FRAME_MAX + 1;
+	CU_ASSERT_PTR_NULL(rpci_link_create(&pc));
+	pc.frame_max = RPCI_LINK_FRAME_MIN - 1;
+	CU_ASSERT_PTR_NULL(rpci_link_create(&pc));
+}
+
+/* Large frames through the fault injector: every message once, in order. */
+static void
+test_large_faults(void)
+{
+	struct rpci_link_params pc = params_big(false);
+	struct rpci_link_params ps = params_big(true);
+	const struct rpci_link_faults f = {
+		.drop = 0.03, .dup = 0.02, .reorder = 0.03, .corrupt = 0.02,
+	};
+	struct rpci_link_session *s;
+	struct rpci_link_stats sc, ss;
+
+	env_start_with(&pc, &ps);
+	s = session_open(NULL);
+	CU_ASSERT_EQUAL(rpci_link_set_faults(g_cl, &f, NULL, 7), 0);
+	CU_ASSERT_EQUAL(rpci_link_set_faults(g_sv, &f, NULL, 8), 0);
+	plan_strided(PLAN_MAX / 2, RPCI_TLP_MAX_PAYLOAD, 128);
+	CU_ASSERT_EQUAL(send_plan(s, 0, g_plan_n, true), 0);
+	CU_ASSERT(pump_until_delivered(s, g_plan_n, 20000));
+	pump_for(20);
+	check_delivered(g_plan_n);
+	rpci_link_stats_get(g_cl, &sc);
+	rpci_link_stats_get(g_sv, &ss);
+	CU_ASSERT(sc.fault_drop[0] > 0 && sc.fault_corrupt[0] > 0 && sc.fault_reorder[0] > 0);
+	CU_ASSERT(sc.tx_retransmit > 0);
+	CU_ASSERT(ss.rx_bad_crc > 0);
+	CHECK_EQ(ss.rx_malformed_msg, 0);
+	CHECK_EQ(sc.sessions_dead + ss.sessions_dead, 0);
+	CU_ASSERT_EQUAL(rpci_link_set_faults(g_cl, NULL, NULL, 0), 0);
+	CU_ASSERT_EQUAL(rpci_link_set_faults(g_sv, NULL, NULL, 0), 0);
+	env_stop();
+}
+
+/* The frame size and payload CRC of a host: its own, the file's, its port kind's. */
+static void
+test_host_frame(void)
+{
+	static const char text[] =
+		"link = { frame_max = %u; %s };\n"
+		"hosts = ( { name = \"s\"; roles = [ \"server\" ]; mac = \"02:00:00:00:00:01\";\n"
+		"  eal = { lcores = \"0\"; };\n"
+		"  devices = ( { name = \"d\"; backend = \"cpu\"; memory_mb = 64;\n"
+		"    vendor_id = 0x7270; device_id = 1; class_code = 0x030200; } );\n"
+		"  %s },\n"
+		"  { name = \"c\"; roles = [ \"client\" ]; mac = \"02:00:00:00:00:02\";\n"
+		"  eal = { lcores = \"1\"; }; server = \"s\"; } );\n";
+	const struct rpci_port_info memif = {
+		.driver = "net_memif", .kind = RPCI_PORT_MEMIF, .frame_max = 65024,
+		.crc_payload = false,
+	};
+	const struct rpci_port_info afp = {
+		.driver = "net_af_packet", .kind = RPCI_PORT_AF_PACKET, .frame_max = 1514,
+		.crc_payload = true,
+	};
+	const struct {
+		uint32_t link_frame;
+		const char *link_crc;
+		const char *host;
+		const struct rpci_port_info *pi;
+		int ret;
+		uint32_t frame;
+		bool crc;
+	} cases[] = {
+		{ 0, "", "", &memif, 0, 65024, false },
+		{ 0, "", "", &afp, 0, 1514, true },
+		{ 0, "crc_payload = true;", "", &memif, 0, 65024, true },
+		{ 0, "crc_payload = true;", "crc_payload = false;", &memif, 0, 65024, false },
+		{ 9014, "", "", &memif, 0, 9014, false },
+		{ 0, "", "frame_max = 4200;", &memif, 0, 4200, false },
+		{ 65024, "", "frame_max = 1000;", &afp, 0, 1000, true },
+		{ 9014, "crc_payload = false;", "", &afp, -EINVAL, 0, false },
+		{ 0, "", "frame_max = 1515;", &afp, -EINVAL, 0, false },
+	};
+	struct rpci_port_info small = memif, info;
+	struct rpci_conf *conf;
+	char buf[1024], err[256];
+	uint32_t i, frame;
+	bool crc;
+	int ret;
+
+	for (i = 0; i < RTE_DIM(cases); i++) {
+		snprintf(buf, sizeof(buf), text, cases[i].link_frame, cases[i].link_crc,
+			 cases[i].host);
+		conf = rpci_conf_load_string(buf, "test", err, sizeof(err));
+		if (conf == NULL) {
+			printf("\n    %s\n", err);
+		}
+		CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+		err[0] = '\0';
+		frame = 0;
+		crc = !cases[i].crc;
+		ret = rpci_link_host_frame(conf, &conf->hosts[0], cases[i].pi, &frame, &crc, err,
+					   sizeof(err));
+		CHECK_EQ(-ret, -cases[i].ret);
+		if (ret == 0) {
+			CHECK_EQ(frame, cases[i].frame);
+			CHECK_EQ(crc, cases[i].crc);
+		} else {
+			CU_ASSERT(strstr(err, "host 's': frame_max") != NULL);
+		}
+		rpci_conf_free(conf);
+	}
+	/* A memif whose buffers are too small for any frame. */
+	small.frame_max = 512;
+	snprintf(buf, sizeof(buf), text, 0, "", "");
+	conf = rpci_conf_load_string(buf, "test", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	CHECK_EQ(-rpci_link_host_frame(conf, &conf->hosts[0], &small, &frame, &crc, err,
+				       sizeof(err)), EINVAL);
+	CU_ASSERT(strstr(err, "bsize") != NULL);
+	rpci_conf_free(conf);
+
+	/* The test's net_ring port: another kind, the MTU's frame, the CRC on. */
+	CHECK_EQ(-rpci_port_info_get(g_port_c, MTU, &info), 0);
+	CHECK_EQ(info.kind, RPCI_PORT_OTHER);
+	CHECK_EQ(info.frame_max, MTU + ETH_LEN);
+	CU_ASSERT(info.crc_payload);
+	CU_ASSERT(info.tx_segs_max >= 2);
+	CHECK_EQ(-rpci_port_info_get(RTE_MAX_ETHPORTS - 1, MTU, &info), ENODEV);
+}
+
 /* Two ring ports back to back, and pools for each end. */
 static int
 env_init(void)
@@ -2822,9 +3543,11 @@ env_init(void)
 	}
 	g_port_c = (uint16_t)pc;
 	g_port_s = (uint16_t)ps;
-	ret = rpci_link_pools_create("tlc", NB_MBUFS, MTU, SOCKET_ID_ANY, &g_pool_c, &g_ext_c);
+	/* Header mbufs that hold a largest message copied in (large-frame tests). */
+	ret = rpci_link_pools_create("tlc", NB_MBUFS, POOL_MTU, SOCKET_ID_ANY, &g_pool_c,
+				     &g_ext_c);
 	if (ret == 0) {
-		ret = rpci_link_pools_create("tls", NB_MBUFS, MTU, SOCKET_ID_ANY, &g_pool_s,
+		ret = rpci_link_pools_create("tls", NB_MBUFS, POOL_MTU, SOCKET_ID_ANY, &g_pool_s,
 					     &g_ext_s);
 	}
 	if (ret != 0) {
@@ -2932,6 +3655,14 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_ctrl);
 	CU_ADD_TEST(suite, test_pool_exhaustion);
 	CU_ADD_TEST(suite, test_no_mbuf_leak);
+	CU_ADD_TEST(suite, test_large_split_frames);
+	CU_ADD_TEST(suite, test_large_mixed);
+	CU_ADD_TEST(suite, test_chained_rx);
+	CU_ADD_TEST(suite, test_crc_payload_modes);
+	CU_ADD_TEST(suite, test_bad_chains);
+	CU_ADD_TEST(suite, test_frame_negotiation);
+	CU_ADD_TEST(suite, test_large_faults);
+	CU_ADD_TEST(suite, test_host_frame);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

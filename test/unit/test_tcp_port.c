@@ -36,9 +36,11 @@
 #define NB_MBUFS 8191
 #define BURST 32
 #define UP_TIMEOUT_MS 5000
-#define FRAME_MAX 9014
+#define FRAME_MAX RPCI_PORT_TCP_FRAME_MAX
+#define BIG_MBUFS 511
 
-static struct rte_mempool *g_pool;
+static struct rte_mempool *g_pool;     /* 2 KiB mbufs: large frames arrive chained */
+static struct rte_mempool *g_big_pool; /* whole-frame mbufs: the listening port's RX */
 static uint16_t g_lport;     /* listening port */
 static uint16_t g_cport;     /* connecting port */
 static uint16_t g_tcp_port;  /* the TCP port number it listens on */
@@ -183,6 +185,9 @@ struct flow {
 	uint32_t recvd;
 	uint32_t bad;
 	uint32_t short_bursts;
+	uint32_t max_segs;    /* most segments of a frame received */
+	const uint32_t *sizes; /* frame sizes, in turn (NULL: g_sizes) */
+	uint32_t nb_sizes;
 	struct rte_mbuf *held[BURST]; /* built, not yet taken */
 	uint16_t nb_held;
 };
@@ -194,7 +199,8 @@ flow_tx(struct flow *f)
 
 	while (f->nb_held < BURST && f->sent + f->nb_held < f->total) {
 		uint32_t seq = f->sent + f->nb_held;
-		struct rte_mbuf *m = make_frame(seq, size_of(seq));
+		struct rte_mbuf *m = make_frame(seq, f->sizes != NULL ?
+						f->sizes[seq % f->nb_sizes] : size_of(seq));
 
 		if (m == NULL) {
 			break;
@@ -226,6 +232,7 @@ flow_rx(struct flow *f)
 		if (!check_frame(rx[i], f->recvd)) {
 			f->bad++;
 		}
+		f->max_segs = RTE_MAX(f->max_segs, (uint32_t)rx[i]->nb_segs);
 		f->recvd++;
 		rte_pktmbuf_free(rx[i]);
 	}
@@ -329,6 +336,11 @@ test_link_up(void)
 	CU_ASSERT_EQUAL(rpci_port_init(g_cport, 9000, 1024, g_pool, NULL, &info), 0);
 	CU_ASSERT_STRING_EQUAL(info.driver, "net_rpci_tcp");
 	CU_ASSERT(!info.is_memif);
+	/* frames of the link's largest, the payload CRC left to TCP */
+	CU_ASSERT_EQUAL(info.kind, RPCI_PORT_TCP);
+	CU_ASSERT_EQUAL(info.frame_max, RPCI_LINK_FRAME_MAX);
+	CU_ASSERT(!info.crc_payload);
+	CU_ASSERT(info.multi_seg);
 	/* nothing listens on port 1: never up */
 	CU_ASSERT_EQUAL(rpci_port_wait_up(g_cport, 100), -ETIMEDOUT);
 	rpci_port_close(g_cport);
@@ -361,6 +373,35 @@ test_both_ways(void)
 	CU_ASSERT_EQUAL(sl.obytes - sl0.obytes, sc.ibytes - sc0.ibytes);
 	CU_ASSERT_EQUAL(sl.ierrors, 0);
 	CU_ASSERT_EQUAL(sc.ierrors, 0);
+}
+
+/*
+ * Frames of up to the link's largest, both ways: into whole-frame mbufs
+ * they arrive in one segment, into 2 KiB mbufs as chains.
+ */
+static void
+test_large_frames(void)
+{
+	static const uint32_t sizes[] = { 16384, 40001, 61846, FRAME_MAX, FRAME_MAX - 1, 60 };
+	struct flow f[2] = {
+		{ .src = g_lport, .dst = g_cport, .total = 600, .sizes = sizes,
+		  .nb_sizes = RTE_DIM(sizes) },
+		{ .src = g_cport, .dst = g_lport, .total = 600, .sizes = sizes,
+		  .nb_sizes = RTE_DIM(sizes) },
+	};
+	struct rpci_port_tcp_stats sl0, sl;
+
+	CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &sl0) == 0);
+	CU_ASSERT(run_flows(f, 2, 30000));
+	CU_ASSERT_EQUAL(f[0].recvd, 600);
+	CU_ASSERT_EQUAL(f[1].recvd, 600);
+	CU_ASSERT_EQUAL(f[0].bad + f[1].bad, 0);
+	/* the connecting port receives into 2 KiB mbufs, the listening one whole frames */
+	CU_ASSERT(f[0].max_segs > 30);
+	CU_ASSERT_EQUAL(f[1].max_segs, 1);
+	CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &sl) == 0);
+	CU_ASSERT_EQUAL(sl.ierrors, sl0.ierrors);
+	CU_ASSERT_EQUAL(sl.rx_nombuf, sl0.rx_nombuf);
 }
 
 /*
@@ -537,6 +578,10 @@ test_garbage(void)
 	/* a length of 0xffff */
 	memset(bytes, 0xff, 64);
 	garbage(bytes, 64, 0);
+	/* one byte longer than the largest frame */
+	bytes[0] = (uint8_t)((FRAME_MAX + 1) >> 8);
+	bytes[1] = (uint8_t)(FRAME_MAX + 1);
+	garbage(bytes, 64, 0);
 	/* shorter than an Ethernet header */
 	bytes[0] = 0;
 	bytes[1] = 5;
@@ -575,6 +620,7 @@ test_close_all(void)
 	CU_ASSERT(!rte_eth_dev_is_valid_port(g_lport));
 	avail = rte_mempool_avail_count(g_pool);
 	CU_ASSERT_EQUAL(avail, NB_MBUFS);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(g_big_pool), BIG_MBUFS);
 }
 
 /* Remove EAL's runtime directory of this run (its name has our PID). */
@@ -621,10 +667,13 @@ main(int argc, char **argv)
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	g_pool = rte_pktmbuf_pool_create("tcp_test", NB_MBUFS, 0, 0,
 					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (g_pool == NULL ||
+	g_big_pool = rpci_link_rx_pool_create("tcp_big", BIG_MBUFS, FRAME_MAX,
+					      (int)rte_socket_id());
+	if (g_pool == NULL || g_big_pool == NULL ||
 	    rpci_port_tcp_create("net_rpci_tcp0,listen=127.0.0.1:0", &g_lport) != 0 ||
 	    rpci_port_tcp_local_port(g_lport, &g_tcp_port) != 0 || g_tcp_port == 0 ||
-	    rpci_port_init(g_lport, 9000, 1024, g_pool, NULL, NULL) != 0 || make_cport() != 0) {
+	    rpci_port_init(g_lport, 9000, 1024, g_big_pool, NULL, NULL) != 0 ||
+	    make_cport() != 0) {
 		printf("cannot set the ports up\n");
 		rte_eal_cleanup();
 		remove_runtime_dir(rundir);
@@ -642,6 +691,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_spec_errors);
 	CU_ADD_TEST(suite, test_link_up);
 	CU_ADD_TEST(suite, test_both_ways);
+	CU_ADD_TEST(suite, test_large_frames);
 	CU_ADD_TEST(suite, test_partial_writes);
 	CU_ADD_TEST(suite, test_disconnect);
 	CU_ADD_TEST(suite, test_garbage);
@@ -652,6 +702,7 @@ main(int argc, char **argv)
 	n = CU_get_number_of_failures();
 	CU_cleanup_registry();
 	rte_mempool_free(g_pool);
+	rte_mempool_free(g_big_pool);
 	rte_eal_cleanup();
 	remove_runtime_dir(rundir);
 	return n ? 1 : 0;

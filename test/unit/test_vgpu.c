@@ -828,6 +828,8 @@ env_close(void)
 	rpci_gpu_destroy(g_srv.gpu);
 	g_srv.gpu = NULL;
 	drain();
+	rpci_link_release_cache(g_link_c);
+	rpci_link_release_cache(g_link_s);
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(g_pool), g_pool_avail);
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(g_ext_pool), g_ext_avail);
 	CU_ASSERT_EQUAL(g_host.violations, g_host.injected);
