@@ -28,7 +28,7 @@ struct raw_port {
 	struct rte_mempool *pool;   /* our frames (RX mbufs come from the link's pool) */
 	struct rte_ether_addr mac;  /* ours */
 	struct rte_ether_addr peer; /* the server's */
-	uint32_t max_frame;         /* largest frame: MTU + Ethernet header */
+	uint32_t max_frame;         /* largest frame: the link's bulk frame */
 	bool idle_adaptive;         /* wait as the client library waits (the host's idle) */
 	uint32_t spin_polls;
 	uint32_t sleep_max_us;
@@ -39,13 +39,13 @@ struct raw_port {
 
 /*
  * Set up raw access to a client host's port (already started by
- * rpci_client_create()): a pool for our frames, the addresses (ours: the
- * host's; the peer's: the server host's). 0, or a negative errno with a
- * message in err.
+ * rpci_client_create()): a pool for our frames of up to max_frame bytes
+ * (one mbuf each), the addresses (ours: the host's; the peer's: the server
+ * host's). 0, or a negative errno with a message in err.
  */
 int raw_port_init(struct raw_port *rp, const struct rpci_conf *conf,
 		  const struct rpci_conf_host *host, const struct rpci_conf_host *server,
-		  char *err, size_t err_len);
+		  uint32_t max_frame, char *err, size_t err_len);
 
 /* Free the pool (the port stays the client's). */
 void raw_port_fini(struct raw_port *rp);

@@ -127,7 +127,9 @@ struct bench {
 	/* frame lengths of rpci's frames (Ethernet header included, no FCS) */
 	uint32_t frame_small;  /* an 8-byte completion (or its MRd) */
 	uint32_t frame_msg64;  /* a 64-byte MWr */
-	uint32_t frame_bulk;   /* a full payload */
+	uint32_t frame_bulk;   /* a full frame of max_payload messages, as the link builds it */
+	uint32_t frame_max;    /* the host's link's largest frame */
+	bool crc_payload;      /* whether its CRC covers payloads */
 	uint32_t max_payload;
 	struct raw_fig figs[RAW_FIGS_MAX];
 	unsigned int nb_figs;
@@ -1292,23 +1294,44 @@ tsc_hz_measured(void)
 	       ((double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9);
 }
 
-/* rpci's frame lengths on this deployment's link. */
-static void
+/*
+ * rpci's frame lengths on this host's link (its port is up): frames of up
+ * to the host's frame size, a bulk frame as many max_payload writes as the
+ * link puts in one. 0, or -1 with a message.
+ */
+static int
 frame_lengths(struct bench *b)
 {
 	const struct rpci_conf_link *l = &b->o.ac.conf->link;
+	const struct rpci_conf_host *host = b->o.ac.conf_host;
 	uint32_t base = RTE_ETHER_HDR_LEN + RPCI_LINK_HDR_LEN;
-	uint32_t mp = rpci_link_max_payload_for_mtu(l->mtu);
+	uint32_t mwr = (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_MWR);
+	struct rpci_port_info pi;
+	char err[256];
+	uint32_t mp;
+	int ret;
 
+	ret = rpci_port_info_get(host->port, l->mtu, &pi);
+	if (ret == 0) {
+		ret = rpci_link_host_frame(b->o.ac.conf, host, &pi, &b->frame_max,
+					   &b->crc_payload, err, sizeof(err));
+	} else {
+		snprintf(err, sizeof(err), "port %u: %s", host->port, strerror(-ret));
+	}
+	if (ret < 0) {
+		fprintf(stderr, "rpci-bench: %s\n", err);
+		return -1;
+	}
+	mp = rpci_link_max_payload_for_mtu(b->frame_max - RTE_ETHER_HDR_LEN);
 	if (l->max_payload != 0 && l->max_payload < mp) {
 		mp = l->max_payload;
 	}
 	b->max_payload = mp;
 	b->frame_small = RTE_MAX((uint32_t)RAW_FRAME_MIN,
 				 base + (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_CPLD) + 8);
-	b->frame_msg64 = RTE_MAX((uint32_t)RAW_FRAME_MIN,
-				 base + (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_MWR) + MWR_LEN);
-	b->frame_bulk = base + (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_MWR) + mp;
+	b->frame_msg64 = RTE_MAX((uint32_t)RAW_FRAME_MIN, base + mwr + MWR_LEN);
+	b->frame_bulk = base + (b->frame_max - base) / (mwr + mp) * (mwr + mp);
+	return 0;
 }
 
 static int
@@ -1508,15 +1531,20 @@ main(int argc, char **argv)
 		goto close;
 	}
 	b.tsc_hz = (double)rte_get_tsc_hz();
-	frame_lengths(&b);
-	if (raw_port_init(&b.rp, b.o.ac.conf, host, b.server, err, sizeof(err)) < 0) {
+	/* the port is up: what it carries decides the frames */
+	if (frame_lengths(&b) < 0) {
+		goto close;
+	}
+	if (raw_port_init(&b.rp, b.o.ac.conf, host, b.server, b.frame_bulk, err, sizeof(err)) < 0) {
 		fprintf(stderr, "rpci-bench: raw frames: %s\n", err);
 		goto close;
 	}
-	printf("rpci-bench: %s -> %s over port %u, MTU %u: frames of %u (8-byte read), %u "
-	       "(64-byte write), %u bytes (payload %u); %.3g s a measurement\n",
-	       host->name, b.server->name, host->port, b.o.ac.conf->link.mtu, b.frame_small,
-	       b.frame_msg64, b.frame_bulk, b.max_payload, b.o.duration);
+	printf("rpci-bench: %s -> %s over port %u, MTU %u, frames of up to %u bytes (CRC over "
+	       "%s): frames of %u (8-byte read), %u (64-byte write), %u bytes (%u-byte payloads); "
+	       "%.3g s a measurement\n",
+	       host->name, b.server->name, host->port, b.o.ac.conf->link.mtu, b.frame_max,
+	       b.crc_payload ? "payloads" : "headers", b.frame_small, b.frame_msg64,
+	       b.frame_bulk, b.max_payload, b.o.duration);
 	print_header();
 	raw_phase(&b);
 	/* the server may still be sending echoes of lost round trips: not into the session */

@@ -23,6 +23,8 @@
 
 /* Our frames in flight at most: the port's ring and a burst in hand. */
 #define RAW_POOL_MBUFS 4095
+/* ... or fewer, of large frames: at most this many bytes of mbufs. */
+#define RAW_POOL_BYTES (32u << 20)
 #define RAW_BURST 32
 /* A COUNT or RESET that got no answer is sent again this often, this many times. */
 #define RAW_RETRY_MS 200
@@ -51,10 +53,11 @@ raw_tx(struct raw_port *rp, struct rte_mbuf **pkts, uint16_t n)
 int
 raw_port_init(struct raw_port *rp, const struct rpci_conf *conf,
 	      const struct rpci_conf_host *host, const struct rpci_conf_host *server,
-	      char *err, size_t err_len)
+	      uint32_t max_frame, char *err, size_t err_len)
 {
 	struct rte_eth_dev_info info;
 	char name[RTE_MEMPOOL_NAMESIZE];
+	uint32_t nb;
 	int ret;
 
 	memset(rp, 0, sizeof(*rp));
@@ -71,18 +74,20 @@ raw_port_init(struct raw_port *rp, const struct rpci_conf *conf,
 	rp->guard = info.driver_name != NULL && strcmp(info.driver_name, "net_memif") == 0;
 	memcpy(rp->mac.addr_bytes, host->mac, sizeof(rp->mac.addr_bytes));
 	memcpy(rp->peer.addr_bytes, server->mac, sizeof(rp->peer.addr_bytes));
-	rp->max_frame = conf->link.mtu + RTE_ETHER_HDR_LEN;
+	rp->max_frame = RTE_MAX(max_frame, (uint32_t)RAW_FRAME_MIN);
 	rp->idle_adaptive = host->idle == RPCI_IDLE_ADAPTIVE;
 	rp->spin_polls = conf->link.spin_polls;
 	rp->sleep_max_us = conf->link.sleep_max_us;
 	rp->timeout_tsc = rte_get_timer_hz() / 1000 * RAW_RETRY_MS;
 	snprintf(name, sizeof(name), "bench_raw%u", rp->port_id);
-	rp->pool = rte_pktmbuf_pool_create(name, RAW_POOL_MBUFS, 256, 0,
+	nb = RTE_MIN((uint32_t)RAW_POOL_MBUFS, RAW_POOL_BYTES / rp->max_frame);
+	nb = RTE_MAX(255u, nb);
+	rp->pool = rte_pktmbuf_pool_create(name, nb, RTE_MIN(256u, nb / 8), 0,
 					   (uint16_t)(RTE_PKTMBUF_HEADROOM + rp->max_frame),
 					   (int)rte_socket_id());
 	if (rp->pool == NULL) {
 		snprintf(err, err_len, "cannot create a pool of %u mbufs of %u bytes: %s",
-			 RAW_POOL_MBUFS, rp->max_frame, rte_strerror(rte_errno));
+			 nb, rp->max_frame, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
 	return 0;
