@@ -180,6 +180,7 @@ build_link(void *arg, const char *params, struct rte_tel_data *d)
 	LINK_U64(rx_not_ours);
 	LINK_U64(rx_bad_header);
 	LINK_U64(rx_bad_crc);
+	LINK_U64(rx_bad_chain);
 	LINK_U64(rx_unknown_session);
 	LINK_U64(rx_duplicate);
 	LINK_U64(rx_out_of_order);
@@ -195,6 +196,8 @@ build_link(void *arg, const char *params, struct rte_tel_data *d)
 	LINK_U64(tx_dropped);
 	LINK_U64(no_mbuf);
 	LINK_U64(zero_copy);
+	LINK_U64(tx_split);
+	LINK_U64(rx_gathered);
 	LINK_U64(copied);
 	LINK_U64(sessions_dead);
 #undef LINK_U64

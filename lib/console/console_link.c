@@ -124,6 +124,9 @@ cmd_show_port_parsed(void *parsed_result, struct cmdline *cl, void *data)
 	cmdline_printf(cl, "port %u: driver %s, link MAC %s, port MAC %s, MTU %u\n", port,
 		       info.driver_name != NULL ? info.driver_name : "?", link_mac_str, mac_str,
 		       mtu);
+	/* the link's frames may be larger than the MTU where the port carries them */
+	cmdline_printf(cl, "  link frames of up to %u bytes, max payload %u\n",
+		       rpci_link_frame_max(c->env.link), rpci_link_max_payload(c->env.link));
 	cmdline_printf(cl, "  %s\n", link_str);
 	memset(&st, 0, sizeof(st));
 	ret = rte_eth_stats_get(port, &st);
@@ -183,6 +186,7 @@ cmd_show_link_stats_parsed(void *parsed_result, struct cmdline *cl, void *data)
 		{ "rx_not_ours", &s.rx_not_ours },
 		{ "rx_bad_header", &s.rx_bad_header },
 		{ "rx_bad_crc", &s.rx_bad_crc },
+		{ "rx_bad_chain", &s.rx_bad_chain },
 		{ "rx_unknown_session", &s.rx_unknown_session },
 		{ "rx_duplicate", &s.rx_duplicate },
 		{ "rx_out_of_order", &s.rx_out_of_order },
@@ -199,6 +203,8 @@ cmd_show_link_stats_parsed(void *parsed_result, struct cmdline *cl, void *data)
 		{ "tx_dropped", &s.tx_dropped },
 		{ "no_mbuf", &s.no_mbuf },
 		{ "zero_copy", &s.zero_copy },
+		{ "tx_split", &s.tx_split },
+		{ "rx_gathered", &s.rx_gathered },
 		{ "copied", &s.copied },
 		{ "sessions_dead", &s.sessions_dead },
 		{ "fault_drop_tx", &s.fault_drop[0] },

@@ -1179,6 +1179,8 @@ test_link_commands(void)
 	snprintf(want, sizeof(want), "port %u: driver net_ring, link MAC 02:00:00:00:00:AA, ",
 		 g_port);
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(g_out,
+				      "  link frames of up to 1514 bytes, max payload 1408"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  rx: "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "  tx: "));
 	CU_ASSERT_EQUAL(error_lines(g_out), 0);
