@@ -265,7 +265,7 @@ test_pair_file(void)
 	CU_ASSERT_EQUAL_FATAL(srv->eal.nb_vdevs, 1);
 	CU_ASSERT_STRING_EQUAL(srv->eal.vdevs[0],
 			       "net_memif0,role=server,socket=/tmp/rpci-pair.sock,id=0,"
-			       "bsize=65024");
+			       "bsize=65024,rsize=7");
 	CU_ASSERT_EQUAL(srv->eal.nb_extra, 0);
 	CU_ASSERT_STRING_EQUAL(srv->server, "");
 	CU_ASSERT_STRING_EQUAL(srv->device, "");
@@ -302,7 +302,7 @@ test_pair_file(void)
 	CU_ASSERT_EQUAL_FATAL(cli->eal.nb_vdevs, 1);
 	CU_ASSERT_STRING_EQUAL(cli->eal.vdevs[0],
 			       "net_memif0,role=client,socket=/tmp/rpci-pair.sock,id=0,"
-			       "bsize=65024");
+			       "bsize=65024,rsize=7");
 	CU_ASSERT_EQUAL(cli->eal.nb_extra, 0);
 	CU_ASSERT_STRING_EQUAL(cli->server, "server0");
 	CU_ASSERT_STRING_EQUAL(cli->device, "vgpu0");
@@ -333,12 +333,12 @@ test_pair_eal_argv(void)
 	argv = rpci_conf_eal_argv(&conf->hosts[0], "rpci-server", 0, NULL, &argc);
 	CHECK_ARGV(argv, argc, "rpci-server", "-l", "0", "-m", "256", "--no-huge", "--no-pci",
 		   "--file-prefix", "rpci-server0", "--vdev",
-		   "net_memif0,role=server,socket=/tmp/rpci-pair.sock,id=0,bsize=65024");
+		   "net_memif0,role=server,socket=/tmp/rpci-pair.sock,id=0,bsize=65024,rsize=7");
 	rpci_conf_eal_argv_free(argv);
 	argv = rpci_conf_eal_argv(&conf->hosts[1], "app", 0, NULL, &argc);
 	CHECK_ARGV(argv, argc, "app", "-l", "1", "-m", "256", "--no-huge", "--no-pci",
 		   "--file-prefix", "rpci-client0", "--vdev",
-		   "net_memif0,role=client,socket=/tmp/rpci-pair.sock,id=0,bsize=65024");
+		   "net_memif0,role=client,socket=/tmp/rpci-pair.sock,id=0,bsize=65024,rsize=7");
 	rpci_conf_eal_argv_free(argv);
 	rpci_conf_free(conf);
 }
