@@ -22,25 +22,11 @@
 #include "auth_private.h"
 
 #define AUTH_KDF_SALT "rpci ctrl v1"
-#define AUTH_WINDOW_WORDS (RPCI_AUTH_WINDOW / 64)
-
-struct rpci_auth {
-	const struct rpci_conf *conf;
-	bool enabled;
-	unsigned int self;
-	unsigned int nb_hosts;
-	uint64_t window_us;
-	EVP_MAC *hmac;
-	/* message keys: tx[b] for self -> b, rx[a] for a -> self */
-	uint8_t tx[RPCI_CONF_HOSTS_MAX][32];
-	uint8_t rx[RPCI_CONF_HOSTS_MAX][32];
-};
 
 /* What a receiver knows of one sending instance of a host. */
 struct auth_instance {
 	uint64_t id;
-	uint64_t top;      /* highest counter taken */
-	uint64_t bits[AUTH_WINDOW_WORDS]; /* counter c taken: bit (c % WINDOW) */
+	struct rpci_auth_window win; /* the counters taken */
 	uint64_t last_time_us;
 	uint64_t last_use;
 	bool used;
@@ -112,8 +98,7 @@ get_be64(const uint8_t *p)
 	return v;
 }
 
-/* X25519(priv, peer) into shared; 0 or -EIO (also for a low-order peer key). */
-static int
+int
 auth_x25519(const uint8_t priv[32], const uint8_t peer[32], uint8_t shared[32])
 {
 	EVP_PKEY *mine, *theirs;
@@ -140,36 +125,44 @@ out:
 	return ret;
 }
 
-/* HKDF-SHA256(shared, salt, info = from_pub || to_pub) into key. */
-static int
-auth_kdf(const uint8_t shared[32], const uint8_t from_pub[32], const uint8_t to_pub[32],
-	 uint8_t key[32])
+int
+auth_hkdf(const void *ikm, size_t ikm_len, const void *salt, size_t salt_len, const void *info,
+	  size_t info_len, void *out, size_t out_len)
 {
-	uint8_t info[64];
 	EVP_KDF *kdf;
 	EVP_KDF_CTX *ctx;
 	OSSL_PARAM params[5];
 	int ok = 0;
 
-	memcpy(info, from_pub, 32);
-	memcpy(info + 32, to_pub, 32);
 	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
 	if (ctx != NULL) {
 		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
 		params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-							      (void *)(uintptr_t)shared, 32);
+							      (void *)(uintptr_t)ikm, ikm_len);
 		params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-							      (void *)(uintptr_t)AUTH_KDF_SALT,
-							      strlen(AUTH_KDF_SALT));
-		params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-							      sizeof(info));
+							      (void *)(uintptr_t)salt, salt_len);
+		params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+							      (void *)(uintptr_t)info, info_len);
 		params[4] = OSSL_PARAM_construct_end();
-		ok = EVP_KDF_derive(ctx, key, 32, params) == 1;
+		ok = EVP_KDF_derive(ctx, out, out_len, params) == 1;
 	}
 	EVP_KDF_CTX_free(ctx);
 	EVP_KDF_free(kdf);
 	return ok ? 0 : -EIO;
+}
+
+/* The message key of a pair: HKDF-SHA256(shared, salt, info = from_pub || to_pub). */
+static int
+auth_kdf(const uint8_t shared[32], const uint8_t from_pub[32], const uint8_t to_pub[32],
+	 uint8_t key[32])
+{
+	uint8_t info[64];
+
+	memcpy(info, from_pub, 32);
+	memcpy(info + 32, to_pub, 32);
+	return auth_hkdf(shared, 32, AUTH_KDF_SALT, strlen(AUTH_KDF_SALT), info, sizeof(info),
+			 key, 32);
 }
 
 /* Read every public key and derive the message keys of our pairs. */
@@ -371,20 +364,38 @@ rpci_auth_ep_free(struct rpci_auth_ep *ep)
 	free(ep);
 }
 
+int
+auth_hmac(EVP_MAC_CTX *mac, const uint8_t key[32], const void *const *parts, const size_t *lens,
+	  unsigned int nb_parts, uint8_t tag[RPCI_AUTH_TAG_LEN])
+{
+	uint8_t full[32];
+	size_t out = 0;
+	unsigned int i;
+
+	if (EVP_MAC_init(mac, key, 32, NULL) != 1) {
+		return -EIO;
+	}
+	for (i = 0; i < nb_parts; i++) {
+		if (EVP_MAC_update(mac, parts[i], lens[i]) != 1) {
+			return -EIO;
+		}
+	}
+	if (EVP_MAC_final(mac, full, &out, sizeof(full)) != 1 || out != sizeof(full)) {
+		return -EIO;
+	}
+	memcpy(tag, full, RPCI_AUTH_TAG_LEN);
+	OPENSSL_cleanse(full, sizeof(full));
+	return 0;
+}
+
 /* HMAC-SHA256 of buf under key, first RPCI_AUTH_TAG_LEN bytes; 0 or -EIO. */
 static int
 auth_tag(struct rpci_auth_ep *ep, const uint8_t key[32], const uint8_t *buf, size_t len,
 	 uint8_t tag[RPCI_AUTH_TAG_LEN])
 {
-	uint8_t full[32];
-	size_t out = 0;
+	const void *parts[1] = { buf };
 
-	if (EVP_MAC_init(ep->mac, key, 32, NULL) != 1 || EVP_MAC_update(ep->mac, buf, len) != 1 ||
-	    EVP_MAC_final(ep->mac, full, &out, sizeof(full)) != 1 || out != sizeof(full)) {
-		return -EIO;
-	}
-	memcpy(tag, full, RPCI_AUTH_TAG_LEN);
-	return 0;
+	return auth_hmac(ep->mac, key, parts, &len, 1, tag);
 }
 
 int
@@ -417,30 +428,36 @@ rpci_auth_seal(struct rpci_auth_ep *ep, unsigned int to, const void *msg, size_t
 	return (int)(len + RPCI_AUTH_OVERHEAD);
 }
 
-/* The window of an instance: counter c new (and now taken)? */
-static bool
-window_take(struct auth_instance *in, uint64_t c)
+void
+rpci_auth_window_init(struct rpci_auth_window *w, uint64_t first)
+{
+	memset(w, 0, sizeof(*w));
+	w->top = first;
+}
+
+bool
+rpci_auth_window_take(struct rpci_auth_window *w, uint64_t c)
 {
 	uint64_t i, word;
 
-	if (c > in->top) {
+	if (c > w->top) {
 		/* clear the words the window slides past, then take c */
-		if (c - in->top >= RPCI_AUTH_WINDOW) {
-			memset(in->bits, 0, sizeof(in->bits));
+		if (c - w->top >= RPCI_AUTH_WINDOW) {
+			memset(w->bits, 0, sizeof(w->bits));
 		} else {
-			for (i = in->top / 64 + 1; i <= c / 64; i++) {
-				in->bits[i % AUTH_WINDOW_WORDS] = 0;
+			for (i = w->top / 64 + 1; i <= c / 64; i++) {
+				w->bits[i % RPCI_AUTH_WINDOW_WORDS] = 0;
 			}
 		}
-		in->top = c;
-	} else if (in->top - c >= RPCI_AUTH_WINDOW - 64) {
+		w->top = c;
+	} else if (w->top - c >= RPCI_AUTH_WINDOW - 64) {
 		return false; /* behind the window: cannot tell, so refused */
 	}
-	word = (c / 64) % AUTH_WINDOW_WORDS;
-	if (in->bits[word] & (1ull << (c % 64))) {
+	word = (c / 64) % RPCI_AUTH_WINDOW_WORDS;
+	if (w->bits[word] & (1ull << (c % 64))) {
 		return false;
 	}
-	in->bits[word] |= 1ull << (c % 64);
+	w->bits[word] |= 1ull << (c % 64);
 	return true;
 }
 
@@ -473,10 +490,10 @@ auth_fresh(struct rpci_auth_ep *ep, unsigned int from, uint64_t id, uint64_t c, 
 		memset(victim, 0, sizeof(*victim));
 		victim->used = true;
 		victim->id = id;
-		victim->top = c;
+		rpci_auth_window_init(&victim->win, c);
 		in = victim;
 	}
-	if (!window_take(in, c)) {
+	if (!rpci_auth_window_take(&in->win, c)) {
 		return false;
 	}
 	if (t > in->last_time_us) {

@@ -32,10 +32,6 @@ RTE_LOG_REGISTER(rpci_ctrl_logtype, rpci.lib.ctrl, INFO);
 	rte_log(RTE_LOG_ ## level, rpci_ctrl_logtype, "rpci.ctrl: %s(): " fmt "\n", \
 		__func__, ##__VA_ARGS__)
 
-/* Refusals logged: a burst of this many, then this many a second. */
-#define CHAN_LOG_BURST 20
-#define CHAN_LOG_PER_S 10
-
 struct chan_pending {
 	bool used;
 	uint8_t dst[6];
@@ -63,9 +59,7 @@ struct rpci_ctrl_chan {
 	struct rpci_auth_ep *ep;     /* the envelope's endpoint (keys on) */
 	const struct rpci_conf *conf;
 	unsigned int roles;
-	/* rate limit of the refusals' log: a token bucket */
-	uint64_t log_tokens_tick;    /* time at which the bucket is empty */
-	uint64_t log_suppressed;     /* since the last line */
+	struct rpci_auth_log_limit log; /* rate limit of the refusals' log */
 };
 
 /* The time: the TSC, or the io's clock in microseconds. */
@@ -156,28 +150,21 @@ rpci_ctrl_chan_secure(struct rpci_ctrl_chan *c, struct rpci_auth *auth, unsigned
 	return 0;
 }
 
-/* Log a refusal, at most CHAN_LOG_BURST at once and CHAN_LOG_PER_S a second after. */
+/* Log a refusal, at most RPCI_AUTH_LOG_BURST at once and RPCI_AUTH_LOG_PER_S a second after. */
 static void __attribute__((format(printf, 2, 0)))
 chan_vlog_refusal(struct rpci_ctrl_chan *c, const char *fmt, va_list ap)
 {
-	uint64_t now = chan_now(c), per = c->hz / CHAN_LOG_PER_S;
-	uint64_t full = now - per * CHAN_LOG_BURST;
+	uint64_t skipped = 0;
 	char line[256];
 
-	if (c->log_tokens_tick < full || c->log_tokens_tick == 0) {
-		c->log_tokens_tick = full;
-	}
-	if (c->log_tokens_tick + per > now) {
-		c->log_suppressed++;
+	if (!rpci_auth_log_allow(&c->log, chan_now(c), c->hz, &skipped)) {
 		c->stats.log_suppressed++;
 		return;
 	}
-	c->log_tokens_tick += per;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (c->log_suppressed > 0) {
+	if (skipped > 0) {
 		CHAN_LOG(WARNING, "refused: %s (and %" PRIu64 " more refusals not logged)", line,
-			 c->log_suppressed);
-		c->log_suppressed = 0;
+			 skipped);
 	} else {
 		CHAN_LOG(WARNING, "refused: %s", line);
 	}

@@ -467,6 +467,304 @@ test_roles(void)
 	CU_ASSERT(check(SEL, RPCI_ROLE_CLIENT, &m) == RPCI_CTRL_ROLE);
 }
 
+/* ------------------------------------------------------------- sessions */
+
+/* A handshake between c1 and s1 as the link makes it; the two sessions, or NULL. */
+static int
+handshake(uint8_t cipher, uint8_t flags, uint8_t server_flags, struct rpci_auth_sess **client,
+	  struct rpci_auth_sess **server)
+{
+	static const uint8_t open_aad[32 + 96] = { 1, 5 };
+	static const uint8_t ack_aad[32 + 96] = { 1, 6 };
+	uint8_t block[RPCI_AUTH_OPEN_LEN], ack[RPCI_AUTH_OPEN_LEN];
+	struct rpci_auth_offer offer;
+	enum rpci_auth_refusal why;
+
+	*client = rpci_auth_sess_client(g_auth[C1], S1, cipher, flags);
+	*server = NULL;
+	if (*client == NULL || rpci_auth_sess_offer(*client, open_aad, sizeof(open_aad), block,
+						    T0) != 0 ||
+	    rpci_auth_offer_verify(g_auth[S1], open_aad, sizeof(open_aad), block, T0 + 5, &offer,
+				   &why) != 0) {
+		return -1;
+	}
+	offer.flags |= server_flags;
+	*server = rpci_auth_sess_server(g_auth[S1], &offer);
+	if (*server == NULL ||
+	    rpci_auth_sess_answer(*server, ack_aad, sizeof(ack_aad), 0x1234, 77, ack, T0 + 6) != 0 ||
+	    rpci_auth_sess_confirm(*client, ack_aad, sizeof(ack_aad), ack, 0x1234, 77, &why) != 0) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Seal a frame (aad, payload) with from; open it with to. 0, -EBADMSG, ... */
+static int
+frame_trip(struct rpci_auth_sess *from, struct rpci_auth_sess *to, uint64_t ctr, uint8_t *aad,
+	   uint8_t *payload, size_t len, uint64_t open_ctr, int flip)
+{
+	uint8_t tag[RPCI_AUTH_FRAME_TAG_LEN];
+	bool enc = rpci_auth_sess_encrypts(from);
+	size_t half = len / 2;
+
+	if (rpci_auth_sess_seal_start(from, ctr, aad, 32) != 0 ||
+	    rpci_auth_sess_seal_data(from, payload, enc ? payload : NULL, half) != 0 ||
+	    rpci_auth_sess_seal_data(from, payload + half, enc ? payload + half : NULL,
+				     len - half) != 0 ||
+	    rpci_auth_sess_seal_finish(from, tag) != 0) {
+		return -EIO;
+	}
+	if (flip >= 0 && flip < 32 * 8) {
+		aad[flip / 8] ^= (uint8_t)(1u << (flip % 8));
+	} else if (flip >= 32 * 8 && (size_t)flip < (32 + len) * 8) {
+		payload[flip / 8 - 32] ^= (uint8_t)(1u << (flip % 8));
+	} else if (flip >= 0) {
+		tag[(flip / 8) % sizeof(tag)] ^= (uint8_t)(1u << (flip % 8));
+	}
+	if (rpci_auth_sess_open_start(to, open_ctr, aad, 32) != 0 ||
+	    rpci_auth_sess_open_data(to, payload, enc ? payload : NULL, len) != 0) {
+		return -EIO;
+	}
+	return rpci_auth_sess_open_finish(to, tag);
+}
+
+/* A session's handshake: keys both ends agree on, each direction its own. */
+static void
+test_session_handshake(void)
+{
+	struct rpci_auth_sess *c, *s;
+	uint8_t aad[32] = { 1, 1 }, data[1500], copy[1500];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(data); i++) {
+		data[i] = (uint8_t)(i * 7);
+	}
+	CU_ASSERT_FATAL(handshake(RPCI_AUTH_CIPHER_AES128GCM, 0, 0, &c, &s) == 0);
+	CU_ASSERT(rpci_auth_sess_ready(c) && rpci_auth_sess_ready(s));
+	CU_ASSERT(!rpci_auth_sess_encrypts(c) && !rpci_auth_sess_encrypts(s));
+	CU_ASSERT(frame_trip(c, s, 1, aad, data, sizeof(data), 1, -1) == 0);
+	CU_ASSERT(frame_trip(s, c, 1, aad, data, sizeof(data), 1, -1) == 0);
+	/* authenticated only: the payload is left as it was */
+	for (i = 0; i < sizeof(data); i++) {
+		CU_ASSERT_FATAL(data[i] == (uint8_t)(i * 7));
+	}
+	/* a frame sealed one way does not open as the other way's */
+	CU_ASSERT(frame_trip(c, c, 2, aad, data, sizeof(data), 2, -1) == -EBADMSG);
+	/* another counter (a replay under another number) does not open */
+	CU_ASSERT(frame_trip(c, s, 3, aad, data, sizeof(data), 4, -1) == -EBADMSG);
+	/* every bit of header, payload and tag counts */
+	for (i = 0; i < (32 + sizeof(data) + 16) * 8; i += 61) {
+		memcpy(copy, data, sizeof(data));
+		CU_ASSERT(frame_trip(c, s, 10 + i, aad, copy, sizeof(copy), 10 + i, (int)i) ==
+			  -EBADMSG);
+		aad[0] = 1;
+		aad[1] = 1;
+		memset(aad + 2, 0, sizeof(aad) - 2);
+	}
+	rpci_auth_sess_free(c);
+	rpci_auth_sess_free(s);
+	/* another handshake: other keys */
+	{
+		struct rpci_auth_sess *c2, *s2;
+
+		CU_ASSERT_FATAL(handshake(RPCI_AUTH_CIPHER_AES128GCM, 0, 0, &c2, &s2) == 0);
+		CU_ASSERT_FATAL(handshake(RPCI_AUTH_CIPHER_AES128GCM, 0, 0, &c, &s) == 0);
+		CU_ASSERT(frame_trip(c, s2, 1, aad, data, sizeof(data), 1, -1) == -EBADMSG);
+		rpci_auth_sess_free(c2);
+		rpci_auth_sess_free(s2);
+		rpci_auth_sess_free(c);
+		rpci_auth_sess_free(s);
+	}
+}
+
+/* Encryption: asked by the client or added by the server; both ciphers. */
+static void
+test_session_encrypt(void)
+{
+	static const uint8_t ciphers[2] = { RPCI_AUTH_CIPHER_AES128GCM,
+					    RPCI_AUTH_CIPHER_CHACHA20POLY1305 };
+	struct rpci_auth_sess *c, *s;
+	uint8_t aad[32] = { 1, 1 }, data[4096];
+	unsigned int i, k, same;
+
+	for (k = 0; k < 4; k++) {
+		uint8_t flags = (k & 1) ? RPCI_AUTH_SESS_ENCRYPT : 0;
+		uint8_t sflags = (k & 1) ? 0 : RPCI_AUTH_SESS_ENCRYPT;
+
+		CU_ASSERT_FATAL(handshake(ciphers[k / 2], flags, sflags, &c, &s) == 0);
+		CU_ASSERT(rpci_auth_sess_cipher(c) == ciphers[k / 2]);
+		CU_ASSERT(rpci_auth_sess_encrypts(c) && rpci_auth_sess_encrypts(s));
+		for (i = 0; i < sizeof(data); i++) {
+			data[i] = (uint8_t)i;
+		}
+		CU_ASSERT(frame_trip(c, s, 5, aad, data, sizeof(data), 5, -1) == 0);
+		for (i = 0, same = 0; i < sizeof(data); i++) {
+			same += data[i] == (uint8_t)i;
+		}
+		CU_ASSERT(same == sizeof(data)); /* decrypted back */
+		CU_ASSERT(frame_trip(s, c, 5, aad, data, sizeof(data), 5, 40 * 8) == -EBADMSG);
+		rpci_auth_sess_free(c);
+		rpci_auth_sess_free(s);
+	}
+	/* sealed: the payload is not readable on the wire */
+	CU_ASSERT_FATAL(handshake(RPCI_AUTH_CIPHER_AES128GCM, RPCI_AUTH_SESS_ENCRYPT, 0, &c, &s) ==
+			0);
+	for (i = 0; i < sizeof(data); i++) {
+		data[i] = (uint8_t)i;
+	}
+	{
+		uint8_t tag[RPCI_AUTH_FRAME_TAG_LEN];
+
+		CU_ASSERT(rpci_auth_sess_seal_start(c, 9, aad, 32) == 0);
+		CU_ASSERT(rpci_auth_sess_seal_data(c, data, data, sizeof(data)) == 0);
+		CU_ASSERT(rpci_auth_sess_seal_finish(c, tag) == 0);
+		for (i = 0, same = 0; i < sizeof(data); i++) {
+			same += data[i] == (uint8_t)i;
+		}
+		CU_ASSERT(same < 64);
+	}
+	rpci_auth_sess_free(c);
+	rpci_auth_sess_free(s);
+}
+
+/* The OPEN's block: refused when altered, stale, for another host, or from a stranger. */
+static void
+test_session_open(void)
+{
+	uint8_t aad[128] = { 1, 5 }, block[RPCI_AUTH_OPEN_LEN], ack[RPCI_AUTH_OPEN_LEN], b2[80];
+	struct rpci_auth_offer offer;
+	enum rpci_auth_refusal why;
+	struct rpci_auth_sess *c, *s, *c2;
+	unsigned int bit;
+
+	c = rpci_auth_sess_client(g_auth[C1], S1, RPCI_AUTH_CIPHER_AES128GCM, 0);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(rpci_auth_sess_offer(c, aad, sizeof(aad), block, T0) == 0);
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), block, T0, &offer,
+					 &why) == 0 && why == RPCI_AUTH_OK);
+	CU_ASSERT(offer.from == C1 && offer.cipher == RPCI_AUTH_CIPHER_AES128GCM);
+	/* every bit of the link's header and body and of the block counts */
+	for (bit = 0; bit < (sizeof(aad) + sizeof(block)) * 8; bit += 13) {
+		uint8_t *p = bit / 8 < sizeof(aad) ? aad + bit / 8 : block + bit / 8 - sizeof(aad);
+
+		*p ^= (uint8_t)(1u << (bit % 8));
+		CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), block, T0, &offer,
+						 &why) == -EACCES);
+		*p ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* another server, the wrong key (s2 reading what was sealed for s1) */
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S2], aad, sizeof(aad), block, T0, &offer,
+					 &why) == -EACCES && why == RPCI_AUTH_NOT_FOR_US);
+	memcpy(b2, block, sizeof(b2));
+	b2[3] = S2;
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S2], aad, sizeof(aad), b2, T0, &offer, &why) ==
+		  -EACCES && why == RPCI_AUTH_BAD_TAG);
+	b2[2] = 9;
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S2], aad, sizeof(aad), b2, T0, &offer, &why) ==
+		  -EACCES && why == RPCI_AUTH_UNKNOWN_HOST);
+	/* c2 claiming c1's index without its key */
+	c2 = rpci_auth_sess_client(g_auth[C2], S1, RPCI_AUTH_CIPHER_AES128GCM, 0);
+	CU_ASSERT_FATAL(c2 != NULL);
+	CU_ASSERT(rpci_auth_sess_offer(c2, aad, sizeof(aad), b2, T0) == 0);
+	b2[2] = C1;
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), b2, T0, &offer, &why) ==
+		  -EACCES && why == RPCI_AUTH_BAD_TAG);
+	/* an unknown cipher, reserved bits */
+	memcpy(b2, block, sizeof(b2));
+	b2[0] = 7;
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), b2, T0, &offer, &why) ==
+		  -EACCES && why == RPCI_AUTH_MALFORMED);
+	memcpy(b2, block, sizeof(b2));
+	b2[5] = 1;
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), b2, T0, &offer, &why) ==
+		  -EACCES && why == RPCI_AUTH_MALFORMED);
+	/* outside the window (1 s), either way */
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), block, T0 + 1000001,
+					 &offer, &why) == -EACCES && why == RPCI_AUTH_STALE);
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), block, T0 - 1000001,
+					 &offer, &why) == -EACCES && why == RPCI_AUTH_STALE);
+	/* a resend: the same key and nonce, a new time */
+	CU_ASSERT(rpci_auth_sess_offer(c, aad, sizeof(aad), b2, T0 + 900000) == 0);
+	CU_ASSERT(memcmp(b2 + 16, block + 16, 48) == 0);
+	CU_ASSERT(rpci_auth_offer_verify(g_auth[S1], aad, sizeof(aad), b2, T0 + 1000001, &offer,
+					 &why) == 0);
+	/* the answer: refused when altered, or when it answers another OPEN */
+	s = rpci_auth_sess_server(g_auth[S1], &offer);
+	CU_ASSERT_FATAL(s != NULL);
+	CU_ASSERT(rpci_auth_sess_answer(s, aad, sizeof(aad), 1, 0, ack, T0) == 0);
+	CU_ASSERT(rpci_auth_sess_confirm(c2, aad, sizeof(aad), ack, 1, 0, &why) == -EACCES);
+	ack[70] ^= 1;
+	CU_ASSERT(rpci_auth_sess_confirm(c, aad, sizeof(aad), ack, 1, 0, &why) == -EACCES &&
+		  why == RPCI_AUTH_BAD_TAG);
+	ack[70] ^= 1;
+	ack[0] = RPCI_AUTH_CIPHER_CHACHA20POLY1305;
+	CU_ASSERT(rpci_auth_sess_confirm(c, aad, sizeof(aad), ack, 1, 0, &why) == -EACCES &&
+		  why == RPCI_AUTH_MALFORMED);
+	ack[0] = RPCI_AUTH_CIPHER_AES128GCM;
+	CU_ASSERT(!rpci_auth_sess_ready(c));
+	CU_ASSERT(rpci_auth_sess_confirm(c, aad, sizeof(aad), ack, 1, 0, &why) == 0);
+	CU_ASSERT(rpci_auth_sess_ready(c));
+	/* keys bound to the session id and lease: another id, other keys */
+	{
+		uint8_t h[32] = { 0 }, d[64] = { 0 };
+		struct rpci_auth_sess *s3 = rpci_auth_sess_server(g_auth[S1], &offer);
+
+		CU_ASSERT_FATAL(s3 != NULL);
+		CU_ASSERT(rpci_auth_sess_answer(s3, aad, sizeof(aad), 2, 0, ack, T0) == 0);
+		CU_ASSERT(frame_trip(c, s, 1, h, d, sizeof(d), 1, -1) == -EBADMSG ||
+			  frame_trip(c, s3, 2, h, d, sizeof(d), 2, -1) == -EBADMSG);
+		rpci_auth_sess_free(s3);
+	}
+	/* a client may not offer nonsense */
+	CU_ASSERT(rpci_auth_sess_client(g_auth[C1], 99, RPCI_AUTH_CIPHER_AES128GCM, 0) == NULL);
+	CU_ASSERT(rpci_auth_sess_client(g_auth[C1], S1, RPCI_AUTH_CIPHER_NONE,
+					RPCI_AUTH_SESS_ENCRYPT) == NULL);
+	rpci_auth_sess_free(c);
+	rpci_auth_sess_free(c2);
+	rpci_auth_sess_free(s);
+}
+
+/* A session of cipher NONE: the OPEN authenticated, no keys for frames. */
+static void
+test_session_none(void)
+{
+	struct rpci_auth_sess *c, *s;
+
+	CU_ASSERT_FATAL(handshake(RPCI_AUTH_CIPHER_NONE, 0, 0, &c, &s) == 0);
+	CU_ASSERT(!rpci_auth_sess_ready(c) && !rpci_auth_sess_ready(s));
+	CU_ASSERT(rpci_auth_sess_seal_start(c, 1, NULL, 0) == -EINVAL);
+	rpci_auth_sess_free(c);
+	rpci_auth_sess_free(s);
+	CU_ASSERT(strcmp(rpci_auth_cipher_name(RPCI_AUTH_CIPHER_AES128GCM), "aes-128-gcm") == 0);
+	CU_ASSERT(rpci_auth_host_by_mac(g_auth[S1], (const uint8_t[6]){ 2, 0, 0, 0, 2, 2 }) ==
+		  C2);
+	CU_ASSERT(rpci_auth_host_by_mac(g_auth[S1], (const uint8_t[6]){ 2, 0, 0, 0, 9, 9 }) ==
+		  -ENOENT);
+}
+
+/* The log's rate limit: a burst, then a line a tenth of a second. */
+static void
+test_log_limit(void)
+{
+	struct rpci_auth_log_limit l;
+	uint64_t hz = 1000000, t = 5 * hz, skipped = 99;
+	unsigned int i, n = 0;
+
+	memset(&l, 0, sizeof(l));
+	for (i = 0; i < 100; i++) {
+		n += rpci_auth_log_allow(&l, t, hz, NULL);
+	}
+	CU_ASSERT(n == RPCI_AUTH_LOG_BURST);
+	CU_ASSERT(!rpci_auth_log_allow(&l, t + hz / 20, hz, &skipped));
+	CU_ASSERT(rpci_auth_log_allow(&l, t + hz / 10, hz, &skipped));
+	CU_ASSERT(skipped == 100 - RPCI_AUTH_LOG_BURST + 1);
+	CU_ASSERT(l.skipped_total == skipped);
+	for (i = 0, n = 0; i < 100; i++) {
+		n += rpci_auth_log_allow(&l, t + 10 * hz, hz, NULL);
+	}
+	CU_ASSERT(n == RPCI_AUTH_LOG_BURST);
+}
+
 int
 main(void)
 {
@@ -489,6 +787,11 @@ main(void)
 	CU_ADD_TEST(suite, test_replay_window);
 	CU_ADD_TEST(suite, test_instances);
 	CU_ADD_TEST(suite, test_roles);
+	CU_ADD_TEST(suite, test_session_handshake);
+	CU_ADD_TEST(suite, test_session_encrypt);
+	CU_ADD_TEST(suite, test_session_open);
+	CU_ADD_TEST(suite, test_session_none);
+	CU_ADD_TEST(suite, test_log_limit);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures();
