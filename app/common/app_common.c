@@ -70,8 +70,10 @@ app_load_conf(const char *prog, const char *path, const char *host, unsigned int
 		fprintf(stderr,
 			"%s: WARNING: AUTHENTICATION IS OFF (auth = \"none\" in %s):\n"
 			"%s: any host that reaches the network can register fake devices, attach,\n"
-			"%s: detach and release leases and speak for any host. For a lab only.\n",
-			prog, path, prog, prog);
+			"%s: detach and release leases and speak for any host, open any free\n"
+			"%s: device, and inject, alter, replay or read the frames of any session\n"
+			"%s: (they are sent in clear, unauthenticated). For a lab only.\n",
+			prog, path, prog, prog, prog, prog);
 	}
 	*out_host = h;
 	return conf;

@@ -52,13 +52,15 @@ static const char *const g_selector_keys[] = {
 	"host", "policy", "heartbeat_ms", "missed_heartbeats", "lease_ms", "explore", "seed",
 	"client_max_devices", "client_max_requests", NULL,
 };
-static const char *const g_auth_keys[] = { "mode", "dir", "window_ms", NULL };
+static const char *const g_auth_keys[] = {
+	"mode", "dir", "window_ms", "sessions", "cipher", NULL,
+};
 
 static const char *const g_link_keys[] = {
 	"ethertype", "crc_payload", "mtu", "frame_max", "max_payload", "replay_frames",
 	"retransmit_us",
 	"retransmit_max", "keepalive_ms", "dead_ms", "request_timeout_ms", "burst", "mbufs",
-	"sleep_max_us", "spin_polls", "copy_threshold", "faults", NULL,
+	"sleep_max_us", "spin_polls", "copy_threshold", "faults", "encrypt", NULL,
 };
 
 static const char *const g_host_keys[] = {
@@ -73,6 +75,10 @@ static const char *const g_eal_keys[] = {
 
 static const char *const g_proxy_keys[] = {
 	"socket", "owner", "group", "mode", "max_programs", NULL,
+};
+
+static const char *const g_console_keys[] = {
+	"socket", "owner", "group", "mode", "admin", NULL,
 };
 
 static const char *const g_device_keys[] = {
@@ -628,6 +634,7 @@ parse_link(struct parse *p, const config_setting_t *root, struct rpci_conf_link 
 		return -EINVAL;
 	}
 	if (conf_u32(p, grp, "ethertype", false, 0x0600, 0xFFFF, true, &ethertype, NULL) < 0 ||
+	    conf_bool(p, grp, "encrypt", &link->encrypt) < 0 ||
 	    parse_port_settings(p, grp, &link->frame_max, &link->crc_payload,
 				&link->crc_payload_set) < 0 ||
 	    conf_u32(p, grp, "mtu", false, 576, 9600, false, &link->mtu, NULL) < 0 ||
@@ -1189,6 +1196,8 @@ parse_roles(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host
 /* Entry idx of the "hosts" list. */
 static int parse_proxy(struct parse *p, const config_setting_t *hgrp,
 		       struct rpci_conf_host *host);
+static int parse_console(struct parse *p, const config_setting_t *hgrp,
+			 struct rpci_conf_host *host);
 
 static int
 parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struct rpci_conf *conf)
@@ -1276,14 +1285,8 @@ parse_host(struct parse *p, const config_setting_t *grp, unsigned int idx, struc
 		return -EINVAL;
 	}
 
-	s = config_setting_get_member(grp, "console");
-	if (s != NULL) {
-		v_str = config_setting_get_string(s);
-		if (v_str == NULL || v_str[0] != '/' || strlen(v_str) >= sizeof(host->console)) {
-			return conf_err(p, s, "'console' must be an absolute path of at most %zu "
-					"characters", sizeof(host->console) - 1);
-		}
-		memcpy(host->console, v_str, strlen(v_str) + 1);
+	if (parse_console(p, grp, host) < 0) {
+		return -EINVAL;
 	}
 
 	if (host->roles & RPCI_ROLE_CLIENT) {
@@ -1339,6 +1342,95 @@ parse_proxy_name(struct parse *p, const config_setting_t *grp, const char *key, 
 	return 0;
 }
 
+/*
+ * The "mode" of a socket's group (absent: *mode is left as it is).
+ * libconfig has no octal numbers: the mode is a string, "0660".
+ */
+static int
+parse_socket_mode(struct parse *p, const config_setting_t *grp, uint32_t *mode)
+{
+	const config_setting_t *s = config_setting_get_member(grp, "mode");
+	const char *m;
+	char *end = NULL;
+	long long n;
+
+	if (s == NULL) {
+		return 0;
+	}
+	m = config_setting_get_string(s);
+	n = m != NULL ? (long long)strtoul(m, &end, 8) : -1;
+	if (m == NULL || m[0] == '\0' || *end != '\0' || n < 0 || n > 0777) {
+		return conf_err(p, s, "'mode' must be permission bits in octal, as a string "
+				"(\"0660\")");
+	}
+	if ((n & 0600) != 0600) {
+		return conf_err(p, s, "'mode' \"%s\" must let the owner read and write (0600)", m);
+	}
+	*mode = (uint32_t)n;
+	return 0;
+}
+
+/*
+ * A host's "console": the path of its processes' console socket, or a
+ * group { socket; owner; group; mode; admin = [ "group", ... ]; }.
+ */
+static int
+parse_console(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host *host)
+{
+	struct rpci_conf_console *ca = &host->console_access;
+	const config_setting_t *grp = config_setting_get_member(hgrp, "console");
+	const config_setting_t *s = grp, *adm;
+	const char *v;
+	unsigned int i;
+
+	ca->mode = 0600;
+	if (grp == NULL) {
+		return 0;
+	}
+	if (config_setting_is_group(grp)) {
+		ca->line = (int)config_setting_source_line(grp);
+		if (conf_check_keys(p, grp, g_console_keys) < 0 ||
+		    parse_proxy_name(p, grp, "owner", ca->owner, sizeof(ca->owner)) < 0 ||
+		    parse_proxy_name(p, grp, "group", ca->group, sizeof(ca->group)) < 0 ||
+		    parse_socket_mode(p, grp, &ca->mode) < 0) {
+			return -EINVAL;
+		}
+		adm = config_setting_get_member(grp, "admin");
+		if (adm != NULL) {
+			if (!config_setting_is_array(adm) ||
+			    config_setting_length(adm) > RPCI_CONF_CONSOLE_ADMINS_MAX) {
+				return conf_err(p, adm, "'admin' must be an array of at most %u "
+						"group names: admin = [ \"rpci\" ];",
+						RPCI_CONF_CONSOLE_ADMINS_MAX);
+			}
+			for (i = 0; i < (unsigned int)config_setting_length(adm); i++) {
+				const config_setting_t *e = config_setting_get_elem(adm, i);
+
+				v = config_setting_get_string(e);
+				if (v == NULL || v[0] == '\0' || strlen(v) >= sizeof(ca->admin[i]) ||
+				    v[strspn(v, NAME_CHARS)] != '\0') {
+					return conf_err(p, e, "'admin' entry %u must be a group "
+							"name", i);
+				}
+				memcpy(ca->admin[i], v, strlen(v) + 1);
+			}
+			ca->nb_admin = i;
+		}
+		s = config_setting_get_member(grp, "socket");
+		if (s == NULL) {
+			return 0;
+		}
+	}
+	v = config_setting_get_string(s);
+	/* sun_path holds 108 bytes */
+	if (v == NULL || v[0] != '/' || strlen(v) >= 108) {
+		return conf_err(p, s, "'%s' must be an absolute path of at most 107 characters",
+				config_setting_name(s));
+	}
+	memcpy(host->console, v, strlen(v) + 1);
+	return 0;
+}
+
 /* Group "proxy" of a client host: the client daemon's socket. */
 static int
 parse_proxy(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host *host)
@@ -1379,24 +1471,8 @@ parse_proxy(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_host
 	    parse_proxy_name(p, grp, "group", px->group, sizeof(px->group)) < 0) {
 		return -EINVAL;
 	}
-	/* libconfig has no octal numbers: the mode is a string, "0660" */
-	s = config_setting_get_member(grp, "mode");
-	if (s != NULL) {
-		const char *m = config_setting_get_string(s);
-		char *end = NULL;
-
-		n = m != NULL ? (long long)strtoul(m, &end, 8) : -1;
-		if (m == NULL || m[0] == '\0' || *end != '\0' || n < 0 || n > 0777) {
-			return conf_err(p, s, "'mode' must be permission bits in octal, "
-					"as a string "
-					"(\"0660\")");
-		}
-		if ((n & 0600) != 0600) {
-			return conf_err(p, s, "'mode' \"%s\" must let the owner read and "
-					"write (0600)",
-					m);
-		}
-		px->mode = (uint32_t)n;
+	if (parse_socket_mode(p, grp, &px->mode) < 0) {
+		return -EINVAL;
 	}
 	if (conf_int(p, grp, "max_programs", false, 1, 64, false, &n, &s) < 0) {
 		return -EINVAL;
@@ -1550,8 +1626,50 @@ auth_mode_parse(struct parse *p, const config_setting_t *s, enum rpci_conf_auth_
 	return conf_err(p, s, "'auth' mode must be \"keys\" or \"none\"");
 }
 
+/* A named value of the "auth" group. */
+struct auth_choice {
+	const char *name;
+	int value;
+};
+
+static const struct auth_choice g_auth_sessions[] = {
+	{ "required", RPCI_AUTH_SESSIONS_REQUIRED },
+	{ "optional", RPCI_AUTH_SESSIONS_OPTIONAL },
+	{ NULL, 0 },
+};
+
+static const struct auth_choice g_auth_ciphers[] = {
+	{ "aes-128-gcm", RPCI_CONF_CIPHER_AES128GCM },
+	{ "chacha20-poly1305", RPCI_CONF_CIPHER_CHACHA20POLY1305 },
+	{ NULL, 0 },
+};
+
+/* Setting key of grp, one of the names of choices (absent: out is left as it is). */
+static int
+auth_choice_parse(struct parse *p, const config_setting_t *grp, const char *key,
+		  const struct auth_choice *choices, int *out)
+{
+	const config_setting_t *s = config_setting_get_member(grp, key);
+	const char *v;
+	unsigned int i;
+
+	if (s == NULL) {
+		return 0;
+	}
+	v = config_setting_get_string(s);
+	for (i = 0; v != NULL && choices[i].name != NULL; i++) {
+		if (strcmp(v, choices[i].name) == 0) {
+			*out = choices[i].value;
+			return 0;
+		}
+	}
+	return conf_err(p, s, "'%s' must be \"%s\" or \"%s\"", key, choices[0].name,
+			choices[1].name);
+}
+
 /*
- * Section "auth": auth = "keys" | "none", or auth = { mode; dir; window_ms; }.
+ * Section "auth": auth = "keys" | "none", or auth = { mode; dir; window_ms;
+ * sessions; cipher; }.
  * A relative key directory is taken from the file's directory (dir_of: the
  * file's path, NULL for a string).
  */
@@ -1567,6 +1685,8 @@ parse_auth(struct parse *p, const config_setting_t *root, const char *dir_of,
 
 	auth->mode = RPCI_AUTH_KEYS;
 	auth->window_ms = 10000;
+	auth->sessions = RPCI_AUTH_SESSIONS_REQUIRED;
+	auth->cipher = RPCI_CONF_CIPHER_AES128GCM;
 	if (grp != NULL) {
 		auth->line = (int)config_setting_source_line(grp);
 		if (config_setting_type(grp) == CONFIG_TYPE_STRING) {
@@ -1583,7 +1703,11 @@ parse_auth(struct parse *p, const config_setting_t *root, const char *dir_of,
 			    (s != NULL && auth_mode_parse(p, s, &auth->mode) < 0) ||
 			    conf_str(p, grp, "dir", false, dir, sizeof(dir), &s) < 0 ||
 			    conf_u32(p, grp, "window_ms", false, 100, 3600000, false,
-				     &auth->window_ms, NULL) < 0) {
+				     &auth->window_ms, NULL) < 0 ||
+			    auth_choice_parse(p, grp, "sessions", g_auth_sessions,
+					      (int *)&auth->sessions) < 0 ||
+			    auth_choice_parse(p, grp, "cipher", g_auth_ciphers,
+					      (int *)&auth->cipher) < 0) {
 				goto restore_where;
 			}
 			if (s != NULL && dir[0] == '\0') {

@@ -98,6 +98,12 @@ struct rpci_conf_link {
 	uint32_t spin_polls;         /**< adaptive idle: empty polls before a sleep (2000) */
 	/** payloads up to this size are copied, larger ones attached (default 256) */
 	uint32_t copy_threshold;
+	/**
+	 * Encrypt the payloads of authenticated sessions, not only
+	 * authenticate them (default false; doc/security.md): a client asks
+	 * for it in its OPENs, a server gives it to every session.
+	 */
+	bool encrypt;
 	/** group "faults": the built-in injector, off unless a rate is set (tests) */
 	struct rpci_conf_faults faults_tx;
 	struct rpci_conf_faults faults_rx;
@@ -200,6 +206,27 @@ struct rpci_conf_proxy {
 	int line;                       /**< line of the group (0 if absent) */
 };
 
+/** Most groups whose members may change a process's state from its console. */
+#define RPCI_CONF_CONSOLE_ADMINS_MAX 8
+
+/**
+ * Who may use the console socket of a process of a host (a host's
+ * "console" as a group; as a string it is only the socket's path).
+ */
+struct rpci_conf_console {
+	char owner[RPCI_CONF_NAME_MAX]; /**< user owning the socket ("" = the process's) */
+	char group[RPCI_CONF_NAME_MAX]; /**< its group ("" = the process's) */
+	uint32_t mode;                  /**< its permission bits (default 0600) */
+	/**
+	 * Groups whose members may run the commands that change state (set,
+	 * attach, detach, drain, reset, shutdown): root and the process's own
+	 * user always may; anyone else who can connect may only show.
+	 */
+	char admin[RPCI_CONF_CONSOLE_ADMINS_MAX][RPCI_CONF_NAME_MAX];
+	unsigned int nb_admin;
+	int line;                       /**< line of the group (0 if absent or a string) */
+};
+
 /** A host of the cluster (an entry of the "hosts" list). */
 struct rpci_conf_host {
 	char name[RPCI_CONF_NAME_MAX]; /**< unique in the file */
@@ -219,6 +246,8 @@ struct rpci_conf_host {
 	unsigned int nb_devices;
 	/** Unix socket of the console of a process of this host ("" = default). */
 	char console[RPCI_CONF_STR_MAX];
+	/** Who may use it (the "console" group's owner, group, mode and admin groups). */
+	struct rpci_conf_console console_access;
 	/** Client: the client daemon's socket (group "proxy"), programs connect to it. */
 	struct rpci_conf_proxy proxy;
 	/** Server: the directory its devices load files from by name ("" = none). */
@@ -238,6 +267,23 @@ enum rpci_conf_auth_mode {
 	RPCI_AUTH_NONE = 1, /**< nothing is authenticated (a lab only): said loudly at start */
 };
 
+/** Whether a server takes sessions whose frames are not authenticated. */
+enum rpci_conf_auth_sessions {
+	RPCI_AUTH_SESSIONS_REQUIRED = 0, /**< every session's frames authenticated (default) */
+	/**
+	 * A server also opens sessions whose client asks for no per-frame
+	 * protection (the OPEN itself is still authenticated): to measure
+	 * what it costs (rpci-bench --auth both), in a lab.
+	 */
+	RPCI_AUTH_SESSIONS_OPTIONAL = 1,
+};
+
+/** The AEAD of a session's frames (lib/auth's enum rpci_auth_cipher values). */
+enum rpci_conf_auth_cipher {
+	RPCI_CONF_CIPHER_AES128GCM = 1,        /**< "aes-128-gcm" (default) */
+	RPCI_CONF_CIPHER_CHACHA20POLY1305 = 2, /**< "chacha20-poly1305" */
+};
+
 /** Section "auth" (doc/security.md). */
 struct rpci_conf_auth {
 	enum rpci_conf_auth_mode mode; /**< default RPCI_AUTH_KEYS */
@@ -249,6 +295,10 @@ struct rpci_conf_auth {
 	char key_dir[RPCI_CONF_STR_MAX];
 	/** A control message stamped further than this from the receiver's clock is stale. */
 	uint32_t window_ms;
+	/** Sessions whose frames are not authenticated: refused (default) or taken. */
+	enum rpci_conf_auth_sessions sessions;
+	/** The AEAD a client asks for its sessions' frames (a server takes either). */
+	enum rpci_conf_auth_cipher cipher;
 	int line; /**< line of the section (0: absent) */
 };
 

@@ -46,6 +46,8 @@
 #include <rte_random.h>
 
 #include "link_private.h"
+#include "rpci_auth.h"
+#include "rpci_port_tcp.h"
 
 RTE_LOG_REGISTER(rpci_link_logtype, rpci.lib.link, INFO);
 
@@ -63,6 +65,10 @@ RTE_LOG_REGISTER(rpci_link_logtype, rpci.lib.link, INFO);
 #define FREE_BATCH 64
 /* A closed frame at least this long leaves at once, not at the next flush. */
 #define TX_PUSH_BYTES 16384u
+/* Counters of an authenticated session's frames other than DATA (DATA: the sequence). */
+#define CTL_COUNTER_BIT (1ull << 63)
+/* OPENs remembered to refuse their replays (their time window's worth, at most). */
+#define OPEN_SEEN_MAX 256
 
 struct replay_ent {
 	struct rte_mbuf *m;
@@ -176,6 +182,28 @@ struct rpci_link_session {
 	struct rpci_link_open_msg open_req;
 	struct rpci_link_open_msg open_ack;
 	bool answered;
+	/*
+	 * Authentication (doc/security.md): the session's keys (NULL: its
+	 * frames are not authenticated), whether they are derived, the
+	 * header's room (link header, and counter and tag), the high halves
+	 * of the 64-bit sequence numbers (the counters of DATA frames), the
+	 * counter of the other frames sent, the window of those received.
+	 */
+	struct rpci_auth_sess *sec;
+	bool sec_frames;
+	bool ack_sealed;         /* server: the OPEN_ACK's block is made (open_auth) */
+	bool encrypt;
+	int peer_host;           /* the peer's host index, authenticated (or by MAC): -1 unknown */
+	uint32_t hdr_len;
+	uint32_t tx_wraps;
+	uint32_t rx_wraps;
+	uint32_t peer_window;    /* the peer's replay window: older DATA is a replay */
+	uint64_t tx_ctl;
+	struct rpci_auth_window rx_ctl_win;
+	uint8_t open_auth[RPCI_LINK_OPEN_AUTH_LEN]; /* server: the OPEN_ACK's block, for repeats */
+	uint8_t open_offer_tag[RPCI_AUTH_FRAME_TAG_LEN]; /* server: the OPEN's nonce and key */
+	uint8_t open_offer_id[RPCI_AUTH_KEY_LEN + 16];
+	struct rpci_link_session_auth auth_st;
 	bool close_acked;
 	bool close_started;      /* rpci_link_close_start(): CLOSE once all is acked */
 	uint64_t close_sent_tsc; /* last CLOSE sent */
@@ -199,6 +227,7 @@ struct rpci_link {
 	struct rpci_link_session *last_hit;
 	struct rte_mbuf **rx_burst;
 	bool owns_port; /* close the port and free the pools with the link */
+	bool port_tcp;  /* a kernel-TCP port: tell it which connection's frames verify */
 	uint16_t rx_cap[RPCI_LINK_CLASSES]; /* receive queue per class, frames */
 	/* rpci_link_port_stop_notice(): the peers that acknowledged it */
 	const struct rte_ether_addr *notice_peers;
@@ -218,6 +247,18 @@ struct rpci_link {
 	/* where a message header or payload that straddles segments is copied */
 	uint8_t rx_hdr_buf[RPCI_TLP_HDR_MAX_LEN];
 	uint8_t rx_body_buf[RPCI_TLP_MAX_PAYLOAD];
+	/* authentication: the keys (NULL: none), the OPENs taken lately, the refusals' log */
+	struct rpci_auth *auth;
+	bool owns_auth;
+	uint8_t cipher;              /* what our OPENs ask for */
+	struct {
+		uint8_t id[RPCI_AUTH_KEY_LEN + 16]; /* ephemeral key and nonce */
+		uint64_t time_us;
+	} open_seen[OPEN_SEEN_MAX];
+	uint32_t open_seen_next;
+	struct rpci_auth_log_limit log_limit;
+	struct rte_mbuf *rx_cur;     /* the CTRL frame rx_ctrl is given (rpci_link_rx_authentic()) */
+	bool rx_cur_tcp;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -227,10 +268,11 @@ rpci_link_max_payload_for_mtu(uint32_t mtu)
 {
 	uint32_t room;
 
-	if (mtu < RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN + 64) {
+	/* The room of a frame of an authenticated session: its counter and tag too. */
+	if (mtu < RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN + 64) {
 		return 0;
 	}
-	room = mtu - RPCI_LINK_HDR_LEN - RPCI_TLP_HDR_MAX_LEN;
+	room = mtu - RPCI_LINK_HDR_LEN - RPCI_LINK_AUTH_LEN - RPCI_TLP_HDR_MAX_LEN;
 	room &= ~63u;
 	return RTE_MIN(room, (uint32_t)RPCI_TLP_MAX_PAYLOAD);
 }
@@ -677,6 +719,19 @@ rpci_link_create(const struct rpci_link_params *params)
 		return NULL;
 	}
 	link->frame_max = frame_max;
+	if (rpci_auth_enabled(p->auth)) {
+		link->auth = p->auth;
+		link->cipher = p->cipher != 0 ? p->cipher : RPCI_AUTH_CIPHER_AES128GCM;
+		if (link->cipher >= RPCI_AUTH_NB_CIPHERS || link->cipher == RPCI_AUTH_CIPHER_NONE) {
+			LINK_LOG(ERR, "unknown cipher %u", p->cipher);
+			rte_free(link);
+			rte_errno = EINVAL;
+			return NULL;
+		}
+		/* a TCP port keeps its connection until a new one proves itself */
+		rpci_port_tcp_set_probation(p->port_id, true);
+	}
+	link->port_tcp = rpci_port_is_tcp(p->port_id);
 	/* a header mbuf takes the Ethernet, link and a message header at least */
 	link->segs_max = p->tx_segs_max != 0 ? RTE_MAX(p->tx_segs_max, 2u) : RPCI_LINK_SEGS_DEFAULT;
 	link->max_payload = p->max_payload ? p->max_payload :
@@ -758,6 +813,7 @@ rpci_link_session_free(struct rpci_link_session *s)
 	}
 	link = s->link;
 	session_release_mbufs(s);
+	rpci_auth_sess_free(s->sec);
 	rte_free(s->replay);
 	rte_free(s->ooo);
 	for (c = 0; c < RPCI_LINK_CLASSES; c++) {
@@ -802,6 +858,9 @@ rpci_link_free(struct rpci_link *link)
 		rte_mempool_free(link->p.ext_pool);
 		rte_mempool_free(link->p.rx_pool);
 	}
+	if (link->owns_auth) {
+		rpci_auth_free(link->auth);
+	}
 	rte_pktmbuf_free(link->fault_held[0]);
 	rte_pktmbuf_free(link->fault_held[1]);
 	rte_free(link->rx_burst);
@@ -821,6 +880,12 @@ void
 link_take_port(struct rpci_link *link)
 {
 	link->owns_port = true;
+}
+
+void
+link_take_auth(struct rpci_link *link)
+{
+	link->owns_auth = link->auth != NULL;
 }
 
 static struct rpci_link_session *
@@ -870,6 +935,10 @@ session_alloc(struct rpci_link *link, uint32_t id, const struct rte_ether_addr *
 	s->ooo_mask = link->p.replay_frames - 1;
 	s->rto_tsc = link->rto_base_tsc;
 	s->tx_frame_l2 = link->frame_max - ETH_LEN;
+	s->hdr_len = RPCI_LINK_HDR_LEN;
+	s->peer_host = -1;
+	s->peer_window = link->p.replay_frames;
+	rpci_auth_window_init(&s->rx_ctl_win, 0);
 	s->last_rx_tsc = s->last_tx_tsc = now_tsc();
 	link->nb_sessions++;
 	return s;
@@ -928,8 +997,9 @@ session_down(struct rpci_link_session *s, enum rpci_link_state state)
 
 /* ---------------------------------------------------------------- TX side */
 
+/* A frame of room bytes of link header (and counter and tag) so far. */
 static struct rte_mbuf *
-frame_new(struct rpci_link *link, const struct rte_ether_addr *dst)
+frame_new(struct rpci_link *link, const struct rte_ether_addr *dst, uint32_t room)
 {
 	struct rte_mbuf *m;
 	struct rte_ether_hdr *eth;
@@ -939,32 +1009,112 @@ frame_new(struct rpci_link *link, const struct rte_ether_addr *dst)
 		link->stats.no_mbuf++;
 		return NULL;
 	}
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, L2_HDRS);
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, (uint16_t)(ETH_LEN + room));
 	rte_ether_addr_copy(dst, &eth->dst_addr);
 	rte_ether_addr_copy(&link->p.mac, &eth->src_addr);
 	eth->ether_type = rte_cpu_to_be_16(link->p.ethertype);
 	return m;
 }
 
-/* Fill in the link header of a frame and its CRC. */
+/* Rate-limited WARNING of a refusal (a frame or an OPEN); counted by the caller. */
+static void __attribute__((format(printf, 2, 3)))
+link_log_refusal(struct rpci_link *link, const char *fmt, ...)
+{
+	uint64_t skipped = 0;
+	char line[256];
+	va_list ap;
+
+	if (!rpci_auth_log_allow(&link->log_limit, now_tsc(), link->hz, &skipped)) {
+		link->stats.log_suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (skipped > 0) {
+		LINK_LOG(WARNING, "refused: %s (and %" PRIu64 " more refusals not logged)", line,
+			 skipped);
+	} else {
+		LINK_LOG(WARNING, "refused: %s", line);
+	}
+}
+
+/*
+ * The counter and tag of an authenticated session's frame, its header
+ * encoded (the CRC field zero): a DATA frame's counter is its 64-bit
+ * sequence number (sealed once: a retransmission is the same bytes), the
+ * others' count from 2^63 + 1. The tag covers the header, the counter and
+ * the payload where it lies (segments sent in place are read, never
+ * written); encrypted, the payload is in the link's own first segment
+ * (rpci_link_send() attaches nothing) and is encrypted there.
+ */
 static void
-frame_seal(struct rpci_link *link, struct rte_mbuf *m, struct link_hdr *h)
+frame_seal_auth(struct rpci_link_session *s, struct rte_mbuf *m, struct link_hdr *h, uint8_t *hdr)
+{
+	struct rpci_link *link = s->link;
+	uint8_t *ext = hdr + RPCI_LINK_HDR_LEN;
+	bool enc = s->encrypt && h->kind == RPCI_LINK_DATA;
+	uint32_t off = L2_HDRS + RPCI_LINK_AUTH_LEN;
+	struct rte_mbuf *seg;
+	uint64_t counter;
+	int ret;
+
+	h->payload_len = (uint16_t)(m->pkt_len - off);
+	h->flags = (uint16_t)(h->flags | RPCI_LINK_F_AUTH | (enc ? RPCI_LINK_F_ENCRYPTED : 0));
+	counter = h->kind == RPCI_LINK_DATA ? ((uint64_t)s->tx_wraps << 32 | h->seq) :
+		  (CTL_COUNTER_BIT | ++s->tx_ctl);
+	link_hdr_encode(h, hdr);
+	link_auth_counter_put(ext, counter);
+	ret = rpci_auth_sess_seal_start(s->sec, counter, hdr, RPCI_LINK_HDR_LEN);
+	for (seg = m; ret == 0 && seg != NULL; seg = seg->next, off = 0) {
+		uint8_t *p = rte_pktmbuf_mtod_offset(seg, uint8_t *, off);
+
+		if (enc && !RTE_MBUF_DIRECT(seg)) {
+			ret = -EINVAL; /* never the sender's memory */
+			break;
+		}
+		ret = rpci_auth_sess_seal_data(s->sec, p, enc ? p : NULL, seg->data_len - off);
+	}
+	if (ret == 0) {
+		ret = rpci_auth_sess_seal_finish(s->sec, ext + 8);
+	}
+	if (unlikely(ret < 0)) {
+		/* OpenSSL failed: the frame will not verify, the session dies of it */
+		LINK_LOG(ERR, "session %08x: cannot seal a frame: %s", s->id, strerror(-ret));
+	}
+	s->auth_st.tx_sealed++;
+	link->stats.tx_sealed++;
+}
+
+/*
+ * Fill in the link header of a frame and its CRC; a frame of a session
+ * whose frames are authenticated (s, may be NULL) gets its counter and tag.
+ */
+static void
+frame_seal(struct rpci_link *link, struct rpci_link_session *s, struct rte_mbuf *m,
+	   struct link_hdr *h)
 {
 	uint8_t *hdr = rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN);
 	uint32_t crc;
 	struct rte_mbuf *seg;
 
 	h->version = RPCI_LINK_VERSION;
-	h->payload_len = (uint16_t)(m->pkt_len - L2_HDRS);
-	if (link->p.crc_payload) {
-		h->flags |= RPCI_LINK_F_CRC_PAYLOAD;
-	}
-	link_hdr_encode(h, hdr);
-	crc = link_crc_header(hdr);
-	if (h->flags & RPCI_LINK_F_CRC_PAYLOAD) {
-		crc = link_crc_update(crc, hdr + RPCI_LINK_HDR_LEN, m->data_len - L2_HDRS);
-		for (seg = m->next; seg != NULL; seg = seg->next) {
-			crc = link_crc_update(crc, rte_pktmbuf_mtod(seg, void *), seg->data_len);
+	if (s != NULL && s->sec_frames) {
+		frame_seal_auth(s, m, h, hdr);
+		crc = link_crc_header(hdr);
+	} else {
+		h->payload_len = (uint16_t)(m->pkt_len - L2_HDRS);
+		if (link->p.crc_payload) {
+			h->flags |= RPCI_LINK_F_CRC_PAYLOAD;
+		}
+		link_hdr_encode(h, hdr);
+		crc = link_crc_header(hdr);
+		if (h->flags & RPCI_LINK_F_CRC_PAYLOAD) {
+			crc = link_crc_update(crc, hdr + RPCI_LINK_HDR_LEN, m->data_len - L2_HDRS);
+			for (seg = m->next; seg != NULL; seg = seg->next) {
+				crc = link_crc_update(crc, rte_pktmbuf_mtod(seg, void *),
+						      seg->data_len);
+			}
 		}
 	}
 	crc ^= ~0u;
@@ -990,14 +1140,15 @@ frame_send_now(struct rpci_link *link, struct rte_mbuf *m)
 	return 0;
 }
 
+/* Send a frame of a header and a body now; of a session (s) whose frames are authenticated: sealed. */
 static int
-send_hdr(struct rpci_link *link, const struct rte_ether_addr *dst, struct link_hdr *h,
-	 const void *body, uint16_t len)
+send_hdr(struct rpci_link *link, struct rpci_link_session *s, const struct rte_ether_addr *dst,
+	 struct link_hdr *h, const void *body, uint16_t len)
 {
 	struct rte_mbuf *m;
 	void *p;
 
-	m = frame_new(link, dst);
+	m = frame_new(link, dst, s != NULL ? s->hdr_len : RPCI_LINK_HDR_LEN);
 	if (m == NULL) {
 		return -EAGAIN;
 	}
@@ -1009,7 +1160,7 @@ send_hdr(struct rpci_link *link, const struct rte_ether_addr *dst, struct link_h
 		}
 		memcpy(p, body, len);
 	}
-	frame_seal(link, m, h);
+	frame_seal(link, s, m, h);
 	return frame_send_now(link, m);
 }
 
@@ -1024,7 +1175,7 @@ send_simple(struct rpci_link *link, const struct rte_ether_addr *dst, uint8_t ki
 		.ack = ack,
 	};
 
-	return send_hdr(link, dst, &h, body, len);
+	return send_hdr(link, NULL, dst, &h, body, len);
 }
 
 /*
@@ -1070,7 +1221,7 @@ session_send_simple(struct rpci_link_session *s, uint8_t kind)
 	};
 
 	session_fill_credits(s, &h);
-	return send_hdr(s->link, &s->peer, &h, NULL, 0);
+	return send_hdr(s->link, s, &s->peer, &h, NULL, 0);
 }
 
 static void
@@ -1089,14 +1240,65 @@ session_send_ack(struct rpci_link_session *s, uint8_t kind)
 	}
 }
 
+/*
+ * An OPEN or OPEN_ACK. With keys, its authentication block follows the
+ * body: a client's OPEN is offered again with a new time at each resend, a
+ * server's first OPEN_ACK derives the session's keys and later ones repeat
+ * it. The block's tag covers the header (CRC field zero) and the body,
+ * which lie together in the frame's first segment.
+ */
 static void
 session_send_open_msg(struct rpci_link_session *s, uint8_t kind,
 		      const struct rpci_link_open_msg *msg)
 {
-	uint8_t body[LINK_OPEN_MSG_LEN];
+	struct rpci_link *link = s->link;
+	uint16_t len = (uint16_t)(LINK_OPEN_MSG_LEN + (s->sec != NULL ? RPCI_LINK_OPEN_AUTH_LEN : 0));
+	struct link_hdr h = {
+		.version = RPCI_LINK_VERSION,
+		.kind = kind,
+		.session = s->id,
+		.payload_len = len,
+		.flags = link->p.crc_payload ? RPCI_LINK_F_CRC_PAYLOAD : 0,
+	};
+	uint8_t *hdr, *body;
+	struct rte_mbuf *m;
+	int ret = 0;
 
+	m = frame_new(link, &s->peer, RPCI_LINK_HDR_LEN);
+	if (m == NULL) {
+		return;
+	}
+	body = (uint8_t *)rte_pktmbuf_append(m, len);
+	if (body == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	hdr = rte_pktmbuf_mtod_offset(m, uint8_t *, ETH_LEN);
 	link_open_msg_encode(msg, body);
-	if (send_simple(s->link, &s->peer, kind, s->id, 0, 0, body, sizeof(body)) == 0) {
+	if (s->sec != NULL) {
+		link_hdr_encode(&h, hdr);
+		if (kind == RPCI_LINK_OPEN) {
+			ret = rpci_auth_sess_offer(s->sec, hdr, RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN,
+						   body + LINK_OPEN_MSG_LEN, rpci_auth_now_us());
+		} else if (s->ack_sealed) {
+			memcpy(body + LINK_OPEN_MSG_LEN, s->open_auth, RPCI_LINK_OPEN_AUTH_LEN);
+		} else {
+			ret = rpci_auth_sess_answer(s->sec, hdr,
+						    RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN, s->id,
+						    s->open_req.lease_id, body + LINK_OPEN_MSG_LEN,
+						    rpci_auth_now_us());
+			memcpy(s->open_auth, body + LINK_OPEN_MSG_LEN, RPCI_LINK_OPEN_AUTH_LEN);
+			s->ack_sealed = ret == 0;
+		}
+		if (ret < 0) {
+			LINK_LOG(ERR, "session %08x: cannot authenticate its %s: %s", s->id,
+				 kind == RPCI_LINK_OPEN ? "OPEN" : "OPEN_ACK", strerror(-ret));
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
+	frame_seal(link, NULL, m, &h);
+	if (frame_send_now(link, m) == 0) {
 		s->last_tx_tsc = now_tsc();
 	}
 }
@@ -1125,12 +1327,15 @@ session_close_frame(struct rpci_link_session *s)
 		link->stats.tx_split++;
 	}
 	session_fill_credits(s, &h);
-	frame_seal(link, m, &h);
+	frame_seal(link, s, m, &h);
 	e = &s->replay[s->tx_next & s->replay_mask];
 	e->m = m;
 	e->sent_tsc = 0;
 	e->retx = false;
 	s->tx_next++;
+	if (unlikely(s->tx_next == 0)) {
+		s->tx_wraps++; /* the high half of the 64-bit sequence (the frame counter) */
+	}
 	s->open_frame = NULL;
 	s->open_last = NULL;
 	s->open_len = 0;
@@ -1219,7 +1424,7 @@ msg_enabled_range(const struct rpci_tlp *msg, uint32_t plen, uint32_t *first, ui
 static void
 session_drop_empty_frame(struct rpci_link_session *s)
 {
-	if (s->open_frame != NULL && s->open_len == RPCI_LINK_HDR_LEN) {
+	if (s->open_frame != NULL && s->open_len == s->hdr_len) {
 		rte_pktmbuf_free(s->open_frame);
 		s->open_frame = NULL;
 		s->open_last = NULL;
@@ -1348,10 +1553,11 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 	hlen = (uint32_t)rpci_tlp_hdr_len(msg->type);
 	plen = rpci_tlp_payload_len(msg);
 	if (unlikely(hlen == 0 || plen > link->max_payload || (plen > 0 && payload == NULL) ||
-		     RPCI_LINK_HDR_LEN + hlen + plen > s->tx_frame_l2)) {
+		     s->hdr_len + hlen + plen > s->tx_frame_l2)) {
 		return -EINVAL;
 	}
-	attach = plen > link->p.copy_threshold && !(flags & RPCI_LINK_SEND_COPY);
+	/* Encrypted, a payload is copied: it is encrypted in the frame, not where it lives. */
+	attach = plen > link->p.copy_threshold && !(flags & RPCI_LINK_SEND_COPY) && !s->encrypt;
 	if (attach && (flags & RPCI_LINK_SEND_EXACT)) {
 		uint32_t first, count;
 
@@ -1381,7 +1587,7 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 			link->stats.tx_no_credit++;
 			return -EAGAIN;
 		}
-		s->open_frame = frame_new(link, &s->peer);
+		s->open_frame = frame_new(link, &s->peer, s->hdr_len);
 		if (s->open_frame == NULL) {
 			return -EAGAIN;
 		}
@@ -1392,7 +1598,7 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 			return -EINVAL;
 		}
 		s->open_last = s->open_frame;
-		s->open_len = RPCI_LINK_HDR_LEN;
+		s->open_len = s->hdr_len;
 		s->open_segs = 1;
 		s->open_class = cls;
 		/* A frame that starts with a payload in place keeps its payloads apart. */
@@ -1685,6 +1891,9 @@ rx_accept(struct rpci_link_session *s, const struct rx_frame *f, uint8_t cls)
 	e->seq = s->rx_next;
 	rc->tail++;
 	s->rx_next++;
+	if (unlikely(s->rx_next == 0)) {
+		s->rx_wraps++;
+	}
 	s->nak_armed = false;
 	s->ack_pending = true;
 	s->link->stats.rx_data++;
@@ -1731,12 +1940,14 @@ chain_at(const struct rte_mbuf *m, uint32_t off)
 static void
 rx_frame_init(struct rx_frame *f, struct rte_mbuf *m, const struct link_hdr *h)
 {
+	uint32_t start = ETH_LEN + link_hdr_room(h->flags);
+
 	f->m = m;
-	f->hdr = chain_at(m, L2_HDRS);
+	f->hdr = chain_at(m, start);
 	f->split = (h->flags & RPCI_LINK_F_SPLIT) != 0;
 	if (f->split) {
 		f->hdr_left = h->split_len;
-		f->pay = chain_at(m, L2_HDRS + h->split_len);
+		f->pay = chain_at(m, start + h->split_len);
 		f->pay_left = (uint32_t)h->payload_len - h->split_len;
 	} else {
 		f->hdr_left = h->payload_len;
@@ -1805,28 +2016,171 @@ session_frame_l2(const struct rpci_link *link, uint16_t peer_max)
 	return RTE_MIN(link->frame_max, peer) - ETH_LEN;
 }
 
+/* A frame that verified came on a kernel-TCP port's new connection: it may take the port over. */
+static inline void
+rx_verified(struct rpci_link *link, const struct rte_mbuf *m)
+{
+	if (unlikely(link->port_tcp)) {
+		rpci_port_tcp_frame_verified(link->p.port_id, m);
+	}
+}
+
+/* The bytes an OPEN's (or OPEN_ACK's) block covers: the header (CRC field zero), the body. */
 static void
-rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct link_hdr *h,
-	const uint8_t *body)
+open_aad(const uint8_t *l2, const uint8_t *body, uint8_t aad[RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN])
+{
+	link_hdr_aad(l2, aad);
+	memcpy(aad + RPCI_LINK_HDR_LEN, body, LINK_OPEN_MSG_LEN);
+}
+
+static const char *
+mac_str(const struct rte_ether_addr *a, char buf[RTE_ETHER_ADDR_FMT_SIZE])
+{
+	rte_ether_format_addr(buf, RTE_ETHER_ADDR_FMT_SIZE, a);
+	return buf;
+}
+
+/*
+ * Whether an OPEN is authentic: it has a block, the block verifies (a host
+ * of the file, for us, its key, stamped within the window) and it came
+ * from that host's address. A refusal is counted and logged.
+ */
+static int
+open_verify(struct rpci_link *link, const struct rte_ether_addr *src, const struct link_hdr *h,
+	    const uint8_t *l2, const uint8_t *body, struct rpci_auth_offer *offer)
+{
+	uint8_t aad[RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN];
+	const struct rpci_conf *conf = rpci_auth_conf(link->auth);
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	enum rpci_auth_refusal why;
+
+	if (h->payload_len != LINK_OPEN_MSG_LEN + RPCI_LINK_OPEN_AUTH_LEN) {
+		link->stats.open_unsigned++;
+		link_log_refusal(link, "an OPEN without authentication from %s", mac_str(src, mac));
+		return -EACCES;
+	}
+	open_aad(l2, body, aad);
+	if (rpci_auth_offer_verify(link->auth, aad, sizeof(aad), body + LINK_OPEN_MSG_LEN,
+				   rpci_auth_now_us(), offer, &why) < 0) {
+		switch (why) {
+		case RPCI_AUTH_BAD_TAG:
+			link->stats.open_bad_tag++;
+			break;
+		case RPCI_AUTH_STALE:
+			link->stats.open_stale++;
+			break;
+		default:
+			link->stats.open_unknown_host++;
+			break;
+		}
+		link_log_refusal(link, "an OPEN from %s: %s", mac_str(src, mac),
+				 rpci_auth_refusal_name(why));
+		return -EACCES;
+	}
+	if (memcmp(conf->hosts[offer->from].mac, src->addr_bytes, RTE_ETHER_ADDR_LEN) != 0) {
+		link->stats.open_unknown_host++;
+		link_log_refusal(link, "an OPEN of host '%s' from another address, %s",
+				 conf->hosts[offer->from].name, mac_str(src, mac));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* The ephemeral key and nonce that tell one OPEN (and its resends) from another. */
+static void
+offer_id(const struct rpci_auth_offer *offer, uint8_t id[RPCI_AUTH_KEY_LEN + 16])
+{
+	memcpy(id, offer->eph_pub, RPCI_AUTH_KEY_LEN);
+	memcpy(id + RPCI_AUTH_KEY_LEN, offer->nonce, 16);
+}
+
+/*
+ * Whether an OPEN was taken already (within its time window), and if not,
+ * remember it: a recorded OPEN sent again must not replace the session it
+ * made, or open one the client never asked for again.
+ */
+static bool
+open_seen(struct rpci_link *link, const struct rpci_auth_offer *offer)
+{
+	uint8_t id[RPCI_AUTH_KEY_LEN + 16];
+	uint32_t i;
+
+	offer_id(offer, id);
+	for (i = 0; i < OPEN_SEEN_MAX; i++) {
+		if (link->open_seen[i].time_us != 0 &&
+		    memcmp(link->open_seen[i].id, id, sizeof(id)) == 0) {
+			return true;
+		}
+	}
+	i = link->open_seen_next++ % OPEN_SEEN_MAX;
+	memcpy(link->open_seen[i].id, id, sizeof(id));
+	link->open_seen[i].time_us = offer->time_us;
+	return false;
+}
+
+static uint8_t
+offer_security(const struct rpci_auth_offer *offer)
+{
+	if (offer->cipher == RPCI_AUTH_CIPHER_NONE) {
+		return RPCI_LINK_SEC_NONE;
+	}
+	return (offer->flags & RPCI_AUTH_SESS_ENCRYPT) ? RPCI_LINK_SEC_ENCRYPT : RPCI_LINK_SEC_MAC;
+}
+
+static void
+rx_open(struct rpci_link *link, const struct rte_mbuf *m, const struct rte_ether_addr *src,
+	const struct link_hdr *h, const uint8_t *l2, const uint8_t *body)
 {
 	struct rpci_link_open_msg req, ack;
+	struct rpci_auth_offer offer;
 	struct rpci_link_session *s;
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	uint8_t id[RPCI_AUTH_KEY_LEN + 16];
 	int ret;
 
 	if (link_open_msg_decode(body, h->payload_len, &req) != 0 || h->session == 0) {
 		link->stats.rx_bad_header++;
 		return;
 	}
+	req.security = RPCI_LINK_SEC_NONE;
+	if (link->auth != NULL) {
+		if (open_verify(link, src, h, l2, body, &offer) < 0) {
+			return;
+		}
+		req.security = offer_security(&offer);
+		offer_id(&offer, id);
+	}
 	s = session_find(link, h->session, src);
 	if (s != NULL) {
 		if (!s->is_client && s->state == RPCI_LINK_S_OPEN) {
 			/*
-			 * Our OPEN_ACK was lost (the client asks again), or this is
-			 * a duplicate: say it again; an open client ignores it.
+			 * Our OPEN_ACK was lost (the client asks again, with the
+			 * same key and nonce), or this is a duplicate: say it
+			 * again; an open client ignores it. Another OPEN under an
+			 * open session's id is a recorded one.
 			 */
+			if (link->auth != NULL && memcmp(id, s->open_offer_id, sizeof(id)) != 0) {
+				link->stats.open_replay++;
+				link_log_refusal(link, "an OPEN of session %08x from %s: replay",
+						 h->session, mac_str(src, mac));
+				return;
+			}
 			session_send_open_msg(s, RPCI_LINK_OPEN_ACK, &s->open_ack);
 		}
 		return;
+	}
+	if (link->auth != NULL) {
+		if (open_seen(link, &offer)) {
+			link->stats.open_replay++;
+			link_log_refusal(link, "an OPEN of session %08x from %s: replay", h->session,
+					 mac_str(src, mac));
+			return;
+		}
+		/* authentic, fresh and new: on a TCP port, its connection is the port's now */
+		rx_verified(link, m);
+		if (link->p.encrypt && offer.cipher != RPCI_AUTH_CIPHER_NONE) {
+			offer.flags |= RPCI_AUTH_SESS_ENCRYPT; /* every session of ours is */
+		}
 	}
 	memset(&ack, 0, sizeof(ack));
 	ack.function = req.function;
@@ -1836,23 +2190,42 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 	ack.replay_frames = link->p.replay_frames;
 	memcpy(ack.credits, link->rx_cap, sizeof(ack.credits));
 	s = session_alloc(link, h->session, src, false);
+	if (s != NULL && link->auth != NULL) {
+		s->sec = rpci_auth_sess_server(link->auth, &offer);
+		if (s->sec == NULL) {
+			rpci_link_session_free(s);
+			s = NULL;
+		}
+	}
 	if (s == NULL) {
 		struct rpci_link_session tmp = { .link = link, .id = h->session, .peer = *src };
 
+		/* Without a session (and keys), an answer the client ignores when it has keys. */
 		ack.status = -ENOSPC;
 		snprintf(ack.reason, sizeof(ack.reason), "server has no room for a session");
 		session_send_open_msg(&tmp, RPCI_LINK_OPEN_ACK, &ack);
 		return;
 	}
+	if (s->sec != NULL) {
+		memcpy(s->open_offer_id, id, sizeof(id));
+		s->peer_host = (int)offer.from;
+		s->hdr_len = offer.cipher != RPCI_AUTH_CIPHER_NONE ?
+			     RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN : RPCI_LINK_HDR_LEN;
+	}
 	s->open_req = req;
 	s->state = RPCI_LINK_S_OPEN;
 	s->tx_frame_l2 = session_frame_l2(link, req.max_frame);
+	s->peer_window = req.replay_frames;
 	memcpy(s->tx_limit, req.credits, sizeof(s->tx_limit));
 	if (req.credits[RPCI_LINK_CLASS_P] == 0 || req.credits[RPCI_LINK_CLASS_NP] == 0 ||
 	    req.credits[RPCI_LINK_CLASS_CPL] == 0) {
 		/* A peer that can take nothing of some class could never be answered. */
 		ret = -EPROTO;
 		snprintf(ack.reason, sizeof(ack.reason), "no credits for some traffic class");
+	} else if (req.replay_frames == 0 || req.replay_frames > 32768) {
+		ret = -EPROTO;
+		snprintf(ack.reason, sizeof(ack.reason), "replay window of %u frames",
+			 req.replay_frames);
 	} else if (req.max_payload != 0 && req.max_payload != link->max_payload) {
 		/*
 		 * MTUs must agree. Our peer takes less than we would send, or
@@ -1864,11 +2237,16 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 		ret = -EPROTO;
 		snprintf(ack.reason, sizeof(ack.reason), "max payload %u differs from ours (%u)",
 			 req.max_payload, link->max_payload);
-	} else if (s->tx_frame_l2 < RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN + link->max_payload) {
+	} else if (s->tx_frame_l2 < s->hdr_len + RPCI_TLP_HDR_MAX_LEN + link->max_payload) {
 		/* The client's frames cannot carry a largest message. */
 		ret = -EPROTO;
 		snprintf(ack.reason, sizeof(ack.reason), "frames of %u bytes cannot carry %u",
 			 req.max_frame, link->max_payload);
+	} else if (req.security == RPCI_LINK_SEC_NONE && link->auth != NULL &&
+		   !link->p.sessions_optional) {
+		ret = -EACCES;
+		snprintf(ack.reason, sizeof(ack.reason),
+			 "this server authenticates every frame (auth.sessions)");
 	} else if (link->p.ops->open == NULL) {
 		ret = -ECONNREFUSED;
 		snprintf(ack.reason, sizeof(ack.reason), "this host serves no devices");
@@ -1876,28 +2254,81 @@ rx_open(struct rpci_link *link, const struct rte_ether_addr *src, const struct l
 		ret = link->p.ops->open(s, &req, &ack, link->p.ops_arg);
 	}
 	ack.status = ret < 0 ? ret : 0;
+	ack.security = link->auth == NULL ? RPCI_LINK_SEC_NONE :
+		       offer_security(&offer);
 	s->open_ack = ack;
 	session_send_open_msg(s, RPCI_LINK_OPEN_ACK, &ack);
 	if (ret < 0) {
+		if (link->auth != NULL) {
+			link->stats.open_refused++;
+			link_log_refusal(link, "an OPEN of host '%s' (session %08x): %s",
+					 rpci_auth_conf(link->auth)->hosts[offer.from].name,
+					 h->session, ack.reason);
+		}
 		rpci_link_session_free(s);
+		return;
+	}
+	if (s->sec != NULL) {
+		s->sec_frames = rpci_auth_sess_ready(s->sec);
+		s->encrypt = rpci_auth_sess_encrypts(s->sec);
+		s->auth_st.security = ack.security;
+		s->auth_st.cipher = rpci_auth_sess_cipher(s->sec);
+		if (!s->sec_frames && offer.cipher != RPCI_AUTH_CIPHER_NONE) {
+			/* the keys could not be made: the client's frames would all be refused */
+			LINK_LOG(ERR, "session %08x: no keys for its frames", s->id);
+		}
 	}
 }
 
 static void
-rx_open_ack(struct rpci_link_session *s, const struct link_hdr *h, const uint8_t *body)
+rx_open_ack(struct rpci_link_session *s, const struct rte_mbuf *m, const struct link_hdr *h,
+	    const uint8_t *l2, const uint8_t *body)
 {
+	struct rpci_link *link = s->link;
+	uint8_t aad[RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN];
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	struct rpci_link_open_msg ack;
+	enum rpci_auth_refusal why;
 
 	if (link_open_msg_decode(body, h->payload_len, &ack) != 0) {
-		s->link->stats.rx_bad_header++;
+		link->stats.rx_bad_header++;
 		return;
 	}
 	if (!s->is_client || s->state != RPCI_LINK_S_OPENING) {
 		return;
 	}
+	ack.security = RPCI_LINK_SEC_NONE;
+	if (s->sec != NULL) {
+		/* The answer must be the server's, to this OPEN. */
+		if (h->payload_len != LINK_OPEN_MSG_LEN + RPCI_LINK_OPEN_AUTH_LEN) {
+			link->stats.open_ack_refused++;
+			link_log_refusal(link, "an OPEN_ACK of session %08x from %s without "
+					 "authentication (has the server keys?)", s->id,
+					 mac_str(&s->peer, mac));
+			return;
+		}
+		open_aad(l2, body, aad);
+		if (rpci_auth_sess_confirm(s->sec, aad, sizeof(aad), body + LINK_OPEN_MSG_LEN, s->id,
+					   s->open_req.lease_id, &why) < 0) {
+			link->stats.open_ack_refused++;
+			link_log_refusal(link, "an OPEN_ACK of session %08x from %s: %s", s->id,
+					 mac_str(&s->peer, mac), rpci_auth_refusal_name(why));
+			return;
+		}
+		rx_verified(link, m);
+		s->sec_frames = rpci_auth_sess_ready(s->sec);
+		s->encrypt = rpci_auth_sess_encrypts(s->sec);
+		s->hdr_len = s->sec_frames ? RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN :
+			     RPCI_LINK_HDR_LEN;
+		ack.security = !s->sec_frames ? RPCI_LINK_SEC_NONE :
+			       s->encrypt ? RPCI_LINK_SEC_ENCRYPT : RPCI_LINK_SEC_MAC;
+		s->auth_st.security = ack.security;
+		s->auth_st.cipher = rpci_auth_sess_cipher(s->sec);
+	}
 	s->open_ack = ack;
 	s->answered = true;
-	s->tx_frame_l2 = session_frame_l2(s->link, ack.max_frame);
+	s->tx_frame_l2 = session_frame_l2(link, ack.max_frame);
+	s->peer_window = ack.replay_frames != 0 ? ack.replay_frames : link->p.replay_frames;
 	memcpy(s->tx_limit, ack.credits, sizeof(s->tx_limit));
 	s->state = ack.status == 0 ? RPCI_LINK_S_OPEN : RPCI_LINK_S_CLOSED;
 	s->last_rx_tsc = now_tsc();
@@ -2050,6 +2481,134 @@ rx_port_stop_notice(struct rpci_link *link, const struct rte_ether_addr *src,
 	}
 }
 
+/* Whether the link may write into a received frame (decrypt it in place): nobody shares it. */
+static bool
+frame_writable(const struct rte_mbuf *m)
+{
+	for (; m != NULL; m = m->next) {
+		if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A refusal of a session's frame: counted (the session's and the link's) and logged. */
+static void
+rx_auth_refuse(struct rpci_link_session *s, uint64_t *sess_ctr, uint64_t *link_ctr,
+	       const struct link_hdr *h, const char *why)
+{
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+	(*sess_ctr)++;
+	(*link_ctr)++;
+	link_log_refusal(s->link, "a %s frame of session %08x from %s: %s",
+			 h->kind == RPCI_LINK_DATA ? "DATA" : h->kind == RPCI_LINK_ACK ? "ACK" :
+			 h->kind == RPCI_LINK_NAK ? "NAK" : "CLOSE", s->id, mac_str(&s->peer, mac),
+			 why);
+}
+
+/*
+ * An authenticated session's frame, before anything in it is believed: it
+ * has a counter and a tag, the tag verifies (an encrypted payload is
+ * decrypted on the way, in place, or in a copy where the frame is shared),
+ * and the counter is new: the other frames' in a window of 1024, a DATA
+ * frame's (its 64-bit sequence number) not older than the peer's replay
+ * window (a retransmission is never older; an older one is a replay) nor
+ * beyond it. The frame to go on with (a copy, maybe), or NULL: refused,
+ * counted, freed.
+ */
+static struct rte_mbuf *
+rx_auth_check(struct rpci_link_session *s, struct rte_mbuf *m, const struct link_hdr *h)
+{
+	struct rpci_link *link = s->link;
+	struct rpci_link_stats *st = &link->stats;
+	bool enc = s->encrypt && h->kind == RPCI_LINK_DATA;
+	uint8_t aad[RPCI_LINK_HDR_LEN], tag[RPCI_AUTH_FRAME_TAG_LEN];
+	struct chain_pos pos;
+	const uint8_t *l2;
+	uint64_t counter, rx64;
+	uint32_t left, n;
+	int64_t d;
+	int ret;
+
+	if (!s->sec_frames) {
+		/* a tag on a session without keys: not a frame of ours */
+		st->rx_bad_header++;
+		goto drop;
+	}
+	if (!(h->flags & RPCI_LINK_F_AUTH)) {
+		rx_auth_refuse(s, &s->auth_st.rx_missing, &st->rx_auth_missing, h, "no tag");
+		goto drop;
+	}
+	l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
+	counter = link_auth_counter(l2 + RPCI_LINK_HDR_LEN);
+	/* What a genuine sender never sends: the tag could not verify either. */
+	if (((h->flags & RPCI_LINK_F_ENCRYPTED) != 0) != enc ||
+	    (h->kind == RPCI_LINK_DATA ? ((counter & CTL_COUNTER_BIT) || (uint32_t)counter != h->seq) :
+	     !(counter & CTL_COUNTER_BIT))) {
+		rx_auth_refuse(s, &s->auth_st.rx_bad_tag, &st->rx_auth_bad_tag, h, "bad tag");
+		goto drop;
+	}
+	if (enc && !frame_writable(m)) {
+		struct rte_mbuf *c = rte_pktmbuf_copy(m, link->p.pool, 0, UINT32_MAX);
+
+		if (c == NULL) {
+			st->no_mbuf++;
+			goto drop;
+		}
+		rte_pktmbuf_free(m);
+		m = c;
+		l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
+	}
+	link_hdr_aad(l2, aad);
+	memcpy(tag, l2 + RPCI_LINK_HDR_LEN + 8, sizeof(tag));
+	ret = rpci_auth_sess_open_start(s->sec, counter, aad, sizeof(aad));
+	pos = chain_at(m, L2_HDRS + RPCI_LINK_AUTH_LEN);
+	for (left = h->payload_len; ret == 0 && left > 0; pos.seg = pos.seg->next, pos.off = 0) {
+		uint8_t *p;
+
+		if (pos.seg == NULL) {
+			ret = -EBADMSG;
+			break;
+		}
+		p = rte_pktmbuf_mtod_offset(pos.seg, uint8_t *, pos.off);
+		n = pos.off < pos.seg->data_len ? pos.seg->data_len - pos.off : 0;
+		n = RTE_MIN(left, n);
+		ret = rpci_auth_sess_open_data(s->sec, p, enc ? p : NULL, n);
+		left -= n;
+	}
+	if (ret == 0) {
+		ret = rpci_auth_sess_open_finish(s->sec, tag);
+	}
+	if (ret != 0) {
+		rx_auth_refuse(s, &s->auth_st.rx_bad_tag, &st->rx_auth_bad_tag, h, "bad tag");
+		goto drop;
+	}
+	if (h->kind != RPCI_LINK_DATA) {
+		if (!rpci_auth_window_take(&s->rx_ctl_win, counter)) {
+			rx_auth_refuse(s, &s->auth_st.rx_replay, &st->rx_auth_replay, h, "replay");
+			goto drop;
+		}
+	} else {
+		rx64 = (uint64_t)s->rx_wraps << 32 | s->rx_next;
+		d = (int64_t)(counter - rx64);
+		if (d < -(int64_t)s->peer_window || d >= (int64_t)s->peer_window) {
+			rx_auth_refuse(s, &s->auth_st.rx_replay, &st->rx_auth_replay, h,
+				       d < 0 ? "replay (older than the window)" :
+				       "beyond the window");
+			goto drop;
+		}
+	}
+	s->auth_st.rx_verified++;
+	st->rx_verified++;
+	rx_verified(link, m);
+	return m;
+drop:
+	rte_pktmbuf_free(m);
+	return NULL;
+}
+
 static void
 rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 {
@@ -2094,6 +2653,12 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 			err = LINK_HDR_CRC;
 		}
 	}
+	if (likely(err == LINK_HDR_OK) && (h.flags & RPCI_LINK_F_AUTH) &&
+	    m->data_len < L2_HDRS + RPCI_LINK_AUTH_LEN) {
+		/* counter and tag are read in the first segment, with the header */
+		link->stats.rx_bad_chain++;
+		goto drop;
+	}
 	if (unlikely(err != LINK_HDR_OK)) {
 		if (err == LINK_HDR_CRC) {
 			link->stats.rx_bad_crc++;
@@ -2116,13 +2681,16 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 	}
 	if (h.kind == RPCI_LINK_CTRL) {
 		if (link->p.ops->rx_ctrl != NULL) {
+			/* the callback may say it authenticated (rpci_link_rx_authentic()) */
+			link->rx_cur = m;
 			link->p.ops->rx_ctrl(link, &eth->src_addr, body, h.payload_len,
 					     link->p.ops_arg);
+			link->rx_cur = NULL;
 		}
 		goto drop;
 	}
 	if (h.kind == RPCI_LINK_OPEN) {
-		rx_open(link, &eth->src_addr, &h, body);
+		rx_open(link, m, &eth->src_addr, &h, l2, body);
 		goto drop;
 	}
 	if (unlikely(h.session == 0) &&
@@ -2139,6 +2707,13 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 				    NULL, 0);
 		}
 		goto drop;
+	}
+	if ((s->sec_frames || (h.flags & RPCI_LINK_F_AUTH)) && h.kind != RPCI_LINK_OPEN_ACK) {
+		/* Nothing of a session's frame is believed before its tag verifies. */
+		m = rx_auth_check(s, m, &h);
+		if (m == NULL) {
+			return;
+		}
 	}
 	s->last_rx_tsc = now;
 	switch (h.kind) {
@@ -2172,14 +2747,18 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		}
 		break;
 	case RPCI_LINK_OPEN_ACK:
-		rx_open_ack(s, &h, body);
+		rx_open_ack(s, m, &h, l2, body);
 		break;
 	case RPCI_LINK_CLOSE:
 		/* Deliver what was accepted before agreeing to close. */
 		if (session_rx_pending(s)) {
 			break;
 		}
-		send_simple(link, &s->peer, RPCI_LINK_CLOSE_ACK, s->id, 0, 0, NULL, 0);
+		{
+			struct link_hdr ca = { .kind = RPCI_LINK_CLOSE_ACK, .session = s->id };
+
+			send_hdr(link, s, &s->peer, &ca, NULL, 0);
+		}
 		session_down(s, RPCI_LINK_S_CLOSED);
 		break;
 	case RPCI_LINK_CLOSE_ACK:
@@ -2222,7 +2801,7 @@ session_close_step(struct rpci_link_session *s, uint64_t now)
 	}
 	h.seq = s->tx_next;
 	h.ack = s->rx_next;
-	send_hdr(link, &s->peer, &h, NULL, 0);
+	send_hdr(link, s, &s->peer, &h, NULL, 0);
 	s->close_sent_tsc = now;
 }
 
@@ -2498,6 +3077,53 @@ poll_once_idle(struct rpci_link *link, struct rpci_idle *idle)
 	rpci_idle_account(idle, rpci_link_poll(link));
 }
 
+/*
+ * A client's keys for a session: the server is the host of the file at the
+ * peer's address; the session asks for what req says, or the link's
+ * default. 0, or -1 with rte_errno set: EINVAL (a security the link cannot
+ * give), EHOSTUNREACH (the peer is no host of the deployment: nobody to
+ * authenticate), ENOMEM, EIO.
+ */
+static int
+session_client_keys(struct rpci_link_session *s, uint8_t security)
+{
+	struct rpci_link *link = s->link;
+	uint8_t cipher = link->cipher, flags = 0;
+	int server;
+
+	if (security == RPCI_LINK_SEC_DEFAULT) {
+		security = link->p.encrypt ? RPCI_LINK_SEC_ENCRYPT : RPCI_LINK_SEC_MAC;
+	}
+	switch (security) {
+	case RPCI_LINK_SEC_NONE:
+		cipher = RPCI_AUTH_CIPHER_NONE;
+		break;
+	case RPCI_LINK_SEC_MAC:
+		break;
+	case RPCI_LINK_SEC_ENCRYPT:
+		flags = RPCI_AUTH_SESS_ENCRYPT;
+		break;
+	default:
+		rte_errno = EINVAL;
+		return -1;
+	}
+	server = rpci_auth_host_by_mac(link->auth, s->peer.addr_bytes);
+	if (server < 0) {
+		LINK_LOG(ERR, "peer " RTE_ETHER_ADDR_PRT_FMT " is no host of the deployment: "
+			 "a session with it cannot be authenticated",
+			 RTE_ETHER_ADDR_BYTES(&s->peer));
+		rte_errno = EHOSTUNREACH;
+		return -1;
+	}
+	s->sec = rpci_auth_sess_client(link->auth, (unsigned int)server, cipher, flags);
+	if (s->sec == NULL) {
+		rte_errno = errno == ENOMEM ? ENOMEM : EIO;
+		return -1;
+	}
+	s->peer_host = server;
+	return 0;
+}
+
 struct rpci_link_session *
 rpci_link_connect(struct rpci_link *link, const struct rte_ether_addr *peer,
 		  const struct rpci_link_open_msg *req)
@@ -2514,6 +3140,13 @@ rpci_link_connect(struct rpci_link *link, const struct rte_ether_addr *peer,
 	} while (id == 0 || session_find(link, id, peer) != NULL);
 	s = session_alloc(link, id, peer, true);
 	if (s == NULL) {
+		return NULL;
+	}
+	if (link->auth != NULL && session_client_keys(s, req->security) < 0) {
+		int err = rte_errno;
+
+		rpci_link_session_free(s);
+		rte_errno = err;
 		return NULL;
 	}
 	s->state = RPCI_LINK_S_OPENING;
@@ -2648,7 +3281,7 @@ rpci_link_port_stop_notice(struct rpci_link *link, const struct rte_ether_addr *
 		if (now_tsc() - last_sent > link->keepalive_tsc / 4) {
 			for (i = 0; i < nb_peers; i++) {
 				if (!acked[i]) {
-					send_hdr(link, &peers[i], &h, NULL, 0);
+					send_hdr(link, NULL, &peers[i], &h, NULL, 0);
 				}
 			}
 			last_sent = now_tsc();
@@ -2743,6 +3376,36 @@ uint32_t
 rpci_link_session_id(const struct rpci_link_session *s)
 {
 	return s->id;
+}
+
+void
+rpci_link_session_auth_get(const struct rpci_link_session *s, struct rpci_link_session_auth *st)
+{
+	*st = s->auth_st;
+	if (s->sec == NULL) {
+		st->security = RPCI_LINK_SEC_NONE;
+		st->cipher = RPCI_AUTH_CIPHER_NONE;
+	}
+}
+
+int
+rpci_link_session_peer_host(const struct rpci_link_session *s)
+{
+	return s->peer_host;
+}
+
+bool
+rpci_link_auth_on(const struct rpci_link *link)
+{
+	return link != NULL && link->auth != NULL;
+}
+
+void
+rpci_link_rx_authentic(struct rpci_link *link)
+{
+	if (link != NULL && link->rx_cur != NULL) {
+		rx_verified(link, link->rx_cur);
+	}
 }
 
 const struct rte_ether_addr *

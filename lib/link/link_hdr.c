@@ -13,6 +13,7 @@
 #include <rte_hash_crc.h>
 
 #include "link_private.h"
+#include "rpci_auth.h"
 
 static inline void
 put_be16(uint8_t *p, uint16_t v)
@@ -256,8 +257,7 @@ link_hdr_decode(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 	if (h->kind < RPCI_LINK_DATA || h->kind > RPCI_LINK_CLOSE_ACK) {
 		return LINK_HDR_KIND;
 	}
-	if ((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK | RPCI_LINK_F_KEPT |
-			  RPCI_LINK_F_PORT_STOPS | RPCI_LINK_F_SPLIT)) != 0 ||
+	if ((h->flags & ~LINK_F_KNOWN) != 0 ||
 	    ((h->flags & RPCI_LINK_F_KEPT) && h->kind != RPCI_LINK_NAK) ||
 	    ((h->flags & RPCI_LINK_F_PORT_STOPS) && (h->kind != RPCI_LINK_CLOSE ||
 							 h->session != 0)) ||
@@ -271,7 +271,20 @@ link_hdr_decode(const uint8_t *buf, uint32_t len, struct link_hdr *h)
 	    h->split_len != 0) {
 		return LINK_HDR_FLAGS;
 	}
-	if ((uint32_t)h->payload_len > len - RPCI_LINK_HDR_LEN) {
+	/*
+	 * Counter and tag: on the frames of a session (never with the payload
+	 * CRC, which the tag replaces); encrypted: a DATA frame's payload.
+	 */
+	if (((h->flags & RPCI_LINK_F_AUTH) &&
+	     ((h->kind != RPCI_LINK_DATA && h->kind != RPCI_LINK_ACK && h->kind != RPCI_LINK_NAK &&
+	       h->kind != RPCI_LINK_CLOSE && h->kind != RPCI_LINK_CLOSE_ACK) || h->session == 0 ||
+	      (h->flags & RPCI_LINK_F_CRC_PAYLOAD))) ||
+	    ((h->flags & RPCI_LINK_F_ENCRYPTED) &&
+	     (!(h->flags & RPCI_LINK_F_AUTH) || h->kind != RPCI_LINK_DATA))) {
+		return LINK_HDR_FLAGS;
+	}
+	if (len < link_hdr_room(h->flags) ||
+	    (uint32_t)h->payload_len > len - link_hdr_room(h->flags)) {
 		return LINK_HDR_SHORT;
 	}
 	return LINK_HDR_OK;
@@ -365,4 +378,83 @@ link_open_msg_decode(const uint8_t *buf, uint32_t len, struct rpci_link_open_msg
 		}
 	}
 	return 0;
+}
+
+/* ------------------------------------------------- authenticated frames */
+
+void
+link_hdr_aad(const uint8_t *hdr, uint8_t *aad)
+{
+	memcpy(aad, hdr, RPCI_LINK_HDR_LEN);
+	memset(aad + LINK_OFF_CRC, 0, 4);
+}
+
+uint64_t
+link_auth_counter(const uint8_t *ext)
+{
+	return ((uint64_t)get_be32(ext) << 32) | get_be32(ext + 4);
+}
+
+void
+link_auth_counter_put(uint8_t *ext, uint64_t counter)
+{
+	put_be32(ext, (uint32_t)(counter >> 32));
+	put_be32(ext + 4, (uint32_t)counter);
+}
+
+int
+link_frame_open(struct rpci_auth_sess *sess, const struct link_hdr *h, uint8_t *buf,
+		uint32_t len)
+{
+	uint8_t aad[RPCI_LINK_HDR_LEN];
+	uint8_t *ext = buf + RPCI_LINK_HDR_LEN, *pay = ext + RPCI_LINK_AUTH_LEN;
+	bool enc = (h->flags & RPCI_LINK_F_ENCRYPTED) != 0;
+	int ret;
+
+	if (!(h->flags & RPCI_LINK_F_AUTH) || !rpci_auth_sess_ready(sess) ||
+	    len < RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + (uint32_t)h->payload_len) {
+		return -EINVAL;
+	}
+	link_hdr_aad(buf, aad);
+	ret = rpci_auth_sess_open_start(sess, link_auth_counter(ext), aad, sizeof(aad));
+	if (ret == 0) {
+		ret = rpci_auth_sess_open_data(sess, pay, enc ? pay : NULL, h->payload_len);
+	}
+	if (ret == 0) {
+		ret = rpci_auth_sess_open_finish(sess, ext + 8);
+	}
+	return ret;
+}
+
+int
+link_frame_seal(struct rpci_auth_sess *sess, struct link_hdr *h, uint64_t counter, uint8_t *buf,
+		uint32_t len)
+{
+	uint8_t *ext = buf + RPCI_LINK_HDR_LEN, *pay = ext + RPCI_LINK_AUTH_LEN;
+	bool enc;
+	uint32_t crc;
+	int ret;
+
+	if (!rpci_auth_sess_ready(sess) ||
+	    len < RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + (uint32_t)h->payload_len) {
+		return -EINVAL;
+	}
+	h->flags = (uint16_t)((h->flags | RPCI_LINK_F_AUTH) & ~RPCI_LINK_F_CRC_PAYLOAD);
+	enc = rpci_auth_sess_encrypts(sess) && h->kind == RPCI_LINK_DATA;
+	if (enc) {
+		h->flags |= RPCI_LINK_F_ENCRYPTED;
+	}
+	link_hdr_encode(h, buf);
+	link_auth_counter_put(ext, counter);
+	ret = rpci_auth_sess_seal_start(sess, counter, buf, RPCI_LINK_HDR_LEN);
+	if (ret == 0) {
+		ret = rpci_auth_sess_seal_data(sess, pay, enc ? pay : NULL, h->payload_len);
+	}
+	if (ret == 0) {
+		ret = rpci_auth_sess_seal_finish(sess, ext + 8);
+	}
+	crc = link_crc_header(buf) ^ ~0u;
+	put_be32(buf + LINK_OFF_CRC, crc);
+	h->crc = crc;
+	return ret;
 }

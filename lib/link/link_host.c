@@ -10,6 +10,7 @@
 #include <rte_lcore.h>
 
 #include "link_private.h"
+#include "rpci_auth.h"
 #include "rpci_port_tcp.h"
 
 static const char *
@@ -39,6 +40,9 @@ rpci_link_host_frame(const struct rpci_conf *conf, const struct rpci_conf_host *
 	RTE_BUILD_BUG_ON(RPCI_CONF_FRAME_MAX != RPCI_LINK_FRAME_MAX);
 	RTE_BUILD_BUG_ON(RPCI_CONF_FRAME_MIN != RPCI_LINK_FRAME_MIN);
 	RTE_BUILD_BUG_ON(RPCI_PORT_TCP_FRAME_MAX != RPCI_LINK_FRAME_MAX);
+	RTE_BUILD_BUG_ON((int)RPCI_CONF_CIPHER_AES128GCM != (int)RPCI_AUTH_CIPHER_AES128GCM);
+	RTE_BUILD_BUG_ON((int)RPCI_CONF_CIPHER_CHACHA20POLY1305 !=
+			 (int)RPCI_AUTH_CIPHER_CHACHA20POLY1305);
 	if (conf == NULL || host == NULL || info == NULL || frame_max == NULL ||
 	    crc_payload == NULL) {
 		snprintf(err, err_len, "no configuration, host or port");
@@ -80,6 +84,7 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 	struct rpci_link_params lp;
 	struct rpci_port_info pi;
 	struct rte_mempool *pool = NULL, *ext_pool = NULL, *rx_pool = NULL;
+	struct rpci_auth *auth = NULL;
 	struct rpci_link *link;
 	char name[RTE_MEMPOOL_NAMESIZE];
 	uint32_t frame_max, max_payload, pool_mtu;
@@ -92,13 +97,21 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		return NULL;
 	}
 	l = &conf->link;
+	/* The host's keys: its sessions are authenticated (doc/security.md). */
+	if (conf->auth.mode == RPCI_AUTH_KEYS) {
+		auth = rpci_auth_create(conf, host->name, err, err_len);
+		if (auth == NULL) {
+			rte_errno = errno != 0 ? errno : EINVAL;
+			return NULL;
+		}
+	}
 	/* The host's kernel-TCP ports, if its vdevs name any (rpci_port_tcp.h). */
 	ret = rpci_port_tcp_create_for_host(host);
 	if (ret < 0) {
 		snprintf(err, err_len, "host '%s': cannot create its TCP port: %s", host->name,
 			 strerror(-ret));
 		rte_errno = -ret;
-		return NULL;
+		goto free_auth;
 	}
 	/* What the port carries decides the frames, and so the pools. */
 	ret = rpci_port_info_get(host->port, l->mtu, &pi);
@@ -106,11 +119,11 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		snprintf(err, err_len, "port %u of host '%s' would not start: %s", host->port,
 			 host->name, strerror(-ret));
 		rte_errno = ret == -ENODEV ? ENODEV : EIO;
-		return NULL;
+		goto free_auth;
 	}
 	if (rpci_link_host_frame(conf, host, &pi, &frame_max, &crc_payload, err, err_len) < 0) {
 		rte_errno = EINVAL;
-		return NULL;
+		goto free_auth;
 	}
 	max_payload = l->max_payload != 0 ? l->max_payload :
 		rpci_link_max_payload_for_mtu(frame_max - RTE_ETHER_HDR_LEN);
@@ -125,7 +138,7 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		snprintf(err, err_len, "cannot create mbuf pools (%u mbufs): %s", l->mbufs,
 			 strerror(-ret));
 		rte_errno = -ret;
-		return NULL;
+		goto free_auth;
 	}
 	memset(&lp, 0, sizeof(lp));
 	if (frame_max + RTE_PKTMBUF_HEADROOM > rte_pktmbuf_data_room_size(pool)) {
@@ -182,6 +195,10 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 	lp.rx_pool = rx_pool;
 	lp.ops = ops;
 	lp.ops_arg = ops_arg;
+	lp.auth = auth;
+	lp.cipher = (uint8_t)conf->auth.cipher;
+	lp.encrypt = l->encrypt;
+	lp.sessions_optional = conf->auth.sessions == RPCI_AUTH_SESSIONS_OPTIONAL;
 	link = rpci_link_create(&lp);
 	if (link == NULL) {
 		ret = rte_errno;
@@ -190,6 +207,7 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		goto close_port;
 	}
 	link_take_port(link);
+	link_take_auth(link);
 	{
 		const struct rpci_link_faults tx = {
 			.drop = l->faults_tx.drop, .dup = l->faults_tx.dup,
@@ -204,9 +222,11 @@ rpci_link_create_for_host(const struct rpci_conf *conf, const struct rpci_conf_h
 		rpci_link_set_faults(link, &tx, &rx, l->faults_seed);
 	}
 	LINK_LOG(INFO, "host '%s': port %u (%s, %s): frames of up to %u bytes, max payload %u, "
-		 "CRC over %s", host->name, host->port, pi.driver, port_kind_name(pi.kind),
-		 frame_max, rpci_link_max_payload(link), crc_payload ? "payloads too" :
-		 "headers only");
+		 "CRC over %s; sessions %s", host->name, host->port, pi.driver,
+		 port_kind_name(pi.kind), frame_max, rpci_link_max_payload(link),
+		 crc_payload ? "payloads too (frames without a tag)" : "headers only",
+		 auth == NULL ? "NOT AUTHENTICATED (auth \"none\")" :
+		 l->encrypt ? "authenticated and encrypted" : "authenticated");
 	if (info != NULL) {
 		*info = pi;
 	}
@@ -218,5 +238,7 @@ free_pools:
 	rte_mempool_free(pool);
 	rte_mempool_free(ext_pool);
 	rte_mempool_free(rx_pool);
+free_auth:
+	rpci_auth_free(auth);
 	return NULL;
 }

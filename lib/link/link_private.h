@@ -62,8 +62,49 @@ enum link_hdr_error {
 	LINK_HDR_CRC,         /* CRC mismatch */
 };
 
-/* Wire size of the OPEN/OPEN_ACK body. */
+/* Wire size of the OPEN/OPEN_ACK body (the authentication block follows it). */
 #define LINK_OPEN_MSG_LEN 96
+
+/* Flags a header may carry. */
+#define LINK_F_KNOWN (RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK | RPCI_LINK_F_KEPT | \
+		      RPCI_LINK_F_PORT_STOPS | RPCI_LINK_F_SPLIT | RPCI_LINK_F_AUTH | \
+		      RPCI_LINK_F_ENCRYPTED)
+
+/* Bytes from the link header's start to the payload: the header and, with F_AUTH, counter and tag. */
+static inline uint32_t
+link_hdr_room(uint16_t flags)
+{
+	return RPCI_LINK_HDR_LEN + ((flags & RPCI_LINK_F_AUTH) ? RPCI_LINK_AUTH_LEN : 0);
+}
+
+/*
+ * The bytes an authenticated frame's tag covers first: its link header
+ * with the CRC field zero (aad, RPCI_LINK_HDR_LEN bytes).
+ */
+void link_hdr_aad(const uint8_t *hdr, uint8_t *aad);
+
+/* The frame counter of an authenticated frame (after the header). */
+uint64_t link_auth_counter(const uint8_t *ext);
+
+/* Write an authenticated frame's counter (its tag follows it). */
+void link_auth_counter_put(uint8_t *ext, uint64_t counter);
+
+struct rpci_auth_sess;
+
+/*
+ * Check the tag of an authenticated frame held in len contiguous bytes (the
+ * L2 payload: link header, counter and tag, payload) with the session's
+ * receiving keys, decrypting the payload in place where F_ENCRYPTED says.
+ * The header must have decoded (h). Returns 0 (authentic), -EBADMSG (it is
+ * not), -EINVAL (no F_AUTH, or not ready), -EIO. For the fuzzer and tests;
+ * the link checks frames in segments the same way.
+ */
+int link_frame_open(struct rpci_auth_sess *sess, const struct link_hdr *h, uint8_t *buf,
+		    uint32_t len);
+
+/* Seal len contiguous bytes as link_frame_open() checks them (counter given). */
+int link_frame_seal(struct rpci_auth_sess *sess, struct link_hdr *h, uint64_t counter,
+		    uint8_t *buf, uint32_t len);
 
 /*
  * Encode a link header at buf (RPCI_LINK_HDR_LEN bytes); the CRC field is
@@ -98,6 +139,9 @@ int link_open_msg_decode(const uint8_t *buf, uint32_t len, struct rpci_link_open
 
 /* The link now owns its port and pools: rpci_link_free() closes them. */
 void link_take_port(struct rpci_link *link);
+
+/* The link now owns its keys (params.auth): rpci_link_free() frees them. */
+void link_take_auth(struct rpci_link *link);
 
 /* Sequence numbers compare modulo 2^32. */
 static inline int32_t

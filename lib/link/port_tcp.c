@@ -28,6 +28,13 @@
  * time (a new connection replaces the current one, dead or not); the
  * connecting side connects without blocking and retries with a back-off
  * when the connection fails or drops.
+ * Probation (rpci_port_tcp_set_probation(), on when the link authenticates):
+ * while a connection is current, a new one is only a candidate. Its frames
+ * are read and delivered like the current one's, each mbuf marked with its
+ * connection (hash.usr), and it takes the port over only when the link
+ * says that one of them verified; a candidate that sends too many frames,
+ * or waits too long, without one is dropped and counted. So a peer without
+ * the keys can no longer take the port from the one that has them.
  */
 
 #include <arpa/inet.h>
@@ -70,6 +77,16 @@
 #define TCP_ACCEPT_IDLE_MS 1             /* without a peer: look this often */
 #define TCP_ACCEPT_EVERY_MS 10           /* while connected: look for a newer peer */
 
+/* A new connection on probation (see above). */
+struct tcp_cand {
+	int fd;           /* -1: the slot is free */
+	uint32_t id;      /* its mark on the frames it brings */
+	uint32_t frames;  /* frames it brought */
+	uint64_t since;   /* tsc: when it connected */
+	uint8_t *rbuf;    /* its reassembly buffer (TCP_RX_BUF) */
+	size_t rlen;
+};
+
 struct tcp_port {
 	char name[RTE_ETH_NAME_MAX_LEN];  /* the vdev string's name: net_rpci_tcpN */
 	char ethdev[RTE_ETH_NAME_MAX_LEN]; /* the ring ethdev's: net_ring_net_rpci_tcpN */
@@ -97,6 +114,11 @@ struct tcp_port {
 	uint16_t hdr[TCP_TX_MAX];         /* length prefixes, network order */
 	struct iovec iov[TCP_IOV_MAX];
 	struct rpci_port_tcp_stats st;
+	/* probation: the current connection's mark, the candidates, the next mark */
+	bool probation;
+	uint32_t conn_id;
+	uint32_t next_id;
+	struct tcp_cand cand[RPCI_PORT_TCP_CANDIDATES];
 };
 
 static struct tcp_port *g_tcp_ports[RTE_MAX_ETHPORTS];
@@ -221,6 +243,78 @@ tcp_conn_up(struct tcp_port *tp)
 	LINK_LOG(INFO, "%s: connected", tp->name);
 }
 
+/* Drop a candidate that never brought a frame that verified. */
+static void
+tcp_cand_drop(struct tcp_port *tp, struct tcp_cand *c, const char *why)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->rlen = 0;
+	tp->st.takeovers_refused++;
+	LINK_LOG(WARNING, "%s: a new connection dropped: %s (%u frames, none verified)",
+		 tp->name, why, c->frames);
+}
+
+/* A new connection while one is current: a candidate (the oldest makes room). */
+static void
+tcp_cand_add(struct tcp_port *tp, int fd, uint64_t now)
+{
+	struct tcp_cand *c = NULL, *oldest = NULL;
+	unsigned int i;
+
+	for (i = 0; i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		struct tcp_cand *k = &tp->cand[i];
+
+		if (k->fd < 0) {
+			c = k;
+			break;
+		}
+		if (oldest == NULL || k->since < oldest->since) {
+			oldest = k;
+		}
+	}
+	if (c == NULL) {
+		tcp_cand_drop(tp, oldest, "more new connections came");
+		c = oldest;
+	}
+	if (c->rbuf == NULL) {
+		c->rbuf = rte_malloc("rpci_tcp_cand", TCP_RX_BUF, 0);
+		if (c->rbuf == NULL) {
+			close(fd);
+			tp->st.takeovers_refused++;
+			return;
+		}
+	}
+	c->fd = fd;
+	c->id = ++tp->next_id;
+	c->frames = 0;
+	c->since = now;
+	c->rlen = 0;
+	tcp_set_opts(tp, fd);
+	LINK_LOG(INFO, "%s: a new connection: it takes over once a frame of it verifies",
+		 tp->name);
+}
+
+/* Candidates that waited too long, or brought too many frames, without one that verified. */
+static void
+tcp_cand_expire(struct tcp_port *tp, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		struct tcp_cand *c = &tp->cand[i];
+
+		if (c->fd < 0) {
+			continue;
+		}
+		if (c->frames >= RPCI_PORT_TCP_PROBATION_FRAMES) {
+			tcp_cand_drop(tp, c, "too many frames");
+		} else if (now - c->since > ms_tsc(tp, RPCI_PORT_TCP_PROBATION_MS)) {
+			tcp_cand_drop(tp, c, "too long");
+		}
+	}
+}
+
 /* Listening side: take a waiting connection (it replaces the current one). */
 static void
 tcp_accept(struct tcp_port *tp, uint64_t now)
@@ -234,10 +328,15 @@ tcp_accept(struct tcp_port *tp, uint64_t now)
 	if (fd < 0) {
 		return;
 	}
+	if (tp->fd >= 0 && tp->probation) {
+		tcp_cand_add(tp, fd, now);
+		return;
+	}
 	if (tp->fd >= 0) {
 		tcp_conn_drop(tp, "a new peer connected");
 	}
 	tp->fd = fd;
+	tp->conn_id = ++tp->next_id;
 	tcp_conn_up(tp);
 }
 
@@ -289,11 +388,47 @@ tcp_connect_step(struct tcp_port *tp, uint64_t now)
 	tcp_conn_up(tp);
 }
 
+/* A candidate becomes the connection (there is none now), with what it has yet to read. */
+static void
+tcp_cand_promote(struct tcp_port *tp, struct tcp_cand *c)
+{
+	uint8_t *rbuf = tp->rbuf;
+
+	tp->fd = c->fd;
+	tp->conn_id = c->id;
+	tp->rbuf = c->rbuf;
+	tp->rlen = c->rlen;
+	c->rbuf = rbuf;
+	c->rlen = 0;
+	c->fd = -1;
+	tcp_conn_up(tp);
+}
+
+/* The current connection is gone: the oldest candidate takes its place (it takes nothing). */
+static void
+tcp_cand_succeed(struct tcp_port *tp)
+{
+	struct tcp_cand *c = NULL;
+	unsigned int i;
+
+	for (i = 0; i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		if (tp->cand[i].fd >= 0 && (c == NULL || tp->cand[i].since < c->since)) {
+			c = &tp->cand[i];
+		}
+	}
+	if (c != NULL) {
+		tcp_cand_promote(tp, c);
+	}
+}
+
 /* Move the connection's state on; true when connected. */
 static bool
 tcp_service(struct tcp_port *tp, uint64_t now)
 {
 	if (tp->listener) {
+		if (tp->fd < 0) {
+			tcp_cand_succeed(tp);
+		}
 		if (now >= tp->next_try) {
 			tcp_accept(tp, now);
 		}
@@ -474,15 +609,108 @@ tcp_mbuf_from(struct tcp_port *tp, const uint8_t *data, uint32_t len)
 	return head;
 }
 
+/*
+ * Whole frames of a reassembly buffer into the burst, each marked with its
+ * connection (id). Returns -1 on a broken stream (counted; the caller
+ * drops the connection), else 0.
+ */
+static int
+tcp_rx_frames(struct tcp_port *tp, uint8_t *rbuf, size_t *rlen, uint32_t id,
+	      struct rte_mbuf *pkts[], uint16_t *nb_pkts, uint16_t max_pkts, uint32_t *frames)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	while (*nb_pkts < max_pkts && *rlen - off >= 2) {
+		uint32_t len = ((uint32_t)rbuf[off] << 8) | rbuf[off + 1];
+		struct rte_mbuf *m;
+
+		if (len < RTE_ETHER_HDR_LEN || len > RPCI_PORT_TCP_FRAME_MAX) {
+			tp->st.ierrors++;
+			LINK_LOG(WARNING, "%s: bad frame length %u: dropping the connection",
+				 tp->name, len);
+			ret = -1;
+			break;
+		}
+		if (*rlen - off < 2 + (size_t)len) {
+			break;
+		}
+		m = tcp_mbuf_from(tp, rbuf + off + 2, len);
+		if (m == NULL) {
+			tp->st.rx_nombuf++;
+			break;
+		}
+		m->hash.usr = id;
+		pkts[(*nb_pkts)++] = m;
+		tp->st.ipackets++;
+		tp->st.ibytes += len;
+		if (frames != NULL) {
+			(*frames)++;
+		}
+		off += 2 + (size_t)len;
+	}
+	if (off > 0 && ret == 0) {
+		memmove(rbuf, rbuf + off, *rlen - off);
+		*rlen -= off;
+	}
+	return ret;
+}
+
+/* Read what a socket has into its buffer; false when the peer is gone (why says how). */
+static bool
+tcp_read(int fd, uint8_t *rbuf, size_t *rlen, const char **why)
+{
+	ssize_t r;
+
+	if (*rlen >= TCP_RX_BUF) {
+		return true;
+	}
+	r = recv(fd, rbuf + *rlen, TCP_RX_BUF - *rlen, MSG_DONTWAIT);
+	if (r > 0) {
+		*rlen += (size_t)r;
+	} else if (r == 0) {
+		*why = "peer closed";
+		return false;
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		*why = strerror(errno);
+		return false;
+	}
+	return true;
+}
+
+/* The candidates' frames (they are delivered too: the link checks them). */
+static uint16_t
+tcp_rx_cands(struct tcp_port *tp, struct rte_mbuf *pkts[], uint16_t nb_pkts, uint16_t max_pkts)
+{
+	const char *why = NULL;
+	unsigned int i;
+
+	tcp_cand_expire(tp, rte_get_timer_cycles());
+	for (i = 0; i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		struct tcp_cand *c = &tp->cand[i];
+		bool alive;
+
+		if (c->fd < 0) {
+			continue;
+		}
+		alive = tcp_read(c->fd, c->rbuf, &c->rlen, &why);
+		if (tcp_rx_frames(tp, c->rbuf, &c->rlen, c->id, pkts, &nb_pkts, max_pkts,
+				  &c->frames) < 0) {
+			tcp_cand_drop(tp, c, "bad frame length");
+		} else if (!alive) {
+			tcp_cand_drop(tp, c, why);
+		}
+	}
+	return nb_pkts;
+}
+
 static uint16_t
 tcp_rx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf *pkts[], uint16_t nb_pkts,
 	  uint16_t max_pkts, void *arg)
 {
 	struct tcp_port *tp = arg;
-	bool eof = false;
 	const char *why = NULL;
-	size_t off = 0;
-	ssize_t r;
+	bool alive;
 
 	RTE_SET_USED(port_id);
 	RTE_SET_USED(queue);
@@ -496,55 +724,75 @@ tcp_rx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf *pkts[], uint16_t nb
 			return nb_pkts;
 		}
 	}
-	if (tp->rlen < TCP_RX_BUF) {
-		r = recv(tp->fd, tp->rbuf + tp->rlen, TCP_RX_BUF - tp->rlen, MSG_DONTWAIT);
-		if (r > 0) {
-			tp->rlen += (size_t)r;
-		} else if (r == 0) {
-			eof = true;
-			why = "peer closed";
-		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			eof = true;
-			why = strerror(errno);
-		}
+	alive = tcp_read(tp->fd, tp->rbuf, &tp->rlen, &why);
+	if (tcp_rx_frames(tp, tp->rbuf, &tp->rlen, tp->conn_id, pkts, &nb_pkts, max_pkts,
+			  NULL) < 0) {
+		tcp_conn_drop(tp, "bad frame length");
+		return nb_pkts;
 	}
-	while (nb_pkts < max_pkts && tp->rlen - off >= 2) {
-		uint32_t len = ((uint32_t)tp->rbuf[off] << 8) | tp->rbuf[off + 1];
-		struct rte_mbuf *m;
-
-		if (len < RTE_ETHER_HDR_LEN || len > RPCI_PORT_TCP_FRAME_MAX) {
-			tp->st.ierrors++;
-			LINK_LOG(WARNING, "%s: bad frame length %u: dropping the connection",
-				 tp->name, len);
-			tcp_conn_drop(tp, "bad frame length");
-			return nb_pkts;
-		}
-		if (tp->rlen - off < 2 + (size_t)len) {
-			break;
-		}
-		m = tcp_mbuf_from(tp, tp->rbuf + off + 2, len);
-		if (m == NULL) {
-			tp->st.rx_nombuf++;
-			break;
-		}
-		pkts[nb_pkts++] = m;
-		tp->st.ipackets++;
-		tp->st.ibytes += len;
-		off += 2 + (size_t)len;
-	}
-	if (off > 0) {
-		memmove(tp->rbuf, tp->rbuf + off, tp->rlen - off);
-		tp->rlen -= off;
-	}
-	if (eof) {
+	if (!alive) {
 		tcp_conn_drop(tp, why);
 	}
+	if (tp->probation && tp->fd >= 0) {
+		nb_pkts = tcp_rx_cands(tp, pkts, nb_pkts, max_pkts);
+	}
 	return nb_pkts;
+}
+
+int
+rpci_port_tcp_set_probation(uint16_t port_id, bool on)
+{
+	struct tcp_port *tp = tcp_port_get(port_id);
+	unsigned int i;
+
+	if (tp == NULL) {
+		return -ENODEV;
+	}
+	tp->probation = on && tp->listener;
+	for (i = 0; !tp->probation && i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		if (tp->cand[i].fd >= 0) {
+			tcp_cand_drop(tp, &tp->cand[i], "probation off");
+		}
+	}
+	return 0;
+}
+
+void
+rpci_port_tcp_frame_verified(uint16_t port_id, const struct rte_mbuf *m)
+{
+	struct tcp_port *tp = tcp_port_get(port_id);
+	struct tcp_cand *c = NULL;
+	unsigned int i;
+
+	if (tp == NULL || !tp->probation || m->hash.usr == tp->conn_id) {
+		return;
+	}
+	for (i = 0; i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		if (tp->cand[i].fd >= 0 && tp->cand[i].id == m->hash.usr) {
+			c = &tp->cand[i];
+			break;
+		}
+	}
+	if (c == NULL) {
+		return;
+	}
+	/* It proved itself: it is the port's connection now, what it still has to read too. */
+	tcp_conn_drop(tp, "a new peer's frame verified");
+	tcp_cand_promote(tp, c);
+	tp->st.takeovers++;
 }
 
 static void
 tcp_port_free(struct tcp_port *tp)
 {
+	unsigned int i;
+
+	for (i = 0; i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		if (tp->cand[i].fd >= 0) {
+			close(tp->cand[i].fd);
+		}
+		rte_free(tp->cand[i].rbuf);
+	}
 	if (tp->fd >= 0) {
 		close(tp->fd);
 	}
@@ -614,6 +862,9 @@ rpci_port_tcp_create(const char *spec, uint16_t *port_id)
 	}
 	tp->fd = -1;
 	tp->lfd = -1;
+	for (unsigned int i = 0; i < RPCI_PORT_TCP_CANDIDATES; i++) {
+		tp->cand[i].fd = -1;
+	}
 	tp->hz = rte_get_timer_hz();
 	tp->backoff = ms_tsc(tp, TCP_BACKOFF_MIN_MS);
 	memcpy(tp->name, spec, nlen);

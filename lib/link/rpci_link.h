@@ -101,6 +101,19 @@ enum rpci_link_kind {
  * payloads sent in place from contiguous memory travel as one segment.
  */
 #define RPCI_LINK_F_SPLIT 0x0020
+/**
+ * DATA, ACK, NAK, CLOSE, CLOSE_ACK of an authenticated session: the frame
+ * counter (8 bytes) and the AEAD tag (16) follow the link header
+ * (RPCI_LINK_AUTH_LEN bytes, not counted in payload_len); the payload CRC
+ * is off (the tag covers the payload).
+ */
+#define RPCI_LINK_F_AUTH 0x0040
+/** DATA with F_AUTH: the payload is encrypted (the session's link.encrypt). */
+#define RPCI_LINK_F_ENCRYPTED 0x0080
+/** Bytes of an authenticated frame's counter and tag, after the link header. */
+#define RPCI_LINK_AUTH_LEN 24
+/** Bytes of the authentication block an OPEN or OPEN_ACK carries after its body. */
+#define RPCI_LINK_OPEN_AUTH_LEN 80
 
 /**
  * Traffic classes, as in PCIe flow control. A DATA frame carries messages of
@@ -122,6 +135,23 @@ enum rpci_link_state {
 	RPCI_LINK_S_CLOSING = 2, /**< CLOSE sent, no answer yet */
 	RPCI_LINK_S_CLOSED = 3,  /**< closed by either end */
 	RPCI_LINK_S_DEAD = 4,    /**< peer silent or unreachable */
+};
+
+/**
+ * How a session's frames are protected, asked for in an OPEN and given in
+ * its OPEN_ACK (doc/security.md). With keys (auth "keys") the OPEN and
+ * OPEN_ACK are always authenticated and derive the session's keys.
+ */
+enum rpci_link_security {
+	RPCI_LINK_SEC_DEFAULT = 0, /**< OPEN: the link's (MAC, or ENCRYPT with link.encrypt) */
+	/**
+	 * Frames not authenticated (their payload CRC as without keys): only
+	 * where the server's auth.sessions is "optional" (measuring the cost),
+	 * and what every session of a link without keys gets.
+	 */
+	RPCI_LINK_SEC_NONE = 1,
+	RPCI_LINK_SEC_MAC = 2,     /**< every frame carries a counter and an AEAD tag */
+	RPCI_LINK_SEC_ENCRYPT = 3, /**< the same, and DATA payloads encrypted */
 };
 
 /** Body of OPEN and OPEN_ACK frames (host byte order here). */
@@ -146,6 +176,23 @@ struct rpci_link_open_msg {
 	 * the deployment has no selector); the server checks it.
 	 */
 	uint64_t lease_id;
+	/**
+	 * enum rpci_link_security: OPEN, what the client asks for (the link
+	 * fills in DEFAULT); OPEN_ACK, what the session got. Carried in the
+	 * authentication block, not in the 96-byte body.
+	 */
+	uint8_t security;
+};
+
+/** The authentication of one session (rpci_link_session_auth_get()). */
+struct rpci_link_session_auth {
+	uint8_t security;      /**< enum rpci_link_security the session got */
+	uint8_t cipher;        /**< lib/auth's enum rpci_auth_cipher (0: none) */
+	uint64_t tx_sealed;    /**< frames sent with a tag */
+	uint64_t rx_verified;  /**< frames whose tag verified */
+	uint64_t rx_bad_tag;   /**< frames refused: the tag does not verify */
+	uint64_t rx_replay;    /**< frames refused: replayed, or outside the window */
+	uint64_t rx_missing;   /**< frames refused: no tag on a session that has keys */
 };
 
 /** Counters of a link (all sessions). */
@@ -187,6 +234,26 @@ struct rpci_link_stats {
 	uint64_t rx_gathered;       /**< message parts that straddled segments, copied to read */
 	uint64_t copied;            /**< payloads copied into frames */
 	uint64_t sessions_dead;     /**< sessions declared dead */
+	/*
+	 * Authenticated sessions (doc/security.md). Frames of sessions refused,
+	 * and why (the tag checked first, so the replays counted are genuine
+	 * frames sent again): on a port that corrupts frames (af_packet without
+	 * the payload CRC) a corrupted frame counts as a bad tag.
+	 */
+	uint64_t tx_sealed;         /**< frames sent with a counter and a tag */
+	uint64_t rx_verified;       /**< frames whose tag verified */
+	uint64_t rx_auth_bad_tag;   /**< refused: forged, altered or corrupted */
+	uint64_t rx_auth_replay;    /**< refused: seen already, or outside the window */
+	uint64_t rx_auth_missing;   /**< refused: no tag, on a session that has keys */
+	/** OPENs refused before a session was made, and OPEN_ACKs ignored. */
+	uint64_t open_unsigned;     /**< no authentication block, where keys are on */
+	uint64_t open_bad_tag;      /**< the block's tag does not verify */
+	uint64_t open_stale;        /**< stamped outside auth.window_ms */
+	uint64_t open_replay;       /**< an OPEN taken already, sent again */
+	uint64_t open_unknown_host; /**< not a host of the file, not for us, another's address */
+	uint64_t open_refused;      /**< verified, and refused: no lease, not the client's server... */
+	uint64_t open_ack_refused;  /**< OPEN_ACKs that did not verify (or had no block) */
+	uint64_t log_suppressed;    /**< refusals not logged (rate limit) */
 	/** Faults the built-in injector made, per direction (0 TX, 1 RX). */
 	uint64_t fault_drop[2];
 	uint64_t fault_dup[2];
@@ -289,6 +356,17 @@ struct rpci_link_params {
 	struct rte_mempool *rx_pool;
 	const struct rpci_link_ops *ops;
 	void *ops_arg;
+	/**
+	 * The host's keys (lib/auth; NULL or auth "none": sessions are not
+	 * authenticated). Kept by reference: they must outlive the link.
+	 */
+	struct rpci_auth *auth;
+	/** With auth: the AEAD our OPENs ask for (lib/auth's cipher; 0: AES-128-GCM). */
+	uint8_t cipher;
+	/** With auth: our OPENs ask for encryption; as a server, every session gets it. */
+	bool encrypt;
+	/** With auth, as a server: also take sessions whose frames are not authenticated. */
+	bool sessions_optional;
 };
 
 /** Flags of rpci_link_send(). */
@@ -702,6 +780,51 @@ bool rpci_link_session_acked(const struct rpci_link_session *s, uint32_t seq);
  *   enum rpci_link_state.
  */
 enum rpci_link_state rpci_link_session_state(const struct rpci_link_session *s);
+
+/**
+ * How a session's frames are protected, and its refusals.
+ *
+ * @param s
+ *   The session.
+ * @param st
+ *   Filled.
+ */
+void rpci_link_session_auth_get(const struct rpci_link_session *s,
+				struct rpci_link_session_auth *st);
+
+/**
+ * The host of the deployment at the other end of a session: the one whose
+ * key authenticated its OPEN (or OPEN_ACK), or, without keys, the one whose
+ * MAC address it comes from.
+ *
+ * @param s
+ *   The session.
+ * @return
+ *   The host's index in the deployment file, or -1 (the link has no keys
+ *   and the address is no host's).
+ */
+int rpci_link_session_peer_host(const struct rpci_link_session *s);
+
+/**
+ * Whether the link authenticates its sessions (it has keys).
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   true or false.
+ */
+bool rpci_link_auth_on(const struct rpci_link *link);
+
+/**
+ * Called from an rx_ctrl callback: the CTRL frame being delivered
+ * authenticated (lib/ctrl's envelope verified, fresh and new). A
+ * kernel-TCP port then keeps the connection it came on in place of the
+ * one it has (rpci_port_tcp.h).
+ *
+ * @param link
+ *   The link.
+ */
+void rpci_link_rx_authentic(struct rpci_link *link);
 
 /**
  * Session id (chosen by the client, unique on the link).

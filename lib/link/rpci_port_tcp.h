@@ -28,6 +28,7 @@
 #include "rpci_conf.h"
 
 struct rpci_conf_host;
+struct rte_mbuf;
 struct rte_mempool;
 
 /** The name prefix of a kernel-TCP port's vdev string (the file's, lib/conf). */
@@ -52,6 +53,14 @@ struct rpci_port_tcp_stats {
 	uint64_t tx_partial;  /**< frames the kernel took in part (the rest sent later) */
 	uint64_t connects;    /**< connections made */
 	uint64_t disconnects; /**< connections lost */
+	/**
+	 * Listening side with authentication: new connections that carried a
+	 * frame that verified (an OPEN, a CTRL message, a session's frame) and
+	 * took the port over, and those dropped without one (too many frames,
+	 * too long, or pushed out by newer ones).
+	 */
+	uint64_t takeovers;
+	uint64_t takeovers_refused;
 };
 
 /**
@@ -112,6 +121,42 @@ int rpci_port_tcp_local_port(uint16_t port_id, uint16_t *tcp_port);
  *   0, or -ENODEV.
  */
 int rpci_port_tcp_disconnect(uint16_t port_id);
+
+/**
+ * Whether a listening port keeps its connection while a new peer proves
+ * itself (the link turns it on when it authenticates its sessions): a new
+ * connection is then a candidate, whose frames are delivered (each marked
+ * with it), and it replaces the current one only once the link says that
+ * one of them verified (rpci_port_tcp_frame_verified()). A candidate that
+ * has sent RPCI_PORT_TCP_PROBATION_FRAMES frames, or been connected
+ * RPCI_PORT_TCP_PROBATION_MS, without one is dropped and counted; so is
+ * the oldest of RPCI_PORT_TCP_CANDIDATES when one more connects. Without
+ * a current connection a new one is taken at once (it takes nothing from
+ * anyone). Off: a new connection replaces the current one at once.
+ *
+ * @return
+ *   0, or -ENODEV (not a TCP port).
+ */
+int rpci_port_tcp_set_probation(uint16_t port_id, bool on);
+
+/** Frames a candidate connection may send before one of them must verify. */
+#define RPCI_PORT_TCP_PROBATION_FRAMES 64
+/** How long a candidate connection may wait for a frame that verifies. */
+#define RPCI_PORT_TCP_PROBATION_MS 3000
+/** Candidate connections kept at once. */
+#define RPCI_PORT_TCP_CANDIDATES 4
+
+/**
+ * A received frame verified (the link calls it): if it came on a candidate
+ * connection, that connection takes the port over (the current one is
+ * dropped).
+ *
+ * @param port_id
+ *   The port (nothing happens if it is not a TCP port).
+ * @param m
+ *   The frame, as the port delivered it (or a copy with its mark).
+ */
+void rpci_port_tcp_frame_verified(uint16_t port_id, const struct rte_mbuf *m);
 
 /*
  * For port.c only: rpci_port_init() attaches the callbacks (the RX pool),

@@ -52,8 +52,16 @@ it_check() {
 	fi
 }
 
+# it_keys CFG: the key pairs of CFG's hosts, made where CFG says (next to it,
+# keys/) if missing: with auth keys every session is authenticated, so every
+# host needs its key (BUILD: the caller's build directory).
+it_keys() {
+	"${BUILD:?}/app/rpci-conf" --config "$1" --gen-keys >/dev/null 2>&1 || true
+}
+
 # Write a copy of config/pair.cfg with names of our own (memif and proxy
-# sockets, EAL file prefixes, console sockets: another test may run beside).
+# sockets, EAL file prefixes, console sockets: another test may run beside),
+# and its keys.
 it_pair_config() {
 	local src=$1 dst=$2
 	sed -e "s|/tmp/rpci-pair.sock|${IT_DIR}/memif.sock|g" \
@@ -65,12 +73,14 @@ it_pair_config() {
 		{ print }
 		/^ *idle = / { printf "        console = \"%s/%s.sock\";\n", dir, host }
 	' >"$dst"
+	it_keys "$dst"
 }
 
 # it_start_server BIN CFG HOST LOG: start a server in the background and wait
 # until it serves (its "serving" line), at most 20 s.
 it_start_server() {
 	local bin=$1 cfg=$2 host=$3 log=$4 i
+	it_keys "$cfg"
 	"$bin" --config "$cfg" --host "$host" >"$log" 2>&1 &
 	IT_SERVER_PID=$!
 	IT_PIDS="$IT_PIDS $IT_SERVER_PID"
@@ -92,6 +102,7 @@ it_start_server() {
 # until it serves programs, at most 20 s (its pid: IT_PROXY_PID).
 it_start_proxy() {
 	local bin=$1 cfg=$2 host=$3 log=$4 i
+	it_keys "$cfg"
 	"$bin" --config "$cfg" --host "$host" >"$log" 2>&1 &
 	IT_PROXY_PID=$!
 	IT_PIDS="$IT_PIDS $IT_PROXY_PID"

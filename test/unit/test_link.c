@@ -598,18 +598,23 @@ test_max_payload_for_mtu(void)
 	CU_ASSERT_EQUAL(rpci_link_max_payload_for_mtu(9000), 4096);
 	CU_ASSERT_EQUAL(rpci_link_max_payload_for_mtu(0), 0);
 	CU_ASSERT_EQUAL(rpci_link_max_payload_for_mtu(64), 0);
-	mtu = RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN + 64; /* the smallest that carries 64 */
+	/* the smallest that carries 64 with the header, counter and tag and a message header */
+	mtu = RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN + 64;
 	CU_ASSERT_EQUAL(rpci_link_max_payload_for_mtu(mtu - 1), 0);
 	CU_ASSERT_EQUAL(rpci_link_max_payload_for_mtu(mtu), 64);
 	CU_ASSERT_EQUAL(rpci_link_max_payload_for_mtu(mtu + 63), 64);
 	CU_ASSERT_EQUAL(rpci_link_max_payload_for_mtu(mtu + 64), 128);
 	for (mtu = 0; mtu <= 9600; mtu++) {
 		v = rpci_link_max_payload_for_mtu(mtu);
-		/* A multiple of 64, fits the MTU with both headers, never shrinks. */
+		/*
+		 * A multiple of 64, fits the MTU with both headers (and an
+		 * authenticated frame's counter and tag), never shrinks.
+		 */
 		if (v % 64 != 0 || v > RPCI_TLP_MAX_PAYLOAD || v < prev ||
-		    (v != 0 && v + RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN > mtu) ||
+		    (v != 0 && v + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN >
+		     mtu) ||
 		    (v < RPCI_TLP_MAX_PAYLOAD &&
-		     v + 64 + RPCI_LINK_HDR_LEN + RPCI_TLP_HDR_MAX_LEN <= mtu)) {
+		     v + 64 + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN <= mtu)) {
 			bad++;
 		}
 		prev = v;

@@ -56,6 +56,7 @@
 #include <rte_ring.h>
 
 #include "client_private.h"
+#include "rpci_auth.h"
 #include "rpci_conf.h"
 #include "rpci_gpu.h"
 #include "rpci_link.h"
@@ -75,8 +76,12 @@
 static const char g_srv_mac[] = "02:72:70:74:00:01";
 static const char g_cli_mac[] = "02:72:70:74:00:02";
 
-/* The deployment: ports and the proxy's socket filled in at start. */
+/*
+ * The deployment: ports, the proxy's socket and the key directory filled in
+ * at start (keys made for the run: every session authenticated).
+ */
 static const char g_conf_fmt[] =
+	"auth = { mode = \"keys\"; dir = \"%s\"; };\n"
 	"link = {\n"
 	"    mtu = 1500; max_payload = 0; replay_frames = 512; retransmit_us = 2000;\n"
 	"    retransmit_max = 12; keepalive_ms = 100; dead_ms = 5000;\n"
@@ -101,6 +106,24 @@ static const char g_conf_fmt[] =
 	"    proxy = { socket = \"%s\"; mode = \"0600\"; max_programs = 8; };\n"
 	"  }\n"
 	");\n";
+
+static char g_key_dir[64];
+
+/* The run's keys, and their directory. */
+static void
+key_dir_remove(void)
+{
+	static const char *const names[] = { "server0.key", "server0.pub", "client0.key",
+					     "client0.pub" };
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", g_key_dir, names[i]);
+		unlink(path);
+	}
+	rmdir(g_key_dir);
+}
 
 /* The server thread's side: a device per function, bound to the session that opens it. */
 struct srv_dev {
@@ -617,6 +640,15 @@ test_copies(void)
 		}
 	}
 	s1 = stats();
+	/* every frame of the session authenticated (the file has keys), none refused */
+	{
+		struct rpci_link_stats ls;
+
+		rpci_link_stats_get(g_srv.link, &ls);
+		CU_ASSERT(ls.rx_verified > 1000 && ls.tx_sealed > 1000);
+		CU_ASSERT(ls.rx_auth_bad_tag == 0 && ls.rx_auth_replay == 0 &&
+			  ls.rx_auth_missing == 0 && ls.open_refused == 0);
+	}
 	CU_ASSERT(s1.bytes_to_devices > s0.bytes_to_devices);   /* push: posted writes */
 	CU_ASSERT(s1.dma_reads_served > s0.dma_reads_served);   /* pull: the device reads */
 	CU_ASSERT(s1.bytes_from_devices > s0.bytes_from_devices);
@@ -1723,12 +1755,18 @@ fabric_create(void)
 	g_port_s = (uint16_t)port;
 	snprintf(g_sock_dir, sizeof(g_sock_dir), "/tmp/rpci-test-proxy-%d", (int)getpid());
 	snprintf(g_sock_path, sizeof(g_sock_path), "%s/proxy.sock", g_sock_dir);
-	snprintf(text, sizeof(text), g_conf_fmt, g_srv_mac, g_port_s, DEV_MEM_MB, DEV_MEM_MB,
-		 g_cli_mac, g_port_p, g_sock_path);
+	snprintf(g_key_dir, sizeof(g_key_dir), "/tmp/rpci-test-proxy-keys-%d", (int)getpid());
+	snprintf(text, sizeof(text), g_conf_fmt, g_key_dir, g_srv_mac, g_port_s, DEV_MEM_MB,
+		 DEV_MEM_MB, g_cli_mac, g_port_p, g_sock_path);
 	g_conf = rpci_conf_load_string(text, "test_proxy.cfg", err, sizeof(err));
 	if (g_conf == NULL) {
 		printf("deployment refused: %s\n", err);
 		return -EINVAL;
+	}
+	if (rpci_auth_keygen(g_key_dir, "server0", err, sizeof(err)) < 0 ||
+	    rpci_auth_keygen(g_key_dir, "client0", err, sizeof(err)) < 0) {
+		printf("keys: %s\n", err);
+		return -EIO;
 	}
 	if (srv_create() < 0) {
 		return -EIO;
@@ -1752,6 +1790,7 @@ fabric_free(void)
 	rte_ring_free(g_ring_p2s);
 	rte_ring_free(g_ring_s2p);
 	rmdir(g_sock_dir);
+	key_dir_remove();
 }
 
 /* EAL's runtime directory of this run (its name has our PID): its files, then it. */
