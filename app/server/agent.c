@@ -196,11 +196,13 @@ agent_poll(struct server *srv)
 }
 
 int
-agent_open_allowed(struct server *srv, struct server_dev *d, const struct rpci_link_open_msg *req,
-		   const struct rte_ether_addr *peer, char *reason, size_t len)
+agent_open_allowed(struct server *srv, struct server_dev *d, int peer_host,
+		   const struct rpci_link_open_msg *req, const struct rte_ether_addr *peer,
+		   char *reason, size_t len)
 {
 	if (srv->agent == NULL) {
-		return 0;
+		return rpci_ctrlnode_open_direct_allowed(srv->conf, srv->host, peer_host,
+							 peer->addr_bytes, reason, len);
 	}
 	return rpci_ctrlnode_server_open_allowed(srv->agent, (unsigned int)(d - srv->devs),
 						 req->lease_id, peer->addr_bytes, reason, len);

@@ -129,8 +129,8 @@ server_open(struct rpci_link_session *s, const struct rpci_link_open_msg *req,
 		return -ENODEV;
 	}
 	d = &srv->devs[req->function];
-	ret = agent_open_allowed(srv, d, req, rpci_link_session_peer(s), ack->reason,
-				 sizeof(ack->reason));
+	ret = agent_open_allowed(srv, d, rpci_link_session_peer_host(s), req,
+				 rpci_link_session_peer(s), ack->reason, sizeof(ack->reason));
 	if (ret < 0) {
 		return ret;
 	}

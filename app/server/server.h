@@ -94,10 +94,12 @@ int agent_poll(struct server *srv);
 
 /*
  * Whether a client may open device d: with a selector, only the client the
- * selector attached it to, under that lease. 0, or a negative errno with
- * reason filled.
+ * selector attached it to, under that lease; without, only a client host of
+ * the file whose server is this one (the host whose key authenticated the
+ * OPEN, peer_host; without keys the host of the peer's address). 0, or a
+ * negative errno with reason filled.
  */
-int agent_open_allowed(struct server *srv, struct server_dev *d,
+int agent_open_allowed(struct server *srv, struct server_dev *d, int peer_host,
 		       const struct rpci_link_open_msg *req, const struct rte_ether_addr *peer,
 		       char *reason, size_t len);
 

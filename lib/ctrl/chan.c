@@ -407,6 +407,10 @@ chan_open(struct rpci_ctrl_chan *c, const uint8_t src[6], const void *body, uint
 				 (*sender)->name, rpci_ctrl_mac_str(src, mac));
 		return -EACCES;
 	}
+	/* authentic, fresh and new: a kernel-TCP port may keep the connection it came on */
+	if (c->io.link != NULL) {
+		rpci_link_rx_authentic(c->io.link);
+	}
 	return 0;
 }
 

@@ -370,6 +370,32 @@ rpci_ctrlnode_server_poll(struct rpci_ctrlnode_server *a)
 }
 
 int
+rpci_ctrlnode_open_direct_allowed(const struct rpci_conf *conf,
+				  const struct rpci_conf_host *server, int client,
+				  const uint8_t client_mac[6], char *reason, size_t len)
+{
+	const struct rpci_conf_host *c;
+
+	if (client >= 0 && (unsigned int)client < conf->nb_hosts) {
+		c = &conf->hosts[client];
+	} else {
+		c = rpci_conf_host_by_mac(conf, client_mac);
+	}
+	if (c == NULL) {
+		snprintf(reason, len, "%02x:%02x:%02x:%02x:%02x:%02x is no host of the deployment",
+			 client_mac[0], client_mac[1], client_mac[2], client_mac[3],
+			 client_mac[4], client_mac[5]);
+		return -EACCES;
+	}
+	if (!(c->roles & RPCI_ROLE_CLIENT) || strcmp(c->server, server->name) != 0) {
+		snprintf(reason, len, "host '%.24s' is not a client of %.24s", c->name,
+			 server->name);
+		return -EACCES;
+	}
+	return 0;
+}
+
+int
 rpci_ctrlnode_server_open_allowed(const struct rpci_ctrlnode_server *a, unsigned int dev,
 				  uint64_t lease_id, const uint8_t client_mac[6], char *reason,
 				  size_t len)

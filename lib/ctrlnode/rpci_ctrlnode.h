@@ -310,6 +310,29 @@ void rpci_ctrlnode_server_rx(struct rpci_ctrlnode_server *a, const uint8_t src[6
 int rpci_ctrlnode_server_poll(struct rpci_ctrlnode_server *a);
 
 /**
+ * Whether a client may open a device of a server of a deployment without a
+ * selector: only a client host of the file whose "server" is that server.
+ *
+ * @param conf
+ *   The deployment.
+ * @param server
+ *   The server host.
+ * @param client
+ *   The client's host index, as the link authenticated it
+ *   (rpci_link_session_peer_host()); -1: the host at client_mac (a link
+ *   without keys).
+ * @param client_mac
+ *   The client's address.
+ * @param reason, len
+ *   Receives why not.
+ * @return
+ *   0, or -EACCES.
+ */
+int rpci_ctrlnode_open_direct_allowed(const struct rpci_conf *conf,
+				      const struct rpci_conf_host *server, int client,
+				      const uint8_t client_mac[6], char *reason, size_t len);
+
+/**
  * Whether a client may open a device: only the client the selector
  * attached it to, under that lease.
  *

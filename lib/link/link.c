@@ -69,6 +69,8 @@ RTE_LOG_REGISTER(rpci_link_logtype, rpci.lib.link, INFO);
 #define CTL_COUNTER_BIT (1ull << 63)
 /* OPENs remembered to refuse their replays (their time window's worth, at most). */
 #define OPEN_SEEN_MAX 256
+/* Authenticated sessions the peer closed, kept to answer a CLOSE sent again. */
+#define TOMBS_MAX 8
 
 struct replay_ent {
 	struct rte_mbuf *m;
@@ -192,6 +194,7 @@ struct rpci_link_session {
 	struct rpci_auth_sess *sec;
 	bool sec_frames;
 	bool ack_sealed;         /* server: the OPEN_ACK's block is made (open_auth) */
+	bool peer_closed;        /* the peer's CLOSE was agreed to: kept as a tomb when freed */
 	bool encrypt;
 	int peer_host;           /* the peer's host index, authenticated (or by MAC): -1 unknown */
 	uint32_t hdr_len;
@@ -257,6 +260,18 @@ struct rpci_link {
 	} open_seen[OPEN_SEEN_MAX];
 	uint32_t open_seen_next;
 	struct rpci_auth_log_limit log_limit;
+	/*
+	 * Sessions with keys that the peer closed: a CLOSE sent again (our
+	 * CLOSE_ACK was lost) is checked and answered with their keys.
+	 */
+	struct {
+		uint32_t id;
+		struct rte_ether_addr peer;
+		struct rpci_auth_sess *sec; /* NULL: a free slot */
+		uint64_t tx_ctl;
+		struct rpci_auth_window rx_ctl_win;
+		uint64_t until_tsc;
+	} tombs[TOMBS_MAX];
 	struct rte_mbuf *rx_cur;     /* the CTRL frame rx_ctrl is given (rpci_link_rx_authentic()) */
 	bool rx_cur_tcp;
 };
@@ -802,6 +817,32 @@ session_release_mbufs(struct rpci_link_session *s)
 	}
 }
 
+/* Keep the keys of a session the peer closed, for its CLOSE sent again. */
+static void
+tomb_add(struct rpci_link *link, struct rpci_link_session *s)
+{
+	uint64_t now = now_tsc();
+	unsigned int i, k = 0;
+
+	for (i = 0; i < TOMBS_MAX; i++) {
+		if (link->tombs[i].sec == NULL || link->tombs[i].until_tsc < now) {
+			k = i;
+			break;
+		}
+		if (link->tombs[i].until_tsc < link->tombs[k].until_tsc) {
+			k = i;
+		}
+	}
+	rpci_auth_sess_free(link->tombs[k].sec);
+	link->tombs[k].id = s->id;
+	link->tombs[k].peer = s->peer;
+	link->tombs[k].sec = s->sec;
+	link->tombs[k].tx_ctl = s->tx_ctl;
+	link->tombs[k].rx_ctl_win = s->rx_ctl_win;
+	link->tombs[k].until_tsc = now + link->dead_tsc;
+	s->sec = NULL;
+}
+
 void
 rpci_link_session_free(struct rpci_link_session *s)
 {
@@ -813,6 +854,9 @@ rpci_link_session_free(struct rpci_link_session *s)
 	}
 	link = s->link;
 	session_release_mbufs(s);
+	if (s->peer_closed && s->sec_frames) {
+		tomb_add(link, s); /* takes s->sec */
+	}
 	rpci_auth_sess_free(s->sec);
 	rte_free(s->replay);
 	rte_free(s->ooo);
@@ -857,6 +901,9 @@ rpci_link_free(struct rpci_link *link)
 		rte_mempool_free(link->p.pool);
 		rte_mempool_free(link->p.ext_pool);
 		rte_mempool_free(link->p.rx_pool);
+	}
+	for (i = 0; i < TOMBS_MAX; i++) {
+		rpci_auth_sess_free(link->tombs[i].sec);
 	}
 	if (link->owns_auth) {
 		rpci_auth_free(link->auth);
@@ -2502,10 +2549,10 @@ rx_auth_refuse(struct rpci_link_session *s, uint64_t *sess_ctr, uint64_t *link_c
 
 	(*sess_ctr)++;
 	(*link_ctr)++;
-	link_log_refusal(s->link, "a %s frame of session %08x from %s: %s",
-			 h->kind == RPCI_LINK_DATA ? "DATA" : h->kind == RPCI_LINK_ACK ? "ACK" :
-			 h->kind == RPCI_LINK_NAK ? "NAK" : "CLOSE", s->id, mac_str(&s->peer, mac),
-			 why);
+	link_log_refusal(s->link, "%s frame of session %08x from %s: %s",
+			 h->kind == RPCI_LINK_DATA ? "a DATA" : h->kind == RPCI_LINK_ACK ? "an ACK" :
+			 h->kind == RPCI_LINK_NAK ? "a NAK" : h->kind == RPCI_LINK_CLOSE ? "a CLOSE" :
+			 "a CLOSE_ACK", s->id, mac_str(&s->peer, mac), why);
 }
 
 /*
@@ -2524,9 +2571,9 @@ rx_auth_check(struct rpci_link_session *s, struct rte_mbuf *m, const struct link
 	struct rpci_link *link = s->link;
 	struct rpci_link_stats *st = &link->stats;
 	bool enc = s->encrypt && h->kind == RPCI_LINK_DATA;
-	uint8_t aad[RPCI_LINK_HDR_LEN], tag[RPCI_AUTH_FRAME_TAG_LEN];
+	uint8_t aad[RPCI_LINK_HDR_LEN], ext_buf[RPCI_LINK_AUTH_LEN];
+	const uint8_t *l2, *ext;
 	struct chain_pos pos;
-	const uint8_t *l2;
 	uint64_t counter, rx64;
 	uint32_t left, n;
 	int64_t d;
@@ -2541,8 +2588,16 @@ rx_auth_check(struct rpci_link_session *s, struct rte_mbuf *m, const struct link
 		rx_auth_refuse(s, &s->auth_st.rx_missing, &st->rx_auth_missing, h, "no tag");
 		goto drop;
 	}
-	l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
-	counter = link_auth_counter(l2 + RPCI_LINK_HDR_LEN);
+	/* counter and tag: where they lie, or gathered where a PMD's chain cut them */
+	ext = rte_pktmbuf_read(m, L2_HDRS, RPCI_LINK_AUTH_LEN, ext_buf);
+	if (ext == NULL) {
+		st->rx_bad_chain++;
+		goto drop;
+	}
+	if (ext != ext_buf) {
+		memcpy(ext_buf, ext, sizeof(ext_buf));
+	}
+	counter = link_auth_counter(ext_buf);
 	/* What a genuine sender never sends: the tag could not verify either. */
 	if (((h->flags & RPCI_LINK_F_ENCRYPTED) != 0) != enc ||
 	    (h->kind == RPCI_LINK_DATA ? ((counter & CTL_COUNTER_BIT) || (uint32_t)counter != h->seq) :
@@ -2559,10 +2614,9 @@ rx_auth_check(struct rpci_link_session *s, struct rte_mbuf *m, const struct link
 		}
 		rte_pktmbuf_free(m);
 		m = c;
-		l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
 	}
+	l2 = rte_pktmbuf_mtod_offset(m, const uint8_t *, ETH_LEN);
 	link_hdr_aad(l2, aad);
-	memcpy(tag, l2 + RPCI_LINK_HDR_LEN + 8, sizeof(tag));
 	ret = rpci_auth_sess_open_start(s->sec, counter, aad, sizeof(aad));
 	pos = chain_at(m, L2_HDRS + RPCI_LINK_AUTH_LEN);
 	for (left = h->payload_len; ret == 0 && left > 0; pos.seg = pos.seg->next, pos.off = 0) {
@@ -2579,7 +2633,7 @@ rx_auth_check(struct rpci_link_session *s, struct rte_mbuf *m, const struct link
 		left -= n;
 	}
 	if (ret == 0) {
-		ret = rpci_auth_sess_open_finish(s->sec, tag);
+		ret = rpci_auth_sess_open_finish(s->sec, ext_buf + 8);
 	}
 	if (ret != 0) {
 		rx_auth_refuse(s, &s->auth_st.rx_bad_tag, &st->rx_auth_bad_tag, h, "bad tag");
@@ -2607,6 +2661,54 @@ rx_auth_check(struct rpci_link_session *s, struct rte_mbuf *m, const struct link
 drop:
 	rte_pktmbuf_free(m);
 	return NULL;
+}
+
+/*
+ * A CLOSE of a session that is gone: if it was a session with keys that
+ * its peer closed lately, the CLOSE is checked with its keys and answered
+ * with a CLOSE_ACK they seal (our first one was lost); true then (the frame
+ * is consumed). Others are answered without a tag (a client with keys
+ * ignores that answer: its close times out).
+ */
+static bool
+rx_close_again(struct rpci_link *link, struct rte_mbuf *m, const struct link_hdr *h,
+	       const struct rte_ether_addr *src)
+{
+	struct rpci_link_session *tmp;
+	struct link_hdr ca = { .kind = RPCI_LINK_CLOSE_ACK, .session = h->session };
+	unsigned int i;
+
+	for (i = 0; i < TOMBS_MAX; i++) {
+		if (link->tombs[i].sec != NULL && link->tombs[i].id == h->session &&
+		    rte_is_same_ether_addr(&link->tombs[i].peer, src)) {
+			break;
+		}
+	}
+	if (i == TOMBS_MAX || link->tombs[i].until_tsc < now_tsc()) {
+		return false;
+	}
+	/* The frame goes through the checks of a live session, whose counters are kept here. */
+	tmp = rte_zmalloc("rpci_tomb", sizeof(*tmp), 0);
+	if (tmp == NULL) {
+		return false;
+	}
+	tmp->link = link;
+	tmp->id = h->session;
+	tmp->peer = *src;
+	tmp->sec = link->tombs[i].sec;
+	tmp->sec_frames = true;
+	tmp->hdr_len = RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN;
+	tmp->tx_ctl = link->tombs[i].tx_ctl;
+	tmp->rx_ctl_win = link->tombs[i].rx_ctl_win;
+	m = rx_auth_check(tmp, m, h);
+	if (m != NULL) {
+		send_hdr(link, tmp, src, &ca, NULL, 0);
+		rte_pktmbuf_free(m);
+	}
+	link->tombs[i].tx_ctl = tmp->tx_ctl;
+	link->tombs[i].rx_ctl_win = tmp->rx_ctl_win;
+	rte_free(tmp);
+	return true;
 }
 
 static void
@@ -2653,12 +2755,6 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 			err = LINK_HDR_CRC;
 		}
 	}
-	if (likely(err == LINK_HDR_OK) && (h.flags & RPCI_LINK_F_AUTH) &&
-	    m->data_len < L2_HDRS + RPCI_LINK_AUTH_LEN) {
-		/* counter and tag are read in the first segment, with the header */
-		link->stats.rx_bad_chain++;
-		goto drop;
-	}
 	if (unlikely(err != LINK_HDR_OK)) {
 		if (err == LINK_HDR_CRC) {
 			link->stats.rx_bad_crc++;
@@ -2703,6 +2799,9 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 		link->stats.rx_unknown_session++;
 		if (h.kind == RPCI_LINK_CLOSE) {
 			/* Closed already: agree again so the peer can go. */
+			if (rx_close_again(link, m, &h, &eth->src_addr)) {
+				return;
+			}
 			send_simple(link, &eth->src_addr, RPCI_LINK_CLOSE_ACK, h.session, 0, 0,
 				    NULL, 0);
 		}
@@ -2759,6 +2858,7 @@ rx_frame(struct rpci_link *link, struct rte_mbuf *m, uint64_t now)
 
 			send_hdr(link, s, &s->peer, &ca, NULL, 0);
 		}
+		s->peer_closed = true;
 		session_down(s, RPCI_LINK_S_CLOSED);
 		break;
 	case RPCI_LINK_CLOSE_ACK:

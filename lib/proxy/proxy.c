@@ -123,6 +123,18 @@ free_p:
 	return NULL;
 }
 
+int
+rpci_proxy_set_session_security(struct rpci_proxy *p, uint8_t security)
+{
+	if (p == NULL || security > RPCI_LINK_SEC_ENCRYPT ||
+	    (!rpci_link_auth_on(p->link) && security != RPCI_LINK_SEC_DEFAULT &&
+	     security != RPCI_LINK_SEC_NONE)) {
+		return -EINVAL;
+	}
+	p->session_security = security;
+	return 0;
+}
+
 static void
 heartbeat(struct rpci_proxy *p, uint64_t now)
 {

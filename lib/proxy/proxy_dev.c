@@ -335,6 +335,7 @@ dev_connect_start(struct proxy_dev *d)
 	req.function = d->function;
 	req.requester_id = d->app->requester_id;
 	req.lease_id = d->lease_id;
+	req.security = p->session_security;
 	d->s = rpci_link_connect(p->link, &d->server_mac, &req);
 	if (d->s == NULL) {
 		snprintf(d->reason, sizeof(d->reason), "cannot open a session: %s",
@@ -414,9 +415,17 @@ dev_open_done(struct proxy_dev *d)
 	if (reconnect) {
 		p->stats.failovers++;
 	}
-	PROXY_LOG(INFO, "program %u (%s) device %u: %s/%s open (completer %04x, lease %" PRIu64
-		  ")", d->app->id, d->app->name, d->slot, d->server, d->device, d->completer_id,
-		  d->lease_id);
+	{
+		struct rpci_link_session_auth sa;
+
+		rpci_link_session_auth_get(d->s, &sa);
+		PROXY_LOG(INFO, "program %u (%s) device %u: %s/%s open (completer %04x, lease %"
+			  PRIu64 ", frames %s)", d->app->id, d->app->name, d->slot, d->server,
+			  d->device, d->completer_id, d->lease_id,
+			  sa.security == RPCI_LINK_SEC_ENCRYPT ? "authenticated and encrypted" :
+			  sa.security == RPCI_LINK_SEC_MAC ? "authenticated" :
+			  "NOT authenticated");
+	}
 	if (d->sel_req >= 0) {
 		proxy_sel_dev_opened(d, 0);
 	} else {

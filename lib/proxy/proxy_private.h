@@ -212,6 +212,7 @@ struct rpci_proxy {
 	const struct rpci_conf_host *host;
 	uint16_t host_index;
 	struct rpci_link *link;
+	uint8_t session_security; /* enum rpci_link_security of the sessions opened next */
 	struct rpci_port_info port_info;
 	uint64_t hz;
 	uint32_t max_payload;

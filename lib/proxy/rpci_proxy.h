@@ -144,6 +144,22 @@ int rpci_proxy_listen(struct rpci_proxy *p);
 int rpci_proxy_listen_at(struct rpci_proxy *p, const char *path, uint32_t mode);
 
 /**
+ * How the sessions the core opens from now on protect their frames
+ * (rpci-bench --auth both measures with and without): the link's default
+ * (authenticated, encrypted with link.encrypt), or not authenticated (the
+ * OPEN still is; the server must have auth.sessions "optional").
+ *
+ * @param p
+ *   The core.
+ * @param security
+ *   enum rpci_link_security.
+ * @return
+ *   0, or -EINVAL (an unknown value, or a protection the link cannot give:
+ *   any but DEFAULT and NONE without keys).
+ */
+int rpci_proxy_set_session_security(struct rpci_proxy *p, uint8_t security);
+
+/**
  * Do the core's work once: the link, the programs' rings, new programs and
  * programs gone, sessions opening and closing, the selector's timers.
  *

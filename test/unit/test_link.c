@@ -36,6 +36,8 @@
 #include <rte_ring.h>
 
 #include "link_private.h"
+#include "rpci_auth.h"
+#include "rpci_conf.h"
 #include "rpci_link.h"
 
 #define ETH_LEN ((uint32_t)sizeof(struct rte_ether_hdr))
@@ -1060,6 +1062,17 @@ frame_build(const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
 
 /* ------------------------------------------------------------- environment */
 
+/*
+ * Authenticated sessions (suite link_auth): the keys of the two hosts of a
+ * deployment made for the run, and whether the links get them and encrypt.
+ */
+static struct rpci_conf *g_auth_conf;
+static struct rpci_auth *g_auth_c;
+static struct rpci_auth *g_auth_s;
+static char g_auth_dir[64];
+static bool g_use_auth;
+static bool g_use_encrypt;
+
 static struct rpci_link_params
 params_make(bool server)
 {
@@ -1082,6 +1095,10 @@ params_make(bool server)
 	p.ext_pool = server ? g_ext_s : g_ext_c;
 	p.ops = &g_ops;
 	p.ops_arg = server ? &g_srv : &g_cli;
+	if (g_use_auth) {
+		p.auth = server ? g_auth_s : g_auth_c;
+		p.encrypt = g_use_encrypt;
+	}
 	return p;
 }
 
@@ -1666,7 +1683,11 @@ ordered_run(bool crc_payload, uint32_t copy_threshold, uint32_t replay, uint32_t
 		/* Every payload in place: split frames, several messages in most. */
 		CHECK_EQ(sc.zero_copy, n);
 		CHECK_EQ(sc.tx_split, sc.tx_data);
-		CU_ASSERT(sc.tx_data < n);
+		/*
+		 * A split frame ends when a largest message would not fit: with
+		 * a counter and tag in 1500-byte frames, never a second one.
+		 */
+		CU_ASSERT(sc.tx_data < n || (g_use_auth && sc.tx_data == n));
 	} else {
 		CU_ASSERT(sc.tx_msgs > sc.tx_data); /* small messages share frames */
 		CU_ASSERT(sc.zero_copy > 0);
@@ -2979,7 +3000,8 @@ test_large_split_frames(void)
 	CHECK_EQ(g_wire_data, 10);
 	CHECK_EQ(g_wire_split, 10);
 	CHECK_EQ(g_wire_max_segs, 2);
-	CHECK_EQ(g_wire_max_len, L2_HDRS + per * (RPCI_TLP_HDR_MEM_LEN + RPCI_TLP_MAX_PAYLOAD));
+	CHECK_EQ(g_wire_max_len, L2_HDRS + (g_use_auth ? RPCI_LINK_AUTH_LEN : 0) +
+				 per * (RPCI_TLP_HDR_MEM_LEN + RPCI_TLP_MAX_PAYLOAD));
 	/* Headers in one segment, payloads in the next: nothing to gather. */
 	CHECK_EQ(ss.rx_gathered, 0);
 	CHECK_EQ(ss.rx_msgs, 10 * per);
@@ -3425,7 +3447,8 @@ test_large_faults(void)
 	rpci_link_stats_get(g_sv, &ss);
 	CU_ASSERT(sc.fault_drop[0] > 0 && sc.fault_corrupt[0] > 0 && sc.fault_reorder[0] > 0);
 	CU_ASSERT(sc.tx_retransmit > 0);
-	CU_ASSERT(ss.rx_bad_crc > 0);
+	/* a corrupted frame: its CRC, or (authenticated, no payload CRC) its tag */
+	CU_ASSERT(ss.rx_bad_crc + ss.rx_auth_bad_tag > 0);
 	CHECK_EQ(ss.rx_malformed_msg, 0);
 	CHECK_EQ(sc.sessions_dead + ss.sessions_dead, 0);
 	CU_ASSERT_EQUAL(rpci_link_set_faults(g_cl, NULL, NULL, 0), 0);
@@ -3593,6 +3616,650 @@ env_fini(void)
 	g_env_ok = false;
 }
 
+/* ================================================ authenticated sessions */
+
+/* A copy of a frame with byte off XORed with mask and its header's CRC made right again. */
+static struct rte_mbuf *
+frame_copy_flip_crc(const struct rte_mbuf *m, uint32_t off, uint8_t mask)
+{
+	struct rte_mbuf *c = frame_copy_flip(m, off, mask);
+	uint8_t *hdr = rte_pktmbuf_mtod_offset(c, uint8_t *, ETH_LEN);
+
+	put_be32(hdr + LINK_OFF_CRC, link_crc_header(hdr) ^ ~0u);
+	return c;
+}
+
+/* Close a session in order, pumping both ends (the server's owner frees its side). */
+static int
+close_pumped(struct rpci_link_session *s)
+{
+	uint64_t t0 = rte_get_timer_cycles();
+	int ret;
+
+	CU_ASSERT_EQUAL_FATAL(rpci_link_close_start(s), 0);
+	while ((ret = rpci_link_close_poll(s)) == -EINPROGRESS && ms_since(t0) < 2000) {
+		pump_once();
+	}
+	if (g_srv.down_s != NULL) {
+		rpci_link_session_free(g_srv.down_s);
+		g_srv.down_s = NULL;
+		g_srv.accepted = NULL;
+	}
+	rpci_link_session_free(s);
+	return ret;
+}
+
+static uint32_t g_auth_wire_data;
+static uint32_t g_auth_wire_tagged;
+static uint32_t g_auth_wire_encrypted;
+
+/* The client's DATA frames on the wire: how many carry a tag, and are encrypted. */
+static void
+watch_auth(void)
+{
+	struct rte_mbuf *m[64];
+	struct link_hdr h;
+	unsigned int n, i;
+
+	n = rte_ring_dequeue_burst(g_ring_cs, (void **)m, RTE_DIM(m), NULL);
+	for (i = 0; i < n; i++) {
+		if (frame_hdr(m[i], &h) == LINK_HDR_OK && h.kind == RPCI_LINK_DATA) {
+			g_auth_wire_data++;
+			g_auth_wire_tagged += (h.flags & RPCI_LINK_F_AUTH) != 0;
+			g_auth_wire_encrypted += (h.flags & RPCI_LINK_F_ENCRYPTED) != 0;
+		}
+	}
+	if (n > 0 && rte_ring_enqueue_bulk(g_ring_cs, (void **)m, n, NULL) != n) {
+		CU_FAIL("ring full");
+	}
+}
+
+/* A session with keys: both ends agree what it is, who the other is; every frame tagged. */
+static void
+test_auth_session(void)
+{
+	const uint8_t want = g_use_encrypt ? RPCI_LINK_SEC_ENCRYPT : RPCI_LINK_SEC_MAC;
+	struct rpci_link_session_auth ca, sa;
+	struct rpci_link_open_msg ack;
+	struct rpci_link_stats sc, ss;
+	struct rpci_link_session *s;
+
+	env_start();
+	CU_ASSERT(rpci_link_auth_on(g_cl) && rpci_link_auth_on(g_sv));
+	s = session_open(&ack);
+	rpci_link_session_auth_get(s, &ca);
+	rpci_link_session_auth_get(g_srv.accepted, &sa);
+	CHECK_EQ(ack.security, want);
+	CHECK_EQ(g_srv.open_req.security, want);
+	CHECK_EQ(ca.security, want);
+	CHECK_EQ(sa.security, want);
+	CHECK_EQ(ca.cipher, RPCI_AUTH_CIPHER_AES128GCM);
+	CHECK_EQ(sa.cipher, RPCI_AUTH_CIPHER_AES128GCM);
+	/* the authenticated peers: "sv" is host 0, "cl" host 1 */
+	CHECK_EQ(rpci_link_session_peer_host(s), 0);
+	CHECK_EQ(rpci_link_session_peer_host(g_srv.accepted), 1);
+	plan_make(400, 17);
+	g_auth_wire_data = g_auth_wire_tagged = g_auth_wire_encrypted = 0;
+	g_filter = watch_auth;
+	plan_deliver(s, 400);
+	CU_ASSERT(g_auth_wire_data > 0);
+	CHECK_EQ(g_auth_wire_tagged, g_auth_wire_data);
+	CHECK_EQ(g_auth_wire_encrypted, g_use_encrypt ? g_auth_wire_data : 0);
+	rpci_link_stats_get(g_cl, &sc);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_GE(sc.tx_sealed, sc.tx_data);
+	CHECK_GE(ss.rx_verified, ss.rx_data);
+	CHECK_GE(sc.rx_verified, 1); /* the server's ACKs */
+	CHECK_EQ(ss.rx_auth_bad_tag + ss.rx_auth_replay + ss.rx_auth_missing, 0);
+	CHECK_EQ(sc.rx_auth_bad_tag + sc.rx_auth_replay + sc.rx_auth_missing, 0);
+	CHECK_EQ(ss.open_unsigned + ss.open_bad_tag + ss.open_stale + ss.open_replay +
+		 ss.open_unknown_host + ss.open_refused + sc.open_ack_refused, 0);
+	rpci_link_session_auth_get(g_srv.accepted, &sa);
+	CHECK_GE(sa.rx_verified, ss.rx_data);
+	CU_ASSERT_EQUAL(close_pumped(s), 0);
+	env_stop();
+}
+
+/*
+ * Frames altered on the way (a header field, the payload, the counter, the
+ * tag; the header's CRC made right again): refused as bad tags, never
+ * delivered; the genuine frames behind them are.
+ */
+static void
+test_auth_tamper(void)
+{
+	struct rpci_link_session_auth sa;
+	struct rte_mbuf *pkts[TAKE_MAX];
+	struct rpci_link_stats ss;
+	struct rpci_link_session *s;
+	struct link_hdr h;
+	unsigned int n, i;
+	uint32_t off;
+
+	env_start();
+	s = session_open(NULL);
+	plan_make(40, 23);
+	n = burst_take(s, 0, 40, pkts);
+	CU_ASSERT_FATAL(n >= 4);
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(frame_hdr(pkts[i], &h), LINK_HDR_OK);
+		CU_ASSERT(h.flags & RPCI_LINK_F_AUTH);
+		switch (i % 4) {
+		case 0:
+			off = ETH_LEN + LINK_OFF_CREDIT_P + 1; /* what the CRC alone would let by */
+			break;
+		case 1:
+			off = L2_HDRS + RPCI_LINK_AUTH_LEN + h.payload_len - 1; /* the payload */
+			break;
+		case 2:
+			off = L2_HDRS + 2; /* the counter's high half */
+			break;
+		default:
+			off = L2_HDRS + 8 + 15; /* the tag */
+			break;
+		}
+		ring_put(g_ring_cs, frame_copy_flip_crc(pkts[i], off, 0x10));
+		ring_put(g_ring_cs, pkts[i]);
+	}
+	CU_ASSERT(pump_until_delivered(s, 40, 2000));
+	pump_for(5);
+	check_delivered(40);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.rx_auth_bad_tag, n);
+	CHECK_EQ(ss.rx_bad_crc + ss.rx_bad_header + ss.rx_malformed_msg, 0);
+	rpci_link_session_auth_get(g_srv.accepted, &sa);
+	CHECK_EQ(sa.rx_bad_tag, n);
+	env_stop();
+}
+
+/*
+ * Frames of a live session recorded and sent again: at once, a DATA frame
+ * is a duplicate (acked again, never delivered twice); once the session has
+ * moved on by more than the sender's window, a replay (refused without an
+ * answer); a recorded ACK is a replay at once.
+ */
+static void
+test_auth_replay(void)
+{
+	struct rte_mbuf *pkts[TAKE_MAX], *cap[TAKE_MAX], *acks[64], *m[64];
+	struct rpci_link_stats sc, ss, ss0;
+	struct rpci_link_session *s;
+	struct link_hdr h;
+	unsigned int n, i, k, nacks = 0;
+
+	env_start();
+	s = session_open(NULL);
+	plan_make(12, 31);
+	n = burst_take(s, 0, 12, pkts);
+	for (i = 0; i < n; i++) {
+		cap[i] = frame_copy_flip(pkts[i], 0, 0);
+		ring_put(g_ring_cs, pkts[i]);
+	}
+	/* the server takes them and acks: record its ACKs on their way back */
+	rpci_link_poll(g_sv);
+	k = rte_ring_dequeue_burst(g_ring_sc, (void **)m, RTE_DIM(m), NULL);
+	for (i = 0; i < k; i++) {
+		if (frame_hdr(m[i], &h) == LINK_HDR_OK && h.kind == RPCI_LINK_ACK && nacks < 64) {
+			acks[nacks++] = frame_copy_flip(m[i], 0, 0);
+		}
+	}
+	CU_ASSERT(rte_ring_enqueue_bulk(g_ring_sc, (void **)m, k, NULL) == k);
+	CU_ASSERT_FATAL(nacks > 0);
+	CU_ASSERT(pump_until_delivered(s, 12, 1000));
+	pump_for(5);
+	/* at once: duplicates */
+	rpci_link_stats_get(g_sv, &ss0);
+	for (i = 0; i < n; i++) {
+		ring_put(g_ring_cs, frame_copy_flip(cap[i], 0, 0));
+	}
+	pump_for(5);
+	check_delivered(12);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.rx_duplicate - ss0.rx_duplicate, n);
+	CHECK_EQ(ss.rx_auth_replay, 0);
+	/* a recorded ACK: a replay at once */
+	for (i = 0; i < nacks; i++) {
+		ring_put(g_ring_sc, acks[i]);
+	}
+	pump_for(5);
+	rpci_link_stats_get(g_cl, &sc);
+	CHECK_EQ(sc.rx_auth_replay, nacks);
+	/* after the sender's window (64 frames): replays */
+	g_srv.next = g_srv.delivered = 0;
+	plan_fixed(300, 512); /* attached: a frame each (encrypted, copied: two a frame) */
+	plan_deliver(s, 300);
+	for (i = 0; i < n; i++) {
+		ring_put(g_ring_cs, cap[i]);
+	}
+	pump_for(5);
+	check_delivered(300);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.rx_auth_replay, n);
+	CHECK_EQ(ss.rx_auth_bad_tag + ss.rx_bad_crc, 0);
+	env_stop();
+}
+
+/* The bytes of plan message i on the wire (header and payload); their length. */
+static uint32_t
+plan_bytes(uint32_t i, uint8_t *buf)
+{
+	struct rpci_tlp m;
+	uint32_t hlen;
+
+	plan_msg(i, &m);
+	hlen = (uint32_t)rpci_tlp_hdr_len(m.type);
+	CU_ASSERT_FATAL(rpci_tlp_encode(&m, buf, hlen) == (int)hlen);
+	memcpy(buf + hlen, g_pattern + g_plan_off[i], g_plan_len[i]);
+	return hlen + g_plan_len[i];
+}
+
+/*
+ * Frames made by a host on the wire with the session's id and the client's
+ * address: a DATA frame without a tag (the next sequence number, a right
+ * CRC), one with a made-up tag, an ACK without one to the client. Refused
+ * and counted; the session goes on.
+ */
+static void
+test_auth_spoof(void)
+{
+	uint8_t body[RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN + MAX_PAYLOAD];
+	struct rpci_link_session_auth sa;
+	struct rpci_link_stats sc, ss;
+	struct rpci_link_session *s;
+	struct link_hdr h;
+	uint32_t len, i;
+
+	env_start();
+	s = session_open(NULL);
+	plan_make(20, 41);
+	CU_ASSERT_EQUAL(send_plan(s, 0, 10, true), 0);
+	CU_ASSERT(pump_until_delivered(s, 10, 1000));
+	/* no tag */
+	memset(&h, 0, sizeof(h));
+	h.version = RPCI_LINK_VERSION;
+	h.kind = RPCI_LINK_DATA;
+	h.flags = RPCI_LINK_F_CRC_PAYLOAD;
+	h.session = rpci_link_session_id(s);
+	h.seq = rpci_link_session_tx_seq(s);
+	h.credit_p = h.credit_np = h.credit_cpl = 100;
+	len = plan_bytes(10, body);
+	h.payload_len = (uint16_t)len;
+	ring_put(g_ring_cs, frame_build(&g_mac_s, &g_mac_c, RPCI_LINK_ETHERTYPE, &h, body,
+					(uint16_t)len, false));
+	/* a made-up tag */
+	h.flags = RPCI_LINK_F_AUTH;
+	for (i = 0; i < RPCI_LINK_AUTH_LEN; i++) {
+		body[i] = (uint8_t)rng();
+	}
+	link_auth_counter_put(body, h.seq);
+	len = plan_bytes(10, body + RPCI_LINK_AUTH_LEN);
+	h.payload_len = (uint16_t)len;
+	ring_put(g_ring_cs, frame_build(&g_mac_s, &g_mac_c, RPCI_LINK_ETHERTYPE, &h, body,
+					(uint16_t)(RPCI_LINK_AUTH_LEN + len), false));
+	/* an ACK without a tag to the client, as the server */
+	h.kind = RPCI_LINK_ACK;
+	h.flags = 0;
+	h.payload_len = 0;
+	h.ack = rpci_link_session_tx_seq(s) + 5;
+	ring_put(g_ring_sc, frame_build(&g_mac_c, &g_mac_s, RPCI_LINK_ETHERTYPE, &h, NULL, 0,
+					false));
+	pump_for(5);
+	CHECK_EQ(g_srv.delivered, 10);
+	rpci_link_stats_get(g_sv, &ss);
+	rpci_link_stats_get(g_cl, &sc);
+	CHECK_EQ(ss.rx_auth_missing, 1);
+	CHECK_EQ(ss.rx_auth_bad_tag, 1);
+	CHECK_EQ(sc.rx_auth_missing, 1);
+	rpci_link_session_auth_get(g_srv.accepted, &sa);
+	CHECK_EQ(sa.rx_missing, 1);
+	CHECK_EQ(sa.rx_bad_tag, 1);
+	/* the session goes on */
+	CU_ASSERT_EQUAL(send_plan(s, 10, 20, true), 0);
+	CU_ASSERT(pump_until_delivered(s, 20, 1000));
+	pump_for(5);
+	check_delivered(20);
+	env_stop();
+}
+
+/* An OPEN frame from src: h's session, body (96 bytes), then block (NULL: none). */
+static struct rte_mbuf *
+open_frame(const struct rte_ether_addr *src, uint32_t session, const uint8_t *body,
+	   struct rpci_auth_sess *sec, uint64_t now_us, bool garbage)
+{
+	uint8_t buf[RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN + RPCI_LINK_OPEN_AUTH_LEN];
+	struct link_hdr h;
+	uint32_t i;
+
+	memset(&h, 0, sizeof(h));
+	h.version = RPCI_LINK_VERSION;
+	h.kind = RPCI_LINK_OPEN;
+	h.session = session;
+	h.payload_len = LINK_OPEN_MSG_LEN + (sec != NULL || garbage ? RPCI_LINK_OPEN_AUTH_LEN : 0);
+	link_hdr_encode(&h, buf);
+	memcpy(buf + RPCI_LINK_HDR_LEN, body, LINK_OPEN_MSG_LEN);
+	if (sec != NULL) {
+		CU_ASSERT(rpci_auth_sess_offer(sec, buf, RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN,
+					       buf + RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN,
+					       now_us) == 0);
+	} else if (garbage) {
+		uint8_t *b = buf + RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN;
+
+		for (i = 0; i < RPCI_LINK_OPEN_AUTH_LEN; i++) {
+			b[i] = (uint8_t)rng();
+		}
+		b[0] = RPCI_AUTH_CIPHER_AES128GCM;
+		b[1] = 0;
+		b[2] = 1; /* "cl" */
+		b[3] = 0; /* "sv" */
+		memset(b + 4, 0, 4);
+		link_auth_counter_put(b + 8, rpci_auth_now_us());
+	}
+	return frame_build(&g_mac_s, src, RPCI_LINK_ETHERTYPE, &h, buf + RPCI_LINK_HDR_LEN,
+			   h.payload_len, false);
+}
+
+/*
+ * OPENs the server refuses before any session is made: without a block,
+ * with a made-up one, signed by another host of the file from the client's
+ * address, stamped outside the window, the client's real OPEN sent again
+ * once its session is closed. Each counted; the device never asked.
+ */
+static void
+test_auth_open(void)
+{
+	struct rpci_link_open_msg req, ack;
+	struct rpci_auth *other;
+	struct rpci_auth_sess *sec;
+	struct rpci_link_session *s;
+	struct rpci_link_stats ss;
+	struct rte_mbuf *rec = NULL, *m[16];
+	struct link_hdr h;
+	uint8_t body[LINK_OPEN_MSG_LEN];
+	char err[256];
+	unsigned int k, i;
+	int ret;
+	uint64_t t0;
+
+	env_start();
+	memset(&req, 0, sizeof(req));
+	req.function = FUNCTION;
+	req.requester_id = REQ_ID;
+	req.max_payload = MAX_PAYLOAD;
+	req.replay_frames = 64;
+	req.credits[0] = req.credits[1] = req.credits[2] = 16;
+	link_open_msg_encode(&req, body);
+	ring_put(g_ring_cs, open_frame(&g_mac_c, 0x100, body, NULL, 0, false));
+	ring_put(g_ring_cs, open_frame(&g_mac_c, 0x101, body, NULL, 0, true));
+	other = rpci_auth_create(g_auth_conf, "other", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	sec = rpci_auth_sess_client(other, 0, RPCI_AUTH_CIPHER_AES128GCM, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
+	ring_put(g_ring_cs, open_frame(&g_mac_c, 0x102, body, sec, rpci_auth_now_us(), false));
+	rpci_auth_sess_free(sec);
+	sec = rpci_auth_sess_client(g_auth_c, 0, RPCI_AUTH_CIPHER_AES128GCM, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
+	ring_put(g_ring_cs, open_frame(&g_mac_c, 0x103, body, sec, rpci_auth_now_us() - 3000000,
+				       false));
+	rpci_auth_sess_free(sec);
+	rpci_auth_free(other);
+	pump_for(5);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.open_unsigned, 1);
+	CHECK_EQ(ss.open_bad_tag, 1);
+	CHECK_EQ(ss.open_unknown_host, 1);
+	CHECK_EQ(ss.open_stale, 1);
+	CHECK_EQ(g_srv.open_calls, 0);
+
+	/* the client's real OPEN, recorded on its way */
+	s = rpci_link_connect(g_cl, &g_mac_s, &req);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	k = rte_ring_dequeue_burst(g_ring_cs, (void **)m, RTE_DIM(m), NULL);
+	for (i = 0; i < k; i++) {
+		if (frame_hdr(m[i], &h) == LINK_HDR_OK && h.kind == RPCI_LINK_OPEN) {
+			rec = frame_copy_flip(m[i], 0, 0);
+		}
+	}
+	CU_ASSERT(rte_ring_enqueue_bulk(g_ring_cs, (void **)m, k, NULL) == k);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+	t0 = rte_get_timer_cycles();
+	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
+		pump_once();
+	}
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	CHECK_EQ(g_srv.open_calls, 1);
+	/* sent again while it is open: the same OPEN, answered again, nothing new */
+	ring_put(g_ring_cs, frame_copy_flip(rec, 0, 0));
+	pump_for(5);
+	CHECK_EQ(g_srv.open_calls, 1);
+	CU_ASSERT_EQUAL(close_pumped(s), 0);
+	/* and once it is closed: a replay */
+	ring_put(g_ring_cs, rec);
+	pump_for(5);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.open_replay, 1);
+	CHECK_EQ(g_srv.open_calls, 1);
+	env_stop();
+}
+
+/*
+ * A client asks for a session whose frames are not authenticated: refused
+ * by a server that authenticates every frame (auth.sessions "required"),
+ * taken by one where it is optional (frames then carry their CRC, no tag).
+ */
+static void
+test_auth_optional(void)
+{
+	struct rpci_link_params pc = params_make(false);
+	struct rpci_link_params ps = params_make(true);
+	struct rpci_link_open_msg req, ack;
+	struct rpci_link_session_auth ca;
+	struct rpci_link_session *s;
+	struct rpci_link_stats ss;
+	uint64_t t0;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	req.function = FUNCTION;
+	req.requester_id = REQ_ID;
+	req.security = RPCI_LINK_SEC_NONE;
+	env_start_with(&pc, &ps);
+	s = rpci_link_connect(g_cl, &g_mac_s, &req);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	t0 = rte_get_timer_cycles();
+	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
+		pump_once();
+	}
+	CHECK_EQ(-ret, EACCES);
+	CU_ASSERT(strstr(ack.reason, "auth.sessions") != NULL);
+	rpci_link_session_free(s);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.open_refused, 1);
+	CHECK_EQ(g_srv.open_calls, 0);
+
+	ps.sessions_optional = true;
+	env_start_with(&pc, &ps);
+	s = rpci_link_connect(g_cl, &g_mac_s, &req);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	t0 = rte_get_timer_cycles();
+	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
+		pump_once();
+	}
+	CHECK_EQ(ret, 0);
+	rpci_link_session_auth_get(s, &ca);
+	CHECK_EQ(ca.security, RPCI_LINK_SEC_NONE);
+	CHECK_EQ(ack.security, RPCI_LINK_SEC_NONE);
+	CHECK_EQ(rpci_link_session_peer_host(g_srv.accepted), 1); /* the OPEN was authenticated */
+	pump_once();
+	plan_make(100, 5);
+	plan_deliver(s, 100);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_EQ(ss.rx_verified, 0);
+	CU_ASSERT_EQUAL(close_pumped(s), 0);
+	env_stop();
+}
+
+/*
+ * Keys at one end only: a client without keys is refused (its OPEN has no
+ * block), a client with keys takes no answer without one (the server has
+ * none): neither session opens.
+ */
+static void
+test_auth_one_side(void)
+{
+	struct rpci_link_params pc = params_make(false);
+	struct rpci_link_params ps = params_make(true);
+	struct rpci_link_open_msg req, ack;
+	struct rpci_link_session *s;
+	struct rpci_link_stats sc, ss;
+	int k;
+
+	memset(&req, 0, sizeof(req));
+	req.function = FUNCTION;
+	req.requester_id = REQ_ID;
+	for (k = 0; k < 2; k++) {
+		pc = params_make(false);
+		ps = params_make(true);
+		if (k == 0) {
+			pc.auth = NULL;
+		} else {
+			ps.auth = NULL;
+		}
+		env_start_with(&pc, &ps);
+		s = rpci_link_connect(g_cl, &g_mac_s, &req);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		pump_for(30);
+		CHECK_EQ(-rpci_link_session_answer(s, &ack), EINPROGRESS);
+		rpci_link_stats_get(g_cl, &sc);
+		rpci_link_stats_get(g_sv, &ss);
+		if (k == 0) {
+			CHECK_EQ(g_srv.open_calls, 0);
+			CHECK_GE(ss.open_unsigned, 1);
+		} else {
+			CHECK_GE(sc.open_ack_refused, 1);
+		}
+		rpci_link_session_free(s);
+		env_stop();
+	}
+}
+
+/*
+ * The server's CLOSE_ACK is lost: the client's CLOSE sent again reaches a
+ * server that has freed the session; it checks the CLOSE with the keys it
+ * kept and answers with a CLOSE_ACK the client verifies: a clean close.
+ */
+static void
+test_auth_close_again(void)
+{
+	struct rpci_link_session *s;
+	struct rpci_link_stats sc, ss;
+	struct rte_mbuf *m[16];
+	struct link_hdr h;
+	unsigned int k, i, dropped = 0;
+	uint64_t t0;
+	int ret;
+
+	env_start();
+	s = session_open(NULL);
+	plan_make(10, 3);
+	plan_deliver(s, 10);
+	CU_ASSERT_EQUAL(rpci_link_close_start(s), 0);
+	t0 = rte_get_timer_cycles();
+	while ((ret = rpci_link_close_poll(s)) == -EINPROGRESS && ms_since(t0) < 2000) {
+		rpci_link_poll(g_cl);
+		rpci_link_poll(g_sv);
+		if (g_srv.down_calls > 0 && g_srv.down_s != NULL) {
+			rpci_link_session_free(g_srv.down_s); /* the server's owner frees it */
+			g_srv.down_s = NULL;
+		}
+		k = rte_ring_dequeue_burst(g_ring_sc, (void **)m, RTE_DIM(m), NULL);
+		for (i = 0; i < k; i++) {
+			if (dropped == 0 && frame_hdr(m[i], &h) == LINK_HDR_OK &&
+			    h.kind == RPCI_LINK_CLOSE_ACK) {
+				rte_pktmbuf_free(m[i]);
+				m[i] = NULL;
+				dropped++;
+			} else {
+				ring_put(g_ring_sc, m[i]);
+			}
+		}
+	}
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(dropped, 1);
+	rpci_link_stats_get(g_cl, &sc);
+	rpci_link_stats_get(g_sv, &ss);
+	CHECK_GE(ss.rx_unknown_session, 1);
+	CHECK_EQ(sc.rx_auth_missing + sc.rx_auth_bad_tag + ss.rx_auth_bad_tag, 0);
+	rpci_link_session_free(s);
+	env_stop();
+}
+
+/* The keys of hosts "cl" (the client link's MAC) and "sv" (the server's), in a directory of the run. */
+static int
+auth_suite_init(void)
+{
+	char text[1024], err[512];
+
+	snprintf(g_auth_dir, sizeof(g_auth_dir), "/tmp/rpci-test-link-XXXXXX");
+	if (mkdtemp(g_auth_dir) == NULL) {
+		return -1;
+	}
+	snprintf(text, sizeof(text),
+		 "auth = { mode = \"keys\"; dir = \"%s\"; window_ms = 2000; };\n"
+		 "hosts = (\n"
+		 " { name = \"sv\"; roles = [ \"server\" ]; mac = \"02:00:00:00:00:05\";"
+		 "   eal = { lcores = \"0\"; }; devices = ( { name = \"g0\"; backend = \"cpu\";"
+		 "   memory_mb = 64; vendor_id = 0x7270; device_id = 1;"
+		 "   class_code = 0x030200; } ); },\n"
+		 " { name = \"cl\"; roles = [ \"client\" ]; mac = \"02:00:00:00:00:0c\";"
+		 "   eal = { lcores = \"0\"; }; server = \"sv\"; },\n"
+		 " { name = \"other\"; roles = [ \"client\" ]; mac = \"02:00:00:00:00:0d\";"
+		 "   eal = { lcores = \"0\"; }; server = \"sv\"; }\n"
+		 ");\n", g_auth_dir);
+	g_auth_conf = rpci_conf_load_string(text, "link-auth.cfg", err, sizeof(err));
+	if (g_auth_conf == NULL || rpci_auth_keygen(g_auth_dir, "sv", err, sizeof(err)) < 0 ||
+	    rpci_auth_keygen(g_auth_dir, "cl", err, sizeof(err)) < 0 ||
+	    rpci_auth_keygen(g_auth_dir, "other", err, sizeof(err)) < 0) {
+		printf("auth suite: %s\n", err);
+		return -1;
+	}
+	g_auth_c = rpci_auth_create(g_auth_conf, "cl", err, sizeof(err));
+	g_auth_s = rpci_auth_create(g_auth_conf, "sv", err, sizeof(err));
+	if (g_auth_c == NULL || g_auth_s == NULL) {
+		printf("auth suite: %s\n", err);
+		return -1;
+	}
+	g_use_auth = true;
+	return 0;
+}
+
+static int
+auth_suite_fini(void)
+{
+	char cmd[128];
+
+	env_release();
+	g_use_auth = false;
+	g_use_encrypt = false;
+	rpci_auth_free(g_auth_c);
+	rpci_auth_free(g_auth_s);
+	g_auth_c = NULL;
+	g_auth_s = NULL;
+	rpci_conf_free(g_auth_conf);
+	g_auth_conf = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_auth_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The same, every session encrypted. */
+static int
+auth_enc_suite_init(void)
+{
+	int ret = auth_suite_init();
+
+	g_use_encrypt = true;
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -3668,6 +4335,48 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_frame_negotiation);
 	CU_ADD_TEST(suite, test_large_faults);
 	CU_ADD_TEST(suite, test_host_frame);
+
+	/*
+	 * The session tests that do not read frames' bytes, with every frame
+	 * authenticated; encrypted, those that do not count how payloads travel
+	 * (an encrypted session copies them all).
+	 */
+	for (n = 0; n < 2; n++) {
+		suite = CU_add_suite(n == 0 ? "link_auth" : "link_auth_encrypted",
+				     n == 0 ? auth_suite_init : auth_enc_suite_init, auth_suite_fini);
+		if (suite == NULL) {
+			goto registry_fail;
+		}
+		CU_ADD_TEST(suite, test_auth_session);
+		CU_ADD_TEST(suite, test_auth_tamper);
+		CU_ADD_TEST(suite, test_auth_replay);
+		CU_ADD_TEST(suite, test_open_accept);
+		CU_ADD_TEST(suite, test_open_retry);
+		if (n == 0) {
+			CU_ADD_TEST(suite, test_auth_spoof);
+			CU_ADD_TEST(suite, test_auth_open);
+			CU_ADD_TEST(suite, test_auth_optional);
+			CU_ADD_TEST(suite, test_auth_one_side);
+			CU_ADD_TEST(suite, test_auth_close_again);
+			CU_ADD_TEST(suite, test_ordered_delivery);
+			CU_ADD_TEST(suite, test_send_modes);
+			CU_ADD_TEST(suite, test_window);
+			CU_ADD_TEST(suite, test_large_split_frames);
+			CU_ADD_TEST(suite, test_large_mixed);
+		}
+		CU_ADD_TEST(suite, test_backpressure_rx);
+		CU_ADD_TEST(suite, test_loss_middle);
+		CU_ADD_TEST(suite, test_loss_selective);
+		CU_ADD_TEST(suite, test_loss_tail);
+		CU_ADD_TEST(suite, test_duplicates);
+		CU_ADD_TEST(suite, test_class_ordering);
+		CU_ADD_TEST(suite, test_fault_injector);
+		CU_ADD_TEST(suite, test_reorder);
+		CU_ADD_TEST(suite, test_close_orderly);
+		CU_ADD_TEST(suite, test_no_mbuf_leak);
+		CU_ADD_TEST(suite, test_chained_rx);
+		CU_ADD_TEST(suite, test_large_faults);
+	}
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

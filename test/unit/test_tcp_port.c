@@ -604,6 +604,134 @@ test_garbage(void)
 	exchange_ok(300);
 }
 
+/* Frames of a raw peer: n frames of 100 bytes, each with its length prefix. */
+static void
+raw_send_frames(int fd, uint32_t first, uint32_t n)
+{
+	uint8_t bytes[2 + 100];
+	struct rte_mbuf *m;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		m = make_frame(first + i, 100);
+		CU_ASSERT_FATAL(m != NULL);
+		bytes[0] = 0;
+		bytes[1] = 100;
+		memcpy(bytes + 2, rte_pktmbuf_mtod(m, const uint8_t *), 100);
+		rte_pktmbuf_free(m);
+		CU_ASSERT_EQUAL(send(fd, bytes, sizeof(bytes), MSG_NOSIGNAL),
+				(ssize_t)sizeof(bytes));
+	}
+}
+
+/*
+ * Probation (the link authenticates its sessions): a new peer does not take
+ * the port from the current one by connecting. Its frames are delivered,
+ * marked as its own; without one that verifies it is dropped (too many
+ * frames; one candidate too many); one whose frame verifies takes the port
+ * over, and the frames the port sends go to it.
+ */
+static void
+test_takeover(void)
+{
+	struct rpci_port_tcp_stats st0, st;
+	struct rte_mbuf *rx[BURST], *m, *verified = NULL;
+	uint32_t cur = 0, from_cand = 0, i;
+	uint64_t deadline;
+	uint16_t n, k;
+	uint8_t buf[256];
+	int fd, extra[RPCI_PORT_TCP_CANDIDATES + 1];
+	ssize_t r;
+
+	CU_ASSERT_FATAL(wait_both_up());
+	CU_ASSERT_EQUAL(rpci_port_tcp_set_probation(g_lport, true), 0);
+	CU_ASSERT_EQUAL(rpci_port_tcp_set_probation(UINT16_MAX, true), -ENODEV);
+	/* the current peer's frames carry its mark */
+	m = make_frame(0, 200);
+	CU_ASSERT_FATAL(m != NULL);
+	CU_ASSERT_EQUAL(rte_eth_tx_burst(g_cport, 0, &m, 1), 1);
+	deadline = now_ms() + 2000;
+	do {
+		n = rte_eth_rx_burst(g_lport, 0, rx, 1);
+		rpci_port_is_up(g_cport);
+	} while (n == 0 && now_ms() < deadline);
+	CU_ASSERT_FATAL(n == 1);
+	cur = rx[0]->hash.usr;
+	rte_pktmbuf_free(rx[0]);
+	CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &st0) == 0);
+
+	/* a peer whose frames never verify: delivered until it is dropped */
+	fd = raw_connect();
+	CU_ASSERT_FATAL(fd >= 0);
+	raw_send_frames(fd, 0, RPCI_PORT_TCP_PROBATION_FRAMES + 8);
+	deadline = now_ms() + 3000;
+	do {
+		n = rte_eth_rx_burst(g_lport, 0, rx, BURST);
+		for (k = 0; k < n; k++) {
+			from_cand += rx[k]->hash.usr != cur;
+		}
+		rte_pktmbuf_free_bulk(rx, n);
+		rpci_port_is_up(g_cport);
+		CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &st) == 0);
+	} while (st.takeovers_refused == st0.takeovers_refused && now_ms() < deadline);
+	CU_ASSERT_EQUAL(st.takeovers_refused - st0.takeovers_refused, 1);
+	CU_ASSERT(from_cand >= 1 && from_cand <= RPCI_PORT_TCP_PROBATION_FRAMES + BURST);
+	CU_ASSERT_EQUAL(st.disconnects, st0.disconnects);
+	close(fd);
+	/* the current peer never noticed */
+	exchange_ok(200);
+
+	/* one candidate more than the port keeps: the oldest goes */
+	CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &st0) == 0);
+	for (i = 0; i < RTE_DIM(extra); i++) {
+		extra[i] = raw_connect();
+		CU_ASSERT_FATAL(extra[i] >= 0);
+		deadline = now_ms() + 100; /* the port looks for peers every 10 ms */
+		while (now_ms() < deadline) {
+			n = rte_eth_rx_burst(g_lport, 0, rx, BURST);
+			rte_pktmbuf_free_bulk(rx, n);
+		}
+	}
+	CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &st) == 0);
+	CU_ASSERT_EQUAL(st.takeovers_refused - st0.takeovers_refused, 1);
+	for (i = 0; i < RTE_DIM(extra); i++) {
+		close(extra[i]);
+	}
+
+	/* a peer whose frame verifies takes the port over */
+	fd = raw_connect();
+	CU_ASSERT_FATAL(fd >= 0);
+	raw_send_frames(fd, 0, 1);
+	deadline = now_ms() + 2000;
+	while (verified == NULL && now_ms() < deadline) {
+		n = rte_eth_rx_burst(g_lport, 0, rx, BURST);
+		for (k = 0; k < n; k++) {
+			if (verified == NULL && rx[k]->hash.usr != cur) {
+				verified = rx[k];
+			} else {
+				rte_pktmbuf_free(rx[k]);
+			}
+		}
+	}
+	CU_ASSERT_FATAL(verified != NULL);
+	CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &st0) == 0);
+	rpci_port_tcp_frame_verified(g_lport, verified);
+	rte_pktmbuf_free(verified);
+	CU_ASSERT_FATAL(rpci_port_tcp_stats_get(g_lport, &st) == 0);
+	CU_ASSERT_EQUAL(st.takeovers - st0.takeovers, 1);
+	CU_ASSERT_EQUAL(st.disconnects - st0.disconnects, 1);
+	m = make_frame(7, 100);
+	CU_ASSERT_FATAL(m != NULL);
+	CU_ASSERT_EQUAL(rte_eth_tx_burst(g_lport, 0, &m, 1), 1);
+	r = recv(fd, buf, sizeof(buf), 0);
+	CU_ASSERT(r == 102 && buf[1] == 100 && buf[2 + 14] == 7);
+	/* it goes: the real peer, which reconnected meanwhile, has the port again */
+	close(fd);
+	CU_ASSERT_EQUAL(rpci_port_tcp_set_probation(g_lport, false), 0);
+	CU_ASSERT_FATAL(wait_both_up());
+	exchange_ok(200);
+}
+
 static void
 test_close_all(void)
 {
@@ -695,6 +823,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_partial_writes);
 	CU_ADD_TEST(suite, test_disconnect);
 	CU_ADD_TEST(suite, test_garbage);
+	CU_ADD_TEST(suite, test_takeover);
 	CU_ADD_TEST(suite, test_close_all);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
