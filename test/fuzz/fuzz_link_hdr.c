@@ -13,14 +13,27 @@
  * through link_open_msg_decode(): what decodes must encode back to the same
  * fixed fields, with a printable, NUL-terminated reason and a max_frame of 0
  * or RPCI_LINK_FRAME_MIN..RPCI_LINK_FRAME_MAX.
+ *
+ * Authenticated frames: the harness holds a session's keys (both ways, with
+ * and without encryption: fuzz_link_keys.h), so that input reaches the tag
+ * check. An input that parses with flag AUTH must not verify under them (a
+ * forgery), nor in the other direction; the input sealed as a frame of a
+ * session (its first bytes choose the kind, encryption, counter) must parse,
+ * verify, decrypt back to the input, and be refused with any one bit of
+ * its counter, tag or payload flipped (or, in the header, by its CRC); the
+ * replay window takes each counter once.
  */
 
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include <rte_common.h>
+
 #include "link_private.h"
+#include "rpci_auth.h"
 #include "fuzz.h"
+#include "fuzz_link_keys.h"
 
 /* Bytes the CRC covers at most: the header and the largest payload. */
 #define MAX_COVERED (RPCI_LINK_HDR_LEN + UINT16_MAX)
@@ -30,6 +43,14 @@
 
 /* Copy of the covered bytes, to flip a bit in. */
 static uint8_t g_copy[MAX_COVERED];
+
+/* An authenticated frame's bytes: header, counter and tag, payload. */
+#define AUTH_FRAME_MAX (RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + UINT16_MAX)
+static uint8_t g_sealed[AUTH_FRAME_MAX];
+static uint8_t g_opened[AUTH_FRAME_MAX];
+
+/* The sessions of the known keys: [encrypted][0 client (seals), 1 server (opens)]. */
+static struct rpci_auth_sess *g_sess[2][2];
 
 /* CRC32C (Castagnoli, reflected 0x82F63B78), one bit at a time; no final xor. */
 static uint32_t
@@ -131,19 +152,46 @@ check_open_msg(const uint8_t *buf, uint32_t len)
 	FUZZ_CHECK(link_open_msg_decode(enc, sizeof(enc) - 1, &m2) == -EBADMSG);
 }
 
+/*
+ * A frame with a tag: under the harness's keys (either way) it verifies
+ * only if it is what sealing its contents makes, byte for byte (a seed
+ * sealed with them); a made-up one never does (a forgery).
+ */
+static void
+check_authentic(const uint8_t *data, uint32_t len, const struct link_hdr *h)
+{
+	unsigned int e = (h->flags & RPCI_LINK_F_ENCRYPTED) != 0, dir;
+	struct link_hdr h2;
+
+	for (dir = 0; dir < 2; dir++) {
+		memcpy(g_opened, data, len);
+		if (link_frame_open(g_sess[e][1 - dir], h, g_opened, len) != 0) {
+			continue;
+		}
+		h2 = *h;
+		h2.flags &= (uint16_t)~(RPCI_LINK_F_AUTH | RPCI_LINK_F_ENCRYPTED);
+		FUZZ_CHECK(link_frame_seal(g_sess[e][dir], &h2,
+					   link_auth_counter(data + RPCI_LINK_HDR_LEN), g_opened,
+					   len) == 0);
+		FUZZ_CHECK(memcmp(g_opened, data, len) == 0);
+	}
+}
+
 /* A header that parsed: its fields, its encoding and its CRC. */
 static void
 check_parsed(const uint8_t *data, uint32_t len, const struct link_hdr *h)
 {
 	struct link_hdr h2;
 	uint8_t enc[RPCI_LINK_HDR_LEN];
-	uint32_t crc, ref, covered, bit;
+	uint32_t crc, ref, covered, bit, room;
 	bool crc_payload = (h->flags & RPCI_LINK_F_CRC_PAYLOAD) != 0;
 
 	FUZZ_CHECK(h->version == RPCI_LINK_VERSION);
 	FUZZ_CHECK(h->kind >= RPCI_LINK_DATA && h->kind <= RPCI_LINK_CLOSE_ACK);
-	FUZZ_CHECK((h->flags & ~(RPCI_LINK_F_CRC_PAYLOAD | RPCI_LINK_F_CLASS_MASK |
-				 RPCI_LINK_F_KEPT | RPCI_LINK_F_SPLIT)) == 0);
+	FUZZ_CHECK((h->flags & ~LINK_F_KNOWN) == 0);
+	FUZZ_CHECK(!(h->flags & RPCI_LINK_F_AUTH) || !(h->flags & RPCI_LINK_F_CRC_PAYLOAD));
+	FUZZ_CHECK(!(h->flags & RPCI_LINK_F_ENCRYPTED) ||
+		   ((h->flags & RPCI_LINK_F_AUTH) && h->kind == RPCI_LINK_DATA));
 	FUZZ_CHECK(!(h->flags & RPCI_LINK_F_KEPT) || h->kind == RPCI_LINK_NAK);
 	if (h->flags & RPCI_LINK_F_SPLIT) {
 		FUZZ_CHECK(h->kind == RPCI_LINK_DATA && h->split_len >= 1 &&
@@ -153,7 +201,7 @@ check_parsed(const uint8_t *data, uint32_t len, const struct link_hdr *h)
 	}
 	FUZZ_CHECK(((h->flags & RPCI_LINK_F_CLASS_MASK) >> RPCI_LINK_F_CLASS_SHIFT) <
 		   RPCI_LINK_CLASSES);
-	FUZZ_CHECK((uint32_t)h->payload_len <= len - RPCI_LINK_HDR_LEN);
+	FUZZ_CHECK((uint32_t)h->payload_len <= len - link_hdr_room(h->flags));
 
 	/* Encode: the same bytes, the CRC field written as zero. */
 	link_hdr_encode(h, enc);
@@ -176,20 +224,124 @@ check_parsed(const uint8_t *data, uint32_t len, const struct link_hdr *h)
 
 	/* What follows the payload (Ethernet padding) does not matter. */
 	covered = RPCI_LINK_HDR_LEN + (crc_payload ? h->payload_len : 0);
-	memcpy(g_copy, data, RPCI_LINK_HDR_LEN + h->payload_len);
-	FUZZ_CHECK(link_hdr_parse(g_copy, RPCI_LINK_HDR_LEN + h->payload_len, &h2) ==
-		   LINK_HDR_OK);
+	room = link_hdr_room(h->flags);
+	memcpy(g_copy, data, room + h->payload_len);
+	FUZZ_CHECK(link_hdr_parse(g_copy, room + h->payload_len, &h2) == LINK_HDR_OK);
 	FUZZ_CHECK(hdr_equal(&h2, h));
-	FUZZ_CHECK(link_hdr_parse(g_copy, RPCI_LINK_HDR_LEN + h->payload_len - 1u, &h2) ==
-		   LINK_HDR_SHORT);
+	FUZZ_CHECK(link_hdr_parse(g_copy, room + h->payload_len - 1u, &h2) == LINK_HDR_SHORT);
+
+	if (h->flags & RPCI_LINK_F_AUTH) {
+		check_authentic(data, room + h->payload_len, h);
+		memcpy(g_copy, data, room + h->payload_len);
+	}
 
 	/* CRC32C finds every one-bit error in what it covers. */
 	bit = (h->seq ^ h->ack) % (covered * 8);
 	g_copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-	FUZZ_CHECK(link_hdr_parse(g_copy, RPCI_LINK_HDR_LEN + h->payload_len, &h2) != LINK_HDR_OK);
+	FUZZ_CHECK(link_hdr_parse(g_copy, room + h->payload_len, &h2) != LINK_HDR_OK);
 
 	if (h->kind == RPCI_LINK_OPEN || h->kind == RPCI_LINK_OPEN_ACK) {
 		check_open_msg(data + RPCI_LINK_HDR_LEN, h->payload_len);
+	}
+}
+
+static void
+auth_init(void)
+{
+	unsigned int e;
+
+	if (g_sess[0][0] != NULL) {
+		return;
+	}
+	for (e = 0; e < 2; e++) {
+		uint8_t flags = e != 0 ? RPCI_AUTH_SESS_ENCRYPT : 0;
+
+		g_sess[e][0] = rpci_auth_sess_from_keys(RPCI_AUTH_CIPHER_AES128GCM, flags,
+							g_fuzz_link_keys, true);
+		g_sess[e][1] = rpci_auth_sess_from_keys(RPCI_AUTH_CIPHER_AES128GCM, flags,
+							g_fuzz_link_keys, false);
+		FUZZ_CHECK(g_sess[e][0] != NULL && g_sess[e][1] != NULL);
+	}
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	return ((uint64_t)get_be32(p) << 32) | get_be32(p + 4);
+}
+
+/*
+ * The input as the payload of a frame of the session (its first 16 bytes
+ * choose the kind, encryption, counter and the bit to flip), sealed: it
+ * parses, verifies once, decrypts back to the input; one bit flipped, it
+ * does not.
+ */
+static void
+check_sealed(const uint8_t *data, uint32_t len)
+{
+	static const uint8_t kinds[5] = { RPCI_LINK_DATA, RPCI_LINK_ACK, RPCI_LINK_NAK,
+					  RPCI_LINK_CLOSE, RPCI_LINK_CLOSE_ACK };
+	struct link_hdr h, h2;
+	uint32_t plen, total, bit;
+	uint64_t counter;
+	bool enc;
+
+	if (len < 16) {
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	h.version = RPCI_LINK_VERSION;
+	h.kind = kinds[data[0] % 5];
+	enc = (data[1] & 1) != 0;
+	counter = get_be64(data + 2);
+	h.session = get_be32(data + 10) | 1u;
+	h.seq = (uint32_t)counter;
+	plen = h.kind == RPCI_LINK_DATA ? RTE_MIN(len - 16, (uint32_t)UINT16_MAX) : 0;
+	h.payload_len = (uint16_t)plen;
+	total = RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + plen;
+	memcpy(g_sealed + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN, data + 16, plen);
+	FUZZ_CHECK(link_frame_seal(g_sess[enc][0], &h, counter, g_sealed, total) == 0);
+	FUZZ_CHECK(link_hdr_parse(g_sealed, total, &h2) == LINK_HDR_OK);
+	FUZZ_CHECK((h2.flags & RPCI_LINK_F_AUTH) && link_auth_counter(g_sealed +
+								     RPCI_LINK_HDR_LEN) == counter);
+	FUZZ_CHECK(((h2.flags & RPCI_LINK_F_ENCRYPTED) != 0) == (enc && h.kind == RPCI_LINK_DATA));
+	if (enc && plen >= 16) {
+		/* encrypted: not the input any more (16 equal bytes: 2^-128) */
+		FUZZ_CHECK(memcmp(g_sealed + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN, data + 16,
+				  plen) != 0);
+	}
+	memcpy(g_opened, g_sealed, total);
+	FUZZ_CHECK(link_frame_open(g_sess[enc][1], &h2, g_opened, total) == 0);
+	FUZZ_CHECK(memcmp(g_opened + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN, data + 16, plen) ==
+		   0);
+	/* the other direction's keys do not open it */
+	memcpy(g_opened, g_sealed, total);
+	FUZZ_CHECK(link_frame_open(g_sess[enc][0], &h2, g_opened, total) != 0);
+	/* one bit flipped anywhere: refused by the CRC (header) or the tag (the rest) */
+	bit = get_be32(data + 12) % (total * 8);
+	memcpy(g_opened, g_sealed, total);
+	g_opened[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	if (link_hdr_parse(g_opened, total, &h2) == LINK_HDR_OK) {
+		FUZZ_CHECK(bit >= RPCI_LINK_HDR_LEN * 8);
+		FUZZ_CHECK(link_frame_open(g_sess[enc][1], &h2, g_opened, total) != 0);
+	}
+}
+
+/* The replay window: any counter of the input taken once, never twice. */
+static void
+check_window(const uint8_t *data, uint32_t len)
+{
+	struct rpci_auth_window w;
+	uint32_t i;
+
+	rpci_auth_window_init(&w, 0);
+	for (i = 0; i + 8 <= len && i < 8 * 64; i += 8) {
+		uint64_t c = get_be64(data + i);
+
+		if (rpci_auth_window_take(&w, c)) {
+			FUZZ_CHECK(!rpci_auth_window_take(&w, c));
+		}
+		FUZZ_CHECK(w.top >= c);
 	}
 }
 
@@ -222,9 +374,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len < RPCI_LINK_HDR_LEN) {
 		FUZZ_CHECK(err == LINK_HDR_SHORT);
 	}
+	auth_init();
 	if (err == LINK_HDR_OK) {
 		check_parsed(data, len, &h);
 	}
 	check_open_msg(data, len);
+	check_sealed(data, len);
+	check_window(data, len);
 	return 0;
 }

@@ -34,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_link_keys.h"
 #include "link_private.h"
+#include "rpci_auth.h"
 #include "rpci_ipc.h"
 #include "rpci_tlp.h"
 
@@ -437,6 +439,42 @@ put_frame(const char *name, const struct frame *f)
 	write_file("link_hdr", name, f->buf, f->len);
 }
 
+/*
+ * A frame of an authenticated session, sealed with the harness's known
+ * keys (fuzz_link_keys.h), as link.c seals it: the harness can open it.
+ */
+static void
+seal_auth(struct frame *f, uint8_t kind, bool encrypt, uint64_t counter, const void *payload,
+	  uint16_t plen)
+{
+	struct rpci_auth_sess *sess;
+	struct link_hdr h;
+
+	sess = rpci_auth_sess_from_keys(RPCI_AUTH_CIPHER_AES128GCM,
+					encrypt ? RPCI_AUTH_SESS_ENCRYPT : 0, g_fuzz_link_keys,
+					true);
+	if (sess == NULL) {
+		die("session keys");
+	}
+	memset(&h, 0, sizeof(h));
+	h.version = RPCI_LINK_VERSION;
+	h.kind = kind;
+	h.session = 0x5eed;
+	h.seq = (uint32_t)counter;
+	h.ack = 3;
+	h.credit_p = 64;
+	h.credit_np = 32;
+	h.credit_cpl = 128;
+	h.payload_len = plen;
+	memset(f->buf, 0, sizeof(f->buf));
+	memcpy(f->buf + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN, payload, plen);
+	f->len = RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + plen;
+	if (link_frame_seal(sess, &h, counter, f->buf, (uint32_t)f->len) != 0) {
+		die("seal");
+	}
+	rpci_auth_sess_free(sess);
+}
+
 static void
 mk_open(struct rpci_link_open_msg *m, int32_t status, const char *reason)
 {
@@ -581,6 +619,16 @@ make_link(void)
 
 	seal(&f, RPCI_LINK_CLOSE, 7, 0, 101, NULL, 0, true, PAD_MIN);
 	put_frame("close", &f);
+
+	/* Frames of an authenticated session (the harness has its keys). */
+	seal_auth(&f, RPCI_LINK_DATA, false, 5, b.buf, (uint16_t)b.len);
+	put_frame("auth-data", &f);
+	seal_auth(&f, RPCI_LINK_DATA, true, 6, b.buf, (uint16_t)b.len);
+	put_frame("auth-data-encrypted", &f);
+	seal_auth(&f, RPCI_LINK_ACK, false, (1ull << 63) | 1, NULL, 0);
+	put_frame("auth-ack", &f);
+	seal_auth(&f, RPCI_LINK_CLOSE, false, (1ull << 63) | 2, NULL, 0);
+	put_frame("auth-close", &f);
 	seal(&f, RPCI_LINK_CLOSE_ACK, 7, 0, 0, NULL, 0, true, PAD_MIN);
 	put_frame("close-ack", &f);
 
