@@ -81,14 +81,29 @@ app_security_totals(const struct app_security *s, struct app_security_totals *t)
 		t->not_holder = ns.not_holder;
 		t->over_limit = ns.over_limit;
 	}
+	if (s->link != NULL) {
+		rpci_link_stats_get(s->link, &t->link);
+		t->link_refused = t->link.rx_auth_bad_tag + t->link.rx_auth_replay +
+				  t->link.rx_auth_missing + t->link.open_unsigned +
+				  t->link.open_bad_tag + t->link.open_stale + t->link.open_replay +
+				  t->link.open_unknown_host + t->link.open_refused +
+				  t->link.open_ack_refused;
+	}
 	t->refused = t->chan.rx_unauth + t->chan.rx_unknown + t->chan.rx_role +
-		     t->chan.rx_forged + t->chan.rx_refused;
+		     t->chan.rx_forged + t->chan.rx_refused + t->link_refused;
+}
+
+/* The file's mode (a process without a control channel holds no keys here: its link does). */
+static bool
+keys_on(const struct app_security *s)
+{
+	return s->conf->auth.mode == RPCI_AUTH_KEYS;
 }
 
 static const char *
 mode_name(const struct app_security *s)
 {
-	return rpci_auth_enabled(s->auth) ? "keys" : "none";
+	return keys_on(s) ? "keys" : "none";
 }
 
 int
@@ -100,7 +115,7 @@ app_security_show(void *arg, struct cmdline *cl)
 
 	app_security_totals(s, &t);
 	cmdline_printf(cl, "auth %s%s; keys in %s\n", mode_name(s),
-		       rpci_auth_enabled(s->auth) ? "" : " (NOTHING IS AUTHENTICATED)",
+		       keys_on(s) ? "" : " (NOTHING IS AUTHENTICATED)",
 		       s->conf->auth.key_dir);
 	cmdline_printf(cl, "taken %" PRIu64 ", refused %" PRIu64 " (%" PRIu64
 		       " not logged: rate limit)\n", t.chan.rx, t.refused, t.chan.log_suppressed);
@@ -115,6 +130,23 @@ app_security_show(void *arg, struct cmdline *cl)
 	cmdline_printf(cl, "  malformed (not counted as refusals) %" PRIu64
 		       ", not sent to unknown hosts %" PRIu64 "\n", t.chan.rx_bad,
 		       t.chan.tx_no_host);
+	if (s->link == NULL) {
+		return 0;
+	}
+	cmdline_printf(cl, "sessions: %s; frames verified %" PRIu64 ", sealed %" PRIu64
+		       ", refused %" PRIu64 " (%" PRIu64 " not logged: rate limit)\n",
+		       !rpci_link_auth_on(s->link) ? "NOT AUTHENTICATED" :
+		       s->conf->link.encrypt ? "authenticated, encrypted" : "authenticated",
+		       t.link.rx_verified, t.link.tx_sealed, t.link_refused,
+		       t.link.log_suppressed);
+	cmdline_printf(cl, "  frames: bad-tag %" PRIu64 " replay %" PRIu64 " no-tag %" PRIu64
+		       "\n", t.link.rx_auth_bad_tag, t.link.rx_auth_replay,
+		       t.link.rx_auth_missing);
+	cmdline_printf(cl, "  OPENs: unsigned %" PRIu64 " bad-tag %" PRIu64 " stale %" PRIu64
+		       " replay %" PRIu64 " unknown-host %" PRIu64 " not-allowed %" PRIu64
+		       "; OPEN_ACKs refused %" PRIu64 "\n", t.link.open_unsigned,
+		       t.link.open_bad_tag, t.link.open_stale, t.link.open_replay,
+		       t.link.open_unknown_host, t.link.open_refused, t.link.open_ack_refused);
 	return 0;
 }
 
@@ -150,6 +182,24 @@ build_security(void *arg, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "malformed", t.chan.rx_bad);
 	rte_tel_data_add_dict_u64(d, "log_suppressed", t.chan.log_suppressed);
 	rte_tel_data_add_dict_u64(d, "tx_no_host", t.chan.tx_no_host);
+	if (s->link != NULL) {
+		rte_tel_data_add_dict_string(d, "sessions", !rpci_link_auth_on(s->link) ? "none" :
+					     s->conf->link.encrypt ? "encrypted" : "authenticated");
+		rte_tel_data_add_dict_u64(d, "session_verified", t.link.rx_verified);
+		rte_tel_data_add_dict_u64(d, "session_sealed", t.link.tx_sealed);
+		rte_tel_data_add_dict_u64(d, "session_refused", t.link_refused);
+		rte_tel_data_add_dict_u64(d, "session_bad_tag", t.link.rx_auth_bad_tag);
+		rte_tel_data_add_dict_u64(d, "session_replay", t.link.rx_auth_replay);
+		rte_tel_data_add_dict_u64(d, "session_no_tag", t.link.rx_auth_missing);
+		rte_tel_data_add_dict_u64(d, "open_unsigned", t.link.open_unsigned);
+		rte_tel_data_add_dict_u64(d, "open_bad_tag", t.link.open_bad_tag);
+		rte_tel_data_add_dict_u64(d, "open_stale", t.link.open_stale);
+		rte_tel_data_add_dict_u64(d, "open_replay", t.link.open_replay);
+		rte_tel_data_add_dict_u64(d, "open_unknown_host", t.link.open_unknown_host);
+		rte_tel_data_add_dict_u64(d, "open_not_allowed", t.link.open_refused);
+		rte_tel_data_add_dict_u64(d, "open_ack_refused", t.link.open_ack_refused);
+		rte_tel_data_add_dict_u64(d, "session_log_suppressed", t.link.log_suppressed);
+	}
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "rpci_conf.h"
 #include "rpci_ctrl.h"
 #include "rpci_ctrlnode.h"
+#include "rpci_link.h"
 
 struct cmdline;
 
@@ -29,6 +30,8 @@ struct app_security {
 	const char *chan_name[APP_SECURITY_CHANS];
 	unsigned int nb_chans;
 	struct rpci_ctrlnode_selector *node;
+	/* the process's link: its sessions' refusals (NULL: none) */
+	struct rpci_link *link;
 };
 
 /* Everything refused, summed over the channels. */
@@ -37,6 +40,8 @@ struct app_security_totals {
 	struct rpci_auth_stats auth;        /* by lib/auth's reason */
 	uint64_t not_holder;                /* RELEASE/REPORT of a lease that is not the sender's */
 	uint64_t over_limit;                /* REQUESTs over the client's limits */
+	struct rpci_link_stats link;        /* the sessions': frames and OPENs refused */
+	uint64_t link_refused;              /* of those, all */
 	uint64_t refused;                   /* all of the above */
 };
 

@@ -200,6 +200,19 @@ build_link(void *arg, const char *params, struct rte_tel_data *d)
 	LINK_U64(rx_gathered);
 	LINK_U64(copied);
 	LINK_U64(sessions_dead);
+	LINK_U64(tx_sealed);
+	LINK_U64(rx_verified);
+	LINK_U64(rx_auth_bad_tag);
+	LINK_U64(rx_auth_replay);
+	LINK_U64(rx_auth_missing);
+	LINK_U64(open_unsigned);
+	LINK_U64(open_bad_tag);
+	LINK_U64(open_stale);
+	LINK_U64(open_replay);
+	LINK_U64(open_unknown_host);
+	LINK_U64(open_refused);
+	LINK_U64(open_ack_refused);
+	LINK_U64(log_suppressed);
 #undef LINK_U64
 	rte_tel_data_add_dict_u64(d, "port_faults_survived", rpci_port_faults());
 	return 0;

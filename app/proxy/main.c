@@ -209,7 +209,7 @@ main(int argc, char **argv)
 	}
 	pd->conf = conf;
 	/* The host's keys, before anything starts: a bad key file is refused with its reason. */
-	if (conf->selector.present) {
+	{
 		struct rpci_auth *keys = rpci_auth_create(conf, pd->host->name, err, sizeof(err));
 
 		if (keys == NULL) {
@@ -248,19 +248,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "rpci-proxy: cannot register the telemetry commands\n");
 		goto free_proxy;
 	}
+	/* the sessions' refusals, and the core's channel and keys: show security, /rpci/security */
+	pd->security.conf = conf;
+	pd->security.auth = rpci_proxy_auth(pd->proxy);
+	pd->security.link = rpci_proxy_link(pd->proxy);
 	if (rpci_proxy_ctrl_chan(pd->proxy) != NULL) {
-		/* the core's channel and keys: show security, /rpci/security */
-		pd->security.conf = conf;
-		pd->security.auth = rpci_proxy_auth(pd->proxy);
 		pd->security.chan[0] = rpci_proxy_ctrl_chan(pd->proxy);
 		pd->security.chan_name[0] = "selector";
 		pd->security.nb_chans = 1;
-		if (app_security_register_telemetry(&pd->security) < 0) {
-			fprintf(stderr, "rpci-proxy: cannot register /rpci/security\n");
-			goto free_proxy;
-		}
-		pd->console.security = &pd->security;
 	}
+	if (app_security_register_telemetry(&pd->security) < 0) {
+		fprintf(stderr, "rpci-proxy: cannot register /rpci/security\n");
+		goto free_proxy;
+	}
+	pd->console.security = &pd->security;
 	pd->console.show_devices = show_devices;
 	pd->console.arg = pd;
 	if (app_console_start(&pd->console, "rpci-proxy", conf, pd->host,

@@ -148,6 +148,7 @@ main(int argc, char **argv)
 		goto free_link;
 	}
 	app->security.node = app->node;
+	app->security.link = app->link;
 	if (app_security_add_chan(&app->security, "selector",
 				  rpci_ctrlnode_selector_chan(app->node)) < 0) {
 		goto free_node;

@@ -391,12 +391,14 @@ show_devices(void *arg, struct cmdline *cl)
 	struct server *srv = arg;
 	unsigned int i;
 
-	cmdline_printf(cl, "%-12s %-8s %-9s %-7s %10s %10s %-17s %6s %10s %10s %8s %6s\n",
-		       "device", "backend", "id", "class", "memory MiB", "used MiB", "client",
-		       "lease", "bytes in", "bytes out", "kernels", "errors");
+	cmdline_printf(cl, "%-12s %-8s %-9s %-7s %10s %10s %-17s %6s %10s %10s %8s %6s %-6s %7s"
+		       "\n", "device", "backend", "id", "class", "memory MiB", "used MiB", "client",
+		       "lease", "bytes in", "bytes out", "kernels", "errors", "frames", "refused");
 	for (i = 0; i < srv->nb_devs; i++) {
 		const struct server_dev *d = &srv->devs[i];
 		char peer[RTE_ETHER_ADDR_FMT_SIZE], lease[24] = "-", id[16];
+		const char *frames = "-";
+		uint64_t refused = 0;
 		struct rpci_sel_usage t, s;
 		uint16_t vendor, device;
 		uint32_t class_code;
@@ -408,12 +410,21 @@ show_devices(void *arg, struct cmdline *cl)
 		if (agent_dev_lease(srv, d) != 0) {
 			snprintf(lease, sizeof(lease), "%" PRIu64, agent_dev_lease(srv, d));
 		}
+		/* the session's frames: tagged (mac), encrypted (enc), or not (none); refused */
+		if (server_dev_session(d) != NULL) {
+			struct rpci_link_session_auth sa;
+
+			rpci_link_session_auth_get(server_dev_session(d), &sa);
+			frames = sa.security == RPCI_LINK_SEC_ENCRYPT ? "enc" :
+				 sa.security == RPCI_LINK_SEC_MAC ? "mac" : "none";
+			refused = sa.rx_bad_tag + sa.rx_replay + sa.rx_missing;
+		}
 		cmdline_printf(cl, "%-12s %-8s %-9s %06x %10" PRIu64 " %10" PRIu64 " %-17s %6s %10"
-			       PRIu64 " %10" PRIu64 " %8" PRIu64 " %6" PRIu64 "\n", d->conf->name,
-			       d->pfn != NULL ? "pci" : d->conf->backend, id, class_code,
-			       d->conf->memory_bytes >> 20,
+			       PRIu64 " %10" PRIu64 " %8" PRIu64 " %6" PRIu64 " %-6s %7" PRIu64 "\n",
+			       d->conf->name, d->pfn != NULL ? "pci" : d->conf->backend, id,
+			       class_code, d->conf->memory_bytes >> 20,
 			       d->vgpu != NULL ? rpci_vgpu_mem_used(d->vgpu) >> 20 : 0, peer, lease,
-			       t.bytes_in, t.bytes_out, t.kernels, t.errors);
+			       t.bytes_in, t.bytes_out, t.kernels, t.errors, frames, refused);
 	}
 	return 0;
 }

@@ -371,7 +371,9 @@ telemetry_register(struct server *srv)
 	if (ret == 0 && srv->selector != NULL) {
 		ret = app_telemetry_register_selnode(srv->selector);
 	}
-	if (ret == 0 && srv->with_selector) {
+	/* the sessions' refusals always; the control channels' with a selector */
+	srv->security.link = srv->link;
+	if (ret == 0) {
 		ret = app_security_register_telemetry(&srv->security);
 	}
 	return ret;
@@ -461,7 +463,7 @@ main(int argc, char **argv)
 		goto cleanup;
 	}
 	srv->console.node = srv->selector;
-	srv->console.security = srv->with_selector ? &srv->security : NULL;
+	srv->console.security = &srv->security;
 	devices_console_setup(srv);
 	if (app_console_start(&srv->console, "rpci-server", conf, srv->host, srv->link,
 			      o.interactive, o.cmdfile) < 0) {

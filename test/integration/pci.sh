@@ -144,7 +144,7 @@ if [ -n "$bar" ]; then
 	lspci_remote -s "server0/$name" -b "$bar:0:4" >/dev/null
 	rc=${PIPESTATUS[0]}
 	refused=$(timeout 10 "$BUILD/app/rpci-console" --socket "$IT_DIR/server0.sock" \
-		-c "show devices" | awk -v n="$name" '$1 == n { print $NF }')
+		-c "show devices" | awk -v n="$name" '$1 == n { print $12 }')
 	if grep -q 'answered with an error' "$IT_DIR/lspci.err" && [ "${refused:-0}" -ge 1 ]; then
 		it_pass "BAR$bar read of $name outside its policy refused: $(grep 'answered with' \
 			"$IT_DIR/lspci.err");" \
