@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -83,6 +85,46 @@ fail:
 	return NULL;
 }
 
+/*
+ * DPDK's telemetry sockets (dpdk_telemetry.v2, and the legacy one if any)
+ * live in EAL's runtime directory, which EAL makes mode 0700 (with its
+ * parent /var/run/dpdk, or $XDG_RUNTIME_DIR/dpdk): only the process's user
+ * and root reach them, and DPDK 22.11 has no setting for it. The sockets
+ * themselves get the umask's mode; they are made 0600 too, and a runtime
+ * directory that someone opened to others is said loudly.
+ */
+static void
+telemetry_protect(const char *prog)
+{
+	const char *dir = rte_eal_get_runtime_dir();
+	char path[4096];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (dir == NULL || stat(dir, &st) != 0) {
+		return;
+	}
+	if ((st.st_mode & 0077) != 0) {
+		fprintf(stderr, "%s: WARNING: EAL's runtime directory %s is mode %04o: its "
+			"telemetry socket is open to others (EAL makes it 0700)\n", prog, dir,
+			(unsigned int)(st.st_mode & 07777));
+	}
+	d = opendir(dir);
+	if (d == NULL) {
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "dpdk_telemetry", 14) == 0 &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path) &&
+		    chmod(path, 0600) != 0) {
+			fprintf(stderr, "%s: cannot make %s mode 0600: %s\n", prog, path,
+				strerror(errno));
+		}
+	}
+	closedir(d);
+}
+
 int
 app_eal_init(const char *prog, const struct rpci_conf_host *host, const struct app_args *args)
 {
@@ -107,6 +149,7 @@ app_eal_init(const char *prog, const struct rpci_conf_host *host, const struct a
 		return -1;
 	}
 	/* EAL keeps pointers into argv (e.g. vdev args): keep it for the process. */
+	telemetry_protect(prog);
 	return 0;
 }
 

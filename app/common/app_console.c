@@ -105,6 +105,7 @@ app_console_start(struct app_console *ac, const char *prog, const struct rpci_co
 		.arg = ac,
 		.quit = &g_force_quit,
 		.conf = conf,
+		.access = &host->console_access,
 	};
 	char path[108];
 	int ret;

@@ -25,9 +25,12 @@
 #include <cmdline_socket.h>
 #include <rte_cycles.h>
 #include <rte_ether.h>
+#include <rte_log.h>
 
 #include "console_private.h"
 #include "rpci_ipc.h"
+
+RTE_LOG_REGISTER(rpci_console_logtype, rpci.lib.console, INFO);
 
 /* Bytes read from a session or the terminal per poll. */
 #define CONSOLE_READ_MAX 4096
@@ -287,6 +290,43 @@ catchall_cb(void *parsed, struct cmdline *cl, void *data)
 
 /* ------------------------------------------------------- create and free */
 
+/* Whether an instruction of an area changes state. */
+static bool
+inst_changes(const struct console_area *area, const cmdline_parse_inst_t *inst)
+{
+	unsigned int i;
+
+	for (i = 0; area->changes != NULL && area->changes[i] != NULL; i++) {
+		if (area->changes[i] == inst) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A command that changes state: run only for the terminal, a command file,
+ * and a session that may (console_session.may_change).
+ */
+static void
+gate_cb(void *parsed, struct cmdline *cl, void *data)
+{
+	struct console_gate *g = data;
+	struct console_session *s = console_session_of(g->c, cl);
+
+	if (s != NULL && !s->may_change) {
+		g->c->refused++;
+		rte_log(RTE_LOG_WARNING, rpci_console_logtype,
+			"rpci.console: %s(): refused: uid %u may only show: %.*s\n", __func__,
+			(unsigned int)s->uid, (int)strcspn(g->what, ":"), g->what);
+		console_err(g->c, cl, "permission denied: uid %u may only show here (root, the "
+			    "process's user and the console's admin groups may change state)",
+			    (unsigned int)s->uid);
+		return;
+	}
+	g->f(parsed, cl, g->c);
+}
+
 static cmdline_parse_inst_t *
 inst_copy(const cmdline_parse_inst_t *src, void *data)
 {
@@ -318,18 +358,30 @@ tables_build(struct rpci_console *c)
 		}
 	}
 	c->insts = calloc(n, sizeof(*c->insts));
+	c->gates = calloc(n, sizeof(*c->gates));
 	c->ctx = calloc(n + 2, sizeof(*c->ctx));
 	c->check_ctx = calloc(n + 1, sizeof(*c->check_ctx));
 	c->catchall = calloc(1, sizeof(*c->catchall) + 2 * sizeof(c->catchall->tokens[0]));
-	if (c->insts == NULL || c->ctx == NULL || c->check_ctx == NULL || c->catchall == NULL) {
+	if (c->insts == NULL || c->gates == NULL || c->ctx == NULL || c->check_ctx == NULL ||
+	    c->catchall == NULL) {
 		return -ENOMEM;
 	}
 	for (a = 0; g_console_areas[a] != NULL; a++) {
 		for (i = 0; g_console_areas[a]->cmds[i] != NULL; i++) {
-			cmdline_parse_inst_t *inst = inst_copy(g_console_areas[a]->cmds[i], c);
+			const cmdline_parse_inst_t *src = g_console_areas[a]->cmds[i];
+			cmdline_parse_inst_t *inst = inst_copy(src, c);
 
 			if (inst == NULL) {
 				return -ENOMEM;
+			}
+			if (inst_changes(g_console_areas[a], src)) {
+				struct console_gate *g = &c->gates[c->nb_insts];
+
+				g->c = c;
+				g->f = inst->f;
+				g->what = src->help_str != NULL ? src->help_str : "?";
+				inst->f = gate_cb;
+				inst->data = g;
 			}
 			c->insts[c->nb_insts] = inst;
 			c->ctx[c->nb_insts] = inst;
@@ -366,6 +418,7 @@ tables_free(struct rpci_console *c)
 		free(c->insts[i]);
 	}
 	free(c->insts);
+	free(c->gates);
 	free(c->ctx);
 	free(c->check_ctx);
 	free(c->catchall);
@@ -580,14 +633,31 @@ free_cmdline:
 int
 rpci_console_listen(struct rpci_console *c, const char *path)
 {
+	const struct rpci_conf_console *ac = c->env.access;
+	uid_t owner = (uid_t)-1;
+	gid_t group = (gid_t)-1;
 	struct sigaction sa;
+	unsigned int i;
 	int fd;
 
 	if (c->listen_fd >= 0) {
 		return -EALREADY;
 	}
-	fd = rpci_ipc_listen(path, SOCK_STREAM, (uid_t)-1, (gid_t)-1, 0600, 8, &c->sock_dev,
-			     &c->sock_ino);
+	c->nb_admin_gids = 0;
+	if (ac != NULL) {
+		fd = rpci_ipc_ids(ac->owner, ac->group, &owner, &group);
+		for (i = 0; fd == 0 && i < ac->nb_admin; i++) {
+			uid_t none;
+
+			fd = rpci_ipc_ids(NULL, ac->admin[i], &none, &c->admin_gids[i]);
+			c->nb_admin_gids = i + 1;
+		}
+		if (fd < 0) {
+			return fd;
+		}
+	}
+	fd = rpci_ipc_listen(path, SOCK_STREAM, owner, group, ac != NULL ? ac->mode : 0600, 8,
+			     &c->sock_dev, &c->sock_ino);
 	if (fd < 0) {
 		return fd;
 	}
@@ -616,6 +686,32 @@ session_refuse(int fd, const char *why)
 	close(fd);
 }
 
+/* Who the peer of a session is, and whether it may change state. */
+static void
+session_permissions(const struct rpci_console *c, struct console_session *s)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	unsigned int i;
+
+	s->uid = (uid_t)-1;
+	s->may_change = false;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) {
+		return; /* unknown: show only */
+	}
+	s->uid = cred.uid;
+	s->may_change = cred.uid == 0 || cred.uid == geteuid();
+	for (i = 0; !s->may_change && i < c->nb_admin_gids; i++) {
+		s->may_change = rpci_ipc_user_in_group(cred.uid, cred.gid, c->admin_gids[i]);
+	}
+}
+
+uint64_t
+rpci_console_refused(const struct rpci_console *c)
+{
+	return c->refused;
+}
+
 static int
 sessions_accept(struct rpci_console *c)
 {
@@ -636,6 +732,7 @@ sessions_accept(struct rpci_console *c)
 		/* best effort: the default buffer holds most outputs anyway */
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		s->fd = fd;
+		session_permissions(c, s);
 		s->cl = cmdline_new(c->ctx, c->prompt, fd, fd); /* writes the prompt */
 		if (s->cl == NULL) {
 			free(s);

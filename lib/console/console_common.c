@@ -184,8 +184,14 @@ static cmdline_parse_inst_t *const g_common_cmds[] = {
 	NULL,
 };
 
+static cmdline_parse_inst_t *const g_common_changes[] = {
+	&cmd_shutdown,
+	NULL,
+};
+
 const struct console_area g_console_area_common = {
 	.name = "common",
 	.what = "the console itself",
 	.cmds = g_common_cmds,
+	.changes = g_common_changes,
 };

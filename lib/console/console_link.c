@@ -523,8 +523,17 @@ static cmdline_parse_inst_t *const g_link_cmds[] = {
 	NULL,
 };
 
+static cmdline_parse_inst_t *const g_link_changes[] = {
+	&cmd_set_faults_all,
+	&cmd_set_faults_one,
+	&cmd_set_faults_off,
+	&cmd_set_faults_seed,
+	NULL,
+};
+
 const struct console_area g_console_area_link = {
 	.name = "link",
 	.what = "the port and the link (rpci-server, rpci-selector, rpci-run)",
 	.cmds = g_link_cmds,
+	.changes = g_link_changes,
 };

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include <cmdline.h>
 #include <cmdline_parse.h>
@@ -40,6 +41,15 @@ struct console_session {
 	struct cmdline *cl; /* owns the fd: cmdline_free() closes it */
 	int fd;
 	bool closing;       /* "quit" or EOF: free at the next poll */
+	uid_t uid;          /* its peer (SO_PEERCRED) */
+	bool may_change;    /* root, our own user, or a member of an admin group */
+};
+
+/* A command that changes state: its callback behind the console's permission check. */
+struct console_gate {
+	struct rpci_console *c;
+	void (*f)(void *parsed, struct cmdline *cl, void *data);
+	const char *what; /* its usage (help_str), for the log */
 };
 
 TAILQ_HEAD(console_session_list, console_session);
@@ -53,9 +63,14 @@ struct console_catchall_token {
 struct rpci_console {
 	struct rpci_console_env env;
 	char prompt[64];
-	/* Per-console copies of every instruction, data = this console. */
+	/* Per-console copies of every instruction, data = this console (or its gate). */
 	cmdline_parse_inst_t **insts;
 	unsigned int nb_insts;
+	struct console_gate *gates; /* one per instruction; used by those that change state */
+	/* Who may change state (env.access): the admin groups' ids. */
+	gid_t admin_gids[RPCI_CONF_CONSOLE_ADMINS_MAX];
+	unsigned int nb_admin_gids;
+	uint64_t refused;           /* commands refused to sessions that may only show */
 	/* The context sessions use: the instructions, the catch-all, NULL. */
 	cmdline_parse_ctx_t *ctx;
 	/* The instructions without the catch-all, for its check. */
@@ -89,6 +104,8 @@ struct console_area {
 	const char *name;
 	const char *what;
 	cmdline_parse_inst_t *const *cmds; /* NULL-terminated */
+	/* those of cmds that change state: only for the sessions that may (NULL-terminated) */
+	cmdline_parse_inst_t *const *changes;
 };
 
 extern const struct console_area g_console_area_common;

@@ -656,8 +656,17 @@ static cmdline_parse_inst_t *const g_selector_cmds[] = {
 	NULL,
 };
 
+static cmdline_parse_inst_t *const g_selector_changes[] = {
+	&cmd_set_policy,
+	&cmd_attach,
+	&cmd_detach,
+	&cmd_drain,
+	NULL,
+};
+
 const struct console_area g_console_area_selector = {
 	.name = "selector",
 	.what = "the server selector's table and actions (rpci-selector)",
 	.cmds = g_selector_cmds,
+	.changes = g_selector_changes,
 };

@@ -152,8 +152,15 @@ static cmdline_parse_inst_t *const g_server_cmds[] = {
 	NULL,
 };
 
+static cmdline_parse_inst_t *const g_server_changes[] = {
+	&cmd_set_personality,
+	&cmd_reset,
+	NULL,
+};
+
 const struct console_area g_console_area_server = {
 	.name = "server",
 	.what = "the devices of a GPU server (rpci-server)",
 	.cmds = g_server_cmds,
+	.changes = g_server_changes,
 };

@@ -134,6 +134,13 @@ struct rpci_console_env {
 	int (*reset_device)(void *arg, const char *device, char *msg, size_t len);
 	/** The deployment, for host names by MAC in "show clients" (NULL: MACs only). */
 	const struct rpci_conf *conf;
+	/**
+	 * Who may use the socket (rpci_console_listen()): its owner, group
+	 * and mode, and the groups whose members may change state. NULL:
+	 * mode 0600, the process's user, and only root and that user change
+	 * state.
+	 */
+	const struct rpci_conf_console *access;
 	/** Argument of the callbacks. */
 	void *arg;
 	/** "quit" on the terminal or in a command file, and "shutdown", set it to 1. */
@@ -201,9 +208,14 @@ int rpci_console_run_file(struct rpci_console *c, const char *path);
 /**
  * Take console sessions on a unix stream socket. The socket's directory is
  * created if missing (mode 0755), a stale socket left by a dead process is
- * removed, and the socket is made accessible to its owner only (0600).
+ * removed, and the socket gets the owner, group and mode of env.access
+ * (default: the process's user, 0600).
  * Every connection gets its own command line; a session ends with "quit",
  * Ctrl-D, or when its peer closes (then it is freed at the next poll).
+ * A session whose peer (SO_PEERCRED) is root, the process's own user, or a
+ * member of one of env.access's admin groups may run every command; any
+ * other may only run those that show (the others answer "error:
+ * permission denied", counted by rpci_console_refused()).
  * SIGPIPE is ignored from then on if it was not handled: a session closed
  * under a command's output must not stop the process.
  *
@@ -217,6 +229,16 @@ int rpci_console_run_file(struct rpci_console *c, const char *path);
  *   negative errno of the mkdir, socket, bind or listen that failed.
  */
 int rpci_console_listen(struct rpci_console *c, const char *path);
+
+/**
+ * Commands the console refused to sessions that may only show.
+ *
+ * @param c
+ *   The console.
+ * @return
+ *   The count.
+ */
+uint64_t rpci_console_refused(const struct rpci_console *c);
 
 /**
  * Do the console's work once, without blocking: accept new sessions, read

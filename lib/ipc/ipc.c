@@ -8,6 +8,9 @@
  */
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -373,4 +376,63 @@ rpci_ipc_unlisten(int fd, const char *path, uint64_t dev, uint64_t ino)
 	if (stat(path, &st) == 0 && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino) {
 		unlink(path);
 	}
+}
+
+int
+rpci_ipc_ids(const char *owner, const char *group, uid_t *uid, gid_t *gid)
+{
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (owner != NULL && owner[0] != '\0') {
+		struct passwd *pw = getpwnam(owner);
+
+		if (pw == NULL) {
+			return -ENOENT;
+		}
+		*uid = pw->pw_uid;
+	}
+	if (group != NULL && group[0] != '\0') {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL) {
+			return -ENOENT;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+bool
+rpci_ipc_user_in_group(uid_t uid, gid_t gid, gid_t group)
+{
+	struct passwd *pw;
+	gid_t *groups;
+	int n = 64, i;
+	bool in = false;
+
+	if (gid == group) {
+		return true;
+	}
+	pw = getpwuid(uid);
+	if (pw == NULL) {
+		return false;
+	}
+	groups = malloc((size_t)n * sizeof(*groups));
+	if (groups != NULL && getgrouplist(pw->pw_name, gid, groups, &n) < 0) {
+		/* n says how many there are */
+		gid_t *more = realloc(groups, (size_t)n * sizeof(*groups));
+
+		groups = more != NULL ? more : groups;
+		if (more == NULL || getgrouplist(pw->pw_name, gid, groups, &n) < 0) {
+			n = 0;
+		}
+	}
+	for (i = 0; groups != NULL && i < n; i++) {
+		if (groups[i] == group) {
+			in = true;
+			break;
+		}
+	}
+	free(groups);
+	return in;
 }

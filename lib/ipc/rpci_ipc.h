@@ -489,6 +489,35 @@ int rpci_ipc_listen(const char *path, int type, uid_t owner, gid_t group, mode_t
 		    int backlog, uint64_t *dev, uint64_t *ino);
 
 /**
+ * The ids of a socket's owner and group as the deployment file names them.
+ *
+ * @param owner
+ *   A user name, or "" (then *uid is (uid_t)-1: leave it).
+ * @param group
+ *   A group name, or "" (then *gid is (gid_t)-1).
+ * @param uid, gid
+ *   Set.
+ * @return
+ *   0, or -ENOENT (no such user or group).
+ */
+int rpci_ipc_ids(const char *owner, const char *group, uid_t *uid, gid_t *gid);
+
+/**
+ * Whether a user is a member of a group: its primary group, or one of its
+ * supplementary groups (the system's group database).
+ *
+ * @param uid
+ *   The user (SO_PEERCRED's uid).
+ * @param gid
+ *   Its primary group (SO_PEERCRED's gid).
+ * @param group
+ *   The group.
+ * @return
+ *   true or false (false too when the user is not in the database).
+ */
+bool rpci_ipc_user_in_group(uid_t uid, gid_t gid, gid_t group);
+
+/**
  * Close a listening socket and remove its file, if the file is still the
  * one rpci_ipc_listen() made (another process may have taken the path).
  *

@@ -17,9 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1013,25 +1011,13 @@ int
 rpci_proxy_listen(struct rpci_proxy *p)
 {
 	const struct rpci_conf_proxy *px = &p->host->proxy;
-	uid_t owner = (uid_t)-1;
-	gid_t group = (gid_t)-1;
+	uid_t owner;
+	gid_t group;
 	int fd;
 
-	if (px->owner[0] != '\0') {
-		struct passwd *pw = getpwnam(px->owner);
-
-		if (pw == NULL) {
-			return -ENOENT;
-		}
-		owner = pw->pw_uid;
-	}
-	if (px->group[0] != '\0') {
-		struct group *gr = getgrnam(px->group);
-
-		if (gr == NULL) {
-			return -ENOENT;
-		}
-		group = gr->gr_gid;
+	fd = rpci_ipc_ids(px->owner, px->group, &owner, &group);
+	if (fd < 0) {
+		return fd;
 	}
 	fd = rpci_ipc_listen(px->socket, SOCK_SEQPACKET, owner, group, px->mode, 64,
 			     &p->sock_dev, &p->sock_ino);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -699,6 +700,107 @@ test_clients_personality_reset(void)
 	close(fd);
 }
 
+/* A session of a console opened by another user (the effective uid at connect()). */
+static int
+sess_open_as(struct rpci_console *c, const char *path, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un addr;
+	int fd, ok;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setegid(gid) != 0 || seteuid(uid) != 0) {
+		return -1;
+	}
+	ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	if (seteuid(0) != 0 || setegid(0) != 0) {
+		abort(); /* the rest of the tests would run as another user */
+	}
+	if (ok < 0 || sess_read(c, fd, g_out, sizeof(g_out), NULL, NULL) < 0 ||
+	    strcmp(g_out, T_PROMPT) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Who may use the socket: its owner, group and mode from the file; a
+ * session of another user may only show (its changes refused and counted),
+ * unless it is in an admin group; root (and the process's user) may do all.
+ */
+static void
+test_socket_access(void)
+{
+	struct rpci_conf_console access;
+	struct rpci_console_env env;
+	struct rpci_console *c;
+	char dir[64], path[96], words[16][64];
+	struct group *gr = getgrgid(65534);
+	struct stat st;
+	int fd, round;
+
+	if (geteuid() != 0 || gr == NULL) {
+		printf("(needs root and group 65534: skipped) ");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/tmp/rpci-test-console-access-%d", (int)getpid());
+	CU_ASSERT_FATAL(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	CU_ASSERT_FATAL(chmod(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/c.sock", dir);
+	for (round = 0; round < 2; round++) {
+		memset(&access, 0, sizeof(access));
+		access.mode = 0666;
+		snprintf(access.group, sizeof(access.group), "%s", gr->gr_name);
+		if (round == 1) {
+			snprintf(access.admin[0], sizeof(access.admin[0]), "%s", gr->gr_name);
+			access.nb_admin = 1;
+		}
+		env = selector_env();
+		env.access = &access;
+		env.drain = NULL; /* the selector drained directly: its table shows it */
+		c = rpci_console_create(&env);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		CU_ASSERT_EQUAL_FATAL(rpci_console_listen(c, path), 0);
+		CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0666 &&
+			  st.st_gid == gr->gr_gid);
+		fd = sess_open_as(c, path, 65534, gr->gr_gid);
+		CU_ASSERT_FATAL(fd >= 0);
+		/* showing: anyone who can connect */
+		CU_ASSERT_EQUAL(sess_cmd(c, fd, "show table", g_out, sizeof(g_out)), 0);
+		CU_ASSERT_EQUAL(error_lines(g_out), 0);
+		/* changing: only an admin */
+		CU_ASSERT_EQUAL(sess_cmd(c, fd, "drain s1 on", g_out, sizeof(g_out)), 0);
+		CU_ASSERT_EQUAL(error_lines(g_out), round == 0 ? 1 : 0);
+		if (round == 0) {
+			CU_ASSERT_PTR_NOT_NULL(strstr(g_out, "permission denied: uid 65534"));
+		}
+		CU_ASSERT_EQUAL(sess_cmd(c, fd, "show table", g_out, sizeof(g_out)), 0);
+		CU_ASSERT_EQUAL(find_row(g_out, "s1", "gpu0", words), 14);
+		CU_ASSERT_STRING_EQUAL(words[2], round == 0 ? "free" : "draining");
+		CU_ASSERT_EQUAL(rpci_console_refused(c), round == 0 ? 1 : 0);
+		close(fd);
+		/* root may */
+		fd = sess_open(c, path);
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL(sess_cmd(c, fd, "drain s1 off", g_out, sizeof(g_out)), 0);
+		CU_ASSERT_EQUAL(error_lines(g_out), 0);
+		close(fd);
+		rpci_console_free(c);
+	}
+	/* the default: 0600, only the owner connects */
+	env = selector_env();
+	c = rpci_console_create(&env);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(rpci_console_listen(c, path), 0);
+	CU_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CU_ASSERT(sess_open_as(c, path, 65534, gr->gr_gid) < 0);
+	rpci_console_free(c);
+	rmdir(dir);
+}
+
 static void
 test_drain_direct(void)
 {
@@ -1293,6 +1395,7 @@ main(int argc, char **argv)
 	CU_ADD_TEST(suite, test_too_many_sessions);
 	CU_ADD_TEST(suite, test_run_file);
 	CU_ADD_TEST(suite, test_socket_file);
+	CU_ADD_TEST(suite, test_socket_access);
 	CU_ADD_TEST(suite, test_socket_path);
 	suite = CU_add_suite("console_link", link_suite_init, link_suite_fini);
 	if (suite == NULL) {
