@@ -6,7 +6,8 @@
  *   rpci-bench [EAL args --] --config FILE --host NAME --test T[,T...]|all
  *              [--size S[,S...]] [--duration SECONDS] [--h2d push|pull]
  *              [--json FILE] [--server NAME] [--device NAME]
- *              [--path embedded|proxy|both]
+ *              [--path embedded|proxy|both] [--auth on|off|enc|both|all]
+ *              [--rounds N]
  *   rpci-bench [--proxy SOCKET] --test T[,T...]|all [options]
  *
  * With --config and --host the bench owns the client host's port: it
@@ -20,6 +21,13 @@
  * same frame size from this run and their ratio, and a proxy row its ratio
  * to the embedded one. Without --config (app_client.h) the bench is a
  * program of a running rpci-proxy: the device's tests only, no raw figures.
+ *
+ * --auth compares the protections of a session's frames in one run: the
+ * embedded device's tests in alternated rounds, each round opening the
+ * device once per protection asked (authenticated, not authenticated,
+ * encrypted: rpci_proxy_set_session_security()), then the median of each
+ * figure over the rounds and its ratio to the unauthenticated one. Frames
+ * without authentication need a server whose auth.sessions is "optional".
  */
 
 #include <errno.h>
@@ -77,6 +85,13 @@ static const uint64_t g_default_sizes[] = { 4096, 65536, 1u << 20, 64u << 20 };
 #define EMB_FIGS_MAX 64
 /* A kernel of about this long for wait-cpu. */
 #define WAIT_KERNEL_S 2.0
+/* Protections --auth compares (bits), and the figures kept per protection. */
+#define AUTH_ON 0x1
+#define AUTH_OFF 0x2
+#define AUTH_ENC 0x4
+#define AUTH_MODES 3
+#define AUTH_FIGS_MAX 4096
+#define ROUNDS_MAX 64
 
 struct bench_opts {
 	struct app_client ac; /* --proxy, or --config and --host */
@@ -90,6 +105,8 @@ struct bench_opts {
 	bool have_size;
 	double duration;
 	enum rpci_h2d_mode h2d;
+	unsigned int auth;   /* AUTH_* compared in alternated rounds (0: the link's default) */
+	unsigned int rounds; /* rounds of --auth (default 3) */
 };
 
 /* A raw figure of one frame length, measured once a run. */
@@ -135,6 +152,22 @@ struct bench {
 	unsigned int nb_figs;
 	uint64_t *samples;
 	int failures;
+	/* --auth: the figures of every round, by protection (mode: index of AUTH_*) */
+	int auth_mode;
+	struct {
+		int mode;
+		const char *test;
+		uint64_t size;
+		double value;
+		const char *unit;
+	} auth_figs[AUTH_FIGS_MAX];
+	unsigned int nb_auth_figs;
+};
+
+static const char *const g_auth_names[AUTH_MODES] = { "on", "off", "enc" };
+static const char *const g_auth_paths[AUTH_MODES] = { "auth-on", "auth-off", "auth-enc" };
+static const uint8_t g_auth_sec[AUTH_MODES] = {
+	RPCI_LINK_SEC_MAC, RPCI_LINK_SEC_NONE, RPCI_LINK_SEC_ENCRYPT,
 };
 
 /* ------------------------------------------------------------- options */
@@ -184,7 +217,44 @@ usage(const char *prog)
 	       "                      process, from a child program through the core's\n"
 	       "                      socket, or both, the proxy rows beside the embedded\n"
 	       "                      ones (default both)\n"
-	       "  --help\n", prog, prog, WAIT_KERNEL_S);
+	       "  --auth on|off|enc|both|all   with --config: the device's tests (embedded)\n"
+	       "                      with sessions whose frames are authenticated (on), not\n"
+	       "                      (off: the server's auth.sessions must be \"optional\"),\n"
+	       "                      encrypted (enc); both = on,off; all = on,off,enc: in\n"
+	       "                      alternated rounds, then each figure's median and its\n"
+	       "                      ratio to off (a comma list works too)\n"
+	       "  --rounds N          rounds of --auth (default 3, at most %u)\n"
+	       "  --help\n", prog, prog, WAIT_KERNEL_S, ROUNDS_MAX);
+}
+
+/* --auth: on, off, enc, both (on,off), all, or a comma list; AUTH_* bits. */
+static int
+parse_auth(const char *s, unsigned int *auth)
+{
+	char buf[64], *tok, *save = NULL;
+	unsigned int i;
+
+	if (strcmp(s, "both") == 0) {
+		*auth = AUTH_ON | AUTH_OFF;
+		return 0;
+	}
+	if (strcmp(s, "all") == 0) {
+		*auth = AUTH_ON | AUTH_OFF | AUTH_ENC;
+		return 0;
+	}
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf)) {
+		return -1;
+	}
+	*auth = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < AUTH_MODES && strcmp(tok, g_auth_names[i]) != 0; i++) {
+		}
+		if (i == AUTH_MODES) {
+			return -1;
+		}
+		*auth |= 1u << i;
+	}
+	return *auth != 0 ? 0 : -1;
 }
 
 static int
@@ -200,6 +270,8 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "server", required_argument, NULL, 'S' },
 		{ "device", required_argument, NULL, 'D' },
 		{ "path", required_argument, NULL, 'P' },
+		{ "auth", required_argument, NULL, 'A' },
+		{ "rounds", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -268,6 +340,24 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 				return -1;
 			}
 			break;
+		case 'A':
+			if (parse_auth(optarg, &o->auth) < 0) {
+				fprintf(stderr, "rpci-bench: --auth must be on, off, enc, both, all or "
+					"a comma list of on, off, enc\n");
+				return -1;
+			}
+			break;
+		case 'R': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end != '\0' || v == 0 || v > ROUNDS_MAX) {
+				fprintf(stderr, "rpci-bench: --rounds must be 1..%u\n", ROUNDS_MAX);
+				return -1;
+			}
+			o->rounds = (unsigned int)v;
+			break;
+		}
 		case 'h':
 			usage(argv[0]);
 			exit(0);
@@ -345,6 +435,13 @@ report(struct bench *b, struct bench_result *r, const char *notes)
 	int n;
 
 	r->path = b->path;
+	if (b->auth_mode >= 0 && b->nb_auth_figs < AUTH_FIGS_MAX) {
+		b->auth_figs[b->nb_auth_figs].mode = b->auth_mode;
+		b->auth_figs[b->nb_auth_figs].test = r->test;
+		b->auth_figs[b->nb_auth_figs].size = r->size;
+		b->auth_figs[b->nb_auth_figs].value = r->value;
+		b->auth_figs[b->nb_auth_figs++].unit = r->unit;
+	}
 	if (b->path != NULL && strcmp(b->path, "embedded") == 0 && b->nb_emb < EMB_FIGS_MAX) {
 		b->emb[b->nb_emb].test = r->test;
 		b->emb[b->nb_emb].size = r->size;
@@ -1304,7 +1401,9 @@ frame_lengths(struct bench *b)
 {
 	const struct rpci_conf_link *l = &b->o.ac.conf->link;
 	const struct rpci_conf_host *host = b->o.ac.conf_host;
-	uint32_t base = RTE_ETHER_HDR_LEN + RPCI_LINK_HDR_LEN;
+	/* with keys, a frame of a session carries a counter and a tag after its header */
+	uint32_t base = RTE_ETHER_HDR_LEN + RPCI_LINK_HDR_LEN +
+			(b->o.ac.conf->auth.mode == RPCI_AUTH_KEYS ? RPCI_LINK_AUTH_LEN : 0);
 	uint32_t mwr = (uint32_t)rpci_tlp_hdr_len(RPCI_TLP_MWR);
 	struct rpci_port_info pi;
 	char err[256];
@@ -1474,6 +1573,107 @@ proxy_phase(struct bench *b)
 	}
 }
 
+/* The figures of one protection for a test and size, over the rounds. */
+static unsigned int
+auth_values(const struct bench *b, int mode, const char *test, uint64_t size, double *v)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < b->nb_auth_figs; i++) {
+		if (b->auth_figs[i].mode == mode && strcmp(b->auth_figs[i].test, test) == 0 &&
+		    b->auth_figs[i].size == size && n < ROUNDS_MAX) {
+			v[n++] = b->auth_figs[i].value;
+		}
+	}
+	return n;
+}
+
+/*
+ * --auth: each figure's median over the rounds, per protection, and its
+ * ratio to the frames without authentication (a latency's ratio above 1,
+ * a rate's below 1, is what authenticating costs).
+ */
+static void
+auth_summary(struct bench *b)
+{
+	double v[ROUNDS_MAX], off;
+	char size[32];
+	unsigned int i, k, n;
+	int m;
+
+	printf("\nauthentication in %u alternated rounds (medians; ratio: against auth-off)\n",
+	       b->o.rounds);
+	printf("%-14s %6s %-8s %12s %-8s %8s %8s\n", "test", "size", "frames", "median", "unit",
+	       "rounds", "vs off");
+	for (i = 0; i < b->nb_auth_figs; i++) {
+		const char *test = b->auth_figs[i].test;
+		uint64_t sz = b->auth_figs[i].size;
+
+		/* each test and size once, where it first appears */
+		for (k = 0; k < i; k++) {
+			if (strcmp(b->auth_figs[k].test, test) == 0 && b->auth_figs[k].size == sz) {
+				break;
+			}
+		}
+		if (k < i) {
+			continue;
+		}
+		n = auth_values(b, 1, test, sz, v);
+		off = n > 0 ? bench_median(v, n) : NAN;
+		for (m = 0; m < AUTH_MODES; m++) {
+			double med, ratio;
+
+			n = auth_values(b, m, test, sz, v);
+			if (n == 0) {
+				continue;
+			}
+			med = bench_median(v, n);
+			ratio = off > 0.0 ? med / off : NAN;
+			printf("%-14s %6s %-8s %12.4g %-8s %8u %8.3f\n", test,
+			       bench_size_str(sz, size, sizeof(size)), g_auth_names[m], med,
+			       b->auth_figs[i].unit, n, ratio);
+			if (b->json != NULL) {
+				fprintf(b->json, "{\"test\": \"%s\", \"size\": %" PRIu64
+					", \"auth\": \"%s\", \"median\": %.6g, \"unit\": \"%s\", "
+					"\"rounds\": %u, \"vs_off\": %.6g}\n", test, sz,
+					g_auth_names[m], med, b->auth_figs[i].unit, n,
+					isnan(ratio) ? -1.0 : ratio);
+			}
+		}
+	}
+	if (b->json != NULL) {
+		fflush(b->json);
+	}
+}
+
+/* The embedded device's tests in alternated rounds, once per protection asked. */
+static void
+auth_rounds(struct bench *b)
+{
+	unsigned int r;
+	int m;
+
+	for (r = 0; r < b->o.rounds; r++) {
+		for (m = 0; m < AUTH_MODES; m++) {
+			if (!(b->o.auth & (1u << m))) {
+				continue;
+			}
+			if (rpci_proxy_set_session_security(b->o.ac.core, g_auth_sec[m]) < 0) {
+				fprintf(stderr, "rpci-bench: --auth %s: this host's link cannot (has "
+					"it keys?)\n", g_auth_names[m]);
+				b->failures++;
+				return;
+			}
+			b->auth_mode = m;
+			b->path = g_auth_paths[m];
+			device_phase(b);
+		}
+	}
+	b->auth_mode = -1;
+	rpci_proxy_set_session_security(b->o.ac.core, RPCI_LINK_SEC_DEFAULT);
+	auth_summary(b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1484,6 +1684,7 @@ main(int argc, char **argv)
 	int ret = 1;
 
 	memset(&b, 0, sizeof(b));
+	b.auth_mode = -1;
 	app_split_args(argc, argv, &args);
 	if (parse_args(args.app_argc, args.app_argv, &b.o) < 0) {
 		return 2;
@@ -1504,6 +1705,15 @@ main(int argc, char **argv)
 	if (app_client_load(&b.o.ac, &args) < 0) {
 		ret = 2;
 		goto free_samples;
+	}
+	if (b.o.rounds == 0) {
+		b.o.rounds = 3;
+	}
+	if (b.o.auth != 0 && !app_client_embedded(&b.o.ac)) {
+		fprintf(stderr, "rpci-bench: --auth needs --config and --host (the embedded core "
+			"opens the sessions)\n");
+		ret = 2;
+		goto close;
 	}
 	if (!app_client_embedded(&b.o.ac)) {
 		/* a program of a running rpci-proxy: the device's tests only */
@@ -1550,12 +1760,16 @@ main(int argc, char **argv)
 	/* the server may still be sending echoes of lost round trips: not into the session */
 	raw_drain(&b.rp, 20);
 	if ((b.o.tests & ~((1u << BENCH_RAW_RTT) | (1u << BENCH_RAW_RATE))) != 0) {
-		if (b.o.paths & PATH_EMBEDDED) {
-			b.path = "embedded";
-			device_phase(&b);
-		}
-		if (b.o.paths & PATH_PROXY) {
-			proxy_phase(&b);
+		if (b.o.auth != 0) {
+			auth_rounds(&b);
+		} else {
+			if (b.o.paths & PATH_EMBEDDED) {
+				b.path = "embedded";
+				device_phase(&b);
+			}
+			if (b.o.paths & PATH_PROXY) {
+				proxy_phase(&b);
+			}
 		}
 		b.path = NULL;
 		raw_drain(&b.rp, 20);
