@@ -758,6 +758,15 @@ rpci_client_link_stats(struct rpci_client *client, struct rpci_client_link_stats
 	stats->rx_bad_crc = ls->rx_bad_crc;
 	stats->rx_malformed = ls->rx_malformed;
 	stats->rx_dropped = ls->rx_dropped;
+	stats->rx_data = ls->rx_data;
+	stats->rx_duplicate = ls->rx_duplicate;
+	stats->rx_out_of_order = ls->rx_out_of_order;
+	stats->rx_bad_header = ls->rx_bad_header;
+	stats->rx_not_ours = ls->rx_not_ours;
+	stats->tx_data = ls->tx_data;
+	stats->timeouts = ls->timeouts;
+	stats->nak_sent = ls->nak_sent;
+	stats->nak_rcvd = ls->nak_rcvd;
 	return 0;
 }
 

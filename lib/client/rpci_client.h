@@ -148,8 +148,17 @@ struct rpci_client_link_stats {
 	uint64_t tx_frames;    /**< frames sent (retransmissions included) */
 	uint64_t retransmits;  /**< frames sent again */
 	uint64_t rx_bad_crc;   /**< frames dropped for a bad CRC */
-	uint64_t rx_malformed; /**< frames or messages that did not decode */
+	uint64_t rx_malformed; /**< messages that did not decode */
 	uint64_t rx_dropped;   /**< frames dropped for lack of room, messages refused */
+	uint64_t rx_data;      /**< DATA frames delivered in order */
+	uint64_t rx_duplicate; /**< DATA frames already delivered */
+	uint64_t rx_out_of_order; /**< DATA frames past a gap */
+	uint64_t rx_bad_header;   /**< frames whose link header was refused */
+	uint64_t rx_not_ours;  /**< frames of another EtherType or destination */
+	uint64_t tx_data;      /**< new DATA frames sent */
+	uint64_t timeouts;     /**< replay timer expiries */
+	uint64_t nak_sent;     /**< NAKs sent (a gap seen) */
+	uint64_t nak_rcvd;     /**< NAKs received (the peer saw a gap) */
 };
 
 /**
