@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client_private.h"
 #include "client_transport.h"
@@ -575,7 +576,13 @@ client_new(void)
 	}
 	c->sock = c->wake_fd = c->doorbell_fd = c->memfd = -1;
 	c->handle = -1;
-	c->spin_ns = CL_SPIN_US_DEFAULT * 1000ull;
+	/*
+	 * Spin before sleeping only where there are cores to spin on: on a
+	 * host of two, the proxy's (and here the server's) poll loops need
+	 * them, and a spinning program makes every round trip wait for the
+	 * scheduler (doc/proxy.md: 200 us against 7 us for an MRd).
+	 */
+	c->spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 2 ? CL_SPIN_US_DEFAULT * 1000ull : 0;
 	v = getenv("RPCI_SPIN_US");
 	if (v != NULL && *v != '\0') {
 		unsigned long long us = strtoull(v, &end, 10);
