@@ -723,10 +723,14 @@ print_link_stats(struct rpci_client *client)
 		fprintf(stderr, "rpci-run: link counters: %s\n", rpci_last_error());
 		return;
 	}
-	printf("rpci-run: link: rx %" PRIu64 " frames (%" PRIu64 " bad CRC, %" PRIu64
-	       " malformed, %" PRIu64 " dropped), tx %" PRIu64 " frames (%" PRIu64
-	       " retransmitted)\n", s.rx_frames, s.rx_bad_crc, s.rx_malformed, s.rx_dropped,
-	       s.tx_frames, s.retransmits);
+	printf("rpci-run: link: rx %" PRIu64 " frames (%" PRIu64 " data, %" PRIu64
+	       " duplicate, %" PRIu64 " out of order, %" PRIu64 " bad CRC, %" PRIu64
+	       " bad header, %" PRIu64 " not ours), tx %" PRIu64 " frames (%" PRIu64 " data, %"
+	       PRIu64 " retransmitted), %" PRIu64 " time-outs, NAK %" PRIu64 " sent %" PRIu64
+	       " received, %" PRIu64 " malformed messages, %" PRIu64 " dropped\n",
+	       s.rx_frames, s.rx_data, s.rx_duplicate, s.rx_out_of_order, s.rx_bad_crc,
+	       s.rx_bad_header, s.rx_not_ours, s.tx_frames, s.tx_data, s.retransmits,
+	       s.timeouts, s.nak_sent, s.nak_rcvd, s.rx_malformed, s.rx_dropped);
 }
 
 /* The end of a checked job's report: the JSON line, then verified or MISMATCH. */

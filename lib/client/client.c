@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client_private.h"
 #include "client_transport.h"
@@ -575,7 +576,13 @@ client_new(void)
 	}
 	c->sock = c->wake_fd = c->doorbell_fd = c->memfd = -1;
 	c->handle = -1;
-	c->spin_ns = CL_SPIN_US_DEFAULT * 1000ull;
+	/*
+	 * Spin before sleeping only where there are cores to spin on: on a
+	 * host of two, the proxy's (and here the server's) poll loops need
+	 * them, and a spinning program makes every round trip wait for the
+	 * scheduler (doc/proxy.md: 200 us against 7 us for an MRd).
+	 */
+	c->spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 2 ? CL_SPIN_US_DEFAULT * 1000ull : 0;
 	v = getenv("RPCI_SPIN_US");
 	if (v != NULL && *v != '\0') {
 		unsigned long long us = strtoull(v, &end, 10);
@@ -758,6 +765,15 @@ rpci_client_link_stats(struct rpci_client *client, struct rpci_client_link_stats
 	stats->rx_bad_crc = ls->rx_bad_crc;
 	stats->rx_malformed = ls->rx_malformed;
 	stats->rx_dropped = ls->rx_dropped;
+	stats->rx_data = ls->rx_data;
+	stats->rx_duplicate = ls->rx_duplicate;
+	stats->rx_out_of_order = ls->rx_out_of_order;
+	stats->rx_bad_header = ls->rx_bad_header;
+	stats->rx_not_ours = ls->rx_not_ours;
+	stats->tx_data = ls->tx_data;
+	stats->timeouts = ls->timeouts;
+	stats->nak_sent = ls->nak_sent;
+	stats->nak_rcvd = ls->nak_rcvd;
 	return 0;
 }
 

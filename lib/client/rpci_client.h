@@ -148,8 +148,17 @@ struct rpci_client_link_stats {
 	uint64_t tx_frames;    /**< frames sent (retransmissions included) */
 	uint64_t retransmits;  /**< frames sent again */
 	uint64_t rx_bad_crc;   /**< frames dropped for a bad CRC */
-	uint64_t rx_malformed; /**< frames or messages that did not decode */
+	uint64_t rx_malformed; /**< messages that did not decode */
 	uint64_t rx_dropped;   /**< frames dropped for lack of room, messages refused */
+	uint64_t rx_data;      /**< DATA frames delivered in order */
+	uint64_t rx_duplicate; /**< DATA frames already delivered */
+	uint64_t rx_out_of_order; /**< DATA frames past a gap */
+	uint64_t rx_bad_header;   /**< frames whose link header was refused */
+	uint64_t rx_not_ours;  /**< frames of another EtherType or destination */
+	uint64_t tx_data;      /**< new DATA frames sent */
+	uint64_t timeouts;     /**< replay timer expiries */
+	uint64_t nak_sent;     /**< NAKs sent (a gap seen) */
+	uint64_t nak_rcvd;     /**< NAKs received (the peer saw a gap) */
 };
 
 /**
@@ -175,7 +184,9 @@ const char *rpci_last_error(void);
 /**
  * Connect to the client daemon (rpci-proxy) of this host: make the shared
  * memory (RPCI_SHM_SIZE bytes, 1 GiB by default, taken from the system only
- * as it is used) and hand it to the proxy.
+ * as it is used) and hand it to the proxy. A call that waits for the proxy
+ * spins RPCI_SPIN_US microseconds (50 by default on a host of three cores
+ * or more, 0 on two), then sleeps until the proxy wakes it.
  *
  * @param proxy
  *   The proxy's socket; NULL or "": the environment variable RPCI_PROXY,

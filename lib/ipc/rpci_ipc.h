@@ -363,8 +363,17 @@ struct rpci_ipc_link_stats {
 	uint64_t tx_frames;
 	uint64_t retransmits;
 	uint64_t rx_bad_crc;
-	uint64_t rx_malformed;
+	uint64_t rx_malformed;   /**< messages that did not decode */
 	uint64_t rx_dropped;
+	uint64_t rx_data;
+	uint64_t rx_duplicate;
+	uint64_t rx_out_of_order;
+	uint64_t rx_bad_header;
+	uint64_t rx_not_ours;
+	uint64_t tx_data;
+	uint64_t timeouts;
+	uint64_t nak_sent;
+	uint64_t nak_rcvd;
 };
 
 /** A generic reply (reason only: CLOSE, REPORT, MSG_SEND, errors). */

@@ -532,7 +532,16 @@ ctrl_misc(struct proxy_app *app, const struct rpci_ipc_req *r)
 			ls->tx_frames = st.tx_frames;
 			ls->retransmits = st.tx_retransmit;
 			ls->rx_bad_crc = st.rx_bad_crc;
-			ls->rx_malformed = st.rx_malformed_msg + st.rx_bad_header;
+			ls->rx_malformed = st.rx_malformed_msg;
+			ls->rx_data = st.rx_data;
+			ls->rx_duplicate = st.rx_duplicate;
+			ls->rx_out_of_order = st.rx_out_of_order;
+			ls->rx_bad_header = st.rx_bad_header;
+			ls->rx_not_ours = st.rx_not_ours;
+			ls->tx_data = st.tx_data;
+			ls->timeouts = st.timeouts;
+			ls->nak_sent = st.nak_sent;
+			ls->nak_rcvd = st.nak_rcvd;
 			ls->rx_dropped = st.rx_queue_full + st.rx_refused_msg;
 		}
 		return ctrl_now(app, r, 0, sizeof(*ls), "%s", "");

@@ -87,16 +87,17 @@ fwd_get() {
 
 # rpci-run --stats: "rpci-run: link: rx N frames (N data, N duplicate, N out of
 # order, N bad CRC, N bad header, N not ours), tx N frames (N data, N
-# retransmitted), N time-outs, NAK N sent N received, N malformed messages"
+# retransmitted), N time-outs, NAK N sent N received, N malformed messages, N
+# dropped"
 CL_FIELDS="rx rx_data rx_dup rx_ooo bad_crc bad_hdr not_ours tx tx_data retx timeouts nak_sent \
-nak_rcvd malformed"
+nak_rcvd malformed dropped"
 
-# client_stats LOG: the 14 numbers of the --stats line, or nothing.
+# client_stats LOG: the 15 numbers of the --stats line, or nothing.
 client_stats() {
 	local nums
 	nums=$(grep '^rpci-run: link: rx ' "$1" | tail -n 1 | grep -o '[0-9][0-9]*' | tr '\n' ' ')
 	set -- $nums
-	[ $# -eq 14 ] && echo "$nums"
+	[ $# -eq 15 ] && echo "$nums"
 }
 
 # Per-profile sums of the client's counters: P_<field>.
@@ -655,9 +656,8 @@ if grep -q "serving" "$LSERVER_LOG" &&
 	grep -q "frames of up to 65024 bytes, max payload 4096, CRC over payloads too" \
 		"$LSERVER_LOG"; then
 	it_pass "large frames: a memif server with 64 KiB frames and the fault injector"
-	# "rpci-run: link: rx N frames (N bad CRC, N malformed, N dropped), tx N frames
-	# (N retransmitted)", summed over the jobs (malformed: headers refused and
-	# messages that did not decode)
+	# rpci-run --stats (client_stats), summed over the jobs (malformed: headers
+	# refused and messages that did not decode)
 	L_rx=0 L_crc=0 L_mal=0 L_tx=0 L_retx=0
 	while IFS='|' read -r jname jargs; do
 		log="$IT_DIR/large-$jname.log"
@@ -667,12 +667,12 @@ if grep -q "serving" "$LSERVER_LOG" &&
 			--stats --json "$json" </dev/null >"$log" 2>&1
 		rc=$?
 		# shellcheck disable=SC2046
-		set -- $(grep '^rpci-run: link: rx ' "$log" | tail -n 1 | grep -o '[0-9][0-9]*')
+		set -- $(client_stats "$log")
 		if [ $rc -eq 0 ] && grep -q '^verified$' "$log" &&
-			grep -q '"max_error":0[,}]' "$json" && [ $# -eq 6 ]; then
+			grep -q '"max_error":0[,}]' "$json" && [ $# -eq 15 ]; then
 			it_pass "large frames: $jname verified, every element exact"
-			L_rx=$((L_rx + $1)) L_crc=$((L_crc + $2)) L_mal=$((L_mal + $3))
-			L_tx=$((L_tx + $5)) L_retx=$((L_retx + $6))
+			L_rx=$((L_rx + $1)) L_crc=$((L_crc + $5)) L_mal=$((L_mal + $6 + ${14}))
+			L_tx=$((L_tx + $8)) L_retx=$((L_retx + ${10}))
 		else
 			it_fail "large frames: $jname: rc $rc"
 			cat "$log"
