@@ -3499,6 +3499,12 @@ rpci_link_session_peer_host(const struct rpci_link_session *s)
 	return s->peer_host;
 }
 
+uint16_t
+rpci_link_port_id(const struct rpci_link *link)
+{
+	return link->p.port_id;
+}
+
 bool
 rpci_link_auth_on(const struct rpci_link *link)
 {

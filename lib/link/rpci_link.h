@@ -806,6 +806,16 @@ void rpci_link_session_auth_get(const struct rpci_link_session *s,
 int rpci_link_session_peer_host(const struct rpci_link_session *s);
 
 /**
+ * The link's port.
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   Its ethdev port id.
+ */
+uint16_t rpci_link_port_id(const struct rpci_link *link);
+
+/**
  * Whether the link authenticates its sessions (it has keys).
  *
  * @param link
