@@ -342,8 +342,8 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 			break;
 		case 'A':
 			if (parse_auth(optarg, &o->auth) < 0) {
-				fprintf(stderr, "rpci-bench: --auth must be on, off, enc, both, all or "
-					"a comma list of on, off, enc\n");
+				fprintf(stderr, "rpci-bench: --auth must be on, off, enc, both, "
+					"all or a comma list of on, off, enc\n");
 				return -1;
 			}
 			break;
@@ -1659,8 +1659,8 @@ auth_rounds(struct bench *b)
 				continue;
 			}
 			if (rpci_proxy_set_session_security(b->o.ac.core, g_auth_sec[m]) < 0) {
-				fprintf(stderr, "rpci-bench: --auth %s: this host's link cannot (has "
-					"it keys?)\n", g_auth_names[m]);
+				fprintf(stderr, "rpci-bench: --auth %s: this host's link cannot "
+					"(has it keys?)\n", g_auth_names[m]);
 				b->failures++;
 				return;
 			}

@@ -14,6 +14,7 @@
 #include <rte_spinlock.h>
 
 #include "app_telemetry.h"
+#include "rpci_port_tcp.h"
 
 #define TEL_CMDS_MAX 16
 #define TEL_WAIT_MS 1000      /* a loop that answers later than this is stuck */
@@ -215,6 +216,18 @@ build_link(void *arg, const char *params, struct rte_tel_data *d)
 	LINK_U64(log_suppressed);
 #undef LINK_U64
 	rte_tel_data_add_dict_u64(d, "port_faults_survived", rpci_port_faults());
+	{
+		struct rpci_port_tcp_stats ts;
+
+		/* a kernel-TCP port: its connections, and the new ones refused (probation) */
+		if (rpci_port_tcp_stats_get(rpci_link_port_id(arg), &ts) == 0) {
+			rte_tel_data_add_dict_u64(d, "tcp_connects", ts.connects);
+			rte_tel_data_add_dict_u64(d, "tcp_disconnects", ts.disconnects);
+			rte_tel_data_add_dict_u64(d, "tcp_takeovers", ts.takeovers);
+			rte_tel_data_add_dict_u64(d, "tcp_takeovers_refused",
+						  ts.takeovers_refused);
+		}
+	}
 	return 0;
 }
 

@@ -419,8 +419,9 @@ show_devices(void *arg, struct cmdline *cl)
 				 sa.security == RPCI_LINK_SEC_MAC ? "mac" : "none";
 			refused = sa.rx_bad_tag + sa.rx_replay + sa.rx_missing;
 		}
-		cmdline_printf(cl, "%-12s %-8s %-9s %06x %10" PRIu64 " %10" PRIu64 " %-17s %6s %10"
-			       PRIu64 " %10" PRIu64 " %8" PRIu64 " %6" PRIu64 " %-6s %7" PRIu64 "\n",
+		cmdline_printf(cl, "%-12s %-8s %-9s %06x %10" PRIu64 " %10" PRIu64 " %-17s %6s "
+			       "%10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %6" PRIu64 " %-6s %7"
+			       PRIu64 "\n",
 			       d->conf->name, d->pfn != NULL ? "pci" : d->conf->backend, id,
 			       class_code, d->conf->memory_bytes >> 20,
 			       d->vgpu != NULL ? rpci_vgpu_mem_used(d->vgpu) >> 20 : 0, peer, lease,

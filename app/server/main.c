@@ -425,6 +425,8 @@ main(int argc, char **argv)
 		rpci_conf_free(conf);
 		return 1;
 	}
+	/* Without a selector, no control channel: the file's mode and the link's refusals. */
+	srv->security.conf = conf;
 	/*
 	 * Backends first: their compute threads then keep the process's CPU
 	 * set instead of inheriting the poll lcore's pinning.

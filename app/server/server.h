@@ -69,7 +69,7 @@ struct server {
 	struct rpci_ctrlnode_server *agent;
 	struct rpci_ctrlnode_selector *selector; /* this host runs the selector too */
 	struct app_console console;
-	struct app_security security; /* keys and refusals (with a selector) */
+	struct app_security security; /* refusals; the keys of a control plane (with a selector) */
 	int file_dir_fd;         /* the host's file_dir, or -1 */
 	struct server_client clients[SERVER_CLIENTS_MAX];
 };

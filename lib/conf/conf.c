@@ -1407,7 +1407,8 @@ parse_console(struct parse *p, const config_setting_t *hgrp, struct rpci_conf_ho
 				const config_setting_t *e = config_setting_get_elem(adm, i);
 
 				v = config_setting_get_string(e);
-				if (v == NULL || v[0] == '\0' || strlen(v) >= sizeof(ca->admin[i]) ||
+				if (v == NULL || v[0] == '\0' ||
+				    strlen(v) >= sizeof(ca->admin[i]) ||
 				    v[strspn(v, NAME_CHARS)] != '\0') {
 					return conf_err(p, e, "'admin' entry %u must be a group "
 							"name", i);

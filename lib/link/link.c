@@ -272,7 +272,7 @@ struct rpci_link {
 		struct rpci_auth_window rx_ctl_win;
 		uint64_t until_tsc;
 	} tombs[TOMBS_MAX];
-	struct rte_mbuf *rx_cur;     /* the CTRL frame rx_ctrl is given (rpci_link_rx_authentic()) */
+	struct rte_mbuf *rx_cur;     /* the CTRL frame rx_ctrl has (rpci_link_rx_authentic()) */
 	bool rx_cur_tcp;
 };
 
@@ -1187,7 +1187,7 @@ frame_send_now(struct rpci_link *link, struct rte_mbuf *m)
 	return 0;
 }
 
-/* Send a frame of a header and a body now; of a session (s) whose frames are authenticated: sealed. */
+/* Send a frame of a header and a body now; of a session (s) with keys for its frames: sealed. */
 static int
 send_hdr(struct rpci_link *link, struct rpci_link_session *s, const struct rte_ether_addr *dst,
 	 struct link_hdr *h, const void *body, uint16_t len)
@@ -1299,7 +1299,8 @@ session_send_open_msg(struct rpci_link_session *s, uint8_t kind,
 		      const struct rpci_link_open_msg *msg)
 {
 	struct rpci_link *link = s->link;
-	uint16_t len = (uint16_t)(LINK_OPEN_MSG_LEN + (s->sec != NULL ? RPCI_LINK_OPEN_AUTH_LEN : 0));
+	uint16_t len = (uint16_t)(LINK_OPEN_MSG_LEN +
+				  (s->sec != NULL ? RPCI_LINK_OPEN_AUTH_LEN : 0));
 	struct link_hdr h = {
 		.version = RPCI_LINK_VERSION,
 		.kind = kind,
@@ -1325,7 +1326,8 @@ session_send_open_msg(struct rpci_link_session *s, uint8_t kind,
 	if (s->sec != NULL) {
 		link_hdr_encode(&h, hdr);
 		if (kind == RPCI_LINK_OPEN) {
-			ret = rpci_auth_sess_offer(s->sec, hdr, RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN,
+			ret = rpci_auth_sess_offer(s->sec, hdr,
+						   RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN,
 						   body + LINK_OPEN_MSG_LEN, rpci_auth_now_us());
 		} else if (s->ack_sealed) {
 			memcpy(body + LINK_OPEN_MSG_LEN, s->open_auth, RPCI_LINK_OPEN_AUTH_LEN);
@@ -2219,8 +2221,8 @@ rx_open(struct rpci_link *link, const struct rte_mbuf *m, const struct rte_ether
 	if (link->auth != NULL) {
 		if (open_seen(link, &offer)) {
 			link->stats.open_replay++;
-			link_log_refusal(link, "an OPEN of session %08x from %s: replay", h->session,
-					 mac_str(src, mac));
+			link_log_refusal(link, "an OPEN of session %08x from %s: replay",
+					 h->session, mac_str(src, mac));
 			return;
 		}
 		/* authentic, fresh and new: on a TCP port, its connection is the port's now */
@@ -2355,8 +2357,8 @@ rx_open_ack(struct rpci_link_session *s, const struct rte_mbuf *m, const struct 
 			return;
 		}
 		open_aad(l2, body, aad);
-		if (rpci_auth_sess_confirm(s->sec, aad, sizeof(aad), body + LINK_OPEN_MSG_LEN, s->id,
-					   s->open_req.lease_id, &why) < 0) {
+		if (rpci_auth_sess_confirm(s->sec, aad, sizeof(aad), body + LINK_OPEN_MSG_LEN,
+					   s->id, s->open_req.lease_id, &why) < 0) {
 			link->stats.open_ack_refused++;
 			link_log_refusal(link, "an OPEN_ACK of session %08x from %s: %s", s->id,
 					 mac_str(&s->peer, mac), rpci_auth_refusal_name(why));
@@ -2550,9 +2552,11 @@ rx_auth_refuse(struct rpci_link_session *s, uint64_t *sess_ctr, uint64_t *link_c
 	(*sess_ctr)++;
 	(*link_ctr)++;
 	link_log_refusal(s->link, "%s frame of session %08x from %s: %s",
-			 h->kind == RPCI_LINK_DATA ? "a DATA" : h->kind == RPCI_LINK_ACK ? "an ACK" :
-			 h->kind == RPCI_LINK_NAK ? "a NAK" : h->kind == RPCI_LINK_CLOSE ? "a CLOSE" :
-			 "a CLOSE_ACK", s->id, mac_str(&s->peer, mac), why);
+			 h->kind == RPCI_LINK_DATA ? "a DATA" :
+			 h->kind == RPCI_LINK_ACK ? "an ACK" :
+			 h->kind == RPCI_LINK_NAK ? "a NAK" :
+			 h->kind == RPCI_LINK_CLOSE ? "a CLOSE" : "a CLOSE_ACK",
+			 s->id, mac_str(&s->peer, mac), why);
 }
 
 /*
@@ -2600,7 +2604,8 @@ rx_auth_check(struct rpci_link_session *s, struct rte_mbuf *m, const struct link
 	counter = link_auth_counter(ext_buf);
 	/* What a genuine sender never sends: the tag could not verify either. */
 	if (((h->flags & RPCI_LINK_F_ENCRYPTED) != 0) != enc ||
-	    (h->kind == RPCI_LINK_DATA ? ((counter & CTL_COUNTER_BIT) || (uint32_t)counter != h->seq) :
+	    (h->kind == RPCI_LINK_DATA ?
+	     ((counter & CTL_COUNTER_BIT) || (uint32_t)counter != h->seq) :
 	     !(counter & CTL_COUNTER_BIT))) {
 		rx_auth_refuse(s, &s->auth_st.rx_bad_tag, &st->rx_auth_bad_tag, h, "bad tag");
 		goto drop;
@@ -3492,6 +3497,12 @@ int
 rpci_link_session_peer_host(const struct rpci_link_session *s)
 {
 	return s->peer_host;
+}
+
+uint16_t
+rpci_link_port_id(const struct rpci_link *link)
+{
+	return link->p.port_id;
 }
 
 bool

@@ -70,7 +70,7 @@ enum link_hdr_error {
 		      RPCI_LINK_F_PORT_STOPS | RPCI_LINK_F_SPLIT | RPCI_LINK_F_AUTH | \
 		      RPCI_LINK_F_ENCRYPTED)
 
-/* Bytes from the link header's start to the payload: the header and, with F_AUTH, counter and tag. */
+/* Bytes from the link header's start to the payload: the header (with F_AUTH, counter, tag). */
 static inline uint32_t
 link_hdr_room(uint16_t flags)
 {

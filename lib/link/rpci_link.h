@@ -251,7 +251,7 @@ struct rpci_link_stats {
 	uint64_t open_stale;        /**< stamped outside auth.window_ms */
 	uint64_t open_replay;       /**< an OPEN taken already, sent again */
 	uint64_t open_unknown_host; /**< not a host of the file, not for us, another's address */
-	uint64_t open_refused;      /**< verified, and refused: no lease, not the client's server... */
+	uint64_t open_refused;      /**< verified, and refused: no lease, not its server... */
 	uint64_t open_ack_refused;  /**< OPEN_ACKs that did not verify (or had no block) */
 	uint64_t log_suppressed;    /**< refusals not logged (rate limit) */
 	/** Faults the built-in injector made, per direction (0 TX, 1 RX). */
@@ -804,6 +804,16 @@ void rpci_link_session_auth_get(const struct rpci_link_session *s,
  *   and the address is no host's).
  */
 int rpci_link_session_peer_host(const struct rpci_link_session *s);
+
+/**
+ * The link's port.
+ *
+ * @param link
+ *   The link.
+ * @return
+ *   Its ethdev port id.
+ */
+uint16_t rpci_link_port_id(const struct rpci_link *link);
 
 /**
  * Whether the link authenticates its sessions (it has keys).

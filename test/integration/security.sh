@@ -9,9 +9,16 @@
 #   - forged ATTACH, DETACH and RELEASE against a running job, in the
 #     selector's name and in the client's
 #   - CTRL frames captured on the wire, replayed
+#   - the job's session: its DATA frames captured on the wire, replayed to its
+#     server; DATA frames in its name (the client's address, its session id)
+#     without a tag, and with a made-up tag
+#   - OPENs of the job's device: without an authentication block, and with a
+#     made-up block in the client's name (its address, session and lease)
 # and, from hosts of the deployment that misbehave with their own keys:
 #   - a client that releases another client's lease, registers a server,
 #     renews for another address
+#   - a client that opens the job's device without a lease, and under the
+#     job's lease (its OPEN authentic, its own)
 #   - a server that reports another server's device, or lies about its own
 # Each is refused and counted by its reason (/rpci/security), the job in
 # progress finishes verified, and the selector's table never shows gpu9.
@@ -130,13 +137,17 @@ else
 fi
 
 # --- the rogue listens on the wire (on-path capture) where the selector, the
-# server the job will get (best fit: the smallest, gpu2) and the client are
+# server the job will get (best fit: the smallest, gpu2) and the client are;
+# and on the client's bridge port, the first DATA frames the client sends
 caps=""
 for h in ctl0 gpu2 app0; do
 	ip netns exec "rpcic-$TAG-$h" timeout 20 python3 "$FRAMES" capture rpci0 \
 		"$IT_DIR/captured.$h" 4 >"$IT_DIR/capture.$h.log" 2>&1 &
 	caps="$caps $!"
 done
+ip netns exec "$NET" timeout 20 python3 "$FRAMES" capture "p$I_APP0" "$IT_DIR/captured.data" \
+	10 1 "$M_APP0" 64 >"$IT_DIR/capture.data.log" 2>&1 &
+dcap=$!
 
 # --- a job in progress: every attack is made against it (gpu2, 100 times slower
 # here, runs its kernel for about 40 s)
@@ -150,7 +161,8 @@ done
 lease=$(console ctl0 -c "show sessions" | awk '/02:72:70:63:02:01/ { print $1 }')
 srv=$(console ctl0 -c "show sessions" | awk '/02:72:70:63:02:01/ { print $3 }')
 wait $caps
-cat "$IT_DIR"/captured.* >"$IT_DIR/captured" 2>/dev/null
+cat "$IT_DIR"/captured.ctl0 "$IT_DIR"/captured.gpu2 "$IT_DIR"/captured.app0 \
+	>"$IT_DIR/captured" 2>/dev/null
 ncap=$(wc -l <"$IT_DIR/captured" 2>/dev/null || echo 0)
 if [ -n "$lease" ] && [ -n "$srv" ] && [ "$ncap" -gt 0 ]; then
 	it_pass "job on $srv under lease $lease; $ncap CTRL frames captured on the wire"
@@ -163,6 +175,15 @@ gpu0) I_SRV=$I_GPU0 M_SRV=$M_GPU0 ;;
 gpu1) I_SRV=$I_GPU1 M_SRV=$M_GPU1 ;;
 *) I_SRV=3 M_SRV=02:72:70:63:01:03 ;;
 esac
+# the job's session, as the wire shows it: its id in the DATA frames' link header
+wait $dcap
+ndata=$(wc -l <"$IT_DIR/captured.data" 2>/dev/null || echo 0)
+sid=0x$(head -n 1 "$IT_DIR/captured.data" 2>/dev/null | cut -c37-44)
+if [ "$ndata" -gt 0 ] && [ "$sid" != 0x ] && [ "$sid" != 0x00000000 ]; then
+	it_pass "session $sid of the job: $ndata of its DATA frames captured on the wire"
+else
+	it_fail "no DATA frame of the job captured ($ndata)"
+fi
 
 # --- replayed frames captured on the wire (to the selector, the server, the
 # client), at once: seen already
@@ -238,6 +259,36 @@ as app1 ctrl "$M_APP0" "$M_CTL" \
 	'{"v":1,"type":"report","id":9013,"lease_id":'"$lease"',"job":"x","job_size":1,"elapsed_us":1}' \
 	"key:$KEYS:app1:$I_APP1:ctl0:$I_CTL"
 expect "app1 speaks from app0's address" ctl0 unknown_sender "$b"
+
+# --- the job's session. Its first DATA frames, sent again: authentic, but
+# their counters are behind the session's window by now (a frame within it
+# would be a duplicate, acked again and dropped). Then frames in its name
+# (the client's address, its id), one without a tag, one with a made-up tag.
+b=$(sec "$srv" session_replay)
+rogue replay "$IT_DIR/captured.data" >/dev/null
+expect "the session's DATA frames replayed to $srv" "$srv" session_replay "$b"
+b=$(sec "$srv" session_no_tag)
+rogue data "$M_APP0" "$M_SRV" "$sid" 0x7e570000 plain
+expect "a DATA frame of the session without a tag" "$srv" session_no_tag "$b"
+b=$(sec "$srv" session_bad_tag)
+rogue data "$M_APP0" "$M_SRV" "$sid" 0x7e570000 garbage
+expect "a DATA frame of the session with a made-up tag" "$srv" session_bad_tag "$b"
+
+# --- OPENs of the job's device: the rogue's without a block (it has no key,
+# nor a lease), one in app0's name (address, session, lease) with a made-up
+# block; app1's, authentic (its own key), without a lease and under app0's
+b=$(sec "$srv" open_unsigned)
+rogue open "$M_ROGUE" "$M_SRV" 0x7e570001 0 0 0 none
+expect "an OPEN of the job's device without a block" "$srv" open_unsigned "$b"
+b=$(sec "$srv" open_bad_tag)
+rogue open "$M_APP0" "$M_SRV" "$sid" 0 "$lease" 0 "garbage:$I_APP0:$I_SRV"
+expect "an OPEN of the job's device as app0, its block made up" "$srv" open_bad_tag "$b"
+b=$(sec "$srv" open_not_allowed)
+as app1 open "$M_APP1" "$M_SRV" 0x7e570002 0 0 0 "key:$KEYS:app1:$I_APP1:$srv:$I_SRV"
+expect "app1 opens the job's device without a lease" "$srv" open_not_allowed "$b"
+b=$(sec "$srv" open_not_allowed)
+as app1 open "$M_APP1" "$M_SRV" 0x7e570003 0 "$lease" 0 "key:$KEYS:app1:$I_APP1:$srv:$I_SRV"
+expect "app1 opens the job's device under app0's lease" "$srv" open_not_allowed "$b"
 no_gpu9
 if kill -0 "$job" 2>/dev/null; then
 	it_pass "every attack was made while the job ran"

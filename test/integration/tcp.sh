@@ -5,7 +5,9 @@
 # a kernel-TCP connection on 127.0.0.1 (config/pair-tcp.cfg: net_rpci_tcp
 # ports) in place of memif. Every job verified, at MTU 1500 and 9000, a
 # client without a server, a client and a server that die in the middle of
-# a job.
+# a job, and a TCP peer without the keys that connects to the server's port
+# while a client's session is live: it takes nothing over, is dropped and
+# counted (/rpci/link tcp_takeovers_refused, /rpci/security open_unsigned).
 #
 # usage: tcp.sh BUILD_DIR SOURCE_DIR
 
@@ -16,6 +18,12 @@ SRC=${2:?source dir}
 SERVER="$BUILD/app/rpci-server"
 RUN="$BUILD/app/rpci-run"
 CFG="$IT_DIR/pair-tcp.cfg"
+FRAMES="$SRC/test/tools/rpci-frames.py"
+M_SERVER=02:72:70:63:69:01
+M_CLIENT=02:72:70:63:69:02
+# frames a candidate connection may send before one of them must verify
+PROBATION_FRAMES=$(awk '/#define RPCI_PORT_TCP_PROBATION_FRAMES/ { print $3 }' \
+	"$SRC/lib/link/rpci_port_tcp.h")
 
 # A TCP port nobody listens on, from our PID.
 tcp_port=$((20000 + $$ % 30000))
@@ -36,6 +44,15 @@ grep -q "net_rpci_tcp0,listen=127.0.0.1:${tcp_port}" "$CFG" || {
 	it_fail "config: no TCP port in $CFG"
 	it_summary
 	exit 1
+}
+# the keys of its hosts (every session is authenticated), before any client runs
+it_keys "$CFG"
+
+# tel PATH FIELD: a counter of the server's telemetry (/rpci/link, /rpci/security)
+tel() {
+	"$SRC/usertools/rpci-telemetry" --file-prefix "$IT_ID-server0" "$1" |
+		python3 -c "import json, sys; print(json.load(sys.stdin)['$1']['$2'])" \
+			2>/dev/null || echo "?"
 }
 
 # wait_attached LOG N: until the server's log shows its Nth attach (20 s at most)
@@ -169,6 +186,55 @@ for i in $(seq 1 900); do
 	sleep 0.1
 done
 job_ok "$IT_DIR/slow.cfg" --job vector-add --n 77777 --data int
+
+# a TCP peer without the keys connects to the server's port while a client's
+# session is live (its job waits for the slow device's kernel): a new
+# connection is only a candidate until a frame of it verifies, so its OPEN
+# (no authentication block) and its frames (plain DATA in the client's name)
+# take nothing over; it is dropped once it has sent too many frames, counted,
+# and the client's job goes on, verified
+attached=$(grep -c 'attached to client' "$IT_DIR/server2.log")
+it_bg "$RUN" --config "$IT_DIR/slow.cfg" --host client0 --job sgemm --m 1000 --n 1000 --k 1000 \
+	--data int >"$IT_DIR/live.log" 2>&1
+live=$IT_BG_PID
+wait_attached "$IT_DIR/server2.log" $((attached + 1))
+refused=$(tel /rpci/link tcp_takeovers_refused)
+takeovers=$(tel /rpci/link tcp_takeovers)
+unsigned=$(tel /rpci/security open_unsigned)
+rogue=$(timeout 20 python3 "$FRAMES" tcp-rogue "127.0.0.1:$tcp_port" "$M_CLIENT" "$M_SERVER" \
+	$((PROBATION_FRAMES + 16)) 2>&1)
+for i in $(seq 1 30); do
+	refused2=$(tel /rpci/link tcp_takeovers_refused)
+	[ "$refused2" != "?" ] && [ "$refused" != "?" ] && [ "$refused2" -gt "$refused" ] && break
+	sleep 0.1
+done
+takeovers2=$(tel /rpci/link tcp_takeovers)
+unsigned2=$(tel /rpci/security open_unsigned)
+if printf '%s' "$rogue" | grep -q '"closed_by_peer": true' && [ "$refused2" != "?" ] &&
+	[ "$refused" != "?" ] && [ "$refused2" -gt "$refused" ] &&
+	[ "$takeovers2" = "$takeovers" ] && [ "$unsigned2" != "?" ] &&
+	[ "$unsigned" != "?" ] && [ "$unsigned2" -gt "$unsigned" ] && kill -0 "$live" 2>/dev/null
+then
+	it_pass "a TCP peer without the keys during a session: dropped, tcp_takeovers_refused $refused -> $refused2, open_unsigned $unsigned -> $unsigned2, tcp_takeovers $takeovers -> $takeovers2 ($(grep -o 'a new connection dropped: [a-z ]*[a-z]' "$IT_DIR/server2.log" | tail -n 1))"
+else
+	it_fail "a TCP peer without the keys: $rogue; tcp_takeovers_refused $refused -> $refused2, tcp_takeovers $takeovers -> $takeovers2, open_unsigned $unsigned -> $unsigned2, job running: $(kill -0 "$live" 2>/dev/null && echo yes || echo no)"
+	tail -n 20 "$IT_DIR/server2.log"
+fi
+# the server has no selector: its console shows the sessions' refusals all the same
+out=$(timeout 20 "$BUILD/app/rpci-console" --socket "$IT_DIR/server0.sock" -c "show security" 2>&1)
+if printf '%s' "$out" | grep -q "OPENs: unsigned [1-9]"; then
+	it_pass "show security on the server: $(printf '%s' "$out" | grep -o 'OPENs: [^;]*')"
+else
+	it_fail "show security on the server: $out"
+fi
+it_wait_exit "$live" 60
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^verified$' "$IT_DIR/live.log"; then
+	it_pass "the live session's job finished verified: $(grep -o 'kernel [0-9.]* ms' "$IT_DIR/live.log")"
+else
+	it_fail "the live session's job: rc $rc"
+	cat "$IT_DIR/live.log"
+fi
 
 # a server killed in the middle of a job: the client returns an error, no hang
 attached=$(grep -c 'attached to client' "$IT_DIR/server2.log")

@@ -491,7 +491,8 @@ handshake(uint8_t cipher, uint8_t flags, uint8_t server_flags, struct rpci_auth_
 	offer.flags |= server_flags;
 	*server = rpci_auth_sess_server(g_auth[S1], &offer);
 	if (*server == NULL ||
-	    rpci_auth_sess_answer(*server, ack_aad, sizeof(ack_aad), 0x1234, 77, ack, T0 + 6) != 0 ||
+	    rpci_auth_sess_answer(*server, ack_aad, sizeof(ack_aad), 0x1234, 77, ack,
+				  T0 + 6) != 0 ||
 	    rpci_auth_sess_confirm(*client, ack_aad, sizeof(ack_aad), ack, 0x1234, 77, &why) != 0) {
 		return -1;
 	}

@@ -616,7 +616,8 @@ test_max_payload_for_mtu(void)
 		    (v != 0 && v + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN >
 		     mtu) ||
 		    (v < RPCI_TLP_MAX_PAYLOAD &&
-		     v + 64 + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN <= mtu)) {
+		     v + 64 + RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN + RPCI_TLP_HDR_MAX_LEN <=
+		     mtu)) {
 			bad++;
 		}
 		prev = v;
@@ -4193,7 +4194,7 @@ test_auth_close_again(void)
 	env_stop();
 }
 
-/* The keys of hosts "cl" (the client link's MAC) and "sv" (the server's), in a directory of the run. */
+/* The keys of hosts "cl" (the client link's MAC) and "sv" (the server's), in the run's dir. */
 static int
 auth_suite_init(void)
 {
@@ -4343,7 +4344,8 @@ main(int argc, char **argv)
 	 */
 	for (n = 0; n < 2; n++) {
 		suite = CU_add_suite(n == 0 ? "link_auth" : "link_auth_encrypted",
-				     n == 0 ? auth_suite_init : auth_enc_suite_init, auth_suite_fini);
+				     n == 0 ? auth_suite_init : auth_enc_suite_init,
+				     auth_suite_fini);
 		if (suite == NULL) {
 			goto registry_fail;
 		}
