@@ -208,6 +208,7 @@ run_job() {
 sed -e "s|\"rpci-faults-server0\"|\"${IT_ID}-server0\"|" \
     -e "s|\"rpci-faults-client0\"|\"${IT_ID}-client0\"|" \
     "$SRC/config/faults.cfg" >"$CFG"
+it_keys "$CFG"
 DEAD_MS=$(sed -n 's/^ *dead_ms *= *\([0-9]*\);.*/\1/p' "$CFG")
 DEAD_MARGIN_MS=2000
 

@@ -54,9 +54,13 @@ it_check() {
 
 # it_keys CFG: the key pairs of CFG's hosts, made where CFG says (next to it,
 # keys/) if missing: with auth keys every session is authenticated, so every
-# host needs its key (BUILD: the caller's build directory).
+# host needs its key (BUILD: the caller's build directory; without one, the
+# rpci-conf installed on PATH, as packages.sh tests it).
 it_keys() {
-	"${BUILD:?}/app/rpci-conf" --config "$1" --gen-keys >/dev/null 2>&1 || true
+	local conf=rpci-conf
+
+	[ -n "${BUILD:-}" ] && conf=$BUILD/app/rpci-conf
+	"$conf" --config "$1" --gen-keys >/dev/null 2>&1 || true
 }
 
 # Write a copy of config/pair.cfg with names of our own (memif and proxy

@@ -77,19 +77,25 @@ else
 	cat "$IT_DIR/info.log"
 fi
 
-# --- three programs at once, each on a device of its own; one unprivileged (on the
-# slow vgpu2: its kernel runs the longest, the others overlap it)
+# --- three programs at once, each on a device of its own; one unprivileged, on
+# the slow vgpu2, started first: the others start once it is connected, and
+# its kernel (about a second) outlasts their start on a loaded machine too
+before=$(grep -c ' connected: requester' "$IT_DIR/proxy.log")
+if [ -n "$NOBODY" ]; then
+	$NOBODY timeout -s KILL 180 "$RUN" --proxy "$SOCK" --device vgpu2 --job sgemm \
+		--m 1000 --n 1000 --k 800 --data int >"$IT_DIR/p2.log" 2>&1 &
+else
+	prog "$IT_DIR/p2.log" --device vgpu2 --job sgemm --m 1000 --n 1000 --k 800 --data int &
+fi
+p2=$!
+for i in $(seq 1 100); do
+	[ "$(grep -c ' connected: requester' "$IT_DIR/proxy.log")" -gt "$before" ] && break
+	sleep 0.05
+done
 prog "$IT_DIR/p0.log" --device vgpu0 --job saxpy --n 8M --data int &
 p0=$!
 prog "$IT_DIR/p1.log" --device vgpu1 --job sgemm --m 300 --n 200 --k 400 &
 p1=$!
-if [ -n "$NOBODY" ]; then
-	$NOBODY timeout -s KILL 180 "$RUN" --proxy "$SOCK" --device vgpu2 --job sgemm \
-		--m 300 --n 200 --k 400 --data int >"$IT_DIR/p2.log" 2>&1 &
-else
-	prog "$IT_DIR/p2.log" --device vgpu2 --job sgemm --m 300 --n 200 --k 400 --data int &
-fi
-p2=$!
 wait $p0; r0=$?
 wait $p1; r1=$?
 wait $p2; r2=$?
