@@ -44,4 +44,28 @@ int auth_hkdf(const void *ikm, size_t ikm_len, const void *salt, size_t salt_len
 int auth_hmac(EVP_MAC_CTX *mac, const uint8_t key[32], const void *const *parts,
 	      const size_t *lens, unsigned int nb_parts, uint8_t tag[RPCI_AUTH_TAG_LEN]);
 
+/* Big-endian 64-bit integers of the envelope and the session block. */
+static inline void
+put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline uint64_t
+get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		v = v << 8 | p[i];
+	}
+	return v;
+}
+
 #endif

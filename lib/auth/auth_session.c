@@ -89,29 +89,6 @@ rpci_auth_host_by_mac(const struct rpci_auth *a, const uint8_t mac[6])
 	return h != NULL ? rpci_conf_host_index(a->conf, h) : -ENOENT;
 }
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		v = v << 8 | p[i];
-	}
-	return v;
-}
-
 static const EVP_CIPHER *
 sess_evp(uint8_t cipher)
 {
