@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
 
 #include "app_common.h"
+#include "rpci_ipc.h"
 
 volatile sig_atomic_t g_force_quit;
 
@@ -88,24 +90,63 @@ fail:
 /*
  * DPDK's telemetry sockets (dpdk_telemetry.v2, and the legacy one if any)
  * live in EAL's runtime directory, which EAL makes mode 0700 (with its
- * parent /var/run/dpdk, or $XDG_RUNTIME_DIR/dpdk): only the process's user
- * and root reach them, and DPDK 22.11 has no setting for it. The sockets
- * themselves get the umask's mode; they are made 0600 too, and a runtime
- * directory that someone opened to others is said loudly.
+ * parent /var/run/dpdk, or $XDG_RUNTIME_DIR/dpdk), and DPDK 22.11 has no
+ * setting for them. They get the owner, group and mode of the host's
+ * console socket (the file's console group; 0600 by default): telemetry
+ * shows what the console shows. Where that mode lets the group or others
+ * in, the runtime directory gets the matching search bit (and the group)
+ * and its parent the search bits only (no listing), so that the socket's
+ * own mode decides; a runtime directory open further than that is said
+ * loudly.
  */
 static void
-telemetry_protect(const char *prog)
+telemetry_protect(const char *prog, const struct rpci_conf_host *host)
 {
+	const struct rpci_conf_console *ca = &host->console_access;
 	const char *dir = rte_eal_get_runtime_dir();
-	char path[4096];
+	mode_t mode = (mode_t)ca->mode, search = 0;
+	char path[4096], *slash;
 	struct dirent *e;
 	struct stat st;
+	uid_t uid;
+	gid_t gid;
 	DIR *d;
 
 	if (dir == NULL || stat(dir, &st) != 0) {
 		return;
 	}
-	if ((st.st_mode & 0077) != 0) {
+	if (rpci_ipc_ids(ca->owner, ca->group, &uid, &gid) < 0) {
+		/* the file was checked at start: a user or group removed since */
+		fprintf(stderr, "%s: the console's owner '%s' or group '%s' does not exist: "
+			"telemetry stays 0600\n", prog, ca->owner, ca->group);
+		uid = (uid_t)-1;
+		gid = (gid_t)-1;
+		mode = 0600;
+	}
+	search = (mode & 0070 ? 0010 : 0) | (mode & 0007 ? 0001 : 0);
+	if (search != 0) {
+		if ((gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0) ||
+		    chmod(dir, 0700 | search) != 0) {
+			fprintf(stderr, "%s: cannot open %s to the console's group: %s\n", prog,
+				dir, strerror(errno));
+		}
+		snprintf(path, sizeof(path), "%s", dir);
+		slash = strrchr(path, '/');
+		if (slash != NULL && slash != path) {
+			struct stat pst;
+
+			*slash = '\0';
+			if (stat(path, &pst) == 0 && (pst.st_mode & 0011) != 0011 &&
+			    chmod(path, (pst.st_mode & 07777) | 0011) != 0) {
+				fprintf(stderr, "%s: cannot make %s searchable: %s\n", prog, path,
+					strerror(errno));
+			}
+		}
+		if (stat(dir, &st) != 0) {
+			return;
+		}
+	}
+	if ((st.st_mode & 0077 & ~search) != 0) {
 		fprintf(stderr, "%s: WARNING: EAL's runtime directory %s is mode %04o: its "
 			"telemetry socket is open to others (EAL makes it 0700)\n", prog, dir,
 			(unsigned int)(st.st_mode & 07777));
@@ -115,11 +156,14 @@ telemetry_protect(const char *prog)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, "dpdk_telemetry", 14) == 0 &&
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path) &&
-		    chmod(path, 0600) != 0) {
-			fprintf(stderr, "%s: cannot make %s mode 0600: %s\n", prog, path,
-				strerror(errno));
+		if (strncmp(e->d_name, "dpdk_telemetry", 14) != 0 ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path)) {
+			continue;
+		}
+		if (((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0) ||
+		    chmod(path, mode) != 0) {
+			fprintf(stderr, "%s: cannot give %s mode %04o: %s\n", prog, path,
+				(unsigned int)mode, strerror(errno));
 		}
 	}
 	closedir(d);
@@ -149,7 +193,7 @@ app_eal_init(const char *prog, const struct rpci_conf_host *host, const struct a
 		return -1;
 	}
 	/* EAL keeps pointers into argv (e.g. vdev args): keep it for the process. */
-	telemetry_protect(prog);
+	telemetry_protect(prog, host);
 	return 0;
 }
 

@@ -50,11 +50,18 @@ I_CTL=0 I_GPU0=1 I_GPU1=2 I_APP0=4 I_APP1=5
 M_CTL=02:72:70:63:00:01 M_GPU0=02:72:70:63:01:01 M_GPU1=02:72:70:63:01:02
 M_APP0=02:72:70:63:02:01 M_APP1=02:72:70:63:02:02 M_ROGUE=02:72:70:63:0e:01
 
-awk -v id="$IT_ID" -v dir="$IT_DIR" '
+# ctl0's console (and telemetry) open to the group of user nobody, read-only
+NOGROUP=$(id -gn nobody 2>/dev/null || echo nogroup)
+awk -v id="$IT_ID" -v dir="$IT_DIR" -v grp="$NOGROUP" '
 	/^ *name = "/ { split($0, q, "\""); host = q[2] }
 	{ sub(/file_prefix = "demo-/, "file_prefix = \"" id "-") }
 	{ sub(/slowdown = 4.0/, "slowdown = 100.0") }
 	{ print }
+	/^ *idle = / && host == "ctl0" {
+		printf "        console = { socket = \"%s/%s.sock\"; group = \"%s\"; mode = \"0660\"; };\n",
+			dir, host, grp
+		next
+	}
 	/^ *idle = / { printf "        console = \"%s/%s.sock\";\n", dir, host }
 ' "$SRC/config/demo-cluster.cfg" >"$CFG"
 
@@ -335,7 +342,35 @@ else
 	it_fail "ctl0 logged no refusal"
 fi
 
-# --- a key file anyone may read is refused, with its reason: app1's proxy
+# --- who may use the selector's console and telemetry: the file gives ctl0's
+# console group nobody's group, mode 0660, no admin group: nobody may show,
+# not change; user daemon (not in it) may not connect at all
+if command -v setpriv >/dev/null && id daemon >/dev/null 2>&1; then
+	chmod 0755 "$IT_DIR"
+	as_user() { # as_user USER CMD...: CMD as USER, no supplementary groups
+		local u=$1
+		shift
+		timeout 20 setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups "$@" 2>&1
+	}
+	TEL="/usr/bin/python3 $SRC/usertools/rpci-telemetry --file-prefix $IT_ID-ctl0"
+	out_show=$(as_user nobody "$BUILD/app/rpci-console" --config "$CFG" --host ctl0 \
+		-c "show table")
+	out_set=$(as_user nobody "$BUILD/app/rpci-console" --config "$CFG" --host ctl0 \
+		-c "set policy first-fit")
+	out_tel=$(as_user nobody $TEL /rpci/security)
+	out_other=$(as_user daemon $TEL /rpci/security)
+	if printf '%s' "$out_show" | grep -q "^gpu0 " &&
+		printf '%s' "$out_set" | grep -q "permission denied" &&
+		console ctl0 -c "show table" | grep -q "^policy best-fit" &&
+		printf '%s' "$out_tel" | grep -q '"auth": "keys"' &&
+		printf '%s' "$out_other" | grep -q "Permission denied"; then
+		it_pass "ctl0's console and telemetry (group $NOGROUP, 0660): nobody shows, may not set policy ($(printf '%s' "$out_set" | grep -o 'permission denied[^(]*' | head -1)), reads telemetry; daemon cannot connect"
+	else
+		it_fail "console and telemetry access: show '$out_show' set '$out_set' telemetry '$out_tel' daemon '$out_other'"
+	fi
+fi
+
+# --- a key file anyone may read is refused# --- a key file anyone may read is refused, with its reason: app1's proxy
 # (which holds the host's key) will not start with it
 chmod 644 "$KEYS/app1.key"
 out=$(timeout 30 "$CLUSTER" exec "$CFG" app1 -- "$BUILD/app/rpci-proxy" --config "$CFG" \
