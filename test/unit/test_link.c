@@ -1225,13 +1225,25 @@ send_plan(struct rpci_link_session *s, uint32_t from, uint32_t to, bool pump)
 	return 0;
 }
 
+/* The answer to a session's OPEN, pumping both ends for at most a second. */
+static int
+answer_wait(struct rpci_link_session *s, struct rpci_link_open_msg *ack)
+{
+	uint64_t t0 = rte_get_timer_cycles();
+	int ret;
+
+	while ((ret = rpci_link_session_answer(s, ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
+		pump_once();
+	}
+	return ret;
+}
+
 /* Open a session from the client to the server, pumping both. */
 static struct rpci_link_session *
 session_open(struct rpci_link_open_msg *ack_out)
 {
 	struct rpci_link_open_msg req, ack;
 	struct rpci_link_session *s;
-	uint64_t t0;
 	int ret;
 
 	memset(&req, 0, sizeof(req));
@@ -1239,10 +1251,7 @@ session_open(struct rpci_link_open_msg *ack_out)
 	req.requester_id = REQ_ID;
 	s = rpci_link_connect(g_cl, &g_mac_s, &req);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
 	CU_ASSERT_EQUAL_FATAL(rpci_link_session_state(s), RPCI_LINK_S_OPEN);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g_srv.accepted);
@@ -1404,7 +1413,6 @@ test_open_refuse(void)
 	struct rpci_link_params pc, ps;
 	struct rpci_link_stats st;
 	struct link_hdr h;
-	uint64_t t0;
 	uint32_t id;
 	int ret;
 
@@ -1420,10 +1428,7 @@ test_open_refuse(void)
 	CU_ASSERT_EQUAL(rpci_link_session_answer(s, &ack), -EINPROGRESS);
 	CU_ASSERT_EQUAL(rpci_link_send(s, &(struct rpci_tlp){ .type = RPCI_TLP_MRD }, NULL, 0),
 			-ENOTCONN);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CHECK_EQ(-ret, EBUSY);
 	CHECK_EQ(-ack.status, EBUSY);
 	CU_ASSERT_STRING_EQUAL(ack.reason, "function 3 is in use by 02:00:00:00:00:07");
@@ -1452,10 +1457,7 @@ test_open_refuse(void)
 	env_start_with(&pc, &ps);
 	s = rpci_link_connect(g_cl, &g_mac_s, &req);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CHECK_EQ(-ret, ECONNREFUSED);
 	CU_ASSERT(strlen(ack.reason) > 0);
 	rpci_link_session_free(s);
@@ -1468,10 +1470,7 @@ test_open_refuse(void)
 	env_start_with(&pc, &ps);
 	s = rpci_link_connect(g_cl, &g_mac_s, &req);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CHECK_EQ(-ret, EPROTO);
 	CHECK_EQ(g_srv.open_calls, 0);
 	rpci_link_session_free(s);
@@ -1488,10 +1487,7 @@ test_open_refuse(void)
 	env_start_with(&pc, &ps);
 	s = rpci_link_connect(g_cl, &g_mac_s, &req);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CHECK_EQ(-ret, EPROTO);
 	CHECK_EQ(g_srv.open_calls, 0);
 	if (ret == 0) {
@@ -1583,7 +1579,6 @@ test_open_duplicate(void)
 	struct rpci_link_session *s;
 	struct rpci_link_stats st;
 	struct rte_mbuf *open_frame = NULL;
-	uint64_t t0;
 	int ret;
 
 	env_start();
@@ -1598,10 +1593,7 @@ test_open_duplicate(void)
 	frame_ref(open_frame);
 	ring_put(g_ring_cs, open_frame);
 	ring_put(g_ring_cs, open_frame);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CHECK_EQ(-ret, 0);
 	pump_once();
 	CHECK_EQ(g_srv.open_calls, 1);
@@ -3979,7 +3971,6 @@ test_auth_open(void)
 	char err[256];
 	unsigned int k, i;
 	int ret;
-	uint64_t t0;
 
 	env_start();
 	memset(&req, 0, sizeof(req));
@@ -4022,10 +4013,7 @@ test_auth_open(void)
 	}
 	CU_ASSERT(rte_ring_enqueue_bulk(g_ring_cs, (void **)m, k, NULL) == k);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
 	CHECK_EQ(g_srv.open_calls, 1);
 	/* sent again while it is open: the same OPEN, answered again, nothing new */
@@ -4056,7 +4044,6 @@ test_auth_optional(void)
 	struct rpci_link_session_auth ca;
 	struct rpci_link_session *s;
 	struct rpci_link_stats ss;
-	uint64_t t0;
 	int ret;
 
 	memset(&req, 0, sizeof(req));
@@ -4066,10 +4053,7 @@ test_auth_optional(void)
 	env_start_with(&pc, &ps);
 	s = rpci_link_connect(g_cl, &g_mac_s, &req);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CHECK_EQ(-ret, EACCES);
 	CU_ASSERT(strstr(ack.reason, "auth.sessions") != NULL);
 	rpci_link_session_free(s);
@@ -4081,10 +4065,7 @@ test_auth_optional(void)
 	env_start_with(&pc, &ps);
 	s = rpci_link_connect(g_cl, &g_mac_s, &req);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	t0 = rte_get_timer_cycles();
-	while ((ret = rpci_link_session_answer(s, &ack)) == -EINPROGRESS && ms_since(t0) < 1000) {
-		pump_once();
-	}
+	ret = answer_wait(s, &ack);
 	CHECK_EQ(ret, 0);
 	rpci_link_session_auth_get(s, &ca);
 	CHECK_EQ(ca.security, RPCI_LINK_SEC_NONE);
