@@ -40,6 +40,8 @@
 #define SEL_REPLAY_MAX 256      /* answered requests kept for retries */
 #define SEL_ENDED_MAX 1024      /* ended leases kept for late job reports */
 #define SEL_DECAY 0.95          /* learned policy: weight of the past per new sample */
+#define SEL_OUTLIER 2.0         /* learned policy: a report this far from the prediction is a surprise */
+#define SEL_WARMUP 2            /* learned policy: reports of a device for a job before it is trusted */
 #define SEL_PEND_MIN 64
 #define SEL_NONE UINT32_MAX
 #define SEL_CLASS_ALL 0xffffffu
@@ -942,18 +944,20 @@ sel_diagnose(const struct rpci_selector *sel, const struct sel_query *q, uint32_
 
 /* --- learned policy --- */
 
-/* The fit of device d's model for a job (NULL: no sample for it). */
+/* The fit of device d's model for a job (NULL: no report for it), and its reports. */
 static const struct sel_coef *
-sel_coef_get(const struct rpci_selector *sel, uint32_t d, uint16_t job)
+sel_coef_get(const struct rpci_selector *sel, uint32_t d, uint16_t job, uint32_t *reports)
 {
 	const struct sel_hot *h = &sel->hot[d];
 	uint32_t i;
 
+	*reports = 0;
 	if (job == 0) {
 		return NULL;
 	}
 	for (i = 0; i < SEL_MODELS; i++) {
 		if (h->model_job[i] == job) {
+			*reports = sel->dev[d].model[i].n;
 			return &sel->coef[(size_t)d * SEL_MODELS + i];
 		}
 	}
@@ -1014,7 +1018,7 @@ sel_pick(struct rpci_selector *sel, const struct sel_query *q, uint32_t k, uint3
 {
 	enum rpci_sel_policy pol = sel->p.policy;
 	double score[SEL_COUNT_MAX], s = 0.0;
-	uint32_t n = 0, ncand = 0, i, j, d, r;
+	uint32_t n = 0, ncand = 0, i, j, d, r, reports;
 	const struct sel_coef *c;
 	bool unknown = false, taken;
 
@@ -1047,9 +1051,15 @@ sel_pick(struct rpci_selector *sel, const struct sel_query *q, uint32_t k, uint3
 			break;
 		case RPCI_SEL_LEARNED:
 		default:
-			c = sel_coef_get(sel, d, q->job);
-			/* no sample for the job yet: tried first */
-			s = c != NULL ? sel_predict(c, q->req->job_size, sel->hot[d].load) : -1.0;
+			c = sel_coef_get(sel, d, q->job, &reports);
+			/*
+			 * Fewer than SEL_WARMUP reports for the job: tried first, the
+			 * fewest first (one slow first report, a hiccup of the host,
+			 * must not decide for good)
+			 */
+			s = c != NULL && reports >= SEL_WARMUP ?
+			    sel_predict(c, q->req->job_size, sel->hot[d].load) :
+			    -(double)(SEL_WARMUP - (reports < SEL_WARMUP ? reports : SEL_WARMUP));
 			sel->predicted_us[d] = s >= 0.0 ? s : 0.0;
 			break;
 		}
@@ -1812,8 +1822,9 @@ rpci_selector_report(struct rpci_selector *sel, uint64_t lease_id, const char *j
 {
 	struct sel_model *m = NULL;
 	uint32_t d = SEL_NONE, pos, i, slot = 0;
+	struct sel_coef *c;
 	struct sel_hot *h;
-	double x, y, load;
+	double x, y, load, wt, p, decay;
 	uint16_t id;
 	int rc;
 
@@ -1856,17 +1867,41 @@ rpci_selector_report(struct rpci_selector *sel, uint64_t lease_id, const char *j
 		memset(m, 0, sizeof(*m));
 		h->model_job[slot] = id;
 	}
+	c = &sel->coef[(size_t)d * SEL_MODELS + (uint32_t)(m - sel->dev[d].model)];
 	load = h->load;
 	x = (double)job_size;
 	y = (double)elapsed_us / (1.0 + load);
-	m->w = m->w * SEL_DECAY + 1.0;
-	m->sx = m->sx * SEL_DECAY + x;
-	m->sxx = m->sxx * SEL_DECAY + x * x;
-	m->sy = m->sy * SEL_DECAY + y;
-	m->sxy = m->sxy * SEL_DECAY + x * y;
+	/*
+	 * A report far slower than the model predicts (more than twice) is
+	 * most likely the host's hiccup, not the device: it counts the less
+	 * the further it is (weight p / (y - p)), so that one stall does not
+	 * send the next decisions to a slower device that then never lets
+	 * this one prove itself again; a device that did become slower is
+	 * still learned, over a few more reports. Faster ones count fully.
+	 */
+	wt = 1.0;
+	decay = SEL_DECAY;
+	if (m->n > 0) {
+		p = sel_predict(c, job_size, 0.0);
+		if (p > 0.0 && y > SEL_OUTLIER * p) {
+			wt = p / (y - p);
+		} else if (p > 0.0 && y * SEL_OUTLIER < p) {
+			/*
+			 * Far faster than predicted: the host only ever adds time,
+			 * so the reports before were inflated (or the device got
+			 * faster): the past weighs the less the bigger the surprise.
+			 */
+			decay *= y / (p - y);
+		}
+	}
+	m->w = m->w * decay + wt;
+	m->sx = m->sx * decay + wt * x;
+	m->sxx = m->sxx * decay + wt * x * x;
+	m->sy = m->sy * decay + wt * y;
+	m->sxy = m->sxy * decay + wt * x * y;
 	m->n++;
 	m->stamp = ++sel->model_stamp;
-	sel_model_fit(m, &sel->coef[(size_t)d * SEL_MODELS + (uint32_t)(m - sel->dev[d].model)]);
+	sel_model_fit(m, c);
 	return 0;
 }
 
@@ -2055,7 +2090,7 @@ rpci_selector_predict(const struct rpci_selector *sel, const char *server, const
 		      const char *job, uint64_t job_size)
 {
 	const struct sel_coef *c;
-	uint32_t d;
+	uint32_t d, reports;
 
 	if (sel == NULL || !sel_str_ok(server, true) || !sel_str_ok(device, true) ||
 	    !sel_str_ok(job, true)) {
@@ -2065,7 +2100,7 @@ rpci_selector_predict(const struct rpci_selector *sel, const char *server, const
 	if (d == SEL_NONE) {
 		return -1.0;
 	}
-	c = sel_coef_get(sel, d, sel_name_find(sel, job));
+	c = sel_coef_get(sel, d, sel_name_find(sel, job), &reports);
 	if (c == NULL) {
 		return -1.0;
 	}

@@ -1145,6 +1145,87 @@ test_learned_converges(void)
 	rpci_selector_free(sel);
 }
 
+/*
+ * One stall on the fast server (a report 50 times the usual) must not send
+ * the next decisions to the slow one, where the fast one would get no
+ * report to prove itself again; a fast server that really became slower
+ * than the other is still noticed, within a few more reports.
+ */
+static void
+test_learned_outlier(void)
+{
+	struct rpci_selector *sel = mk_sel(RPCI_SEL_LEARNED, 0.0);
+	struct rpci_sel_requirements r = mk_req(GIB);
+	uint64_t lease, now = 10;
+	unsigned int i, slow_after = 0;
+
+	reg(sel, "fast", "g0", 16 * GIB, "cpu", 1, 0);
+	reg(sel, "slow", "g0", 16 * GIB, "cpu", 1, 0);
+	snprintf(r.job, sizeof(r.job), "sgemm");
+	r.job_size = 1000;
+	/* one report each (no data: each is tried), then 20 on the fast one */
+	for (i = 0; i < 22; i++) {
+		lease = ask(sel, 0, g_c1, &r, now++);
+		CU_ASSERT_FATAL(lease != 0);
+		CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000,
+					       strcmp(g_act[0].att.server, "slow") == 0 ? 300 : 100) ==
+			  0);
+		CU_ASSERT(rpci_selector_release(sel, lease, now++) == 0);
+	}
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "fast");
+	/* a stall: 5000 us once */
+	lease = ask(sel, 0, g_c1, &r, now++);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "fast");
+	CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000, 5000) == 0);
+	CU_ASSERT(rpci_selector_release(sel, lease, now++) == 0);
+	CU_ASSERT(rpci_selector_predict(sel, "fast", "g0", "sgemm", 1000) < 120.0);
+	lease = ask(sel, 0, g_c1, &r, now++);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "fast");
+	CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000, 100) == 0);
+	CU_ASSERT(rpci_selector_release(sel, lease, now++) == 0);
+	/* the fast one really became six times slower: the other is taken soon */
+	for (i = 1; i <= 30 && slow_after == 0; i++) {
+		lease = ask(sel, 0, g_c1, &r, now++);
+		if (strcmp(g_act[0].att.server, "slow") == 0) {
+			slow_after = i;
+		}
+		CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000,
+					       slow_after != 0 ? 300 : 600) == 0);
+		CU_ASSERT(rpci_selector_release(sel, lease, now++) == 0);
+	}
+	printf("\n  learned: a stall of 50x moved nothing; a real slowdown noticed after %u "
+	       "reports\n", slow_after - 1);
+	CU_ASSERT(slow_after >= 2 && slow_after <= 20);
+	rpci_selector_free(sel);
+
+	/*
+	 * The stall in the fast server's first report: it is tried once more
+	 * (two reports before a device is trusted), and its next report, far
+	 * faster, outweighs the stall: the fast one is taken from then on.
+	 */
+	sel = mk_sel(RPCI_SEL_LEARNED, 0.0);
+	reg(sel, "fast", "g0", 16 * GIB, "cpu", 1, 0);
+	reg(sel, "slow", "g0", 16 * GIB, "cpu", 1, 0);
+	for (i = 0; i < 14; i++) {
+		bool fast = false;
+
+		lease = ask(sel, 0, g_c1, &r, now++);
+		CU_ASSERT_FATAL(lease != 0);
+		fast = strcmp(g_act[0].att.server, "fast") == 0;
+		if (i == 4) {
+			CU_ASSERT(fast); /* both tried twice, then the fastest */
+		}
+		CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000,
+					       fast ? (i == 0 ? 5000 : 100) : 300) == 0);
+		CU_ASSERT(rpci_selector_release(sel, lease, now++) == 0);
+		if (i >= 4) {
+			CU_ASSERT(fast);
+		}
+	}
+	CU_ASSERT(rpci_selector_predict(sel, "fast", "g0", "sgemm", 1000) < 150.0);
+	rpci_selector_free(sel);
+}
+
 static void
 test_learned_optimistic_load(void)
 {
@@ -1172,7 +1253,21 @@ test_learned_optimistic_load(void)
 	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "c");
 	CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000, 300) == 0);
 	CU_ASSERT(rpci_selector_release(sel, lease, 6) == 0);
+	/* one report each is not yet trusted: each is tried again, the fewest reports first */
 	lease = ask(sel, 0, g_c1, &r, 7);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "a");
+	CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000, 100) == 0);
+	CU_ASSERT(rpci_selector_release(sel, lease, 8) == 0);
+	lease = ask(sel, 0, g_c1, &r, 8);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "b");
+	CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000, 150) == 0);
+	CU_ASSERT(rpci_selector_release(sel, lease, 8) == 0);
+	lease = ask(sel, 0, g_c1, &r, 8);
+	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "c");
+	CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000, 300) == 0);
+	CU_ASSERT(rpci_selector_release(sel, lease, 8) == 0);
+	/* then the fastest */
+	lease = ask(sel, 0, g_c1, &r, 8);
 	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "a");
 	CU_ASSERT(rpci_selector_release(sel, lease, 8) == 0);
 	/* one size seen: time proportional to size */
@@ -1693,6 +1788,7 @@ main(void)
 	CU_ADD_TEST(suite, test_policy_least_loaded);
 	CU_ADD_TEST(suite, test_learned_converges);
 	CU_ADD_TEST(suite, test_learned_optimistic_load);
+	CU_ADD_TEST(suite, test_learned_outlier);
 
 	suite = CU_add_suite("selector_leases", NULL, NULL);
 	if (suite == NULL) {
