@@ -40,8 +40,8 @@
 #define SEL_REPLAY_MAX 256      /* answered requests kept for retries */
 #define SEL_ENDED_MAX 1024      /* ended leases kept for late job reports */
 #define SEL_DECAY 0.95          /* learned policy: weight of the past per new sample */
-#define SEL_OUTLIER 2.0         /* learned policy: a report this far from the prediction is a surprise */
-#define SEL_WARMUP 2            /* learned policy: reports of a device for a job before it is trusted */
+#define SEL_OUTLIER 2.0         /* learned policy: a report this far off is a surprise */
+#define SEL_WARMUP 2            /* learned policy: reports before a device is trusted for a job */
 #define SEL_PEND_MIN 64
 #define SEL_NONE UINT32_MAX
 #define SEL_CLASS_ALL 0xffffffu

@@ -1165,11 +1165,12 @@ test_learned_outlier(void)
 	r.job_size = 1000;
 	/* one report each (no data: each is tried), then 20 on the fast one */
 	for (i = 0; i < 22; i++) {
+		bool slow;
+
 		lease = ask(sel, 0, g_c1, &r, now++);
 		CU_ASSERT_FATAL(lease != 0);
-		CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000,
-					       strcmp(g_act[0].att.server, "slow") == 0 ? 300 : 100) ==
-			  0);
+		slow = strcmp(g_act[0].att.server, "slow") == 0;
+		CU_ASSERT(rpci_selector_report(sel, lease, "sgemm", 1000, slow ? 300 : 100) == 0);
 		CU_ASSERT(rpci_selector_release(sel, lease, now++) == 0);
 	}
 	CU_ASSERT_STRING_EQUAL(g_act[0].att.server, "fast");
