@@ -384,7 +384,6 @@ rpci_auth_offer_verify(struct rpci_auth *a, const void *aad, size_t aad_len,
 	offer->time_us = t;
 	memcpy(offer->eph_pub, block + BLK_EPH, RPCI_AUTH_KEY_LEN);
 	memcpy(offer->nonce, block + BLK_NONCE, SESS_NONCE_LEN);
-	memcpy(offer->tag, block + BLK_TAG, sizeof(offer->tag));
 	return 0;
 }
 

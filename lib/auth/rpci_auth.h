@@ -390,7 +390,6 @@ struct rpci_auth_offer {
 	uint64_t time_us;        /**< when the client stamped it */
 	uint8_t eph_pub[RPCI_AUTH_KEY_LEN];
 	uint8_t nonce[16];
-	uint8_t tag[RPCI_AUTH_FRAME_TAG_LEN]; /**< the OPEN's tag (tells OPENs apart) */
 };
 
 struct rpci_auth_sess;

@@ -148,7 +148,6 @@ struct rpci_link_session {
 	uint32_t open_segs;          /* its segments */
 	uint16_t open_split_len;     /* split frame: bytes of message headers in it */
 	bool open_split;             /* its first message was attached: headers first */
-	bool open_ended;             /* an attached payload ended it (not split) */
 	uint32_t tx_frame_l2;        /* largest frame to the peer, Ethernet header excluded */
 	uint32_t retries;
 	uint64_t rto_tsc;   /* current replay time-out, backed off */
@@ -204,8 +203,7 @@ struct rpci_link_session {
 	uint64_t tx_ctl;
 	struct rpci_auth_window rx_ctl_win;
 	uint8_t open_auth[RPCI_LINK_OPEN_AUTH_LEN]; /* server: the OPEN_ACK's block, for repeats */
-	uint8_t open_offer_tag[RPCI_AUTH_FRAME_TAG_LEN]; /* server: the OPEN's nonce and key */
-	uint8_t open_offer_id[RPCI_AUTH_KEY_LEN + 16];
+	uint8_t open_offer_id[RPCI_AUTH_KEY_LEN + 16]; /* server: the OPEN's key and nonce */
 	struct rpci_link_session_auth auth_st;
 	bool close_acked;
 	bool close_started;      /* rpci_link_close_start(): CLOSE once all is acked */
@@ -273,7 +271,6 @@ struct rpci_link {
 		uint64_t until_tsc;
 	} tombs[TOMBS_MAX];
 	struct rte_mbuf *rx_cur;     /* the CTRL frame rx_ctrl has (rpci_link_rx_authentic()) */
-	bool rx_cur_tcp;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1391,7 +1388,6 @@ session_close_frame(struct rpci_link_session *s)
 	s->open_segs = 0;
 	s->open_split_len = 0;
 	s->open_split = false;
-	s->open_ended = false;
 	/* The ack (and the credits) ride on this frame. */
 	s->ack_pending = false;
 	link->stats.tx_data++;
@@ -1480,7 +1476,6 @@ session_drop_empty_frame(struct rpci_link_session *s)
 		s->open_len = 0;
 		s->open_segs = 0;
 		s->open_split = false;
-		s->open_ended = false;
 		s->tx_consumed[s->open_class]--; /* its credit was not used */
 	}
 }
@@ -1515,11 +1510,8 @@ frame_takes(const struct rpci_link_session *s, uint8_t cls, bool attach, uint32_
 		       (s->open_segs < s->link->segs_max ||
 			payload_follows(s, payload, plen, iova));
 	}
-	/* Copied messages in the first segment; an attached payload ends the frame. */
-	if (s->open_ended || rte_pktmbuf_tailroom(head) < hlen + (attach ? 0 : plen)) {
-		return false;
-	}
-	return !attach || s->open_segs < s->link->segs_max;
+	/* Copied messages in the first segment (an attached payload closes such a frame). */
+	return rte_pktmbuf_tailroom(head) >= hlen + (attach ? 0 : plen);
 }
 
 /* An mbuf that points at a payload sent in place: one kept attached, or a fresh one. */
@@ -1653,7 +1645,6 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 		/* A frame that starts with a payload in place keeps its payloads apart. */
 		s->open_split = attach;
 		s->open_split_len = 0;
-		s->open_ended = false;
 		s->tx_consumed[cls]++;
 	}
 	head = s->open_frame;
@@ -1692,8 +1683,7 @@ rpci_link_send(struct rpci_link_session *s, const struct rpci_tlp *msg, const vo
 		 * A payload in place ends a frame of copied messages; a split
 		 * frame ends when a largest message would not fit any more.
 		 */
-		s->open_ended = !s->open_split;
-		if (s->open_ended || s->open_len + RPCI_TLP_HDR_MAX_LEN + link->max_payload >
+		if (!s->open_split || s->open_len + RPCI_TLP_HDR_MAX_LEN + link->max_payload >
 		    s->tx_frame_l2) {
 			session_close_frame(s);
 			/* A large frame leaves now: the peer works on it while we fill the next. */
@@ -2082,13 +2072,6 @@ open_aad(const uint8_t *l2, const uint8_t *body, uint8_t aad[RPCI_LINK_HDR_LEN +
 	memcpy(aad + RPCI_LINK_HDR_LEN, body, LINK_OPEN_MSG_LEN);
 }
 
-static const char *
-mac_str(const struct rte_ether_addr *a, char buf[RTE_ETHER_ADDR_FMT_SIZE])
-{
-	rte_ether_format_addr(buf, RTE_ETHER_ADDR_FMT_SIZE, a);
-	return buf;
-}
-
 /*
  * Whether an OPEN is authentic: it has a block, the block verifies (a host
  * of the file, for us, its key, stamped within the window) and it came
@@ -2100,12 +2083,12 @@ open_verify(struct rpci_link *link, const struct rte_ether_addr *src, const stru
 {
 	uint8_t aad[RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN];
 	const struct rpci_conf *conf = rpci_auth_conf(link->auth);
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	enum rpci_auth_refusal why;
 
 	if (h->payload_len != LINK_OPEN_MSG_LEN + RPCI_LINK_OPEN_AUTH_LEN) {
 		link->stats.open_unsigned++;
-		link_log_refusal(link, "an OPEN without authentication from %s", mac_str(src, mac));
+		link_log_refusal(link, "an OPEN without authentication from "
+				 RTE_ETHER_ADDR_PRT_FMT, RTE_ETHER_ADDR_BYTES(src));
 		return -EACCES;
 	}
 	open_aad(l2, body, aad);
@@ -2122,14 +2105,16 @@ open_verify(struct rpci_link *link, const struct rte_ether_addr *src, const stru
 			link->stats.open_unknown_host++;
 			break;
 		}
-		link_log_refusal(link, "an OPEN from %s: %s", mac_str(src, mac),
+		link_log_refusal(link, "an OPEN from " RTE_ETHER_ADDR_PRT_FMT ": %s",
+				 RTE_ETHER_ADDR_BYTES(src),
 				 rpci_auth_refusal_name(why));
 		return -EACCES;
 	}
 	if (memcmp(conf->hosts[offer->from].mac, src->addr_bytes, RTE_ETHER_ADDR_LEN) != 0) {
 		link->stats.open_unknown_host++;
-		link_log_refusal(link, "an OPEN of host '%s' from another address, %s",
-				 conf->hosts[offer->from].name, mac_str(src, mac));
+		link_log_refusal(link, "an OPEN of host '%s' from another address, "
+				 RTE_ETHER_ADDR_PRT_FMT, conf->hosts[offer->from].name,
+				 RTE_ETHER_ADDR_BYTES(src));
 		return -EACCES;
 	}
 	return 0;
@@ -2183,7 +2168,6 @@ rx_open(struct rpci_link *link, const struct rte_mbuf *m, const struct rte_ether
 	struct rpci_link_open_msg req, ack;
 	struct rpci_auth_offer offer;
 	struct rpci_link_session *s;
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	uint8_t id[RPCI_AUTH_KEY_LEN + 16];
 	int ret;
 
@@ -2210,8 +2194,9 @@ rx_open(struct rpci_link *link, const struct rte_mbuf *m, const struct rte_ether
 			 */
 			if (link->auth != NULL && memcmp(id, s->open_offer_id, sizeof(id)) != 0) {
 				link->stats.open_replay++;
-				link_log_refusal(link, "an OPEN of session %08x from %s: replay",
-						 h->session, mac_str(src, mac));
+				link_log_refusal(link, "an OPEN of session %08x from "
+						 RTE_ETHER_ADDR_PRT_FMT ": replay", h->session,
+						 RTE_ETHER_ADDR_BYTES(src));
 				return;
 			}
 			session_send_open_msg(s, RPCI_LINK_OPEN_ACK, &s->open_ack);
@@ -2221,8 +2206,9 @@ rx_open(struct rpci_link *link, const struct rte_mbuf *m, const struct rte_ether
 	if (link->auth != NULL) {
 		if (open_seen(link, &offer)) {
 			link->stats.open_replay++;
-			link_log_refusal(link, "an OPEN of session %08x from %s: replay",
-					 h->session, mac_str(src, mac));
+			link_log_refusal(link, "an OPEN of session %08x from "
+					 RTE_ETHER_ADDR_PRT_FMT ": replay", h->session,
+					 RTE_ETHER_ADDR_BYTES(src));
 			return;
 		}
 		/* authentic, fresh and new: on a TCP port, its connection is the port's now */
@@ -2335,7 +2321,6 @@ rx_open_ack(struct rpci_link_session *s, const struct rte_mbuf *m, const struct 
 {
 	struct rpci_link *link = s->link;
 	uint8_t aad[RPCI_LINK_HDR_LEN + LINK_OPEN_MSG_LEN];
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	struct rpci_link_open_msg ack;
 	enum rpci_auth_refusal why;
 
@@ -2351,17 +2336,19 @@ rx_open_ack(struct rpci_link_session *s, const struct rte_mbuf *m, const struct 
 		/* The answer must be the server's, to this OPEN. */
 		if (h->payload_len != LINK_OPEN_MSG_LEN + RPCI_LINK_OPEN_AUTH_LEN) {
 			link->stats.open_ack_refused++;
-			link_log_refusal(link, "an OPEN_ACK of session %08x from %s without "
-					 "authentication (has the server keys?)", s->id,
-					 mac_str(&s->peer, mac));
+			link_log_refusal(link, "an OPEN_ACK of session %08x from "
+					 RTE_ETHER_ADDR_PRT_FMT " without authentication (has the "
+					 "server keys?)", s->id, RTE_ETHER_ADDR_BYTES(&s->peer));
 			return;
 		}
 		open_aad(l2, body, aad);
 		if (rpci_auth_sess_confirm(s->sec, aad, sizeof(aad), body + LINK_OPEN_MSG_LEN,
 					   s->id, s->open_req.lease_id, &why) < 0) {
 			link->stats.open_ack_refused++;
-			link_log_refusal(link, "an OPEN_ACK of session %08x from %s: %s", s->id,
-					 mac_str(&s->peer, mac), rpci_auth_refusal_name(why));
+			link_log_refusal(link, "an OPEN_ACK of session %08x from "
+					 RTE_ETHER_ADDR_PRT_FMT ": %s", s->id,
+					 RTE_ETHER_ADDR_BYTES(&s->peer),
+					 rpci_auth_refusal_name(why));
 			return;
 		}
 		rx_verified(link, m);
@@ -2547,16 +2534,15 @@ static void
 rx_auth_refuse(struct rpci_link_session *s, uint64_t *sess_ctr, uint64_t *link_ctr,
 	       const struct link_hdr *h, const char *why)
 {
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
 	(*sess_ctr)++;
 	(*link_ctr)++;
-	link_log_refusal(s->link, "%s frame of session %08x from %s: %s",
+	link_log_refusal(s->link, "%s frame of session %08x from " RTE_ETHER_ADDR_PRT_FMT ": %s",
 			 h->kind == RPCI_LINK_DATA ? "a DATA" :
 			 h->kind == RPCI_LINK_ACK ? "an ACK" :
 			 h->kind == RPCI_LINK_NAK ? "a NAK" :
 			 h->kind == RPCI_LINK_CLOSE ? "a CLOSE" : "a CLOSE_ACK",
-			 s->id, mac_str(&s->peer, mac), why);
+			 s->id, RTE_ETHER_ADDR_BYTES(&s->peer), why);
 }
 
 /*
@@ -2679,7 +2665,7 @@ static bool
 rx_close_again(struct rpci_link *link, struct rte_mbuf *m, const struct link_hdr *h,
 	       const struct rte_ether_addr *src)
 {
-	struct rpci_link_session *tmp;
+	struct rpci_link_session tmp;
 	struct link_hdr ca = { .kind = RPCI_LINK_CLOSE_ACK, .session = h->session };
 	unsigned int i;
 
@@ -2692,27 +2678,22 @@ rx_close_again(struct rpci_link *link, struct rte_mbuf *m, const struct link_hdr
 	if (i == TOMBS_MAX || link->tombs[i].until_tsc < now_tsc()) {
 		return false;
 	}
-	/* The frame goes through the checks of a live session, whose counters are kept here. */
-	tmp = rte_zmalloc("rpci_tomb", sizeof(*tmp), 0);
-	if (tmp == NULL) {
-		return false;
-	}
-	tmp->link = link;
-	tmp->id = h->session;
-	tmp->peer = *src;
-	tmp->sec = link->tombs[i].sec;
-	tmp->sec_frames = true;
-	tmp->hdr_len = RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN;
-	tmp->tx_ctl = link->tombs[i].tx_ctl;
-	tmp->rx_ctl_win = link->tombs[i].rx_ctl_win;
-	m = rx_auth_check(tmp, m, h);
+	/*
+	 * The frame goes through the checks of a live session (one on the
+	 * stack, as rx_open() answers a repeated OPEN), whose counters are kept here.
+	 */
+	tmp = (struct rpci_link_session){
+		.link = link, .id = h->session, .peer = *src, .sec = link->tombs[i].sec,
+		.sec_frames = true, .hdr_len = RPCI_LINK_HDR_LEN + RPCI_LINK_AUTH_LEN,
+		.tx_ctl = link->tombs[i].tx_ctl, .rx_ctl_win = link->tombs[i].rx_ctl_win,
+	};
+	m = rx_auth_check(&tmp, m, h);
 	if (m != NULL) {
-		send_hdr(link, tmp, src, &ca, NULL, 0);
+		send_hdr(link, &tmp, src, &ca, NULL, 0);
 		rte_pktmbuf_free(m);
 	}
-	link->tombs[i].tx_ctl = tmp->tx_ctl;
-	link->tombs[i].rx_ctl_win = tmp->rx_ctl_win;
-	rte_free(tmp);
+	link->tombs[i].tx_ctl = tmp.tx_ctl;
+	link->tombs[i].rx_ctl_win = tmp.rx_ctl_win;
 	return true;
 }
 
