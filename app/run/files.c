@@ -15,15 +15,7 @@
 #include <time.h>
 
 #include "run.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "user_job.h"
 
 bool
 run_files_given(const struct run_files *f)
@@ -93,7 +85,7 @@ run_files(struct rpci_device *dev, const struct run_files *f)
 		fprintf(stderr, "rpci-run: %s\n", rpci_last_error());
 		return 1;
 	}
-	t0 = now_s();
+	t0 = run_now_s();
 	if (f->load_file != NULL) {
 		ret = rpci_file_load(dev, dptr, f->load_file, &loaded);
 	} else {
@@ -104,22 +96,22 @@ run_files(struct rpci_device *dev, const struct run_files *f)
 		return 1;
 	}
 	rate("loaded", f->load_file != NULL ? "from this host's file (over the link)" :
-	     "from the server's file (on the server)", loaded, now_s() - t0);
+	     "from the server's file (on the server)", loaded, run_now_s() - t0);
 	if (f->save_file != NULL) {
-		t0 = now_s();
+		t0 = run_now_s();
 		if (rpci_file_save(dev, f->save_file, dptr, loaded) < 0) {
 			fprintf(stderr, "rpci-run: save: %s\n", rpci_last_error());
 			return 1;
 		}
-		rate("saved", "to this host's file (over the link)", loaded, now_s() - t0);
+		rate("saved", "to this host's file (over the link)", loaded, run_now_s() - t0);
 	}
 	if (f->save_server != NULL) {
-		t0 = now_s();
+		t0 = run_now_s();
 		if (rpci_file_save_server(dev, f->save_server, dptr, loaded, f->replace) < 0) {
 			fprintf(stderr, "rpci-run: save: %s\n", rpci_last_error());
 			return 1;
 		}
-		rate("saved", "to the server's file (on the server)", loaded, now_s() - t0);
+		rate("saved", "to the server's file (on the server)", loaded, run_now_s() - t0);
 	}
 	/* What can be compared here: the input file, or what was saved to this host. */
 	if (f->load_file != NULL) {

@@ -365,12 +365,6 @@ cl_cfg_write(struct rpci_device *dev, uint16_t offset, uint32_t value, uint8_t b
 	return cfg_write(dev, offset, value, be);
 }
 
-int
-cl_mem_read(struct rpci_device *dev, uint64_t addr, void *dst, uint64_t size)
-{
-	return mem_read(dev, addr, dst, size);
-}
-
 /* --------------------------------------------------------------- queues */
 
 void

@@ -284,7 +284,6 @@ int cl_window_set(struct rpci_device *dev, uint32_t i, uint64_t base, uint64_t s
 /* Configuration reads and writes, BAR reads (client.c, for client_pci.c and client_file.c). */
 int cl_cfg_read(struct rpci_device *dev, uint16_t offset, uint32_t *value);
 int cl_cfg_write(struct rpci_device *dev, uint16_t offset, uint32_t value, uint8_t be);
-int cl_mem_read(struct rpci_device *dev, uint64_t addr, void *dst, uint64_t size);
 
 /* client_pci.c: plain PCI functions, function-level reset */
 /* Bring-up of a plain PCI function: identity, BARs (sized), no queues. */

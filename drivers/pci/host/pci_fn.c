@@ -464,7 +464,8 @@ rx_mrd(struct rpci_pci_fn *fn, const struct rpci_tlp *msg)
 	uint32_t first, count;
 	int ret;
 
-	memset(buf, 0, sizeof(buf));
+	/* the bytes the completion carries, those not read as zeros */
+	memset(buf, 0, RTE_MIN((size_t)msg->length_dw * 4, sizeof(buf)));
 	count = rpci_tlp_byte_range(msg, &first);
 	/* Only the enabled bytes are read: a register may change when read. */
 	if (count > 0) {
