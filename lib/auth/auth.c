@@ -272,6 +272,7 @@ rpci_auth_free(struct rpci_auth *a)
 	if (a == NULL) {
 		return;
 	}
+	EVP_MAC_CTX_free(a->open_mac);
 	EVP_MAC_free(a->hmac);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);

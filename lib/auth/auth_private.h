@@ -28,6 +28,7 @@ struct rpci_auth {
 	unsigned int nb_hosts;
 	uint64_t window_us;
 	EVP_MAC *hmac;
+	EVP_MAC_CTX *open_mac; /* checks OPENs' blocks: made at the first, keyed at each */
 	/* message keys: tx[b] for self -> b, rx[a] for a -> self */
 	uint8_t tx[RPCI_CONF_HOSTS_MAX][32];
 	uint8_t rx[RPCI_CONF_HOSTS_MAX][32];

@@ -361,12 +361,18 @@ rpci_auth_offer_verify(struct rpci_auth *a, const void *aad, size_t aad_len,
 	if (block[BLK_TO] != a->self) {
 		return refuse(RPCI_AUTH_NOT_FOR_US, why);
 	}
-	mac = EVP_MAC_CTX_new(a->hmac);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	ret = mac != NULL && EVP_MAC_CTX_set_params(mac, params) == 1 ?
-	      block_tag(mac, a->rx[from], aad, aad_len, block, NULL, NULL, tag) : -EIO;
-	EVP_MAC_CTX_free(mac);
+	/* one context for every OPEN (a flood of forged ones makes none) */
+	if (a->open_mac == NULL) {
+		mac = EVP_MAC_CTX_new(a->hmac);
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (mac == NULL || EVP_MAC_CTX_set_params(mac, params) != 1) {
+			EVP_MAC_CTX_free(mac);
+			return -EIO;
+		}
+		a->open_mac = mac;
+	}
+	ret = block_tag(a->open_mac, a->rx[from], aad, aad_len, block, NULL, NULL, tag);
 	if (ret < 0) {
 		return ret;
 	}
